@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+# libalec: the codec library (no collectd headers).
+lib_LTLIBRARIES += libalec.la
+libalec_la_SOURCES = \
+	src/lib/error.c \
+	src/lib/wire.c \
+	src/lib/frame.c \
+	src/lib/context.c \
+	src/lib/classifier.c \
+	src/lib/decoder.c \
+	src/lib/encoder.c
+libalec_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
+libalec_la_LIBADD = $(XXHASH_LIBS) -lm
+libalec_la_LDFLAGS = -version-info 0:0:0
+
+nobase_include_HEADERS += \
+	include/alec/alec.h \
+	include/alec/error.h \
+	include/alec/wire.h \
+	include/alec/frame.h \
+	include/alec/context.h \
+	include/alec/classifier.h \
+	include/alec/decoder.h \
+	include/alec/encoder.h
+
+# Unit tests (Check). tests/check_decoder.c: wire, frame, context, decoder;
+# tests/check_encoder.c: classifier, encoder; tests/check_hostile.c:
+# randomized mutation of valid frames.
+check_PROGRAMS += tests/check_decoder tests/check_encoder tests/check_hostile
+TESTS += tests/check_decoder tests/check_encoder tests/check_hostile
+tests_check_decoder_SOURCES = tests/check_decoder.c
+tests_check_decoder_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_decoder_LDADD = libalec.la $(CHECK_LIBS) -lm
+tests_check_encoder_SOURCES = tests/check_encoder.c
+tests_check_encoder_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_encoder_LDADD = libalec.la $(CHECK_LIBS) -lm
+tests_check_hostile_SOURCES = tests/check_hostile.c
+tests_check_hostile_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_hostile_LDADD = libalec.la $(CHECK_LIBS) -lm
