@@ -62,6 +62,11 @@ void alec_context_reset_source(alec_context *ctx, uint32_t source_id);
 int alec_context_observe(alec_context *ctx, uint32_t source_id, double value);
 /* Whether observe(source_id) would succeed (the source exists or there is room). */
 int alec_context_can_observe(const alec_context *ctx, uint32_t source_id);
+/* Makes room for `extra` new sources so that the next observes of up to that
+ * many unknown sources cannot fail (no allocation after it). ALEC_ENOSPC when
+ * max_sources would be exceeded, ALEC_ENOMEM. (Addition: lets the decoder
+ * check and allocate before committing a frame.) */
+int alec_context_reserve(alec_context *ctx, size_t extra);
 /* Creates an empty (count 0) entry without touching version (reference
  * ensure_source_stats). */
 int alec_context_ensure_source(alec_context *ctx, uint32_t source_id);
@@ -79,6 +84,18 @@ void alec_context_mark_all(alec_context *ctx, unsigned flags);
 size_t alec_context_source_count(const alec_context *ctx);
 /* Iteration: fills the i-th source (internal order), ALEC_ENOTFOUND past the end. */
 int alec_context_source_at(const alec_context *ctx, size_t i, alec_source_stats *out);
+
+/* Everything a decoder needs about one source, in one lookup. (Addition:
+ * keeps the decode path at one lookup per value plus the observe.) */
+typedef struct alec_source_view {
+  int exists;        /* an entry exists: last_value is defined (maybe 0.0) */
+  int has_pred;      /* count >= 1: pred is what alec_context_predict gives */
+  double last_value;
+  double pred;
+  unsigned flags;
+} alec_source_view;
+/* Returns 1 when the source exists, 0 otherwise (view zeroed). */
+int alec_context_view(const alec_context *ctx, uint32_t source_id, alec_source_view *out);
 
 uint32_t alec_context_version(const alec_context *ctx);
 void alec_context_set_version(alec_context *ctx, uint32_t version);

@@ -23,10 +23,13 @@ typedef struct alec_encoder alec_encoder;
 typedef struct alec_encoder_config {
   alec_context_config ctx;
   alec_classifier classifier;
-  int reference_compat;       /* 0: closed loop (default), 1: reference */
+  int reference_compat;       /* 0: closed loop (default), 1: reference (its context then
+                                 ignores ctx.sanitize_nonfinite: the reference's NaN
+                                 poisoning shows in its frames) */
   int checksum;               /* single frames: append the xxh32 trailer */
   uint32_t keyframe_interval; /* fixed: keyframe every N frames (default 50, 0 = off);
-                                 closed loop, single/multi: resync a source every N of its frames */
+                                 closed loop, single: resync a source every N of its frames;
+                                 closed loop, multi: an all-raw resync frame every N frames */
 } alec_encoder_config;
 
 void alec_encoder_config_init(alec_encoder_config *cfg);

@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: MIT */
+#include "alec/decoder.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/error.h"
+#include "alec/wire.h"
+
+#define REPLAY_WINDOW_DEFAULT 64u
+#define REPLAY_WINDOW_MAX 32767u
+#define FIXED_CTX_MAX_JUMP 256u
+#define FIXED_GAP_CAP 255u
+
+struct alec_decoder {
+  alec_decoder_config cfg;
+  alec_context *ctx;
+  /* Legacy (single + multi) and fixed frames are tracked separately, as the
+   * reference receiver does, although an emitter shares one counter. */
+  int leg_has;
+  uint16_t leg_seq;
+  int fix_has;
+  uint16_t fix_seq;
+  uint16_t fix_ver;
+};
+
+/* Result of phase (a): what the commit has to do. */
+typedef struct plan {
+  uint32_t gap;
+  int desync;     /* lost / duplicated frame: every source becomes DESYNC */
+  int resync;     /* legacy RESYNC header or fixed all-Raw32 jump frame */
+  int reset;      /* fixed reference policy: reset_to_baseline first */
+} plan;
+
+void alec_decoder_config_init(alec_decoder_config *cfg) {
+  alec_context_config_init(&cfg->ctx);
+  cfg->flags = 0;
+  cfg->replay_window = REPLAY_WINDOW_DEFAULT;
+}
+
+static int strict(const alec_decoder *dec) {
+  return (dec->cfg.flags & ALEC_DECODER_STRICT_REFERENCE) != 0;
+}
+
+static int validate_config(alec_decoder_config *c) {
+  if (c->flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE)
+    return ALEC_EINVAL;
+  if (c->replay_window > REPLAY_WINDOW_MAX)
+    return ALEC_EINVAL;
+  /* The reference lets NaN into the EMA; strict mode must too. */
+  if (c->flags & ALEC_DECODER_STRICT_REFERENCE)
+    c->ctx.sanitize_nonfinite = 0;
+  return alec_context_config_validate(&c->ctx);
+}
+
+int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
+  if (!out)
+    return ALEC_EINVAL;
+  *out = NULL;
+  alec_decoder_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    alec_decoder_config_init(&c);
+  int rc = validate_config(&c);
+  if (rc < 0)
+    return rc;
+  alec_decoder *dec = calloc(1, sizeof *dec);
+  if (!dec)
+    return ALEC_ENOMEM;
+  rc = alec_context_new(&dec->ctx, &c.ctx);
+  if (rc < 0) {
+    free(dec);
+    return rc;
+  }
+  dec->cfg = c;
+  *out = dec;
+  return 0;
+}
+
+void alec_decoder_free(alec_decoder *dec) {
+  if (!dec)
+    return;
+  alec_context_free(dec->ctx);
+  free(dec);
+}
+
+void alec_decoder_reset(alec_decoder *dec) {
+  if (!dec)
+    return;
+  dec->leg_has = 0;
+  dec->leg_seq = 0;
+  dec->fix_has = 0;
+  dec->fix_seq = 0;
+  dec->fix_ver = 0;
+  alec_context_reset_to_baseline(dec->ctx);
+}
+
+alec_context *alec_decoder_context(alec_decoder *dec) { return dec ? dec->ctx : NULL; }
+
+const alec_context *alec_decoder_context_const(const alec_decoder *dec) {
+  return dec ? dec->ctx : NULL;
+}
+
+/* ---------------------------------------------------------------- values */
+
+static int is_raw(uint8_t enc) { return enc == ALEC_ENC_RAW32 || enc == ALEC_ENC_RAW64; }
+
+static double delta(double pred, int64_t d, uint32_t scale) {
+  /* Division first, then addition (spec 3.3). */
+  return pred + ((double)d / (double)scale);
+}
+
+/* One legacy-encoded value of a source (sv: its state before the frame).
+ * The caller has rejected Multi and (for multi frames) pattern encodings. */
+static int decode_value(const alec_context *ctx, const alec_source_view *sv, uint32_t scale,
+                        uint8_t enc, const uint8_t *p, size_t len, size_t *used, double *out) {
+  switch (enc) {
+  case ALEC_ENC_RAW64:
+    if (len < 8)
+      return ALEC_ETRUNC;
+    *out = alec_f64_from_bits(alec_rd_be64(p));
+    *used = 8;
+    return 0;
+  case ALEC_ENC_RAW32:
+    if (len < 4)
+      return ALEC_ETRUNC;
+    *out = (double)alec_f32_from_bits(alec_rd_be32(p));
+    *used = 4;
+    return 0;
+  case ALEC_ENC_DELTA8:
+  case ALEC_ENC_DELTA16:
+  case ALEC_ENC_DELTA32: {
+    size_t n = enc == ALEC_ENC_DELTA8 ? 1 : enc == ALEC_ENC_DELTA16 ? 2 : 4;
+    if (len < n)
+      return ALEC_ETRUNC;
+    int64_t d = n == 1 ? (int64_t)(int8_t)p[0]
+                : n == 2 ? (int64_t)(int16_t)alec_rd_be16(p)
+                         : (int64_t)(int32_t)alec_rd_be32(p);
+    if (!sv->has_pred)
+      return ALEC_ENOPRED;
+    *out = delta(sv->pred, d, scale);
+    *used = n;
+    return 0;
+  }
+  case ALEC_ENC_REPEATED:
+    if (!sv->exists)
+      return ALEC_ENOPREV;
+    *out = sv->last_value;
+    *used = 0;
+    return 0;
+  case ALEC_ENC_INTERPOLATED:
+    if (!sv->has_pred)
+      return ALEC_ENOPRED;
+    *out = sv->pred;
+    *used = 0;
+    return 0;
+  case ALEC_ENC_PATTERN:
+  case ALEC_ENC_PATTERN_DELTA: {
+    uint32_t code;
+    int rc = alec_varint_decode(p, len, &code);
+    if (rc < 0)
+      return rc;
+    size_t n = (size_t)rc;
+    double pv;
+    if (alec_context_pattern_value(ctx, code, &pv) < 0)
+      return ALEC_EPATTERN;
+    if (enc == ALEC_ENC_PATTERN) {
+      *out = pv;
+    } else {
+      if (len - n < 1)
+        return ALEC_ETRUNC;
+      *out = delta(pv, (int8_t)p[n], scale);
+      n++;
+    }
+    *used = n;
+    return 0;
+  }
+  default:
+    return ALEC_EENCODING;
+  }
+}
+
+static int known_encoding(uint8_t enc) {
+  switch (enc) {
+  case ALEC_ENC_RAW64:
+  case ALEC_ENC_RAW32:
+  case ALEC_ENC_DELTA8:
+  case ALEC_ENC_DELTA16:
+  case ALEC_ENC_DELTA32:
+  case ALEC_ENC_PATTERN:
+  case ALEC_ENC_PATTERN_DELTA:
+  case ALEC_ENC_REPEATED:
+  case ALEC_ENC_INTERPOLATED:
+  case ALEC_ENC_MULTI:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Flags of a value decoded against the pre-frame state sv of its source. */
+static uint8_t value_flags(const alec_source_view *sv, uint8_t enc, double v, int desync_now) {
+  uint8_t f = 0;
+  if (!is_raw(enc) && (desync_now || (sv->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED))))
+    f |= ALEC_VALUE_UNRELIABLE;
+  if (!isfinite(v))
+    f |= ALEC_VALUE_NONFINITE;
+  return f;
+}
+
+/* ------------------------------------------------------------- sequences */
+
+/* diff = (seq - last) mod 2^16. Non-strict: 0 or up to replay_window
+ * behind is a replay; further behind is a forward jump (restart). */
+static int seq_check(const alec_decoder *dec, int has, uint16_t last, uint16_t seq,
+                     uint32_t *diff) {
+  uint32_t d = (uint16_t)(seq - last);
+  *diff = d;
+  if (!has || strict(dec))
+    return 0;
+  if (d == 0 || d >= 65536u - dec->cfg.replay_window)
+    return ALEC_EREPLAY;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- legacy */
+
+static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+                         alec_value *out, size_t cap, alec_frame_info *info) {
+  const alec_context *ctx = dec->ctx;
+  size_t body = len; /* bytes of header + payload (without checksum) */
+  alec_header h;
+  int rc;
+
+  if (format == ALEC_FORMAT_SINGLE_XXH32 && len < ALEC_HEADER_SIZE + ALEC_CHECKSUM_SIZE)
+    return ALEC_ETRUNC;
+  rc = alec_header_parse(frame, len, &h);
+  if (rc < 0)
+    return rc;
+  if (format == ALEC_FORMAT_SINGLE_XXH32) {
+    body = len - ALEC_CHECKSUM_SIZE;
+    if (alec_checksum32(frame, body) != alec_rd_be32(frame + body))
+      return ALEC_ECHECKSUM;
+  }
+  if (format != ALEC_FORMAT_MULTI && cap < 1)
+    return ALEC_EBUFSIZE;
+
+  plan pl = {0};
+  uint32_t diff;
+  rc = seq_check(dec, dec->leg_has, dec->leg_seq, h.sequence, &diff);
+  if (rc < 0)
+    return rc;
+  if (dec->leg_has) {
+    if (diff == 0)
+      pl.desync = 1; /* strict: a duplicate is observed twice */
+    else
+      pl.gap = diff - 1;
+    if (pl.gap > 0)
+      pl.desync = 1;
+  }
+  pl.resync = !strict(dec) && h.msg_type == ALEC_MSG_RESYNC;
+
+  const uint8_t *p = frame + ALEC_HEADER_SIZE;
+  size_t rem = body - ALEC_HEADER_SIZE;
+  size_t n = 0;
+  size_t fresh = 0; /* sources the commit will create */
+  uint32_t scale = alec_context_scale(ctx);
+  alec_source_view sv;
+
+  if (rem == 0)
+    return ALEC_ETRUNC;
+  uint32_t sid;
+  rc = alec_varint_decode(p, rem, &sid);
+  if (rc < 0)
+    return rc;
+  p += rc;
+  rem -= (size_t)rc;
+  if (rem == 0)
+    return ALEC_ETRUNC;
+  uint8_t enc = *p++;
+  rem--;
+
+  if (format != ALEC_FORMAT_MULTI) {
+    if (!known_encoding(enc))
+      return ALEC_EENCODING;
+    if (enc == ALEC_ENC_MULTI)
+      return ALEC_EFORMAT; /* reference: "Multi encoding should use decode_multi" */
+    size_t used;
+    double v;
+    fresh = !alec_context_view(ctx, sid, &sv);
+    rc = decode_value(ctx, &sv, scale, enc, p, rem, &used, &v);
+    if (rc < 0)
+      return rc;
+    p += used;
+    out[0].id = sid;
+    out[0].value = v;
+    out[0].encoding = enc;
+    out[0].flags = value_flags(&sv, enc, v, pl.desync);
+    n = 1;
+  } else {
+    if (enc != ALEC_ENC_MULTI)
+      return ALEC_EFORMAT; /* reference: "Expected Multi encoding" */
+    if (rem == 0)
+      return ALEC_ETRUNC;
+    size_t count = *p++;
+    rem--;
+    if (cap < count)
+      return ALEC_EBUFSIZE;
+    uint8_t seen[32] = {0}; /* new name_ids, counted once */
+    for (size_t i = 0; i < count; i++) {
+      if (rem < 2)
+        return ALEC_ETRUNC;
+      uint32_t id = p[0];
+      uint8_t e = p[1];
+      p += 2;
+      rem -= 2;
+      if (!known_encoding(e))
+        return ALEC_EENCODING;
+      if (e == ALEC_ENC_PATTERN || e == ALEC_ENC_PATTERN_DELTA || e == ALEC_ENC_MULTI)
+        return ALEC_EMALFORMED; /* "Unsupported encoding in multi frame" */
+      size_t used;
+      double v;
+      if (!alec_context_view(ctx, id, &sv) && !(seen[id >> 3] & (1u << (id & 7)))) {
+        seen[id >> 3] |= (uint8_t)(1u << (id & 7));
+        fresh++;
+      }
+      rc = decode_value(ctx, &sv, scale, e, p, rem, &used, &v);
+      if (rc < 0)
+        return rc;
+      p += used;
+      rem -= used;
+      out[i].id = id;
+      out[i].value = v;
+      out[i].encoding = e;
+      out[i].flags = value_flags(&sv, e, v, pl.desync);
+    }
+    n = count;
+  }
+
+  if (fresh) {
+    rc = alec_context_reserve(dec->ctx, fresh);
+    if (rc < 0)
+      return rc;
+  }
+
+  /* ---- commit: nothing below can fail ---- */
+  dec->leg_has = 1;
+  dec->leg_seq = h.sequence;
+  if (pl.desync)
+    alec_context_mark_all(dec->ctx, ALEC_SRC_DESYNC);
+  size_t unreliable = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pl.resync && is_raw(out[i].encoding)) {
+      alec_context_reset_source(dec->ctx, out[i].id);
+      out[i].flags |= ALEC_VALUE_RESYNC;
+      if (info)
+        info->resync = 1;
+    }
+    (void)alec_context_observe(dec->ctx, out[i].id, out[i].value);
+    if (out[i].flags & ALEC_VALUE_UNRELIABLE)
+      unreliable++;
+  }
+
+  if (info) {
+    info->priority = h.priority;
+    info->msg_type = h.msg_type;
+    info->sequence = h.sequence;
+    info->ctx_version = h.ctx_version;
+    info->timestamp = h.timestamp;
+    info->has_timestamp = 1;
+    info->gap = pl.gap;
+    /* The trailer covers every byte before it, so all of them count. */
+    info->frame_len = body == len ? (size_t)(p - frame) : len;
+    info->n_values = n;
+    info->n_unreliable = unreliable;
+  }
+  return (int)n;
+}
+
+/* ----------------------------------------------------------------- fixed */
+
+static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
+                        alec_value *out, size_t cap, alec_frame_info *info) {
+  const alec_context *ctx = dec->ctx;
+  /* Reference check order (spec 6.2). */
+  if (channels == 0)
+    return ALEC_ECHANNELS;
+  if (cap < channels)
+    return ALEC_EBUFSIZE;
+  size_t bm = ((size_t)channels * 2 + 7) / 8;
+  if (len < ALEC_FIXED_HEADER_SIZE + bm)
+    return ALEC_ETRUNC;
+  alec_fixed_header fh;
+  if (alec_fixed_header_parse(frame, len, &fh) < 0)
+    return ALEC_EFORMAT; /* "not a fixed-channel ALEC frame" */
+  int keyframe = fh.marker == ALEC_FIXED_KEYFRAME;
+
+  uint32_t diff;
+  int rc = seq_check(dec, dec->fix_has, dec->fix_seq, fh.sequence, &diff);
+  plan pl = {0};
+  int mismatch = 0;
+  if (dec->fix_has) {
+    pl.gap = diff == 0 ? 0 : (diff - 1 > FIXED_GAP_CAP ? FIXED_GAP_CAP : diff - 1);
+    if (!keyframe)
+      mismatch = (uint16_t)(fh.ctx_version - dec->fix_ver) > FIXED_CTX_MAX_JUMP;
+  }
+  if (channels > ALEC_FIXED_MAX_CHANNELS)
+    return ALEC_ECHANNELS;
+  if (rc < 0)
+    return rc;
+
+  const uint8_t *bmp = frame + ALEC_FIXED_HEADER_SIZE;
+  size_t total = ALEC_FIXED_HEADER_SIZE + bm;
+  int all_raw = 1;
+  for (unsigned i = 0; i < channels; i++) {
+    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
+    static const uint8_t sizes[4] = {0, 1, 2, 4};
+    total += sizes[code];
+    if (code != ALEC_FIX_RAW32)
+      all_raw = 0;
+  }
+  if (len < total)
+    return ALEC_ETRUNC;
+
+  /* A duplicate (diff 0) is observed twice by the reference: its state no
+   * longer matches the emitter's. */
+  pl.desync = pl.gap > 0 || mismatch || (dec->fix_has && diff == 0);
+  pl.resync = !strict(dec) && !keyframe && mismatch && all_raw;
+  pl.reset = !keyframe && (pl.gap > 0 || mismatch);
+
+  const uint8_t *p = bmp + bm;
+  uint32_t scale = alec_context_scale(ctx);
+  size_t fresh = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
+    alec_source_view sv;
+    fresh += !alec_context_view(ctx, i + 1, &sv);
+    double v;
+    uint8_t enc;
+    switch (code) {
+    case ALEC_FIX_REPEATED:
+      if (!sv.exists)
+        return ALEC_ENOPREV;
+      v = sv.last_value;
+      enc = ALEC_ENC_REPEATED;
+      break;
+    case ALEC_FIX_DELTA8:
+      if (!sv.has_pred)
+        return ALEC_ENOPRED;
+      v = delta(sv.pred, (int8_t)p[0], scale);
+      p += 1;
+      enc = ALEC_ENC_DELTA8;
+      break;
+    case ALEC_FIX_DELTA16:
+      if (!sv.has_pred)
+        return ALEC_ENOPRED;
+      v = delta(sv.pred, (int16_t)alec_rd_be16(p), scale);
+      p += 2;
+      enc = ALEC_ENC_DELTA16;
+      break;
+    default:
+      v = (double)alec_f32_from_bits(alec_rd_be32(p));
+      p += 4;
+      enc = ALEC_ENC_RAW32;
+      break;
+    }
+    out[i].id = i;
+    out[i].value = v;
+    out[i].encoding = enc;
+    out[i].flags = value_flags(&sv, enc, v, pl.desync);
+  }
+
+  /* Sources the commit creates: after a reset all n are new. */
+  rc = 0;
+  if (pl.reset) {
+    size_t have = alec_context_source_count(ctx);
+    if (channels > alec_context_get_config(ctx)->max_sources)
+      return ALEC_ENOSPC;
+    if (channels > have)
+      rc = alec_context_reserve(dec->ctx, channels - have);
+  } else if (fresh) {
+    rc = alec_context_reserve(dec->ctx, fresh);
+  }
+  if (rc < 0)
+    return rc;
+
+  /* ---- commit: nothing below can fail ---- */
+  dec->fix_has = 1;
+  dec->fix_seq = fh.sequence;
+  dec->fix_ver = fh.ctx_version;
+  if (pl.reset)
+    alec_context_reset_to_baseline(dec->ctx);
+  size_t unreliable = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    (void)alec_context_observe(dec->ctx, i + 1, out[i].value);
+    if (pl.resync)
+      out[i].flags |= ALEC_VALUE_RESYNC;
+    if (out[i].flags & ALEC_VALUE_UNRELIABLE)
+      unreliable++;
+  }
+  if (pl.desync && !pl.resync)
+    alec_context_mark_all(dec->ctx, ALEC_SRC_DESYNC);
+
+  if (info) {
+    info->priority = ALEC_P3;
+    info->msg_type = ALEC_MSG_FIXED;
+    info->sequence = fh.sequence;
+    info->ctx_version = fh.ctx_version;
+    info->keyframe = keyframe;
+    info->resync = pl.resync;
+    info->reset = pl.reset;
+    info->context_mismatch = mismatch;
+    info->gap = pl.gap;
+    info->frame_len = total;
+    info->n_values = channels;
+    info->n_unreliable = unreliable;
+  }
+  return (int)channels;
+}
+
+int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
+                        const uint8_t *frame, size_t len, alec_value *out, size_t cap,
+                        alec_frame_info *info) {
+  if (!dec || (!frame && len) || (!out && cap))
+    return ALEC_EINVAL;
+  if (!frame)
+    frame = (const uint8_t *)"";
+  if (info) {
+    memset(info, 0, sizeof *info);
+    info->format = format;
+  }
+  switch (format) {
+  case ALEC_FORMAT_SINGLE:
+  case ALEC_FORMAT_SINGLE_XXH32:
+  case ALEC_FORMAT_MULTI: {
+    int rc = decode_legacy(dec, format, frame, len, out, cap, info);
+    if (rc < 0 && info) {
+      memset(info, 0, sizeof *info);
+      info->format = format;
+    }
+    return rc;
+  }
+  case ALEC_FORMAT_FIXED: {
+    int rc = decode_fixed(dec, channels, frame, len, out, cap, info);
+    if (rc < 0 && info) {
+      memset(info, 0, sizeof *info);
+      info->format = format;
+    }
+    return rc;
+  }
+  default:
+    return ALEC_EINVAL;
+  }
+}
+
+/* ----------------------------------------------------------- persistence */
+
+static uint32_t crc32_iso(const uint8_t *p, size_t n) {
+  static const uint32_t t[16] = {
+      0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+      0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+      0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    c = (c >> 4) ^ t[c & 15u];
+    c = (c >> 4) ^ t[c & 15u];
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+static void wr_le16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static void wr_le32(uint8_t *p, uint32_t v) {
+  wr_le16(p, (uint16_t)v);
+  wr_le16(p + 2, (uint16_t)(v >> 16));
+}
+static uint16_t rd_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t rd_le32(const uint8_t *p) {
+  return (uint32_t)rd_le16(p) | ((uint32_t)rd_le16(p + 2) << 16);
+}
+
+#define ALDX_FORMAT 1u
+/* magic, fmt, flags, window, leg_has, leg_seq, fix_has, fix_seq, fix_ver, ctx_len */
+#define ALDX_HEAD (4 + 4 + 4 + 2 + 1 + 2 + 1 + 2 + 2 + 4)
+#define ALCX_MIN 36 /* ALCX up to and including its sanitize field */
+
+/* The embedded ALCX blob carries its own CRC over all of its bytes, so the
+ * trailer covers our header plus that CRC: every byte is protected without
+ * hashing the context twice. The caller guarantees end >= ALDX_HEAD + 4. */
+static uint32_t aldx_crc(const uint8_t *buf, size_t end) {
+  uint8_t tmp[ALDX_HEAD + 4];
+  memcpy(tmp, buf, ALDX_HEAD);
+  memcpy(tmp + ALDX_HEAD, buf + end - 4, 4);
+  return crc32_iso(tmp, sizeof tmp);
+}
+
+long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
+  if (!dec)
+    return ALEC_EINVAL;
+  long clen = alec_context_save(dec->ctx, NULL, 0);
+  if (clen < 0)
+    return clen;
+  size_t need = ALDX_HEAD + (size_t)clen + 4;
+  if (!out)
+    return (long)need;
+  if (cap < need)
+    return ALEC_EBUFSIZE;
+  memcpy(out, "ALDX", 4);
+  wr_le32(out + 4, ALDX_FORMAT);
+  wr_le32(out + 8, dec->cfg.flags);
+  wr_le16(out + 12, dec->cfg.replay_window);
+  out[14] = (uint8_t)(dec->leg_has ? 1 : 0);
+  wr_le16(out + 15, dec->leg_seq);
+  out[17] = (uint8_t)(dec->fix_has ? 1 : 0);
+  wr_le16(out + 18, dec->fix_seq);
+  wr_le16(out + 20, dec->fix_ver);
+  wr_le32(out + 22, (uint32_t)clen);
+  long w = alec_context_save(dec->ctx, out + ALDX_HEAD, (size_t)clen);
+  if (w != clen)
+    return w < 0 ? w : ALEC_EINVAL;
+  size_t off = ALDX_HEAD + (size_t)clen;
+  wr_le32(out + off, aldx_crc(out, off));
+  return (long)(off + 4);
+}
+
+int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
+  if (!dec || !buf)
+    return ALEC_EINVAL;
+  if (len < ALDX_HEAD + ALCX_MIN + 4 || memcmp(buf, "ALDX", 4) != 0)
+    return ALEC_ECORRUPT;
+  size_t end = len - 4;
+  if (aldx_crc(buf, end) != rd_le32(buf + end))
+    return ALEC_ECORRUPT;
+  if (rd_le32(buf + 4) != ALDX_FORMAT)
+    return ALEC_EVERSION;
+  alec_decoder_config c = dec->cfg;
+  c.flags = rd_le32(buf + 8);
+  c.replay_window = rd_le16(buf + 12);
+  if (buf[14] > 1 || buf[17] > 1)
+    return ALEC_ECORRUPT;
+  if (c.flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE || c.replay_window > REPLAY_WINDOW_MAX)
+    return ALEC_ECORRUPT;
+  uint32_t clen = rd_le32(buf + 22);
+  if (clen != end - ALDX_HEAD)
+    return ALEC_ECORRUPT;
+  /* Strict mode needs the reference's NaN handling (ALCX offset 32:
+   * sanitize flag); refuse the contradiction before anything changes. */
+  if ((c.flags & ALEC_DECODER_STRICT_REFERENCE) && rd_le32(buf + ALDX_HEAD + 32) != 0)
+    return ALEC_ECORRUPT;
+  /* The context load is atomic and the last thing that can fail. */
+  int rc = alec_context_load(dec->ctx, buf + ALDX_HEAD, clen);
+  if (rc < 0)
+    return rc;
+  c.ctx = *alec_context_get_config(dec->ctx);
+  dec->cfg = c;
+  dec->leg_has = buf[14];
+  dec->leg_seq = rd_le16(buf + 15);
+  dec->fix_has = buf[17];
+  dec->fix_seq = rd_le16(buf + 18);
+  dec->fix_ver = rd_le16(buf + 20);
+  return 0;
+}

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: MIT */
+/* alec-send: encodes values with libalec and sends the frames over UDP,
+ * wrapped in envelope datagrams (docs/ENVELOPE.md) or bare.
+ *
+ * This file is meant to be read by embedded C users: an emitter needs one
+ * alec_encoder per device (keep it for the device's lifetime: the receiver
+ * follows its state), one alec_encode_*() call per reading, and one
+ * alec_envelope_add() per frame so the receiver knows who sent it.
+ *
+ *   alec-send --to HOST:PORT --scenario spike|recovery|drift|shift|groups|noisy
+ *             [--emitters N] [--steps N] [--channels N] [--format F] [--seed S]
+ *   alec-send --to HOST:PORT --csv FILE --emitter ID [--format F]
+ *   alec-send --to HOST:PORT --hex [FILE] --emitter ID --format F [--channels N]
+ * common: --rate FRAMES_PER_S (0: unpaced) --loss P --batch N --bare
+ *         --bind ADDR:PORT --mtu BYTES --seed S --quiet
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alec/alec.h"
+#include "alec/envelope.h"
+#include "scenario.h"
+
+#define DEFAULT_PORT "25830"
+#define CSV_COLS_MAX 255 /* a multi frame carries at most 255 values */
+
+typedef enum { MODE_NONE, MODE_SCENARIO, MODE_CSV, MODE_HEX } send_mode;
+
+typedef struct options {
+  const char *to, *bind;
+  send_mode mode;
+  const char *scenario, *csv, *hex;
+  unsigned emitters, steps, channels;
+  int emitters_set, steps_set;
+  uint64_t emitter; /* the emitter id (csv, hex), the first id (scenario) */
+  alec_format format;
+  double rate, loss;
+  uint64_t seed;
+  unsigned batch;
+  size_t mtu;
+  int bare, quiet, print_config;
+} options;
+
+/* ---- sending: pacing, loss, batching -------------------------------------- */
+
+typedef struct sender {
+  int fd;
+  struct sockaddr_storage to;
+  socklen_t tolen;
+  int bare;
+  unsigned batch;
+  size_t mtu;
+  uint8_t dgram[ALEC_ENVELOPE_MAX_DATAGRAM];
+  alec_envelope_writer w;
+  double rate, loss;
+  uint64_t rng;
+  struct timespec start;
+  uint64_t frames, lost, datagrams, bytes, frame_bytes;
+} sender;
+
+static uint64_t rng_next(uint64_t *s) {
+  /* splitmix64: deterministic for a given --seed */
+  uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static double elapsed(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) * 1e-9;
+}
+
+/* Frame k is due at start + k / rate. Sleeping only when more than 1 ms
+ * ahead keeps the average exact without a syscall per frame. */
+static void pace(sender *s) {
+  if (s->rate <= 0) return;
+  double due = (double)s->frames / s->rate;
+  double ahead = due - elapsed(&s->start);
+  if (ahead < 0.001) return;
+  struct timespec t = s->start;
+  double whole = floor(due);
+  t.tv_sec += (time_t)whole;
+  t.tv_nsec += (long)((due - whole) * 1e9);
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {
+  }
+}
+
+static int send_datagram(sender *s, const uint8_t *buf, size_t len) {
+  if (sendto(s->fd, buf, len, 0, (const struct sockaddr *)&s->to, s->tolen) < 0) {
+    fprintf(stderr, "alec-send: sendto: %s\n", strerror(errno));
+    return -1;
+  }
+  s->datagrams++;
+  s->bytes += len;
+  return 0;
+}
+
+static int flush(sender *s) {
+  if (s->w.count == 0) return 0;
+  int rc = send_datagram(s, s->dgram, s->w.len);
+  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
+  return rc;
+}
+
+/* Sends (or, with --loss, drops) one frame. A dropped frame was encoded all
+ * the same, so the receiver sees the sequence gap a real loss leaves. */
+static int send_frame(sender *s, uint64_t emitter, alec_format fmt, unsigned channels, const uint8_t *frame,
+                      size_t len) {
+  pace(s);
+  s->frames++;
+  s->frame_bytes += len;
+  if (s->loss > 0 && (double)(rng_next(&s->rng) >> 11) * 0x1.0p-53 < s->loss) {
+    s->lost++;
+    return 0;
+  }
+  if (s->bare) return send_datagram(s, frame, len);
+  size_t need = alec_envelope_record_overhead(emitter, fmt, len) + len;
+  if (s->w.len + need > s->w.cap && flush(s) != 0) return -1;
+  /* A frame larger than --mtu still goes out, alone in its datagram. */
+  if (s->w.len + need > s->w.cap) alec_envelope_writer_init(&s->w, s->dgram, sizeof s->dgram, 0);
+  int rc = alec_envelope_add(&s->w, emitter, fmt, channels, frame, len);
+  if (rc < 0) {
+    fprintf(stderr, "alec-send: emitter %" PRIu64 ": cannot wrap a %zu-byte %s frame: %s\n", emitter, len,
+            alec_format_name(fmt), alec_strerror(rc));
+    return -1;
+  }
+  if (s->w.count >= s->batch || s->w.cap > s->mtu) return flush(s);
+  return 0;
+}
+
+static uint64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* Encodes one reading of an emitter (values[c] is channel c) and sends the
+ * frame(s): single = one frame per channel (source_id = c), multi = one frame
+ * (name_id = c), fixed = one frame (position c). The same channel number c
+ * names a channel in every format, as the plugin's Channel option does. */
+static int send_reading(sender *s, alec_encoder *enc, uint64_t emitter, alec_format fmt, const double *values,
+                        unsigned n, uint64_t ts_ms) {
+  uint8_t frame[ALEC_FRAME_MAX];
+  int len;
+  switch (fmt) {
+  case ALEC_FORMAT_SINGLE:
+  case ALEC_FORMAT_SINGLE_XXH32:
+    for (unsigned c = 0; c < n; c++) {
+      len = alec_encode_single(enc, c, values[c], ts_ms, frame, sizeof frame, NULL);
+      if (len < 0 || send_frame(s, emitter, fmt, 0, frame, (size_t)len) != 0) goto fail;
+    }
+    return 0;
+  case ALEC_FORMAT_MULTI:
+    len = alec_encode_multi(enc, values, n, ts_ms, frame, sizeof frame);
+    if (len < 0) goto fail;
+    return send_frame(s, emitter, fmt, 0, frame, (size_t)len);
+  case ALEC_FORMAT_FIXED:
+    len = alec_encode_fixed(enc, values, n, frame, sizeof frame);
+    if (len < 0) goto fail;
+    return send_frame(s, emitter, fmt, n, frame, (size_t)len);
+  }
+  len = ALEC_EINVAL;
+fail:
+  if (len < 0) fprintf(stderr, "alec-send: emitter %" PRIu64 ": encode: %s\n", emitter, alec_strerror(len));
+  return -1;
+}
+
+static int new_encoder(alec_encoder **enc, alec_format fmt) {
+  alec_encoder_config cfg;
+  alec_encoder_config_init(&cfg);
+  cfg.checksum = fmt == ALEC_FORMAT_SINGLE_XXH32;
+  int rc = alec_encoder_new(enc, &cfg);
+  if (rc < 0) fprintf(stderr, "alec-send: encoder: %s\n", alec_strerror(rc));
+  return rc;
+}
+
+/* ---- modes ------------------------------------------------------------------ */
+
+static int run_scenario(sender *s, const options *o) {
+  alec_scenario sc;
+  if (alec_scenario_init(&sc, o->scenario) != 0) {
+    fprintf(stderr, "alec-send: unknown scenario \"%s\" (spike, recovery, drift, shift, groups, noisy)\n", o->scenario);
+    return -1;
+  }
+  if (o->emitters_set) sc.emitters = o->emitters;
+  if (o->steps_set) sc.steps = o->steps;
+  sc.channels = o->channels ? o->channels : 1;
+  sc.seed = o->seed;
+  if (o->print_config) {
+    for (unsigned i = 0; i < sc.emitters; i++) {
+      printf("<Emitter %" PRIu64 ">\n  Format \"%s\"\n", o->emitter + i, alec_format_name(o->format));
+      if (o->format == ALEC_FORMAT_FIXED) printf("  Channels %u\n", sc.channels);
+      if (alec_scenario_group(&sc, i)[0]) printf("  Group \"%s\"\n", alec_scenario_group(&sc, i));
+      printf("</Emitter>\n");
+    }
+    return 0;
+  }
+  if (o->bare && sc.emitters > 1) {
+    fprintf(stderr, "alec-send: --bare sends no emitter id, so it takes one emitter (--emitters 1)\n");
+    return -1;
+  }
+  alec_encoder **enc = calloc(sc.emitters, sizeof(*enc));
+  double *values = calloc(sc.channels, sizeof(*values));
+  int rc = enc && values ? 0 : -1;
+  for (unsigned i = 0; i < sc.emitters && rc == 0; i++) rc = new_encoder(&enc[i], o->format);
+  for (unsigned t = 0; t < sc.steps && rc == 0; t++) {
+    for (unsigned i = 0; i < sc.emitters && rc == 0; i++) {
+      for (unsigned c = 0; c < sc.channels; c++) values[c] = alec_scenario_value(&sc, i, t, c);
+      rc = send_reading(s, enc[i], o->emitter + i, o->format, values, sc.channels, now_ms());
+    }
+  }
+  for (unsigned i = 0; enc && i < sc.emitters; i++) alec_encoder_free(enc[i]);
+  free(enc);
+  free(values);
+  return rc;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (UTC; timegm() is
+ * not POSIX). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "2024-01-15T00:01:00[.sss][Z]" (UTC) or a number: seconds, or
+ * milliseconds when above 1e11. */
+static int parse_time_ms(const char *s, uint64_t *ms) {
+  int y, mo, d, h, mi;
+  double sec;
+  if (sscanf(s, "%d-%d-%d%*[T ]%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) == 6) {
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || sec < 0) return -1;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    if (days < 0) return -1;
+    *ms = (uint64_t)(days * 86400 + h * 3600 + mi * 60) * 1000u + (uint64_t)llround(sec * 1000);
+    return 0;
+  }
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || !(v >= 0)) return -1;
+  *ms = v > 1e11 ? (uint64_t)v : (uint64_t)llround(v * 1000);
+  return 0;
+}
+
+/* Splits a CSV line in place (no quoting: sensor data). */
+static unsigned split_csv(char *line, char **field, unsigned cap) {
+  unsigned n = 0;
+  char *p = line;
+  while (n < cap) {
+    field[n++] = p;
+    char *comma = strchr(p, ',');
+    if (comma == NULL) break;
+    *comma = '\0';
+    p = comma + 1;
+  }
+  return n;
+}
+
+static int run_csv(sender *s, const options *o) {
+  FILE *f = fopen(o->csv, "r");
+  if (f == NULL) {
+    fprintf(stderr, "alec-send: %s: %s\n", o->csv, strerror(errno));
+    return -1;
+  }
+  alec_encoder *enc = NULL;
+  int rc = new_encoder(&enc, o->format);
+  char line[8192];
+  char *field[CSV_COLS_MAX + 1];
+  double values[CSV_COLS_MAX];
+  unsigned cols = 0;
+  unsigned long lineno = 0;
+  while (rc == 0 && fgets(line, sizeof line, f)) {
+    lineno++;
+    line[strcspn(line, "\r\n")] = '\0';
+    if (line[0] == '\0' || line[0] == '#') continue;
+    unsigned n = split_csv(line, field, CSV_COLS_MAX + 1);
+    uint64_t ts;
+    if (n < 2 || parse_time_ms(field[0], &ts) != 0) {
+      if (lineno == 1) continue; /* header */
+      fprintf(stderr, "alec-send: %s:%lu: expected TIMESTAMP,VALUE[,VALUE...]\n", o->csv, lineno);
+      rc = -1;
+      break;
+    }
+    if (cols == 0) cols = n - 1;
+    if (n - 1 != cols || (o->format == ALEC_FORMAT_FIXED && cols > ALEC_FIXED_MAX_CHANNELS)) {
+      fprintf(stderr, "alec-send: %s:%lu: %u values (expected %u, at most %d for fixed)\n", o->csv, lineno, n - 1,
+              cols, ALEC_FIXED_MAX_CHANNELS);
+      rc = -1;
+      break;
+    }
+    for (unsigned c = 0; c < cols; c++) {
+      char *end;
+      values[c] = strtod(field[c + 1], &end);
+      if (end == field[c + 1]) values[c] = NAN; /* empty cell: a missing reading */
+    }
+    rc = send_reading(s, enc, o->emitter, o->format, values, cols, ts);
+  }
+  alec_encoder_free(enc);
+  fclose(f);
+  return rc;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static int run_hex(sender *s, const options *o) {
+  FILE *f = stdin;
+  if (o->hex && strcmp(o->hex, "-") != 0 && (f = fopen(o->hex, "r")) == NULL) {
+    fprintf(stderr, "alec-send: %s: %s\n", o->hex, strerror(errno));
+    return -1;
+  }
+  if (o->format == ALEC_FORMAT_FIXED && o->channels == 0 && !o->bare) {
+    fprintf(stderr, "alec-send: --format fixed needs --channels N\n");
+    if (f != stdin) fclose(f);
+    return -1;
+  }
+  char line[2 * ALEC_FRAME_MAX + 1024];
+  uint8_t frame[ALEC_FRAME_MAX];
+  unsigned long lineno = 0;
+  int rc = 0;
+  while (rc == 0 && fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t n = 0;
+    int hi = -1, bad = 0;
+    for (char *p = line; *p && *p != '#' && !bad; p++) {
+      if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':') continue;
+      int v = hexval((unsigned char)*p);
+      if (v < 0 || n >= sizeof frame) bad = 1;
+      else if (hi < 0) hi = v;
+      else {
+        frame[n++] = (uint8_t)(hi << 4 | v);
+        hi = -1;
+      }
+    }
+    if (bad || hi >= 0) {
+      fprintf(stderr, "alec-send: %s:%lu: not a hex frame of at most %d bytes\n", o->hex ? o->hex : "stdin", lineno,
+              ALEC_FRAME_MAX);
+      rc = -1;
+    } else if (n > 0) {
+      rc = send_frame(s, o->emitter, o->format, o->channels, frame, n);
+    }
+  }
+  if (f != stdin) fclose(f);
+  return rc;
+}
+
+/* ---- command line --------------------------------------------------------------- */
+
+static void usage(FILE *out) {
+  fputs("usage: alec-send --to HOST:PORT MODE [options]\n"
+        "modes:\n"
+        "  --scenario spike|recovery|drift|shift|groups|noisy  synthetic fleet (as fleet_demo)\n"
+        "      --emitters N --steps N --channels N --emitter FIRST_ID\n"
+        "      --print-config   print the <Emitter> blocks of the scenario for collectd and exit\n"
+        "  --csv FILE --emitter ID       replay TIMESTAMP,VALUE... rows (one reading per row)\n"
+        "  --hex [FILE] --emitter ID     send ready frames, one hex frame per line (stdin: - or none)\n"
+        "options:\n"
+        "  --format single|single-xxh32|multi|fixed  (default single; fixed: --channels N)\n"
+        "  --rate FRAMES_PER_S   pacing, 0 = as fast as possible (default 1000)\n"
+        "  --loss P              drop this fraction of frames after encoding (deterministic)\n"
+        "  --batch N             up to N frames per datagram (default 1)\n"
+        "  --mtu BYTES           largest batched datagram (default 1452)\n"
+        "  --bare                frames without envelope (the receiver knows the sender by address)\n"
+        "  --bind ADDR:PORT      local address of the socket (for Source in the plugin config)\n"
+        "  --seed S              scenario noise and --loss (default 1)\n"
+        "  --quiet               no summary\n"
+        "HOST:PORT: 127.0.0.1:25830, [::1]:25830, or HOST alone for port " DEFAULT_PORT ".\n",
+        out);
+}
+
+static int split_hostport(const char *arg, char *host, size_t hcap, char *port, size_t pcap) {
+  const char *colon = NULL;
+  if (arg[0] == '[') {
+    const char *close = strchr(arg, ']');
+    if (close == NULL || (size_t)(close - arg - 1) >= hcap) return -1;
+    memcpy(host, arg + 1, (size_t)(close - arg - 1));
+    host[close - arg - 1] = '\0';
+    colon = close[1] == ':' ? close + 1 : NULL;
+    if (close[1] != '\0' && colon == NULL) return -1;
+  } else {
+    colon = strrchr(arg, ':');
+    /* Two colons and no brackets: a bare IPv6 address without port. */
+    if (colon && strchr(arg, ':') != colon) colon = NULL;
+    size_t hl = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (hl >= hcap) return -1;
+    memcpy(host, arg, hl);
+    host[hl] = '\0';
+  }
+  const char *p = colon ? colon + 1 : DEFAULT_PORT;
+  if (strlen(p) >= pcap || *p == '\0') return -1;
+  strcpy(port, p);
+  return 0;
+}
+
+static int resolve(const char *arg, int passive, struct sockaddr_storage *out, socklen_t *len) {
+  char host[256], port[32];
+  if (split_hostport(arg, host, sizeof host, port, sizeof port) != 0) {
+    fprintf(stderr, "alec-send: bad address \"%s\" (HOST:PORT)\n", arg);
+    return -1;
+  }
+  struct addrinfo hints, *res;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  int gai = getaddrinfo(host, port, &hints, &res);
+  if (gai != 0) {
+    fprintf(stderr, "alec-send: %s: %s\n", arg, gai_strerror(gai));
+    return -1;
+  }
+  memcpy(out, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int parse_num(const char *opt, const char *v, double lo, double hi, double *out) {
+  char *end;
+  double d = v ? strtod(v, &end) : NAN;
+  if (v == NULL || end == v || *end != '\0' || !(d >= lo && d <= hi)) {
+    fprintf(stderr, "alec-send: %s expects a number in [%g, %g]\n", opt, lo, hi);
+    return -1;
+  }
+  *out = d;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->format = ALEC_FORMAT_SINGLE;
+  o->rate = 1000;
+  o->batch = 1;
+  o->mtu = 1452;
+  o->seed = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    /* Options with a value take it from the next word or after '='. */
+    char name[32];
+    const char *val = NULL;
+    const char *eq = strchr(a, '=');
+    if (eq && (size_t)(eq - a) < sizeof name) {
+      memcpy(name, a, (size_t)(eq - a));
+      name[eq - a] = '\0';
+      val = eq + 1;
+      a = name;
+    }
+#define VALUE() (val ? val : (i + 1 < argc ? argv[++i] : NULL))
+    double d;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      exit(0);
+    } else if (strcmp(a, "--to") == 0) {
+      o->to = VALUE();
+    } else if (strcmp(a, "--bind") == 0) {
+      o->bind = VALUE();
+    } else if (strcmp(a, "--scenario") == 0) {
+      o->mode = MODE_SCENARIO;
+      o->scenario = VALUE();
+    } else if (strcmp(a, "--csv") == 0) {
+      o->mode = MODE_CSV;
+      o->csv = VALUE();
+    } else if (strcmp(a, "--hex") == 0) {
+      o->mode = MODE_HEX;
+      /* The file is optional: the next word is one unless it is an option. */
+      if (val) o->hex = val;
+      else if (i + 1 < argc && argv[i + 1][0] != '-') o->hex = argv[++i];
+      else if (i + 1 < argc && strcmp(argv[i + 1], "-") == 0) o->hex = argv[++i];
+    } else if (strcmp(a, "--format") == 0) {
+      const char *v = VALUE();
+      if (v == NULL || alec_format_parse(v, &o->format) != 0) {
+        fprintf(stderr, "alec-send: --format expects single, single-xxh32, multi or fixed\n");
+        return -1;
+      }
+    } else if (strcmp(a, "--emitter") == 0) {
+      const char *v = VALUE();
+      char *end;
+      errno = 0;
+      o->emitter = v ? strtoull(v, &end, 0) : 0;
+      if (v == NULL || *v == '-' || end == v || *end || errno) {
+        fprintf(stderr, "alec-send: --emitter expects a 64-bit id\n");
+        return -1;
+      }
+    } else if (strcmp(a, "--emitters") == 0) {
+      if (parse_num(a, VALUE(), 1, 1e7, &d)) return -1;
+      o->emitters = (unsigned)d;
+      o->emitters_set = 1;
+    } else if (strcmp(a, "--steps") == 0) {
+      if (parse_num(a, VALUE(), 0, 4e9, &d)) return -1;
+      o->steps = (unsigned)d;
+      o->steps_set = 1;
+    } else if (strcmp(a, "--channels") == 0) {
+      if (parse_num(a, VALUE(), 1, ALEC_FIXED_MAX_CHANNELS, &d)) return -1;
+      o->channels = (unsigned)d;
+    } else if (strcmp(a, "--rate") == 0) {
+      if (parse_num(a, VALUE(), 0, 1e9, &o->rate)) return -1;
+    } else if (strcmp(a, "--loss") == 0) {
+      if (parse_num(a, VALUE(), 0, 1, &o->loss)) return -1;
+    } else if (strcmp(a, "--batch") == 0) {
+      if (parse_num(a, VALUE(), 1, 65535, &d)) return -1;
+      o->batch = (unsigned)d;
+    } else if (strcmp(a, "--mtu") == 0) {
+      if (parse_num(a, VALUE(), 64, ALEC_ENVELOPE_MAX_DATAGRAM, &d)) return -1;
+      o->mtu = (size_t)d;
+    } else if (strcmp(a, "--seed") == 0) {
+      if (parse_num(a, VALUE(), 0, 1.8e19, &d)) return -1;
+      o->seed = (uint64_t)d;
+    } else if (strcmp(a, "--bare") == 0) {
+      o->bare = 1;
+    } else if (strcmp(a, "--quiet") == 0) {
+      o->quiet = 1;
+    } else if (strcmp(a, "--print-config") == 0) {
+      o->print_config = 1;
+    } else {
+      fprintf(stderr, "alec-send: unknown option %s\n", argv[i]);
+      return -1;
+    }
+#undef VALUE
+  }
+  if (o->mode == MODE_NONE || (o->mode == MODE_SCENARIO && !o->scenario) || (o->mode == MODE_CSV && !o->csv)) {
+    usage(stderr);
+    return -1;
+  }
+  if (o->to == NULL && !o->print_config) {
+    fprintf(stderr, "alec-send: --to HOST:PORT is required\n");
+    return -1;
+  }
+  if (o->format == ALEC_FORMAT_FIXED && o->mode == MODE_SCENARIO && o->channels == 0) o->channels = 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  if (parse_args(argc, argv, &o) != 0) return 2;
+  if (o.print_config) return run_scenario(NULL, &o) == 0 ? 0 : 1;
+  sender *s = calloc(1, sizeof *s);
+  if (s == NULL) return 1;
+  if (resolve(o.to, 0, &s->to, &s->tolen) != 0) return 2;
+  s->fd = socket(s->to.ss_family, SOCK_DGRAM, 0);
+  if (s->fd < 0) {
+    fprintf(stderr, "alec-send: socket: %s\n", strerror(errno));
+    return 1;
+  }
+  if (o.bind) {
+    struct sockaddr_storage local;
+    socklen_t ll;
+    if (resolve(o.bind, 1, &local, &ll) != 0) return 2;
+    if (bind(s->fd, (struct sockaddr *)&local, ll) != 0) {
+      fprintf(stderr, "alec-send: bind %s: %s\n", o.bind, strerror(errno));
+      return 1;
+    }
+  }
+  s->bare = o.bare;
+  s->batch = o.batch;
+  s->mtu = o.mtu;
+  s->rate = o.rate;
+  s->loss = o.loss;
+  s->rng = o.seed ^ UINT64_C(0x5EED5EED5EED5EED);
+  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
+  clock_gettime(CLOCK_MONOTONIC, &s->start);
+  int rc = o.mode == MODE_SCENARIO ? run_scenario(s, &o) : o.mode == MODE_CSV ? run_csv(s, &o) : run_hex(s, &o);
+  if (rc == 0) rc = flush(s);
+  double secs = elapsed(&s->start);
+  if (!o.quiet)
+    fprintf(stderr,
+            "alec-send: %" PRIu64 " frames (%" PRIu64 " dropped by --loss), %" PRIu64 " datagrams, %" PRIu64
+            " bytes sent (frames %" PRIu64 " bytes), %.3f s, %.0f frames/s\n",
+            s->frames, s->lost, s->datagrams, s->bytes, s->frame_bytes, secs, secs > 0 ? (double)s->frames / secs : 0);
+  close(s->fd);
+  free(s);
+  return rc == 0 ? 0 : 1;
+}

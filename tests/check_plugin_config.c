@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/* The collectd plugin's configuration parser (src/plugin/alec_conf.c) and its
+ * datagram queue (src/plugin/dgram_queue.c), without the daemon. Config trees
+ * are built from text by a small reader of collectd's config syntax (enough
+ * for these tests: one item per line, quoted strings, numbers, booleans,
+ * <Block> nesting). */
+
+#include <check.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alec/error.h"
+#include "alec_conf.h"
+#include "dgram_queue.h"
+
+/* ---- a minimal oconfig reader ------------------------------------------- */
+
+static void add_value(oconfig_item_t *it, const char *tok, int quoted) {
+  it->values = realloc(it->values, (size_t)(it->values_num + 1) * sizeof(*it->values));
+  ck_assert_ptr_nonnull(it->values);
+  oconfig_value_t *v = &it->values[it->values_num++];
+  char *end;
+  double d = strtod(tok, &end);
+  if (quoted) {
+    v->type = OCONFIG_TYPE_STRING;
+    v->value.string = strdup(tok);
+  } else if (strcmp(tok, "true") == 0 || strcmp(tok, "false") == 0) {
+    v->type = OCONFIG_TYPE_BOOLEAN;
+    v->value.boolean = tok[0] == 't';
+  } else if (end != tok && *end == '\0') {
+    v->type = OCONFIG_TYPE_NUMBER;
+    v->value.number = d;
+  } else {
+    v->type = OCONFIG_TYPE_STRING;
+    v->value.string = strdup(tok);
+  }
+}
+
+static oconfig_item_t *add_child(oconfig_item_t *parent, const char *key) {
+  parent->children = realloc(parent->children, (size_t)(parent->children_num + 1) * sizeof(*parent->children));
+  ck_assert_ptr_nonnull(parent->children);
+  oconfig_item_t *c = &parent->children[parent->children_num++];
+  memset(c, 0, sizeof *c);
+  c->key = strdup(key);
+  c->parent = parent;
+  return c;
+}
+
+/* Tokens of one line: key, then values; handles "quoted strings". */
+static void parse_line(oconfig_item_t *it, char *p) {
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == '>') p++;
+    if (*p == '\0' || *p == '#') break;
+    char tok[512];
+    size_t n = 0;
+    int quoted = 0;
+    if (*p == '"') {
+      quoted = 1;
+      p++;
+      while (*p && *p != '"' && n + 1 < sizeof tok) tok[n++] = *p++;
+      if (*p == '"') p++;
+    } else {
+      while (*p && *p != ' ' && *p != '\t' && *p != '>' && n + 1 < sizeof tok) tok[n++] = *p++;
+      if (*p == '>') p++;
+    }
+    tok[n] = '\0';
+    add_value(it, tok, quoted);
+  }
+}
+
+/* Reads text into children of a fresh root (the <Plugin alec> block). */
+static oconfig_item_t *conf(const char *text) {
+  oconfig_item_t *root = calloc(1, sizeof *root);
+  root->key = strdup("Plugin");
+  oconfig_item_t *cur = root;
+  char *copy = strdup(text), *save = NULL;
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == '\0' || *line == '#') continue;
+    if (line[0] == '<' && line[1] == '/') {
+      cur = cur->parent;
+      ck_assert_ptr_nonnull(cur);
+      continue;
+    }
+    int block = line[0] == '<';
+    if (block) line++;
+    char key[64];
+    size_t k = 0;
+    while (*line && *line != ' ' && *line != '\t' && *line != '>' && k + 1 < sizeof key) key[k++] = *line++;
+    key[k] = '\0';
+    if (block && *line == '>') line++;
+    oconfig_item_t *it = add_child(cur, key);
+    parse_line(it, line);
+    if (block) cur = it;
+  }
+  free(copy);
+  return root;
+}
+
+static void conf_free(oconfig_item_t *it) {
+  for (int i = 0; i < it->values_num; i++)
+    if (it->values[i].type == OCONFIG_TYPE_STRING) free(it->values[i].value.string);
+  free(it->values);
+  for (int i = 0; i < it->children_num; i++) conf_free(&it->children[i]);
+  free(it->children);
+  free(it->key);
+}
+
+static void conf_delete(oconfig_item_t *root) {
+  conf_free(root);
+  free(root);
+}
+
+/* types.db stand-in: a few stock single-DS types, one with two. */
+static int types(void *arg, const char *type, int *ds_type) {
+  (void)arg;
+  static const char *known[] = {"gauge", "temperature", "humidity", "count", "voltage"};
+  *ds_type = 1; /* DS_TYPE_GAUGE */
+  if (strcmp(type, "derive") == 0) {
+    *ds_type = 2;
+    return 1;
+  }
+  if (strcmp(type, "load") == 0) return 3;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(type, known[i]) == 0) return 1;
+  return -1;
+}
+
+/* Parses and finalizes; returns the status and leaves the message in err. */
+static int load(alec_plugin_config *cfg, const char *text, char *err, size_t errlen) {
+  alec_pc_init(cfg);
+  oconfig_item_t *root = conf(text);
+  int rc = alec_pc_parse(cfg, root, err, errlen);
+  if (rc == 0) rc = alec_pc_finalize(cfg, types, NULL, err, errlen);
+  conf_delete(root);
+  return rc;
+}
+
+static const char *EXAMPLE = "Listen \"127.0.0.1\" \"25830\"\n"
+                             "ReceiveBufferSize 4194304\n"
+                             "QueueLength 65536\n"
+                             "MaxEmitters 10000\n"
+                             "EmitterTimeout 300\n"
+                             "UnknownEmitters \"accept\"\n"
+                             "NotifyPriority \"P1\"\n"
+                             "<Fleet>\n"
+                             "  Threshold 3.5\n"
+                             "  ExitThreshold 2.5\n"
+                             "  FailureThreshold 7.0\n"
+                             "  EnterCount 3\n"
+                             "  ExitCount 5\n"
+                             "  MinPeers 3\n"
+                             "  EvaluationInterval 0.1\n"
+                             "  SyncInterval 60\n"
+                             "  MADFloor 0.01\n"
+                             "</Fleet>\n"
+                             "<Profile \"thermo\">\n"
+                             "  Format \"fixed\"\n"
+                             "  Channels 2\n"
+                             "  Scale 100\n"
+                             "  Group \"site-a\"\n"
+                             "  Channel 0 \"temperature\" \"indoor\"\n"
+                             "  Channel 1 \"humidity\" \"indoor\"\n"
+                             "</Profile>\n"
+                             "<Emitter 5>\n"
+                             "  Profile \"thermo\"\n"
+                             "  Host \"sensor-5\"\n"
+                             "  Group \"site-a\"\n"
+                             "</Emitter>\n"
+                             "<Emitter 100>\n"
+                             "  Source \"127.0.0.1\" \"25840\"\n"
+                             "  Format \"single\"\n"
+                             "</Emitter>\n";
+
+START_TEST(example_config) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(load(&cfg, EXAMPLE, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(cfg.n_listen, 1);
+  ck_assert_str_eq(cfg.listen[0].node, "127.0.0.1");
+  ck_assert_str_eq(cfg.listen[0].service, "25830");
+  ck_assert_int_eq(cfg.receive_buffer, 4194304);
+  ck_assert_uint_eq(cfg.queue_length, 65536);
+  ck_assert_uint_eq(cfg.max_emitters, 10000);
+  ck_assert(cfg.emitter_timeout == 300);
+  ck_assert_int_eq(cfg.reject_unknown, 0);
+  ck_assert_int_eq(cfg.notify_priority, 0);
+  ck_assert_uint_eq(cfg.fleet.set, 0x1FF);
+  ck_assert(cfg.fleet.threshold == 3.5 && cfg.fleet.exit_threshold == 2.5 && cfg.fleet.failure_threshold == 7.0);
+  ck_assert_uint_eq(cfg.fleet.enter_count, 3);
+  ck_assert_uint_eq(cfg.fleet.exit_count, 5);
+  ck_assert_uint_eq(cfg.fleet.min_peers, 3);
+  ck_assert(cfg.fleet.evaluation_interval == 0.1 && cfg.fleet.sync_interval == 60 && cfg.fleet.mad_floor == 0.01);
+  ck_assert_uint_eq(cfg.scale, 100);
+  ck_assert_uint_eq(cfg.n_emitters, 2);
+  ck_assert_uint_eq(cfg.n_sources, 1);
+
+  const alec_pc_emitter *e5 = alec_pc_find_emitter(&cfg, 5);
+  ck_assert_ptr_nonnull(e5);
+  ck_assert_str_eq(e5->host, "sensor-5");
+  ck_assert_str_eq(e5->group, "site-a");
+  ck_assert_int_eq(e5->format, ALEC_FORMAT_FIXED);
+  ck_assert_uint_eq(e5->channels, 2);
+  ck_assert_uint_eq(e5->scale, 100);
+  ck_assert_uint_eq(e5->map->n, 2);
+  const alec_pc_channel *c = alec_pc_channel_find(e5->map, 1);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_str_eq(c->type, "humidity");
+  ck_assert_str_eq(c->type_instance, "indoor");
+  ck_assert_int_eq(c->ds_type, 1);
+  ck_assert_ptr_null(alec_pc_channel_find(e5->map, 2));
+
+  const alec_pc_emitter *e100 = alec_pc_find_emitter(&cfg, 100);
+  ck_assert_ptr_nonnull(e100);
+  ck_assert_str_eq(e100->host, "alec-0000000000000064");
+  ck_assert_str_eq(e100->group, "");
+  ck_assert_int_eq(e100->format, ALEC_FORMAT_SINGLE);
+  ck_assert_uint_eq(e100->map->n, 0);
+  ck_assert_ptr_null(alec_pc_find_emitter(&cfg, 6));
+
+  struct sockaddr_in s4 = {0};
+  s4.sin_family = AF_INET;
+  s4.sin_port = htons(25840);
+  inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
+  ck_assert_ptr_eq(alec_pc_find_source(&cfg, (struct sockaddr *)&s4, sizeof s4), e100);
+  s4.sin_port = htons(25841);
+  ck_assert_ptr_null(alec_pc_find_source(&cfg, (struct sockaddr *)&s4, sizeof s4));
+  /* A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d. */
+  struct sockaddr_in6 s6 = {0};
+  s6.sin6_family = AF_INET6;
+  s6.sin6_port = htons(25840);
+  inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6.sin6_addr);
+  ck_assert_ptr_eq(alec_pc_find_source(&cfg, (struct sockaddr *)&s6, sizeof s6), e100);
+  inet_pton(AF_INET6, "::1", &s6.sin6_addr);
+  ck_assert_ptr_null(alec_pc_find_source(&cfg, (struct sockaddr *)&s6, sizeof s6));
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(defaults) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(load(&cfg, "", err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(cfg.n_listen, 1);
+  ck_assert_str_eq(cfg.listen[0].node, "127.0.0.1");
+  ck_assert_str_eq(cfg.listen[0].service, "25830");
+  ck_assert_int_eq(cfg.receive_buffer, 0);
+  ck_assert_uint_eq(cfg.queue_length, 65536);
+  ck_assert_uint_eq(cfg.max_emitters, 10000);
+  ck_assert(cfg.emitter_timeout == 300);
+  ck_assert_int_eq(cfg.reject_unknown, 0);
+  ck_assert_int_eq(cfg.notify_priority, -1);
+  ck_assert_uint_eq(cfg.fleet.set, 0);
+  ck_assert_uint_eq(cfg.scale, 0);
+  alec_pc_free(&cfg);
+  /* A Listen without port, IPv6, several lines, a numeric port. */
+  ck_assert_msg(load(&cfg, "Listen \"::1\"\nListen \"0.0.0.0\" 25831\nUnknownEmitters \"reject\"\nNotifyPriority \"P2\"",
+                     err, sizeof err) == 0,
+                "%s", err);
+  ck_assert_uint_eq(cfg.n_listen, 2);
+  ck_assert_str_eq(cfg.listen[0].service, "25830");
+  ck_assert_str_eq(cfg.listen[1].service, "25831");
+  ck_assert_int_eq(cfg.reject_unknown, 1);
+  ck_assert_int_eq(cfg.notify_priority, 1);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(emitter_overrides) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  const char *text = "<Profile \"p\">\n Format \"multi\"\n Group \"g1\"\n Channel 0 \"temperature\" \"a\"\n"
+                     " Channel 1 \"humidity\"\n Channel 7\n</Profile>\n"
+                     "<Emitter \"0xFFFFFFFFFFFFFFFF\">\n Profile \"p\"\n Group \"g2\"\n Channel 1 \"voltage\" \"v\"\n"
+                     " Channel 2 \"count\" \"\"\n</Emitter>\n"
+                     "<Emitter 0x10>\n Profile \"p\"\n Format \"single\"\n</Emitter>\n"
+                     "<Emitter \"18446744073709551614\">\n</Emitter>\n";
+  ck_assert_msg(load(&cfg, text, err, sizeof err) == 0, "%s", err);
+  const alec_pc_emitter *e = alec_pc_find_emitter(&cfg, UINT64_MAX);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_str_eq(e->host, "alec-ffffffffffffffff");
+  ck_assert_str_eq(e->group, "g2");
+  ck_assert_int_eq(e->format, ALEC_FORMAT_MULTI);
+  ck_assert_uint_eq(e->map->n, 4); /* 0 and 7 from the profile, 1 replaced, 2 added */
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 0)->type, "temperature");
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 1)->type, "voltage");
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 1)->type_instance, "v");
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 2)->type_instance, "");
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 7)->type, "gauge");
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 7)->type_instance, "ch7");
+  e = alec_pc_find_emitter(&cfg, 16);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_eq(e->format, ALEC_FORMAT_SINGLE);
+  ck_assert_str_eq(e->group, "g1");
+  ck_assert_uint_eq(e->map->n, 3);
+  ck_assert_str_eq(alec_pc_channel_find(e->map, 1)->type_instance, "ch1");
+  e = alec_pc_find_emitter(&cfg, UINT64_MAX - 1);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_eq(e->format, 0);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+/* Every rejected configuration names the option (and its block). */
+static const struct {
+  const char *text;
+  const char *expect;
+} bad[] = {
+    {"Foo 1", "option `Foo': unknown option"},
+    {"Listen", "option `Listen': expects 1 to 2 arguments"},
+    {"Listen \"a\" \"b\" \"c\"", "option `Listen': expects 1 to 2 arguments"},
+    {"Listen 127", "option `Listen': argument 1 must be a quoted string"},
+    {"Listen \"127.0.0.1\" 70000", "option `Listen': expects an integer in 1..65535"},
+    {"ReceiveBufferSize -1", "option `ReceiveBufferSize'"},
+    {"QueueLength 0", "option `QueueLength': expects an integer in 1..16777216, got 0"},
+    {"QueueLength 1.5", "option `QueueLength'"},
+    {"QueueLength \"many\"", "option `QueueLength'"},
+    {"QueueLength true", "option `QueueLength'"},
+    {"MaxEmitters 0", "option `MaxEmitters'"},
+    {"EmitterTimeout 0", "option `EmitterTimeout'"},
+    {"EmitterTimeout \"5\"", "option `EmitterTimeout': expects a number"},
+    {"UnknownEmitters \"maybe\"", "option `UnknownEmitters': expects \"accept\" or \"reject\", got \"maybe\""},
+    {"NotifyPriority \"P6\"", "option `NotifyPriority'"},
+    {"<Fleet>\nThreshold 0\n</Fleet>", "option `Threshold' in <Fleet>"},
+    {"<Fleet>\nThreshold nan\n</Fleet>", "option `Threshold' in <Fleet>"},
+    {"<Fleet>\nExitThreshold 4\nThreshold 3.5\n</Fleet>", "option `ExitThreshold' in <Fleet>: 4 is above Threshold 3.5"},
+    {"<Fleet>\nFailureThreshold 3\nThreshold 3.5\n</Fleet>", "option `FailureThreshold' in <Fleet>"},
+    {"<Fleet>\nEnterCount 0\n</Fleet>", "option `EnterCount' in <Fleet>"},
+    {"<Fleet>\nExitCount 2.5\n</Fleet>", "option `ExitCount' in <Fleet>"},
+    {"<Fleet>\nMinPeers 2\n</Fleet>", "option `MinPeers' in <Fleet>"},
+    {"<Fleet>\nEvaluationInterval 0\n</Fleet>", "option `EvaluationInterval' in <Fleet>"},
+    {"<Fleet>\nSyncInterval -1\n</Fleet>", "option `SyncInterval' in <Fleet>"},
+    {"<Fleet>\nMADFloor 0\n</Fleet>", "option `MADFloor' in <Fleet>"},
+    {"<Fleet>\nThreshold\n</Fleet>", "option `Threshold' in <Fleet>: expects 1 argument"},
+    {"<Fleet>\nBogus 1\n</Fleet>", "option `Bogus' in <Fleet>: unknown option"},
+    {"<Fleet 1>\n</Fleet>", "option `Fleet': takes no argument"},
+    {"<Profile>\n</Profile>", "option `Profile': expects 1 argument"},
+    {"<Profile \"a\">\n</Profile>\n<Profile \"a\">\n</Profile>", "option `Profile': profile \"a\" is defined twice"},
+    {"<Profile \"a\">\nFormat \"fixd\"\n</Profile>", "option `Format' in <Profile \"a\">: unknown format \"fixd\""},
+    {"<Profile \"a\">\nChannels 65\n</Profile>", "option `Channels' in <Profile \"a\">"},
+    {"<Profile \"a\">\nChannels 0\n</Profile>", "option `Channels' in <Profile \"a\">"},
+    {"<Profile \"a\">\nScale 0\n</Profile>", "option `Scale' in <Profile \"a\">"},
+    {"<Profile \"a\">\nScale 4294967296\n</Profile>", "option `Scale' in <Profile \"a\">"},
+    {"<Profile \"a\">\nGroup \"x/y\"\n</Profile>", "option `Group' in <Profile \"a\">: \"x/y\" must not contain '/'"},
+    {"<Profile \"a\">\nGroup \"0123456789012345678901234567890123456789012345678901234567890123\"\n</Profile>",
+     "option `Group' in <Profile \"a\">: \"0123456789012345678901234567890123456789012345678901234567890123\" is "
+     "longer than 63 characters"},
+    {"<Profile \"a\">\nChannel 0\nChannel 0\n</Profile>", "option `Channel' in <Profile \"a\">: channel 0 is defined twice"},
+    {"<Profile \"a\">\nChannel \"x\"\n</Profile>", "option `Channel' in <Profile \"a\">"},
+    {"<Profile \"a\">\nChannel -1\n</Profile>", "option `Channel' in <Profile \"a\">"},
+    {"<Profile \"a\">\nChannel 0 \"temp/x\"\n</Profile>", "must not contain '/'"},
+    {"<Profile \"a\">\nChannel 0 \"temp-x\"\n</Profile>", "option `Channel' in <Profile \"a\">: type \"temp-x\" must not contain '-'"},
+    {"<Profile \"a\">\nChannel 0 \"\"\n</Profile>", "option `Channel' in <Profile \"a\">: argument 2 must not be empty"},
+    {"<Profile \"a\">\nChannel 0 \"temperature\" \"x\" \"y\"\n</Profile>", "option `Channel' in <Profile \"a\">"},
+    {"<Profile \"a\">\nProfile \"b\"\n</Profile>", "option `Profile' in <Profile \"a\">: unknown option"},
+    {"<Profile \"a\">\nChannel 0 \"tempreature\"\n</Profile>",
+     "option `Channel' in <Profile \"a\">: unknown type \"tempreature\" (not in any TypesDB file)"},
+    {"<Profile \"a\">\nChannel 0 \"load\"\n</Profile>", "type \"load\" has 3 data sources"},
+    {"<Profile \"a\">\nFormat \"single\"\nChannels 2\n</Profile>", "option `Channels' in <Profile \"a\">: applies to Format \"fixed\" only"},
+    {"<Profile \"a\">\nFormat \"fixed\"\nChannels 2\nChannel 2\n</Profile>",
+     "option `Channel' in <Profile \"a\">: index 2 is outside the 2 channels"},
+    {"<Profile \"a\">\nFormat \"multi\"\nChannel 256\n</Profile>", "option `Channel' in <Profile \"a\">: index 256 is above 255"},
+    {"<Profile \"a\">\nScale 10\n</Profile>\n<Emitter 1>\nScale 100\n</Emitter>", "option `Scale' in <Emitter 1>: 100 differs"},
+    {"<Emitter>\n</Emitter>", "option `Emitter': expects 1 argument"},
+    {"<Emitter -1>\n</Emitter>", "option `Emitter': id -1 is not an integer"},
+    {"<Emitter 1.5>\n</Emitter>", "option `Emitter': id 1.5 is not an integer"},
+    {"<Emitter 1e17>\n</Emitter>", "quote larger ids"},
+    {"<Emitter \"abc\">\n</Emitter>", "option `Emitter': id \"abc\" is not a 64-bit integer"},
+    {"<Emitter true>\n</Emitter>", "option `Emitter': id must be a 64-bit integer"},
+    {"<Emitter \"18446744073709551616\">\n</Emitter>", "is not a 64-bit integer"},
+    {"<Emitter \"-1\">\n</Emitter>", "option `Emitter': id \"-1\" is not"},
+    {"<Emitter 7>\n</Emitter>\n<Emitter \"0x7\">\n</Emitter>", "option `Emitter': emitter 7 is defined twice"},
+    {"<Emitter 7>\nHost \"a/b\"\n</Emitter>", "option `Host' in <Emitter 7>"},
+    {"<Emitter 7>\nHost\n</Emitter>", "option `Host' in <Emitter 7>"},
+    {"<Emitter 7>\nProfile \"nope\"\n</Emitter>", "option `Profile' in <Emitter 7>: no <Profile \"nope\"> is defined"},
+    {"<Emitter 7>\nSource \"localhost\"\nFormat \"single\"\n</Emitter>",
+     "option `Source' in <Emitter 7>: \"localhost\" is not a numeric IPv4 or IPv6 address"},
+    {"<Emitter 7>\nSource \"127.0.0.1\" 0\nFormat \"single\"\n</Emitter>", "option `Source' in <Emitter 7>"},
+    {"<Emitter 7>\nSource \"127.0.0.1\"\n</Emitter>", "option `Format' in <Emitter 7>: is required with Source"},
+    {"<Emitter 7>\nSource \"::1\" 9\nFormat \"fixed\"\n</Emitter>", "option `Channels' in <Emitter 7>: is required"},
+    {"<Emitter 7>\nSource \"127.0.0.1\" 9\nFormat \"single\"\n</Emitter>\n<Emitter 8>\nSource \"127.0.0.1\" 9\n"
+     "Format \"multi\"\n</Emitter>",
+     "option `Source' in <Emitter 8>: the same source is already given to <Emitter 7>"},
+    {"<Emitter 7>\nWhat 1\n</Emitter>", "option `What' in <Emitter 7>: unknown option"},
+    {"MaxEmitters 1\n<Emitter 1>\n</Emitter>\n<Emitter 2>\n</Emitter>", "option `MaxEmitters': 1 is below the 2"},
+};
+
+START_TEST(bad_configs) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  int rc = load(&cfg, bad[_i].text, err, sizeof err);
+  ck_assert_msg(rc == ALEC_EINVAL, "config %d accepted:\n%s", _i, bad[_i].text);
+  ck_assert_msg(strstr(err, bad[_i].expect) != NULL, "config %d:\n%s\nmessage: %s\nexpected: %s", _i, bad[_i].text,
+                err, bad[_i].expect);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(several_blocks) {
+  /* collectd calls the config callback once per <Plugin alec> block. */
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  alec_pc_init(&cfg);
+  oconfig_item_t *a = conf("Listen \"127.0.0.1\" \"1\"\n<Emitter 1>\n</Emitter>");
+  oconfig_item_t *b = conf("Listen \"127.0.0.1\" \"2\"\n<Emitter 1>\n</Emitter>");
+  oconfig_item_t *c = conf("<Emitter 2>\n</Emitter>");
+  ck_assert_int_eq(alec_pc_parse(&cfg, a, err, sizeof err), 0);
+  ck_assert_int_eq(alec_pc_parse(&cfg, b, err, sizeof err), ALEC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "emitter 1 is defined twice"));
+  ck_assert_int_eq(alec_pc_parse(&cfg, c, err, sizeof err), 0);
+  ck_assert_int_eq(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.n_emitters, 2);
+  ck_assert_uint_eq(cfg.n_listen, 2);
+  conf_delete(a);
+  conf_delete(b);
+  conf_delete(c);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(parse_ids) {
+  uint64_t v;
+  ck_assert_int_eq(alec_pc_parse_id("0", &v), 0);
+  ck_assert(v == 0);
+  ck_assert_int_eq(alec_pc_parse_id("18446744073709551615", &v), 0);
+  ck_assert(v == UINT64_MAX);
+  ck_assert_int_eq(alec_pc_parse_id("0x10", &v), 0);
+  ck_assert(v == 16);
+  ck_assert_int_eq(alec_pc_parse_id("0X1f", &v), 0);
+  ck_assert(v == 31);
+  ck_assert_int_eq(alec_pc_parse_id("010", &v), 0); /* decimal, not octal */
+  ck_assert(v == 10);
+  ck_assert_int_eq(alec_pc_parse_id("18446744073709551616", &v), ALEC_ERANGE);
+  const char *badids[] = {"", "-1", "+1", " 1", "1 ", "1a", "0x", "0x-1", "0xg", NULL};
+  for (int i = 0; badids[i]; i++) ck_assert_int_lt(alec_pc_parse_id(badids[i], &v), 0);
+  ck_assert_int_lt(alec_pc_parse_id(NULL, &v), 0);
+  char host[ALEC_PC_NAME_LEN];
+  alec_pc_default_host(0xABCDEF, host, sizeof host);
+  ck_assert_str_eq(host, "alec-0000000000abcdef");
+}
+END_TEST
+
+/* ---- datagram queue ------------------------------------------------------- */
+
+static alec_dgram *dg(size_t len, uint32_t seq) {
+  alec_dgram *d = calloc(1, sizeof(*d) + len + 4);
+  ck_assert_ptr_nonnull(d);
+  d->len = len;
+  memcpy(d->data, &seq, sizeof seq < len ? sizeof seq : len);
+  return d;
+}
+
+START_TEST(queue_bounds) {
+  alec_dgram_queue q;
+  ck_assert_int_eq(alec_dq_init(&q, 0, 100), ALEC_EINVAL);
+  ck_assert_int_eq(alec_dq_init(&q, 3, 100), 0);
+  ck_assert_ptr_null(alec_dq_pop(&q));
+  alec_dgram *d[5];
+  for (int i = 0; i < 5; i++) d[i] = dg(10, (uint32_t)i);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(alec_dq_push(&q, d[i]), 0);
+  ck_assert_int_eq(alec_dq_push(&q, d[3]), ALEC_ENOSPC); /* by count */
+  ck_assert_uint_eq(alec_dq_count(&q), 3);
+  ck_assert_ptr_eq(alec_dq_pop(&q), d[0]);
+  ck_assert_ptr_eq(alec_dq_pop(&q), d[1]);
+  ck_assert_int_eq(alec_dq_push(&q, d[3]), 0);
+  alec_dgram *big = dg(81, 9);
+  ck_assert_int_eq(alec_dq_push(&q, big), ALEC_ENOSPC); /* by bytes: 20 + 81 > 100 */
+  ck_assert_ptr_eq(alec_dq_pop(&q), d[2]);
+  ck_assert_ptr_eq(alec_dq_pop(&q), d[3]);
+  ck_assert_ptr_null(alec_dq_pop(&q));
+  ck_assert_int_eq(alec_dq_push(&q, d[4]), 0);
+  /* Freed by destroy with whatever is still queued. */
+  free(d[0]);
+  free(d[1]);
+  free(d[2]);
+  free(d[3]);
+  free(big);
+  /* An empty queue's wait returns at the deadline. */
+  struct timespec t0, dl, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  alec_dgram *x = alec_dq_pop(&q);
+  free(x);
+  dl = t0;
+  dl.tv_nsec += 20000000;
+  if (dl.tv_nsec >= 1000000000) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000;
+  }
+  alec_dq_wait(&q, &dl);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ck_assert(t1.tv_sec > dl.tv_sec || (t1.tv_sec == dl.tv_sec && t1.tv_nsec >= dl.tv_nsec));
+  ck_assert_int_eq(alec_dq_push(&q, dg(5, 1)), 0);
+  alec_dq_destroy(&q);
+}
+END_TEST
+
+#define N_ITEMS 200000
+static alec_dgram_queue tq;
+static atomic_int producer_done;
+
+static void *producer(void *arg) {
+  (void)arg;
+  for (uint32_t i = 0; i < N_ITEMS; i++) {
+    alec_dgram *d = dg(1 + i % 64, i);
+    while (alec_dq_push(&tq, d) != 0) sched_yield();
+    if (i % 16 == 0) alec_dq_wake(&tq);
+  }
+  alec_dq_wake(&tq);
+  atomic_store(&producer_done, 1);
+  return NULL;
+}
+
+START_TEST(queue_threads) {
+  ck_assert_int_eq(alec_dq_init(&tq, 1000, 1000 * 64), 0);
+  atomic_store(&producer_done, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, producer, NULL), 0);
+  uint32_t expect = 0;
+  while (expect < N_ITEMS) {
+    alec_dgram *d = alec_dq_pop(&tq);
+    if (d == NULL) {
+      struct timespec dl;
+      clock_gettime(CLOCK_MONOTONIC, &dl);
+      dl.tv_nsec += 1000000;
+      if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+      }
+      alec_dq_wait(&tq, &dl);
+      continue;
+    }
+    uint32_t seq;
+    memcpy(&seq, d->data, sizeof seq < d->len ? sizeof seq : d->len);
+    if (d->len >= sizeof seq) ck_assert_uint_eq(seq, expect);
+    ck_assert_uint_eq(d->len, 1 + expect % 64);
+    free(d);
+    expect++;
+  }
+  pthread_join(th, NULL);
+  ck_assert_ptr_null(alec_dq_pop(&tq));
+  ck_assert_uint_eq(atomic_load(&tq.bytes), 0);
+  alec_dq_destroy(&tq);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("plugin_config");
+  TCase *tc = tcase_create("config");
+  tcase_add_test(tc, example_config);
+  tcase_add_test(tc, defaults);
+  tcase_add_test(tc, emitter_overrides);
+  tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
+  tcase_add_test(tc, several_blocks);
+  tcase_add_test(tc, parse_ids);
+  suite_add_tcase(s, tc);
+  TCase *tq_case = tcase_create("queue");
+  tcase_set_timeout(tq_case, 60);
+  tcase_add_test(tq_case, queue_bounds);
+  tcase_add_test(tq_case, queue_threads);
+  suite_add_tcase(s, tq_case);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
