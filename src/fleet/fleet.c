@@ -8,6 +8,7 @@
 #include "alec/fleet.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@
 #define GC_HARD_LIMIT (1u << 20)
 /* Decoder struct itself is opaque; its context reports its own heap. */
 #define DECODER_OVERHEAD 128
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch((p), 1, 3)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
 /* ------------------------------------------------------------------ maps */
 
@@ -160,7 +167,10 @@ typedef struct fchan {
   uint64_t values;
   double fresh_sum;
   double last, mean, var;
-  double level, score, base_z, cpos, cneg;
+  double level;
+  /* Scores live in z units, where float's 7 digits are plenty; it keeps a
+   * channel within 96 bytes. */
+  float score, base_z, cpos, cneg;
 } fchan;
 
 typedef struct pat_slot {
@@ -169,21 +179,33 @@ typedef struct pat_slot {
   uint32_t last;  /* emitter value clock when last seen */
 } pat_slot;
 
+/* Channels of an emitter live inside it up to INLINE_CH (one block of
+ * memory per emitter, fetched together); more go to the heap. */
+#define INLINE_CH 4
+
+/* Fields touched by every frame come first. */
 typedef struct emitter {
-  uint64_t id;
   alec_decoder *dec;
-  fchan *ch;
+  fchan *xch;         /* heap channels when n_ch > INLINE_CH, else NULL */
   uint16_t n_ch, cap_ch;
   uint16_t group;
   uint16_t pad;
   uint32_t pat_clock;
-  double first_seen, last_seen;
-  uint64_t frames, values, bytes, decode_errors, gaps, resets, resyncs, replays;
-  uint64_t unreliable, nonfinite;
+  uint32_t pad2;
+  double last_seen;
+  uint64_t frames, values, bytes;
+  uint64_t gaps, resets, resyncs;
   uint64_t prio[5];
-  uint32_t *errors; /* ALEC_FLEET_NERRORS counters, allocated on the first error */
   pat_slot pat[PAT_SLOTS];
+  fchan inl[INLINE_CH];
+  uint64_t id;
+  double first_seen;
+  uint64_t decode_errors, replays, unreliable, nonfinite;
+  uint32_t *errors; /* ALEC_FLEET_NERRORS counters, allocated on the first error */
 } emitter;
+
+static fchan *chans(emitter *e) { return e->xch ? e->xch : e->inl; }
+static const fchan *cchans(const emitter *e) { return e->xch ? e->xch : e->inl; }
 
 typedef struct gcslot {
   uint16_t group;
@@ -375,10 +397,10 @@ int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
 
 static void emitter_release(emitter *e) {
   alec_decoder_free(e->dec);
-  free(e->ch);
+  free(e->xch);
   free(e->errors);
   e->dec = NULL;
-  e->ch = NULL;
+  e->xch = NULL;
   e->errors = NULL;
 }
 
@@ -455,9 +477,10 @@ int alec_fleet_set_emitter_group(alec_fleet *f, uint64_t id, const char *name) {
     emitter *e = &f->em[ei];
     if (e->group != (uint16_t)g) {
       e->group = (uint16_t)g;
+      fchan *ch = chans(e);
       for (unsigned i = 0; i < e->n_ch; i++) {
-        e->ch[i].gc = gc_lookup(f, e->group, e->ch[i].id);
-        chan_restart(&e->ch[i]);
+        ch[i].gc = gc_lookup(f, e->group, ch[i].id);
+        chan_restart(&ch[i]);
       }
     }
   }
@@ -482,20 +505,23 @@ static void count_error(alec_fleet *f, emitter *e, int err) {
 }
 
 static fchan *chan_get(alec_fleet *f, emitter *e, uint32_t id, unsigned hint) {
+  fchan *ch = chans(e);
   /* Fixed frames put channel i at position i: try that slot first. */
-  if (hint < e->n_ch && e->ch[hint].id == id) return &e->ch[hint];
+  if (hint < e->n_ch && ch[hint].id == id) return &ch[hint];
   for (unsigned i = 0; i < e->n_ch; i++)
-    if (e->ch[i].id == id) return &e->ch[i];
+    if (ch[i].id == id) return &ch[i];
   if (e->n_ch >= f->cfg.max_channels) return NULL;
-  if (e->n_ch == e->cap_ch) {
-    unsigned nc = e->cap_ch ? e->cap_ch * 2u : 4u;
+  if (e->n_ch == INLINE_CH || (e->xch && e->n_ch == e->cap_ch)) {
+    unsigned nc = e->n_ch * 2u;
     if (nc > f->cfg.max_channels) nc = f->cfg.max_channels;
-    fchan *n = realloc(e->ch, (size_t)nc * sizeof *n);
+    fchan *n = realloc(e->xch, (size_t)nc * sizeof *n);
     if (!n) return NULL;
-    e->ch = n;
+    if (!e->xch) memcpy(n, e->inl, sizeof e->inl);
+    e->xch = n;
     e->cap_ch = (uint16_t)nc;
+    ch = n;
   }
-  fchan *c = &e->ch[e->n_ch++];
+  fchan *c = &ch[e->n_ch++];
   memset(c, 0, sizeof *c);
   c->id = id;
   c->gc = gc_lookup(f, e->group, id);
@@ -633,6 +659,9 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
     e = &f->em[ei];
   } else {
     e = &f->em[ei];
+    /* With 10^5 emitters the state is far out of cache: start fetching our
+     * part now so that it overlaps with the decoder's own misses. */
+    for (size_t o = 0; o < offsetof(emitter, id); o += 64) PREFETCH((const char *)e + o);
     n = alec_decoder_decode(e->dec, fmt, channels, frame, len, f->vbuf, ALEC_FLEET_MAX_VALUES,
                             &fi);
     if (n < 0) {
@@ -957,7 +986,7 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
     emitter *e = &f->em[i];
     int active = is_active(f, e, now);
     for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &e->ch[j];
+      fchan *ch = &chans(e)[j];
       ch->scored = 0;
       if (ch->fresh_n == 0) continue;
       double m = ch->fresh_sum / (double)ch->fresh_n;
@@ -991,7 +1020,7 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
   for (uint32_t i = 0; i < f->n_em; i++) {
     emitter *e = &f->em[i];
     for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &e->ch[j];
+      fchan *ch = &chans(e)[j];
       if (!ch->scored) continue;
       f->scratch[f->gcs[ch->gc].fill++] = ch->level;
     }
@@ -1018,7 +1047,7 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
   for (uint32_t i = 0; i < f->n_em; i++) {
     emitter *e = &f->em[i];
     for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &e->ch[j];
+      fchan *ch = &chans(e)[j];
       if (!ch->scored) continue;
       ch->scored = 0;
       const gcslot *s = &f->gcs[ch->gc];
@@ -1112,7 +1141,7 @@ int alec_fleet_import_context(alec_fleet *f, const char *path) {
 /* ---------------------------------------------------------------- accessors */
 
 static size_t emitter_memory(const emitter *e) {
-  size_t m = sizeof *e + (size_t)e->cap_ch * sizeof(fchan);
+  size_t m = sizeof *e + (e->xch ? (size_t)e->cap_ch * sizeof(fchan) : 0);
   if (e->errors) m += ALEC_FLEET_NERRORS * sizeof *e->errors;
   if (e->dec) m += DECODER_OVERHEAD + alec_context_memory(alec_decoder_context_const(e->dec));
   return m;
@@ -1141,7 +1170,7 @@ static void fill_info(const alec_fleet *f, const emitter *e, double now,
   o->active = is_active(f, e, now);
   o->state = ALEC_FLEET_NORMAL;
   for (unsigned j = 0; j < e->n_ch; j++)
-    if (e->ch[j].state > o->state) o->state = (alec_fleet_state)e->ch[j].state;
+    if (cchans(e)[j].state > o->state) o->state = (alec_fleet_state)cchans(e)[j].state;
   o->n_channels = e->n_ch;
   for (int k = 0; k < PAT_SLOTS; k++)
     if (pat_learned(f, e, &e->pat[k])) o->n_patterns++;
@@ -1164,7 +1193,7 @@ int alec_fleet_get_channel(const alec_fleet *f, uint64_t id, unsigned idx,
   if (i == NONE) return ALEC_ENOTFOUND;
   const emitter *e = &f->em[i];
   if (idx >= e->n_ch) return ALEC_ENOTFOUND;
-  const fchan *c = &e->ch[idx];
+  const fchan *c = &cchans(e)[idx];
   memset(o, 0, sizeof *o);
   o->channel = c->id;
   o->state = (alec_fleet_state)c->state;
@@ -1283,7 +1312,7 @@ void alec_fleet_get_stats(const alec_fleet *f, double now, alec_fleet_stats *out
     if (is_active(f, e, now)) out->active++;
     int anom = 0;
     for (unsigned j = 0; j < e->n_ch; j++)
-      if (e->ch[j].state != ALEC_FLEET_NORMAL) anom = 1;
+      if (cchans(e)[j].state != ALEC_FLEET_NORMAL) anom = 1;
     out->anomalous += (size_t)anom;
     for (int k = 0; k < PAT_SLOTS; k++)
       if (pat_learned(f, e, &e->pat[k])) out->patterns_learned++;

@@ -346,9 +346,20 @@ int alec_context_observe(alec_context *ctx, uint32_t source_id, double v) {
 
 /* ----------------------------------------------------------- queries */
 
-/* count >= 1. Sanitising: a non-finite last value never becomes the
+/* A sanitised source that has seen only non-finite values still has a
+ * prediction, as in the reference where they were counted. */
+static int has_pred(const src_entry *e) {
+  return e->count > 0 || (e->flags & ALEC_SRC_POISONED);
+}
+
+/* Sanitising: a non-finite last value never becomes the
  * prediction, the last finite one does. */
 static double pred_of(const alec_context *ctx, const src_entry *e) {
+  /* Only non-finite values so far: the reference would predict that value
+   * (its count is >= 1), so we do too; the decoder flags what follows as
+   * unreliable because the source is poisoned. */
+  if (e->count == 0)
+    return e->last_value;
   if (e->count < 3)
     return ctx->cfg.sanitize_nonfinite ? e->last_finite : e->last_value;
   return e->ema;
@@ -358,7 +369,7 @@ int alec_context_predict(const alec_context *ctx, uint32_t source_id, double *ou
   if (!ctx)
     return ALEC_EINVAL;
   const src_entry *e = find_src(ctx, source_id);
-  if (!e || e->count == 0)
+  if (!e || !has_pred(e))
     return ALEC_ENOPRED;
   if (out)
     *out = pred_of(ctx, e);
@@ -385,8 +396,8 @@ int alec_context_view(const alec_context *ctx, uint32_t source_id, alec_source_v
   out->exists = 1;
   out->last_value = e->last_value;
   out->flags = e->flags;
-  out->has_pred = e->count > 0;
-  out->pred = e->count ? pred_of(ctx, e) : 0.0;
+  out->has_pred = has_pred(e);
+  out->pred = out->has_pred ? pred_of(ctx, e) : 0.0;
   return 1;
 }
 

@@ -559,7 +559,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     alec_pc_stream *s = &cfg->profiles[i].s;
     if ((rc = check_stream(&e, s)) || (rc = check_map(&e, &s->map, s, check, arg))) return rc;
   }
-  qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
+  if (cfg->n_emitters > 1) qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
   cfg->n_sources = 0;
   for (size_t i = 0; i < cfg->n_emitters; i++) {
     alec_pc_emitter *em = &cfg->emitters[i];
