@@ -430,10 +430,10 @@ START_TEST(test_median_mad_floor) {
   }
   alec_fleet_channel_info ci;
   ck_assert_int_eq(alec_fleet_get_channel(r.f, 4, 0, &ci), 0);
-  ck_assert_double_eq_tol(ci.score, 0.6745 * 97.0, 1e-9);
+  ck_assert_double_eq_tol(ci.score, 0.6745 * 97.0, 1e-4); /* stored as float */
   ck_assert_int_eq(ci.state, ALEC_FLEET_FAILURE);
   ck_assert_int_eq(alec_fleet_get_channel(r.f, 0, 0, &ci), 0);
-  ck_assert_double_eq_tol(ci.score, 0.6745 * -2.0, 1e-9);
+  ck_assert_double_eq_tol(ci.score, 0.6745 * -2.0, 1e-6);
   ck_assert_uint_eq(log.n, 1);
   ck_assert_uint_eq(log.ev[0].emitter_id, 4);
   ck_assert_double_eq_tol(log.ev[0].median, 3.0, 1e-12);
@@ -452,6 +452,73 @@ START_TEST(test_median_mad_floor) {
   ck_assert_double_eq_tol(ci.score, 0.6745 * 0.05 / 0.01, 1e-3); /* 3.37 < 3.5 */
   ck_assert_uint_eq(log.n, 0);
   rig_free(&r);
+}
+END_TEST
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double brute_median(double *a, size_t n) {
+  qsort(a, n, sizeof *a, cmp_dbl);
+  return n % 2 ? a[n / 2] : 0.5 * a[n / 2 - 1] + 0.5 * a[n / 2];
+}
+
+START_TEST(test_median_random) {
+  /* The quickselect median/MAD against sorting, on random, duplicated,
+   * sorted, reversed and constant inputs of odd and even sizes. */
+  uint64_t x = 2024;
+  for (int trial = 0; trial < 120; trial++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned n = 3 + (unsigned)(x >> 40) % 150;
+    int shape = trial % 6;
+    alec_fleet_config cfg;
+    alec_fleet_config_init(&cfg);
+    alec_fleet *f;
+    ck_assert_int_eq(alec_fleet_new(&f, &cfg), 0);
+    for (unsigned e = 0; e < n; e++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      double v;
+      switch (shape) {
+      case 0: v = (double)((x >> 33) % 1000) / 7.0; break;  /* random */
+      case 1: v = (double)((x >> 33) % 4); break;           /* heavy duplicates */
+      case 2: v = (double)e; break;                         /* ascending */
+      case 3: v = (double)(n - e); break;                   /* descending */
+      case 4: v = 5.0; break;                               /* constant: MAD floor */
+      default: v = (e % 2 ? 1e6 : -1e6) + (double)e; break; /* two far clusters */
+      }
+      uint8_t fr[16];
+      alec_encoder *enc;
+      ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+      int len = alec_encode_fixed(enc, &v, 1, fr, sizeof fr);
+      ck_assert_int_eq(
+          alec_fleet_process(f, e, ALEC_FORMAT_FIXED, 1, fr, (size_t)len, 0, NULL, 0, NULL), 1);
+      alec_encoder_free(enc);
+    }
+    ck_assert_int_ge(alec_fleet_evaluate(f, 0, NULL, NULL), 0);
+    static double lv[200], tmp[200];
+    static float sc[200];
+    for (unsigned e = 0; e < n; e++) {
+      alec_fleet_channel_info ci;
+      ck_assert_int_eq(alec_fleet_get_channel(f, e, 0, &ci), 0);
+      ck_assert_uint_eq(ci.evaluations, 1);
+      lv[e] = ci.level;
+      sc[e] = (float)ci.score;
+    }
+    memcpy(tmp, lv, n * sizeof *lv);
+    double med = brute_median(tmp, n);
+    for (unsigned e = 0; e < n; e++) tmp[e] = fabs(lv[e] - med);
+    double mad = brute_median(tmp, n);
+    if (mad < 0.01) mad = 0.01;
+    for (unsigned e = 0; e < n; e++) {
+      double want = 0.6745 * (lv[e] - med) / mad;
+      double tol = 1e-5 * (fabs(want) > 1 ? fabs(want) : 1);
+      ck_assert_msg(fabs(sc[e] - want) <= tol, "trial %d shape %d n %u emitter %u: %g vs %g", trial,
+                    shape, n, e, (double)sc[e], want);
+    }
+    alec_fleet_free(f);
+  }
 }
 END_TEST
 
@@ -482,7 +549,7 @@ START_TEST(test_min_peers_and_even_median) {
   }
   ck_assert_int_eq(alec_fleet_get_channel(r.f, 1, 0, &ci), 0);
   ck_assert_uint_eq(ci.evaluations, 1);
-  ck_assert_double_eq_tol(ci.score, 0.6745 * 985.0 / 10.0, 1e-9);
+  ck_assert_double_eq_tol(ci.score, 0.6745 * 985.0 / 10.0, 1e-4);
   rig_free(&r);
 }
 END_TEST
@@ -540,9 +607,9 @@ START_TEST(test_time_backwards) {
   uint8_t fr[16];
   double v = 1.0;
   int n = alec_encode_fixed(r.enc[0], &v, 1, fr, sizeof fr);
-  ck_assert_int_eq(alec_fleet_process(r.f, 0, ALEC_FORMAT_FIXED, 1, fr, (size_t)n, NAN, NULL, 0,
-                                      NULL),
-                   ALEC_EINVAL);
+  ck_assert_int_eq(
+      alec_fleet_process(r.f, 0, ALEC_FORMAT_FIXED, 1, fr, (size_t)n, NAN, NULL, 0, NULL),
+      ALEC_EINVAL);
   ck_assert_int_eq(alec_fleet_evaluate(r.f, INFINITY, NULL, NULL), ALEC_EINVAL);
   ck_assert_int_eq(alec_fleet_remove_stale(r.f, NAN), ALEC_EINVAL);
   ck_assert_uint_eq(alec_fleet_emitter_count(r.f), 4);
@@ -584,12 +651,14 @@ END_TEST
 START_TEST(test_undecodable_frame_no_emitter) {
   alec_fleet *f;
   ck_assert_int_eq(alec_fleet_new(&f, NULL), 0);
-  const uint8_t garbage[] = {0xA1, 0x00};           /* truncated fixed header */
+  const uint8_t garbage[] = {0xA1, 0x00}; /* truncated fixed header */
   const uint8_t badprio[] = {0x47, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01}; /* priority 7 */
   alec_fleet_value out[4];
-  int r1 = alec_fleet_process(f, 42, ALEC_FORMAT_FIXED, 1, garbage, sizeof garbage, 0, out, 4, NULL);
+  int r1 =
+      alec_fleet_process(f, 42, ALEC_FORMAT_FIXED, 1, garbage, sizeof garbage, 0, out, 4, NULL);
   ck_assert_int_lt(r1, 0);
-  int r2 = alec_fleet_process(f, 43, ALEC_FORMAT_SINGLE, 0, badprio, sizeof badprio, 0, out, 4, NULL);
+  int r2 =
+      alec_fleet_process(f, 43, ALEC_FORMAT_SINGLE, 0, badprio, sizeof badprio, 0, out, 4, NULL);
   ck_assert_int_lt(r2, 0);
   ck_assert_int_lt(alec_fleet_process(f, 44, ALEC_FORMAT_MULTI, 0, NULL, 0, 0, out, 4, NULL), 0);
   ck_assert_uint_eq(alec_fleet_emitter_count(f), 0);
@@ -616,7 +685,8 @@ START_TEST(test_undecodable_frame_no_emitter) {
   double v = 21.5;
   int n = alec_encode_fixed(enc, &v, 1, fr, sizeof fr);
   alec_frame_info info;
-  ck_assert_int_eq(alec_fleet_process(f, 7, ALEC_FORMAT_FIXED, 1, fr, (size_t)n, 1, out, 4, &info), 1);
+  ck_assert_int_eq(alec_fleet_process(f, 7, ALEC_FORMAT_FIXED, 1, fr, (size_t)n, 1, out, 4, &info),
+                   1);
   ck_assert_uint_eq(out[0].channel, 0);
   ck_assert(out[0].value == 21.5);
   ck_assert_uint_eq(out[0].priority, ALEC_P3);
@@ -651,7 +721,8 @@ START_TEST(test_output_cap_and_nonfinite) {
   ck_assert_int_gt(n, 0);
   alec_fleet_value out[2];
   /* Returns the frame's count, writes only what fits. */
-  ck_assert_int_eq(alec_fleet_process(f, 1, ALEC_FORMAT_FIXED, 4, fr, (size_t)n, 0, out, 2, NULL), 4);
+  ck_assert_int_eq(alec_fleet_process(f, 1, ALEC_FORMAT_FIXED, 4, fr, (size_t)n, 0, out, 2, NULL),
+                   4);
   ck_assert(out[0].value == 1.0 && out[1].value == 2.0);
   ck_assert_uint_eq(out[1].channel, 1);
   alec_fleet_emitter_info ei;
@@ -674,7 +745,8 @@ START_TEST(test_output_cap_and_nonfinite) {
   v[2] = 3.0;
   n = alec_encode_fixed(enc, v, 4, fr, sizeof fr);
   alec_fleet_value o4[4];
-  ck_assert_int_eq(alec_fleet_process(f, 1, ALEC_FORMAT_FIXED, 4, fr, (size_t)n, 0, o4, 4, NULL), 4);
+  ck_assert_int_eq(alec_fleet_process(f, 1, ALEC_FORMAT_FIXED, 4, fr, (size_t)n, 0, o4, 4, NULL),
+                   4);
   ck_assert_uint_eq(o4[3].tracked, 0);
   ck_assert(o4[3].value == 4.0);
   alec_fleet_stats st;
@@ -701,7 +773,8 @@ START_TEST(test_stale_removal) {
   ck_assert_int_eq(alec_fleet_remove_stale(r.f, 601), 3);
   ck_assert_uint_eq(alec_fleet_emitter_count(r.f), 3);
   alec_fleet_emitter_info ei;
-  for (unsigned e = 0; e < 3; e++) ck_assert_int_eq(alec_fleet_get_emitter(r.f, e, 601, &ei), ALEC_ENOTFOUND);
+  for (unsigned e = 0; e < 3; e++)
+    ck_assert_int_eq(alec_fleet_get_emitter(r.f, e, 601, &ei), ALEC_ENOTFOUND);
   for (unsigned e = 3; e < 6; e++) ck_assert_int_eq(alec_fleet_get_emitter(r.f, e, 601, &ei), 0);
   rig_free(&r);
 }
@@ -727,7 +800,8 @@ START_TEST(test_emitter_table_churn) {
       ck_assert_int_eq(alec_fleet_remove_emitter(f, id), 0);
       present[k] = 0;
     } else if (!present[k]) {
-      ck_assert_int_eq(alec_fleet_process(f, id, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, round, NULL, 0, NULL), 1);
+      ck_assert_int_eq(
+          alec_fleet_process(f, id, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, round, NULL, 0, NULL), 1);
       present[k] = 1;
     }
   }
@@ -759,7 +833,8 @@ START_TEST(test_groups_api) {
   ck_assert_int_eq(alec_fleet_set_emitter_group(f, 3, "a"), 0);
   ck_assert_int_eq(alec_fleet_set_emitter_group(f, 3, NULL), ALEC_EINVAL);
   const uint8_t kf[] = {0xA1, 0x00, 0x00, 0x00, 0x00, 0x03, 0x41, 0xA0, 0x00, 0x00};
-  ck_assert_int_eq(alec_fleet_process(f, 3, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, 0, NULL, 0, NULL), 1);
+  ck_assert_int_eq(alec_fleet_process(f, 3, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, 0, NULL, 0, NULL),
+                   1);
   alec_fleet_emitter_info ei;
   ck_assert_int_eq(alec_fleet_get_emitter(f, 3, 0, &ei), 0);
   ck_assert_str_eq(ei.group, "a"); /* assigned before its first frame */
@@ -768,7 +843,8 @@ START_TEST(test_groups_api) {
   ck_assert_str_eq(ei.group, "b");
   /* The assignment survives removal. */
   ck_assert_int_eq(alec_fleet_remove_emitter(f, 3), 0);
-  ck_assert_int_eq(alec_fleet_process(f, 3, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, 1, NULL, 0, NULL), 1);
+  ck_assert_int_eq(alec_fleet_process(f, 3, ALEC_FORMAT_FIXED, 1, kf, sizeof kf, 1, NULL, 0, NULL),
+                   1);
   ck_assert_int_eq(alec_fleet_get_emitter(f, 3, 1, &ei), 0);
   ck_assert_str_eq(ei.group, "b");
   alec_fleet_stats st;
@@ -803,7 +879,8 @@ START_TEST(test_pattern_promotion) {
   for (int i = 0; i < np && i < 8; i++) has42 |= pv[i] == 42.0;
   ck_assert(has42);
   /* Receiver-side learning never touches a decoder's dictionary. */
-  ck_assert_uint_eq(alec_context_pattern_count(alec_decoder_context(alec_fleet_emitter_decoder(r.f, 0))), 0);
+  ck_assert_uint_eq(
+      alec_context_pattern_count(alec_decoder_context(alec_fleet_emitter_decoder(r.f, 0))), 0);
   const alec_context *fc = alec_fleet_context_const(r.f);
   ck_assert_uint_eq(alec_context_pattern_count(fc), 0);
   ck_assert_int_eq(alec_fleet_sync_patterns(r.f, 30), 1);
@@ -842,8 +919,11 @@ END_TEST
 
 static char *tmp_path(const char *name) {
   static char buf[512];
-  const char *dir = getenv("TMPDIR");
-  snprintf(buf, sizeof buf, "%s/check_fleet_%ld_%s", dir ? dir : "/tmp", (long)getpid(), name);
+  /* The build tree when run by `make check`, else the current directory. */
+  const char *dir = getenv("ALEC_BUILDDIR");
+  if (!dir || !*dir) dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = ".";
+  snprintf(buf, sizeof buf, "%s/check_fleet_%ld_%s", dir, (long)getpid(), name);
   return buf;
 }
 
@@ -860,7 +940,8 @@ START_TEST(test_preload_roundtrip) {
   long n = alec_preload_write(a, "temperature", 1700000000ull, 12345, NULL, 0);
   ck_assert_int_eq(n, 66 + 4 + (7 + 2) + (7 + 8) + 49 + 6);
   uint8_t buf[256];
-  ck_assert_int_eq(alec_preload_write(a, "temperature", 1700000000ull, 12345, buf, 10), ALEC_EBUFSIZE);
+  ck_assert_int_eq(alec_preload_write(a, "temperature", 1700000000ull, 12345, buf, 10),
+                   ALEC_EBUFSIZE);
   ck_assert_int_eq(alec_preload_write(a, "temperature", 1700000000ull, 12345, buf, sizeof buf), n);
   ck_assert_mem_eq(buf, "ALEC", 4);
   ck_assert_uint_eq(buf[4], 1);
@@ -1092,6 +1173,7 @@ static Suite *fleet_suite(void) {
   tc = tcase_create("mechanics");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_median_mad_floor);
+  tcase_add_test(tc, test_median_random);
   tcase_add_test(tc, test_min_peers_and_even_median);
   tcase_add_test(tc, test_only_fresh_active_emitters);
   tcase_add_test(tc, test_time_backwards);

@@ -8,11 +8,21 @@
  * address, ...) gets its own alec_decoder, counters and per-channel O(1)
  * statistics. The caller drives anomaly detection with alec_fleet_evaluate():
  * per peer group and channel, the fleet baseline is the median of the
- * emitters' recent levels and their MAD (floored), each emitter is scored
- * with the modified z-score 0.6745 (level - median) / MAD, a two-sided CUSUM
- * on that score catches slow drifts, and an anti-flapping state machine
- * (hysteresis + dwell) turns scores into NORMAL / WARNING / FAILURE states.
- * A whole group moving together is one fleet-shift event, not N anomalies.
+ * emitters' recent levels and their MAD (floored at mad_floor, and never
+ * below its own recent average, so that a chance dip of a small group's MAD
+ * does not inflate every score), each emitter is scored with the modified
+ * z-score 0.6745 (level - median) / MAD (Iglewicz & Hoaglin), a two-sided
+ * CUSUM on that score minus the emitter's own in-control score catches slow
+ * drifts (Page 1954; an emitter that always sits at the edge of a
+ * heterogeneous fleet is not drifting), and an anti-flapping state machine
+ * (hysteresis z_enter/z_exit + dwell enter_count/exit_count) turns scores
+ * into NORMAL / WARNING / FAILURE states. A group whose median moves by more
+ * than shift_mads baseline MADs with most members is one fleet-shift event
+ * (entry and exit), and suppresses emitter entries in it meanwhile.
+ * A level is the mean of the values an emitter+channel sent since the
+ * previous evaluation (optionally smoothed, level_alpha). Only emitters seen
+ * within emitter_timeout and with such fresh values take part. Per frame the
+ * work is O(values); per evaluation it is O(tracked channels) (quickselect).
  *
  * Receiver-side pattern learning (recurring values) is kept apart from every
  * decoder's context, so it never changes how frames decode; patterns most
@@ -65,46 +75,48 @@ enum {
 };
 
 typedef struct alec_fleet_config {
-  uint32_t max_emitters;  /* 1000; 1..ALEC_FLEET_MAX_EMITTERS_LIMIT */
-  uint32_t max_channels;  /* channels tracked per emitter, 16; 1..256 (more are
-                             decoded and returned, but not scored) */
-  uint32_t max_groups;    /* 64; 1..4096 (the default group "" counts) */
-  double emitter_timeout; /* s, 300: active = seen within this; stale (removable)
-                             after 2 x timeout. (0, 1e9] */
-  double z_enter;         /* 3.5: |z| above this is out of band */
-  double z_exit;          /* 2.5: back in band only below this; 0 < z_exit < z_enter */
-  double z_failure;       /* 7.0: FAILURE rather than WARNING; > z_enter */
-  uint32_t enter_count;   /* 3: evaluations out of band before entering (N) */
-  uint32_t exit_count;    /* 5: evaluations in band before leaving (M) */
-  uint32_t min_peers;     /* 3: fewer fresh emitters in a group+channel: no scoring (>= 3) */
-  double mad_floor;       /* 0.01 (one quantum at scale 100): MAD never below this */
-  double level_alpha;     /* 1.0: per-evaluation EWMA weight of the mean of the values
-                             received since the previous evaluation, (0, 1]. 1 = no extra
-                             smoothing: the CUSUM integrates over time, and smoothing its
-                             input makes it autocorrelated, which multiplies false drift
-                             alarms (measured: 0.5 -> 25x, 0.3 -> 100x more) */
-  double cusum_k;         /* 0.5: CUSUM reference value (allowance), in z units, [0, 100]:
-                             the classic design for a 1-sigma shift */
-  double cusum_h;         /* 10.0: CUSUM decision interval in z units; 0 disables drift
-                             detection, else (0, 1e6]. k 0.5 / h 10 measured on the
-                             scenarios: drift flagged at 2.4 MAD (mean, worst 3.6 over 200
-                             seeds), 0.02 false entries per 10,000 emitter-evaluations
-                             on 1000 noisy emitters */
-  double baseline_alpha;  /* 0.01: EWMA weight of each emitter's own in-control z
-                             (the CUSUM target), (0, 1] */
-  uint32_t drift_warmup;  /* 50: in-control evaluations of an emitter+channel (its own
-                             baseline score) before its CUSUM runs; also the warm-up of
-                             the group baseline used for fleet shifts */
-  double sync_interval;   /* s, 60: pattern promotion period in evaluate(); 0 = only on
-                             alec_fleet_sync_patterns() */
-  double shift_mads;      /* 5.0: group median moved by more than this many baseline
-                             MADs => fleet shift candidate */
-  double shift_fraction;  /* 0.5: ...and at least this fraction of the peers moved the same
-                             way, (0, 1] */
-  double shift_alpha;     /* 0.05: EWMA weight of the group median/MAD baseline, (0, 1] */
-  uint32_t pattern_min_count; /* 3: occurrences in recent values to learn a pattern;
-                                 0 disables learning, else 2..255 */
-  alec_decoder_config decoder; /* for every emitter's decoder */
+  uint32_t max_emitters;         /* 1000; 1..ALEC_FLEET_MAX_EMITTERS_LIMIT */
+  uint32_t max_channels;         /* channels tracked per emitter, 16; 1..256 (more are
+                                    decoded and returned, but not scored) */
+  uint32_t max_groups;           /* 64; 1..4096 (the default group "" counts) */
+  double emitter_timeout;        /* s, 300: active = seen within this; stale (removable)
+                                    after 2 x timeout. (0, 1e9] */
+  double z_enter;                /* 3.5: |z| above this is out of band */
+  double z_exit;                 /* 2.5: back in band only below this; 0 < z_exit < z_enter */
+  double z_failure;              /* 7.0: FAILURE rather than WARNING; > z_enter */
+  uint32_t enter_count;          /* 3: evaluations out of band before entering (N) */
+  uint32_t exit_count;           /* 5: evaluations in band before leaving (M) */
+  uint32_t min_peers;            /* 3: fewer fresh emitters in a group+channel: no scoring (>= 3) */
+  double mad_floor;              /* 0.01 (one quantum at scale 100): MAD never below this */
+  double level_alpha;            /* 1.0: per-evaluation EWMA weight of the mean of the values
+                                    received since the previous evaluation, (0, 1]. 1 = no extra
+                                    smoothing: the CUSUM integrates over time, and smoothing its
+                                    input makes it autocorrelated, which multiplies false drift
+                                    alarms (measured, k 0.5 / h 10, 1000 noisy emitters: 0.03
+                                    false entries per 10,000 emitter-evaluations at 1.0, 13.5
+                                    at 0.5, 51 at 0.3) */
+  double cusum_k;                /* 0.5: CUSUM reference value (allowance), in z units, [0, 100]:
+                                    the classic design for a 1-sigma shift */
+  double cusum_h;                /* 10.0: CUSUM decision interval in z units; 0 disables drift
+                                    detection, else (0, 1e6]. k 0.5 / h 10 measured on the
+                                    scenarios: drift flagged at 2.4 MAD (mean, worst 3.6 over 200
+                                    seeds), 0.01-0.02 false entries per 10,000
+                                    emitter-evaluations on 1000 noisy emitters */
+  double baseline_alpha;         /* 0.01: EWMA weight of each emitter's own in-control z
+                                    (the CUSUM target), (0, 1] */
+  uint32_t drift_warmup;         /* 50: in-control evaluations of an emitter+channel (its own
+                                    baseline score) before its CUSUM runs; also the warm-up of
+                                    the group baseline used for fleet shifts */
+  double sync_interval;          /* s, 60: pattern promotion period in evaluate(); 0 = only on
+                                    alec_fleet_sync_patterns() */
+  double shift_mads;             /* 5.0: group median moved by more than this many baseline
+                                    MADs => fleet shift candidate */
+  double shift_fraction;         /* 0.5: ...and at least this fraction of the peers moved the same
+                                    way, (0, 1] */
+  double shift_alpha;            /* 0.05: EWMA weight of the group median/MAD baseline, (0, 1] */
+  uint32_t pattern_min_count;    /* 3: occurrences in recent values to learn a pattern;
+                                    0 disables learning, else 2..255 */
+  alec_decoder_config decoder;   /* for every emitter's decoder */
   alec_context_config fleet_ctx; /* the fleet dictionary's context */
 } alec_fleet_config;
 
@@ -128,24 +140,27 @@ int alec_fleet_set_emitter_group(alec_fleet *fleet, uint64_t emitter_id, const c
 
 /* One decoded value as the fleet returns it. */
 typedef struct alec_fleet_value {
-  uint32_t channel;       /* source_id (single), name_id (multi), index (fixed) */
-  uint8_t priority;       /* the frame's header priority (alec_priority) */
-  uint8_t flags;          /* ALEC_VALUE_* */
-  uint8_t state;          /* alec_fleet_state of this emitter+channel (last evaluation) */
-  uint8_t tracked;        /* 1 if this channel is scored (within max_channels) */
+  uint32_t channel; /* source_id (single), name_id (multi), index (fixed) */
+  uint8_t priority; /* the frame's header priority (alec_priority) */
+  uint8_t flags;    /* ALEC_VALUE_* */
+  uint8_t state;    /* alec_fleet_state of this emitter+channel (last evaluation) */
+  uint8_t tracked;  /* 1 if this channel is scored (within max_channels) */
   double value;
-  double score;           /* latest robust z of this emitter+channel, 0 before scoring */
+  double score; /* latest robust z of this emitter+channel, 0 before scoring */
 } alec_fleet_value;
 
-/* Decodes one frame of an emitter and updates its statistics. Returns the
- * number of values n in the frame (>= 0) and writes the first min(n, cap) of
- * them to out (out may be NULL when cap is 0), or a negative error:
+/* Decodes one frame of an emitter with that emitter's own decoder and
+ * updates its statistics. Returns the number of values n in the frame (>= 0)
+ * and writes the first min(n, cap) of them to out (out may be NULL when cap
+ * is 0), or a negative error:
  * decode errors (counted per kind; an unknown emitter is NOT created),
  * ALEC_ENOSPC for a new emitter beyond max_emitters (counted as rejected;
  * a live emitter is never evicted), ALEC_EINVAL for bad arguments
  * (non-finite now, channels outside 1..64 for fixed). info (nullable) is the
- * decoder's frame info. Non-finite and unreliable values are returned but do
- * not enter the statistics. O(1) in the number of emitters. */
+ * decoder's frame info (written on success only). Non-finite and unreliable
+ * (ALEC_VALUE_UNRELIABLE) values are returned but do not enter the
+ * statistics. A failed frame does not refresh "last seen". O(1) in the
+ * number of emitters. */
 int alec_fleet_process(alec_fleet *fleet, uint64_t emitter_id, alec_format fmt, unsigned channels,
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info);
@@ -158,13 +173,14 @@ typedef struct alec_fleet_event {
   uint64_t emitter_id;       /* 0 for shift events */
   const char *group;         /* valid during the callback only */
   uint32_t channel;
-  double value;              /* emitter level (shift: group median) */
-  double median;             /* group median (shift: the baseline median it moved from) */
-  double mad;                /* group MAD, floored (shift: baseline MAD) */
-  double score;              /* robust z (shift: (median - baseline) / baseline MAD) */
-  double cusum;              /* drift statistic max(S+, S-) (emitter events) */
-  unsigned peers;            /* fresh emitters compared */
-  double time;               /* the evaluation's now */
+  double value;   /* emitter level (shift: group median) */
+  double median;  /* group median (shift: the baseline median it moved from) */
+  double mad;     /* MAD used for the score: max(MAD, its recent average,
+                     mad_floor) (shift: baseline MAD) */
+  double score;   /* robust z (shift: (median - baseline) / baseline MAD) */
+  double cusum;   /* drift statistic max(S+, S-) (emitter events) */
+  unsigned peers; /* fresh emitters compared */
+  double time;    /* the evaluation's now */
 } alec_fleet_event;
 
 typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
@@ -181,35 +197,35 @@ int alec_fleet_evaluate(alec_fleet *fleet, double now, alec_fleet_event_cb cb, v
 typedef struct alec_fleet_channel_info {
   uint32_t channel;
   alec_fleet_state state;
-  unsigned reason;        /* reason of the current non-normal state */
-  uint64_t values;        /* values that entered the statistics */
+  unsigned reason; /* reason of the current non-normal state */
+  uint64_t values; /* values that entered the statistics */
   double last_value;
-  double mean;            /* EW mean of values (weight 0.1 per value) */
-  double stddev;          /* EW standard deviation of values (same weight) */
-  double level;           /* the level compared with the peers */
+  double mean;   /* EW mean of values (weight 0.1 per value) */
+  double stddev; /* EW standard deviation of values (same weight) */
+  double level;  /* the level compared with the peers */
   int has_level;
-  double score;           /* latest robust z */
-  double baseline_z;      /* the emitter's own in-control z (CUSUM target) */
+  double score;      /* latest robust z */
+  double baseline_z; /* the emitter's own in-control z (CUSUM target) */
   double cusum_pos, cusum_neg;
-  uint32_t evaluations;   /* evaluations in which it was scored */
+  uint32_t evaluations; /* evaluations in which it was scored */
 } alec_fleet_channel_info;
 
 typedef struct alec_fleet_emitter_info {
   uint64_t id;
   char group[ALEC_FLEET_GROUP_MAX + 1];
   uint64_t frames, values, bytes;
-  uint64_t decode_errors;                 /* total */
-  uint64_t errors[ALEC_FLEET_NERRORS];    /* by kind: errors[-code] */
-  uint64_t gaps;                          /* frames reported missing by the decoder */
+  uint64_t decode_errors;              /* total */
+  uint64_t errors[ALEC_FLEET_NERRORS]; /* by kind: errors[-code] */
+  uint64_t gaps;                       /* frames reported missing by the decoder */
   uint64_t resets, resyncs, replays;
-  uint64_t unreliable, nonfinite;         /* values held out of the statistics */
-  uint64_t priority[5];                   /* frames by header priority P1..P5 */
+  uint64_t unreliable, nonfinite; /* values held out of the statistics */
+  uint64_t priority[5];           /* frames by header priority P1..P5 */
   double first_seen, last_seen;
-  int active;                             /* seen within emitter_timeout of now */
-  alec_fleet_state state;                 /* worst over its channels */
-  unsigned n_channels;                    /* tracked channels */
-  unsigned n_patterns;                    /* learned patterns (receiver side) */
-  size_t memory;                          /* bytes of heap for this emitter */
+  int active;             /* seen within emitter_timeout of now */
+  alec_fleet_state state; /* worst over its channels */
+  unsigned n_channels;    /* tracked channels */
+  unsigned n_patterns;    /* learned patterns (receiver side) */
+  size_t memory;          /* bytes of heap for this emitter */
 } alec_fleet_emitter_info;
 
 /* ALEC_ENOTFOUND when unknown. now only decides "active". */
@@ -240,15 +256,15 @@ int alec_fleet_remove_stale(alec_fleet *fleet, double now);
 int alec_fleet_remove_emitter(alec_fleet *fleet, uint64_t emitter_id);
 
 typedef struct alec_fleet_stats {
-  size_t emitters;          /* known */
-  size_t active;            /* seen within emitter_timeout */
-  size_t anomalous;         /* emitters currently WARNING or FAILURE on some channel */
+  size_t emitters;  /* known */
+  size_t active;    /* seen within emitter_timeout */
+  size_t anomalous; /* emitters currently WARNING or FAILURE on some channel */
   size_t groups;
-  size_t shifts_active;     /* group+channels currently in a fleet shift */
+  size_t shifts_active; /* group+channels currently in a fleet shift */
   uint64_t frames, values, bytes;
-  uint64_t raw_bytes;       /* 8 bytes per value (binary64) */
-  double compression_ratio; /* raw_bytes / bytes, 0 before any frame */
-  uint64_t priority[5];     /* frames by header priority P1..P5 */
+  uint64_t raw_bytes;         /* 8 bytes per value (binary64) */
+  double compression_ratio;   /* raw_bytes / bytes, 0 before any frame */
+  uint64_t priority[5];       /* frames by header priority P1..P5 */
   uint64_t regular_anomalies; /* P1 + P2 frames: the emitter's own classifier says so */
   uint64_t anomaly_entries;   /* cross-fleet NORMAL -> WARNING/FAILURE transitions */
   uint64_t anomaly_exits;     /* ... and back to NORMAL */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alec/preload.h"
 #include "alec/wire.h"
@@ -42,19 +43,23 @@
 /* ------------------------------------------------------------------ maps */
 
 /* Open addressing, linear probing, backward-shift deletion: O(1) expected
- * with no tombstones to accumulate. Keys are mixed, so attacker-chosen ids
- * do not cluster unless the attacker inverts splitmix64 (then probing
- * degrades to linear in the bounded table size, never unbounded). */
+ * with no tombstones to accumulate. Emitter ids come from the network, so
+ * keys are mixed with a per-table secret seed: without it, ids chosen to
+ * share their low hash bits would turn every lookup into a long probe. */
 typedef struct map_slot {
   uint64_t key;
   uint32_t val; /* NONE = empty */
   uint32_t pad;
+  /* The emitter map keeps the decoder here: decoding can start as soon as
+   * the slot is read, while the emitter's own block is still on its way. */
+  void *aux;
 } map_slot;
 
 typedef struct u64map {
   map_slot *s;
   uint32_t mask; /* capacity - 1, capacity a power of two; 0 when unallocated */
   uint32_t n;
+  uint64_t seed;
 } u64map;
 
 static uint64_t mix64(uint64_t x) {
@@ -64,26 +69,36 @@ static uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-static uint32_t map_find(const u64map *m, uint64_t key) {
-  if (m->mask == 0) return NONE;
-  uint32_t i = (uint32_t)mix64(key) & m->mask;
+static uint32_t hslot(const u64map *m, uint64_t key) {
+  return (uint32_t)mix64(key ^ m->seed) & m->mask;
+}
+
+static const map_slot *map_slot_of(const u64map *m, uint64_t key) {
+  if (m->mask == 0) return NULL;
+  uint32_t i = hslot(m, key);
   for (;;) {
     const map_slot *s = &m->s[i];
-    if (s->val == NONE) return NONE;
-    if (s->key == key) return s->val;
+    if (s->val == NONE) return NULL;
+    if (s->key == key) return s;
     i = (i + 1) & m->mask;
   }
+}
+
+static uint32_t map_find(const u64map *m, uint64_t key) {
+  const map_slot *s = map_slot_of(m, key);
+  return s ? s->val : NONE;
 }
 
 static int map_rehash(u64map *m, uint32_t cap) {
   map_slot *ns = malloc((size_t)cap * sizeof *ns);
   if (!ns) return ALEC_ENOMEM;
-  for (uint32_t i = 0; i < cap; i++) ns[i].val = NONE, ns[i].key = 0, ns[i].pad = 0;
+  for (uint32_t i = 0; i < cap; i++)
+    ns[i].val = NONE, ns[i].key = 0, ns[i].pad = 0, ns[i].aux = NULL;
   uint32_t nmask = cap - 1;
   if (m->mask)
     for (uint32_t i = 0; i <= m->mask; i++) {
       if (m->s[i].val == NONE) continue;
-      uint32_t j = (uint32_t)mix64(m->s[i].key) & nmask;
+      uint32_t j = (uint32_t)mix64(m->s[i].key ^ m->seed) & nmask;
       while (ns[j].val != NONE) j = (j + 1) & nmask;
       ns[j] = m->s[i];
     }
@@ -105,23 +120,27 @@ static int map_reserve(u64map *m, uint32_t extra) {
 }
 
 /* Inserts or overwrites; the caller reserved room. */
-static void map_put(u64map *m, uint64_t key, uint32_t val) {
-  uint32_t i = (uint32_t)mix64(key) & m->mask;
+static void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux) {
+  uint32_t i = hslot(m, key);
   while (m->s[i].val != NONE) {
     if (m->s[i].key == key) {
       m->s[i].val = val;
+      m->s[i].aux = aux;
       return;
     }
     i = (i + 1) & m->mask;
   }
   m->s[i].key = key;
   m->s[i].val = val;
+  m->s[i].aux = aux;
   m->n++;
 }
 
+static void map_put(u64map *m, uint64_t key, uint32_t val) { map_put_aux(m, key, val, NULL); }
+
 static void map_del(u64map *m, uint64_t key) {
   if (m->mask == 0) return;
-  uint32_t i = (uint32_t)mix64(key) & m->mask;
+  uint32_t i = hslot(m, key);
   for (;;) {
     if (m->s[i].val == NONE) return;
     if (m->s[i].key == key) break;
@@ -133,7 +152,7 @@ static void map_del(u64map *m, uint64_t key) {
   for (;;) {
     j = (j + 1) & m->mask;
     if (m->s[j].val == NONE) break;
-    uint32_t home = (uint32_t)mix64(m->s[j].key) & m->mask;
+    uint32_t home = hslot(m, m->s[j].key);
     int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!in_range) {
       m->s[hole] = m->s[j];
@@ -152,18 +171,18 @@ static size_t map_memory(const u64map *m) {
 
 typedef struct fchan {
   uint32_t id;
-  uint32_t gc;        /* group+channel slot, NONE: not scored */
-  uint8_t state;      /* alec_fleet_state */
-  uint8_t reason;     /* ALEC_FLEET_REASON_* of the current anomaly */
+  uint32_t gc;    /* group+channel slot, NONE: not scored */
+  uint8_t state;  /* alec_fleet_state */
+  uint8_t reason; /* ALEC_FLEET_REASON_* of the current anomaly */
   uint8_t has_level;
-  uint8_t scored;     /* takes part in the running evaluation */
-  uint16_t above;     /* consecutive out-of-band evaluations while NORMAL */
-  uint16_t below;     /* consecutive in-band evaluations while anomalous */
-  uint16_t sev_up;    /* consecutive evaluations past z_failure while WARNING */
-  uint16_t sev_down;  /* consecutive evaluations well below it while FAILURE */
-  uint32_t fresh_n;   /* values since the last evaluation */
+  uint8_t scored;    /* takes part in the running evaluation */
+  uint16_t above;    /* consecutive out-of-band evaluations while NORMAL */
+  uint16_t below;    /* consecutive in-band evaluations while anomalous */
+  uint16_t sev_up;   /* consecutive evaluations past z_failure while WARNING */
+  uint16_t sev_down; /* consecutive evaluations well below it while FAILURE */
+  uint32_t fresh_n;  /* values since the last evaluation */
   uint32_t evals;
-  uint32_t base_n;    /* in-control evaluations that fed base_z */
+  uint32_t base_n; /* in-control evaluations that fed base_z */
   uint64_t values;
   double fresh_sum;
   double last, mean, var;
@@ -186,7 +205,7 @@ typedef struct pat_slot {
 /* Fields touched by every frame come first. */
 typedef struct emitter {
   alec_decoder *dec;
-  fchan *xch;         /* heap channels when n_ch > INLINE_CH, else NULL */
+  fchan *xch; /* heap channels when n_ch > INLINE_CH, else NULL */
   uint16_t n_ch, cap_ch;
   uint16_t group;
   uint16_t pad;
@@ -209,13 +228,13 @@ static const fchan *cchans(const emitter *e) { return e->xch ? e->xch : e->inl; 
 
 typedef struct gcslot {
   uint16_t group;
-  uint8_t valid;      /* median/mad of this evaluation are meaningful */
+  uint8_t valid; /* median/mad of this evaluation are meaningful */
   uint8_t shift_on;
   int8_t shift_dir;
   uint8_t pad[3];
   uint32_t channel;
-  uint32_t n;         /* fresh peers in the running evaluation */
-  uint32_t up, down;  /* peers that moved beyond the shift threshold */
+  uint32_t n;        /* fresh peers in the running evaluation */
+  uint32_t up, down; /* peers that moved beyond the shift threshold */
   uint32_t s_above, s_below;
   uint32_t base_n;
   size_t off, fill;
@@ -237,7 +256,7 @@ struct alec_fleet {
   uint32_t n_groups, cap_groups;
   gcslot *gcs;
   uint32_t n_gc, cap_gc, max_gc;
-  u64map gcmap;  /* (group << 32 | channel) -> index into gcs */
+  u64map gcmap;        /* (group << 32 | channel) -> index into gcs */
   alec_decoder *spare; /* decoder tried on frames of unknown emitters */
   alec_context *fctx;
   double *scratch;
@@ -296,10 +315,10 @@ int alec_fleet_config_validate(const alec_fleet_config *c, char *err, size_t err
     if (err && errlen) snprintf(err, errlen, "fleet config: NULL");
     return ALEC_EINVAL;
   }
-  REQUIRE(c->max_emitters >= 1 && c->max_emitters <= ALEC_FLEET_MAX_EMITTERS_LIMIT,
-          "max_emitters", "must be in 1..10000000", c->max_emitters);
-  REQUIRE(c->max_channels >= 1 && c->max_channels <= ALEC_FLEET_MAX_CHANNELS_LIMIT,
-          "max_channels", "must be in 1..256", c->max_channels);
+  REQUIRE(c->max_emitters >= 1 && c->max_emitters <= ALEC_FLEET_MAX_EMITTERS_LIMIT, "max_emitters",
+          "must be in 1..10000000", c->max_emitters);
+  REQUIRE(c->max_channels >= 1 && c->max_channels <= ALEC_FLEET_MAX_CHANNELS_LIMIT, "max_channels",
+          "must be in 1..256", c->max_channels);
   REQUIRE(c->max_groups >= 1 && c->max_groups <= ALEC_FLEET_MAX_GROUPS_LIMIT, "max_groups",
           "must be in 1..4096", c->max_groups);
   REQUIRE(c->emitter_timeout > 0 && c->emitter_timeout <= 1e9, "emitter_timeout",
@@ -322,20 +341,19 @@ int alec_fleet_config_validate(const alec_fleet_config *c, char *err, size_t err
   REQUIRE(c->cusum_k >= 0 && c->cusum_k <= 100, "cusum_k", "must be in [0, 100]", c->cusum_k);
   REQUIRE(c->cusum_h >= 0 && c->cusum_h <= 1e6, "cusum_h", "must be 0 (off) or in (0, 1e6]",
           c->cusum_h);
-  REQUIRE(c->baseline_alpha > 0 && c->baseline_alpha <= 1, "baseline_alpha",
-          "must be in (0, 1]", c->baseline_alpha);
+  REQUIRE(c->baseline_alpha > 0 && c->baseline_alpha <= 1, "baseline_alpha", "must be in (0, 1]",
+          c->baseline_alpha);
   REQUIRE(c->drift_warmup >= 1 && c->drift_warmup <= 1000000, "drift_warmup",
           "must be in 1..1000000", c->drift_warmup);
   REQUIRE(c->sync_interval >= 0 && c->sync_interval <= 1e9, "sync_interval",
           "must be 0 (manual) or in (0, 1e9] seconds", c->sync_interval);
   REQUIRE(c->shift_mads > 0 && c->shift_mads <= 1e6, "shift_mads", "must be in (0, 1e6]",
           c->shift_mads);
-  REQUIRE(c->shift_fraction > 0 && c->shift_fraction <= 1, "shift_fraction",
-          "must be in (0, 1]", c->shift_fraction);
+  REQUIRE(c->shift_fraction > 0 && c->shift_fraction <= 1, "shift_fraction", "must be in (0, 1]",
+          c->shift_fraction);
   REQUIRE(c->shift_alpha > 0 && c->shift_alpha <= 1, "shift_alpha", "must be in (0, 1]",
           c->shift_alpha);
-  REQUIRE(c->pattern_min_count == 0 ||
-              (c->pattern_min_count >= 2 && c->pattern_min_count <= 255),
+  REQUIRE(c->pattern_min_count == 0 || (c->pattern_min_count >= 2 && c->pattern_min_count <= 255),
           "pattern_min_count", "must be 0 (off) or in 2..255", c->pattern_min_count);
   if (alec_context_config_validate(&c->decoder.ctx) != 0) {
     if (err && errlen) snprintf(err, errlen, "fleet config: decoder.ctx is invalid");
@@ -371,6 +389,19 @@ static int group_add(alec_fleet *f, const char *name) {
   return (int)f->n_groups++;
 }
 
+/* Not cryptographic, only unpredictable from the network: /dev/urandom when
+ * there is one, else the object's address (ASLR) and the clocks. */
+static uint64_t random_seed(const void *obj) {
+  uint64_t seed = 0;
+  FILE *fp = fopen("/dev/urandom", "rb");
+  if (fp) {
+    if (fread(&seed, sizeof seed, 1, fp) != 1) seed = 0;
+    fclose(fp);
+  }
+  seed ^= mix64((uint64_t)(uintptr_t)obj) ^ mix64((uint64_t)time(NULL)) ^ (uint64_t)clock();
+  return seed;
+}
+
 int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   if (!out) return ALEC_EINVAL;
   *out = NULL;
@@ -383,6 +414,10 @@ int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   alec_fleet *f = calloc(1, sizeof *f);
   if (!f) return ALEC_ENOMEM;
   f->cfg = *cfg;
+  uint64_t seed = random_seed(f);
+  f->emap.seed = seed;
+  f->assign.seed = mix64(seed);
+  f->gcmap.seed = mix64(seed + 1);
   uint64_t mg = (uint64_t)cfg->max_groups * cfg->max_channels;
   f->max_gc = mg > GC_HARD_LIMIT ? GC_HARD_LIMIT : (uint32_t)mg;
   int r = alec_context_new(&f->fctx, &cfg->fleet_ctx);
@@ -452,7 +487,7 @@ static void chan_restart(fchan *c) {
   c->above = c->below = c->sev_up = c->sev_down = 0;
   c->base_n = 0;
   c->base_z = 0;
-  c->cpos = c->cneg = 0;
+  c->cpos = c->cneg = 0.0f;
 }
 
 /* ---------------------------------------------------------------- groups */
@@ -528,29 +563,35 @@ static fchan *chan_get(alec_fleet *f, emitter *e, uint32_t id, unsigned hint) {
   return c;
 }
 
-/* Space-saving style recurring-value counter, O(PAT_SLOTS) per value. */
+/* Recurring-value counter: PAT_SLOTS slots as PAT_SETS sets of PAT_WAYS,
+ * so a value costs one hash and PAT_WAYS compares. A slot that reached
+ * pattern_min_count is learned and protected until it has not recurred for
+ * PAT_EXPIRE values; otherwise the rarer (then older) way is replaced. */
+#define PAT_WAYS 2
+#define PAT_SETS (PAT_SLOTS / PAT_WAYS)
+
 static void learn(const alec_fleet *f, emitter *e, double v) {
   unsigned minc = f->cfg.pattern_min_count;
   if (minc == 0) return;
   /* Delta-decoded values carry the prediction's rounding noise (42.0 comes
    * back as 42.000000000000007): recurrence is judged at the codec's own
    * resolution, 1/scale, which is all the wire promises anyway. */
-  double q = v * (double)f->cfg.decoder.ctx.scale;
-  if (fabs(q) < 4.0e15) v = round(q) / (double)f->cfg.decoder.ctx.scale;
+  double scale = (double)f->cfg.decoder.ctx.scale;
+  double q = v * scale;
+  if (fabs(q) < 4.0e15) v = (double)(int64_t)(q + (q >= 0 ? 0.5 : -0.5)) / scale;
   if (v == 0.0) v = 0.0; /* one pattern for +0 and -0 */
   uint64_t bits = alec_f64_bits(v);
   uint32_t now = ++e->pat_clock;
+  pat_slot *set = &e->pat[(mix64(bits) >> 32) % PAT_SETS * PAT_WAYS];
   int victim = -1;
   uint32_t vcount = UINT32_MAX, vlast = UINT32_MAX;
-  for (int i = 0; i < PAT_SLOTS; i++) {
-    pat_slot *p = &e->pat[i];
+  for (int i = 0; i < PAT_WAYS; i++) {
+    pat_slot *p = &set[i];
     if (p->count && p->bits == bits) {
       if (p->count < UINT32_MAX) p->count++;
       p->last = now;
       return;
     }
-    /* Learned slots are protected unless they have not recurred for a
-     * long time; among the others the rarest (then oldest) goes. */
     uint32_t c = p->count;
     if (c >= minc && now - p->last <= PAT_EXPIRE) continue;
     if (c >= minc) c = 0;
@@ -561,9 +602,9 @@ static void learn(const alec_fleet *f, emitter *e, double v) {
     }
   }
   if (victim < 0) return;
-  e->pat[victim].bits = bits;
-  e->pat[victim].count = 1;
-  e->pat[victim].last = now;
+  set[victim].bits = bits;
+  set[victim].count = 1;
+  set[victim].last = now;
 }
 
 static int pat_learned(const alec_fleet *f, const emitter *e, const pat_slot *p) {
@@ -612,7 +653,7 @@ static int emitter_create(alec_fleet *f, uint64_t id, double now, alec_decoder *
   e->last_seen = now;
   uint32_t g = map_find(&f->assign, id);
   e->group = g == NONE ? 0 : (uint16_t)g;
-  map_put(&f->emap, id, f->n_em);
+  map_put_aux(&f->emap, id, f->n_em, dec);
   return (int)f->n_em++;
 }
 
@@ -626,7 +667,8 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
   memset(&fi, 0, sizeof fi);
   int n;
   emitter *e;
-  uint32_t ei = map_find(&f->emap, id);
+  const map_slot *slot = map_slot_of(&f->emap, id);
+  uint32_t ei = slot ? slot->val : NONE;
   if (ei == NONE) {
     if (f->n_em >= f->cfg.max_emitters) {
       f->st.rejected_emitters++;
@@ -662,8 +704,8 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
     /* With 10^5 emitters the state is far out of cache: start fetching our
      * part now so that it overlaps with the decoder's own misses. */
     for (size_t o = 0; o < offsetof(emitter, id); o += 64) PREFETCH((const char *)e + o);
-    n = alec_decoder_decode(e->dec, fmt, channels, frame, len, f->vbuf, ALEC_FLEET_MAX_VALUES,
-                            &fi);
+    n = alec_decoder_decode((alec_decoder *)slot->aux, fmt, channels, frame, len, f->vbuf,
+                            ALEC_FLEET_MAX_VALUES, &fi);
     if (n < 0) {
       count_error(f, e, n);
       return n;
@@ -691,8 +733,7 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
   for (int i = 0; i < n; i++) {
     const alec_value *v = &f->vbuf[i];
     fchan *c = chan_get(f, e, v->id, (unsigned)i);
-    int usable = !(v->flags & (ALEC_VALUE_UNRELIABLE | ALEC_VALUE_NONFINITE)) &&
-                 isfinite(v->value);
+    int usable = !(v->flags & (ALEC_VALUE_UNRELIABLE | ALEC_VALUE_NONFINITE)) && isfinite(v->value);
     if (!usable) {
       if (!isfinite(v->value) || (v->flags & ALEC_VALUE_NONFINITE))
         e->nonfinite++;
@@ -823,8 +864,8 @@ static void shift_step(evctx *x, gcslot *s) {
     ev.score = clampz(score);
     ev.peers = s->n;
     if (!s->shift_on) {
-      int cand = (d > thr && frac_up >= c->shift_fraction) ||
-                 (d < -thr && frac_down >= c->shift_fraction);
+      int cand =
+          (d > thr && frac_up >= c->shift_fraction) || (d < -thr && frac_down >= c->shift_fraction);
       s->s_above = cand ? s->s_above + 1 : 0;
       if (s->s_above >= c->enter_count) {
         s->shift_on = 1;
@@ -869,7 +910,8 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   double z = clampz(MAD_SCALE * (ch->level - s->median) / s->mad);
   double az = fabs(z);
   double h = c->cusum_h;
-  ch->score = z;
+  float hf = (float)h;
+  ch->score = (float)z;
   if (ch->evals < UINT32_MAX) ch->evals++;
 
   /* Drift: two-sided CUSUM of the score against the emitter's own in-control
@@ -881,16 +923,18 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
     if (ch->base_n >= c->drift_warmup && az <= c->z_enter) {
       double u = z - ch->base_z;
       double p = ch->cpos + u - c->cusum_k, q = ch->cneg - u - c->cusum_k;
-      ch->cpos = p < 0 ? 0 : (p > h ? h : p);
-      ch->cneg = q < 0 ? 0 : (q > h ? h : q);
+      /* Capped at h as stored (float): the alarm test below must see the
+       * cap itself, whatever h's rounding. */
+      ch->cpos = p < 0 ? 0.0f : (p >= hf ? hf : (float)p);
+      ch->cneg = q < 0 ? 0.0f : (q >= hf ? hf : (float)q);
     }
-    drift = ch->cpos >= h || ch->cneg >= h;
+    drift = ch->cpos >= hf || ch->cneg >= hf;
     if (ch->state == ALEC_FLEET_NORMAL && az <= c->z_enter && ch->cpos < h / 2 &&
         ch->cneg < h / 2) {
       if (ch->base_n < UINT32_MAX) ch->base_n++;
       double w = 1.0 / (double)ch->base_n;
       if (w < c->baseline_alpha) w = c->baseline_alpha;
-      ch->base_z += w * (z - ch->base_z);
+      ch->base_z = (float)(ch->base_z + w * (z - ch->base_z));
     }
   }
   int level = az > c->z_enter;
@@ -1214,8 +1258,7 @@ int alec_fleet_get_channel(const alec_fleet *f, uint64_t id, unsigned idx,
 
 size_t alec_fleet_emitter_count(const alec_fleet *f) { return f ? f->n_em : 0; }
 
-int alec_fleet_emitter_at(const alec_fleet *f, size_t i, double now,
-                          alec_fleet_emitter_info *out) {
+int alec_fleet_emitter_at(const alec_fleet *f, size_t i, double now, alec_fleet_emitter_info *out) {
   if (!f || !out) return ALEC_EINVAL;
   if (i >= f->n_em) return ALEC_ENOTFOUND;
   fill_info(f, &f->em[i], now, out);
@@ -1260,7 +1303,7 @@ static void remove_at(alec_fleet *f, uint32_t i) {
   uint32_t last = f->n_em - 1;
   if (i != last) {
     f->em[i] = f->em[last];
-    map_put(&f->emap, f->em[i].id, i); /* overwrites the moved key in place */
+    map_put_aux(&f->emap, f->em[i].id, i, f->em[i].dec); /* overwrites in place */
   }
   f->n_em--;
 }
@@ -1327,12 +1370,9 @@ void alec_fleet_get_stats(const alec_fleet *f, double now, alec_fleet_stats *out
 
 const char *alec_fleet_state_name(alec_fleet_state s) {
   switch (s) {
-  case ALEC_FLEET_NORMAL:
-    return "okay";
-  case ALEC_FLEET_WARNING:
-    return "warning";
-  case ALEC_FLEET_FAILURE:
-    return "failure";
+  case ALEC_FLEET_NORMAL: return "okay";
+  case ALEC_FLEET_WARNING: return "warning";
+  case ALEC_FLEET_FAILURE: return "failure";
   }
   return "unknown";
 }

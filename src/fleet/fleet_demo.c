@@ -15,8 +15,8 @@
 
 typedef struct demo {
   const alec_scenario *sc;
-  int events;      /* machine-readable lines too */
-  int quiet;       /* no human-readable transition lines */
+  int events; /* machine-readable lines too */
+  int quiet;  /* no human-readable transition lines */
   unsigned step;
   uint64_t true_entries, false_entries, exits, shift_events, shift_exits;
   int64_t first_entry[64]; /* first entry step of the first 64 emitters, -1: none */
@@ -24,19 +24,20 @@ typedef struct demo {
 } demo;
 
 static void usage(FILE *o) {
-  fprintf(o,
-          "usage: fleet_demo [options]\n"
-          "  --scenario S   spike (default), recovery, drift, shift, groups, noisy\n"
-          "  --emitters N   number of emitters (default 10; noisy: 1000)\n"
-          "  --steps N      number of steps (default 1000)\n"
-          "  --channels N   channels per emitter, 1..64 (default 1)\n"
-          "  --seed S       noise seed (drift, noisy)\n"
-          "  --format F     fixed (default) or single frames\n"
-          "  --events       also print one machine-readable line per transition\n"
-          "                 and a final `stats key=value ...` line\n"
-          "  --quiet        no human-readable transition lines\n"
-          "  --help         this text\n"
-          "Each step every emitter sends one frame, then the fleet is evaluated once.\n");
+  fprintf(o, "usage: fleet_demo [options]\n"
+             "  --scenario S   spike (default), recovery, drift, shift, groups, noisy\n"
+             "  --emitters N   number of emitters (default 10; noisy: 1000)\n"
+             "  --steps N      number of steps (default 1000)\n"
+             "  --channels N   channels per emitter, 1..64 (default 1)\n"
+             "  --seed S       noise seed (drift, noisy)\n"
+             "  --format F     fixed (default) or single frames\n"
+             "  --events       also print one machine-readable line per transition,\n"
+             "                 `event t=<step> emitter=<id> channel=<n> state=<s> score=<z>`\n"
+             "                 (fleet shifts: `shift t=<step> group=<g> channel=<n> ...`),\n"
+             "                 and a final `stats key=value ...` line\n"
+             "  --quiet        no human-readable transition lines\n"
+             "  --help         this text\n"
+             "Each step every emitter sends one frame, then the fleet is evaluated once.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
@@ -60,8 +61,9 @@ static void on_event(const alec_fleet_event *ev, void *arg) {
     if (!d->quiet)
       printf("t=%-5u FLEET SHIFT group '%s' channel %" PRIu32 ": %s, median %.2f vs baseline "
              "%.2f (%+.1f MADs of %.3f), %u peers\n",
-             d->step, ev->group, ev->channel, ev->severity == ALEC_FLEET_NORMAL ? "over" : "started",
-             ev->value, ev->median, ev->score, ev->mad, ev->peers);
+             d->step, ev->group, ev->channel,
+             ev->severity == ALEC_FLEET_NORMAL ? "over" : "started", ev->value, ev->median,
+             ev->score, ev->mad, ev->peers);
     if (d->events)
       printf("shift t=%u group=%s channel=%" PRIu32 " state=%s score=%.3f\n", d->step,
              ev->group[0] ? ev->group : "-", ev->channel, sev, ev->score);
@@ -188,15 +190,14 @@ int main(int argc, char **argv) {
       for (unsigned c = 0; c < sc.channels; c++) vals[c] = alec_scenario_value(&sc, e, t, c);
       if (fmt == ALEC_FORMAT_FIXED) {
         int n = alec_encode_fixed(enc[e], vals, sc.channels, frame, sizeof frame);
-        if (n < 0 || alec_fleet_process(fleet, e, fmt, sc.channels, frame, (size_t)n, t, NULL, 0,
-                                        NULL) < 0)
+        if (n < 0 ||
+            alec_fleet_process(fleet, e, fmt, sc.channels, frame, (size_t)n, t, NULL, 0, NULL) < 0)
           send_errors++;
       } else {
         for (unsigned c = 0; c < sc.channels; c++) {
-          int n = alec_encode_single(enc[e], c, vals[c], (uint64_t)t * 1000u, frame,
-                                     sizeof frame, NULL);
-          if (n < 0 || alec_fleet_process(fleet, e, fmt, 0, frame, (size_t)n, t, NULL, 0,
-                                          NULL) < 0)
+          int n = alec_encode_single(enc[e], c, vals[c], (uint64_t)t * 1000u, frame, sizeof frame,
+                                     NULL);
+          if (n < 0 || alec_fleet_process(fleet, e, fmt, 0, frame, (size_t)n, t, NULL, 0, NULL) < 0)
             send_errors++;
         }
       }
@@ -223,8 +224,8 @@ int main(int argc, char **argv) {
   printf("\n--- fleet statistics at t=%.0f ---\n", now);
   printf("emitters        %zu known, %zu active, %zu anomalous now, %zu group(s)\n", st.emitters,
          st.active, st.anomalous, st.groups);
-  printf("traffic         %" PRIu64 " frames, %" PRIu64 " values, %" PRIu64
-         " bytes (raw %" PRIu64 " bytes as binary64: ratio %.2f)\n",
+  printf("traffic         %" PRIu64 " frames, %" PRIu64 " values, %" PRIu64 " bytes (raw %" PRIu64
+         " bytes as binary64: ratio %.2f)\n",
          st.frames, st.values, st.bytes, st.raw_bytes, st.compression_ratio);
   printf("priorities      P1 %" PRIu64 ", P2 %" PRIu64 ", P3 %" PRIu64 ", P4 %" PRIu64
          ", P5 %" PRIu64 " (P1+P2 from emitters' own classifier: %" PRIu64 ")\n",
@@ -247,9 +248,8 @@ int main(int argc, char **argv) {
       printf("target          emitter %u never flagged\n", tg);
     }
   }
-  printf("errors          %" PRIu64 " decode errors, %" PRIu64 " gaps, %" PRIu64
-         " resets, %" PRIu64 " replays, %" PRIu64 " rejected emitters, %" PRIu64
-         " send errors\n",
+  printf("errors          %" PRIu64 " decode errors, %" PRIu64 " gaps, %" PRIu64 " resets, %" PRIu64
+         " replays, %" PRIu64 " rejected emitters, %" PRIu64 " send errors\n",
          st.decode_errors, st.gaps, st.resets, st.replays, st.rejected_emitters, send_errors);
   printf("memory          %zu bytes, %zu per emitter\n", st.memory, st.memory_per_emitter);
   if (events)

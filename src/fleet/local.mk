@@ -13,6 +13,7 @@ libalec_fleet_la_LDFLAGS = -version-info 0:0:0
 nobase_include_HEADERS += \
 	include/alec/fleet.h \
 	include/alec/preload.h
+EXTRA_DIST += src/fleet/README.md
 
 # Synthetic fleets (pure functions of scenario, emitter, step, channel, seed);
 # alec-send links this convenience library to send exactly the same values.

@@ -19,9 +19,9 @@
 #define OFF_TRAINING 54
 #define OFF_CRC 62
 #define OFF_DICT 66
-#define ENTRY_MIN 7   /* len u8 + 0 data bytes + code u16 + frequency u32 */
-#define STATS_MIN 49  /* 6 x f64 + k u8 */
-#define MODEL_MIN 6   /* type u8 + c u8 + period u32 */
+#define ENTRY_MIN 7  /* len u8 + 0 data bytes + code u16 + frequency u32 */
+#define STATS_MIN 49 /* 6 x f64 + k u8 */
+#define MODEL_MIN 6  /* type u8 + c u8 + period u32 */
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (unsigned)p[1] << 8); }
 static uint32_t rd32(const uint8_t *p) {

@@ -6,8 +6,8 @@
 
 #include "alec/error.h"
 
-static const char *const names[ALEC_SCENARIO_COUNT] = {"spike",  "recovery", "drift",
-                                                        "shift",  "groups",   "noisy"};
+static const char *const names[ALEC_SCENARIO_COUNT] = {"spike", "recovery", "drift",
+                                                       "shift", "groups",   "noisy"};
 
 const char *alec_scenario_name(alec_scenario_kind k) {
   return (unsigned)k < ALEC_SCENARIO_COUNT ? names[k] : "unknown";
@@ -55,16 +55,13 @@ double alec_scenario_gauss(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
 
 double alec_scenario_offset(const alec_scenario *s, unsigned emitter, unsigned step) {
   switch (s->kind) {
-  case ALEC_SCENARIO_SPIKE:
-    return (emitter == s->target && step > 500) ? 20.0 : 0.0;
+  case ALEC_SCENARIO_SPIKE: return (emitter == s->target && step > 500) ? 20.0 : 0.0;
   case ALEC_SCENARIO_RECOVERY:
     return (emitter == s->target && step > 500 && step <= 700) ? 20.0 : 0.0;
   case ALEC_SCENARIO_DRIFT:
     return (emitter == s->target && step > 300) ? 0.02 * (double)(step - 300) : 0.0;
-  case ALEC_SCENARIO_SHIFT:
-    return step > 500 ? 20.0 : 0.0;
-  default:
-    return 0.0;
+  case ALEC_SCENARIO_SHIFT: return step > 500 ? 20.0 : 0.0;
+  default: return 0.0;
   }
 }
 
@@ -91,9 +88,7 @@ double alec_scenario_value(const alec_scenario *s, unsigned emitter, unsigned st
   case ALEC_SCENARIO_GROUPS:
     v = base + 0.5 * (double)emitter + (emitter % 3 == 2 ? 15.0 : 0.0);
     break;
-  default:
-    v = base + 0.5 * (double)emitter;
-    break;
+  default: v = base + 0.5 * (double)emitter; break;
   }
   if (channel == 0) v += alec_scenario_offset(s, emitter, step);
   return v;

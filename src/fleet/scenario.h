@@ -35,12 +35,12 @@ typedef enum alec_scenario_kind {
 
 typedef struct alec_scenario {
   alec_scenario_kind kind;
-  unsigned emitters;  /* >= 1 */
-  unsigned steps;     /* t = 0 .. steps-1 */
-  unsigned channels;  /* 1..64 */
-  uint64_t seed;      /* noise (drift, noisy) */
-  unsigned target;    /* emitter that deviates (spike, recovery, drift) */
-  double noise_sd;    /* drift, noisy: 0.5 */
+  unsigned emitters; /* >= 1 */
+  unsigned steps;    /* t = 0 .. steps-1 */
+  unsigned channels; /* 1..64 */
+  uint64_t seed;     /* noise (drift, noisy) */
+  unsigned target;   /* emitter that deviates (spike, recovery, drift) */
+  double noise_sd;   /* drift, noisy: 0.5 */
 } alec_scenario;
 
 /* Fills s with the defaults of the named scenario (NULL: "spike").

@@ -68,13 +68,16 @@ enum reject_kind {
   REJ_MAX_EMITTERS, /* MaxEmitters reached */
   REJ_FORMAT,       /* family / channel count contradicts the configuration */
   REJ_DECODE,       /* the frame did not decode */
-  REJ_COUNT
+  REJ_COUNT,
+  REJ_QUEUE = REJ_COUNT, /* receive queue full: logged, counted apart */
+  REJ_LOG_KINDS
 };
 static const char *const reject_name[REJ_COUNT] = {
     "malformed", "version", "unauthenticated", "oversized", "unknown_emitter", "max_emitters", "format", "decode"};
-static const char *const reject_text[REJ_COUNT] = {
+static const char *const reject_text[REJ_LOG_KINDS] = {
     "malformed envelope", "unsupported envelope version", "authenticated envelope (not supported)",
-    "oversized datagram", "unknown emitter", "MaxEmitters reached", "format mismatch", "decode error"};
+    "oversized datagram", "unknown emitter", "MaxEmitters reached", "format mismatch", "decode error",
+    "receive queue full"};
 
 typedef struct ts_slot {
   uint64_t id;
@@ -107,8 +110,9 @@ typedef struct alec_plugin {
   uint64_t notifications;
 
   /* Dispatch thread only. */
-  cdtime_t last_log[REJ_COUNT];
-  uint64_t suppressed[REJ_COUNT];
+  cdtime_t last_log[REJ_LOG_KINDS];
+  uint64_t suppressed[REJ_LOG_KINDS];
+  uint64_t oversized_seen, queue_drops_seen;
   ts_slot *times; /* last value time per emitter, keeps times increasing */
   size_t times_mask, times_used;
   cdtime_t next_times_prune, next_stale;
@@ -132,34 +136,61 @@ static void addr_text(const struct sockaddr_storage *ss, socklen_t len, char *ou
   else ssnprintf(out, cap, "%s:%s", host, serv);
 }
 
-/* Counts a rejection and logs it at most once per LOG_INTERVAL and kind,
- * saying how many were not logged: a flood of garbage must not flood the
- * log, and never touches any emitter's state. Dispatch thread only. */
-__attribute__((format(printf, 4, 5))) static void reject(enum reject_kind kind, const alec_dgram *d, uint64_t emitter,
-                                                         const char *fmt, ...) {
-  pthread_mutex_lock(&P.fleet_lock);
-  P.rejected[kind]++;
-  pthread_mutex_unlock(&P.fleet_lock);
+/* Logs at most once per LOG_INTERVAL and kind, saying how many were not
+ * logged: a flood of garbage must not flood the log. Dispatch thread only. */
+static void log_limited(enum reject_kind kind, const char *from, uint64_t emitter, const char *detail) {
   cdtime_t now = cdtime();
   if (P.last_log[kind] != 0 && now - P.last_log[kind] < LOG_INTERVAL) {
     P.suppressed[kind]++;
     return;
   }
+  char more[64] = "";
+  if (P.suppressed[kind]) ssnprintf(more, sizeof more, " (%" PRIu64 " more not logged)", P.suppressed[kind]);
+  if (emitter != UINT64_MAX)
+    WARNING(PLUGIN_NAME " plugin: %s from %s, emitter %" PRIu64 ": %s%s", reject_text[kind], from, emitter, detail,
+            more);
+  else if (from)
+    WARNING(PLUGIN_NAME " plugin: %s from %s: %s%s", reject_text[kind], from, detail, more);
+  else
+    WARNING(PLUGIN_NAME " plugin: %s: %s%s", reject_text[kind], detail, more);
+  P.last_log[kind] = now;
+  P.suppressed[kind] = 0;
+}
+
+/* Counts a refused datagram or record and logs it (rate limited). It never
+ * touches any emitter's state. */
+__attribute__((format(printf, 4, 5))) static void reject(enum reject_kind kind, const alec_dgram *d, uint64_t emitter,
+                                                         const char *fmt, ...) {
+  pthread_mutex_lock(&P.fleet_lock);
+  P.rejected[kind]++;
+  pthread_mutex_unlock(&P.fleet_lock);
   char detail[256], from[96];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(detail, sizeof detail, fmt, ap);
   va_end(ap);
   addr_text(&d->from, d->from_len, from, sizeof from);
-  char more[64] = "";
-  if (P.suppressed[kind]) ssnprintf(more, sizeof more, " (%" PRIu64 " more not logged)", P.suppressed[kind]);
-  if (emitter != UINT64_MAX)
-    WARNING(PLUGIN_NAME " plugin: %s from %s, emitter %" PRIu64 ": %s%s", reject_text[kind], from, emitter, detail,
-            more);
-  else
-    WARNING(PLUGIN_NAME " plugin: %s from %s: %s%s", reject_text[kind], from, detail, more);
-  P.last_log[kind] = now;
-  P.suppressed[kind] = 0;
+  log_limited(kind, from, emitter, detail);
+}
+
+/* The receive thread only counts what it drops; the dispatch thread
+ * reports the increments. */
+static void log_receive_drops(void) {
+  uint64_t ov = atomic_load(&P.oversized), qd = atomic_load(&P.queue_drops);
+  char detail[128];
+  if (ov != P.oversized_seen) {
+    ssnprintf(detail, sizeof detail, "%" PRIu64 " datagram(s) above %d bytes dropped", ov - P.oversized_seen,
+              DATAGRAM_MAX);
+    log_limited(REJ_OVERSIZED, NULL, UINT64_MAX, detail);
+    P.oversized_seen = ov;
+  }
+  if (qd != P.queue_drops_seen) {
+    ssnprintf(detail, sizeof detail,
+              "%" PRIu64 " datagram(s) dropped, the dispatch thread falls behind (QueueLength %zu)",
+              qd - P.queue_drops_seen, P.cfg.queue_length);
+    log_limited(REJ_QUEUE, NULL, UINT64_MAX, detail);
+    P.queue_drops_seen = qd;
+  }
 }
 
 static uint64_t mix64(uint64_t x) {
@@ -481,6 +512,7 @@ static void evaluate(cdtime_t now) {
   }
   pthread_mutex_unlock(&P.fleet_lock);
   if (rc < 0) ERROR(PLUGIN_NAME " plugin: fleet evaluation failed: %s", alec_strerror(rc));
+  log_receive_drops();
   if (now >= P.next_times_prune) {
     times_prune(now);
     P.next_times_prune = now + TIME_T_TO_CDTIME_T(60);
@@ -923,11 +955,11 @@ static int alec_shutdown(void) {
   uint64_t drops = atomic_load(&P.queue_drops), dg = atomic_load(&P.datagrams);
   release_all();
   if (was) {
-    uint64_t rej = 0;
+    uint64_t rej = atomic_load(&P.oversized);
     for (int k = 0; k < REJ_COUNT; k++) rej += P.rejected[k];
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " datagrams, %" PRIu64 " values dispatched, %" PRIu64
                      " held back, %" PRIu64 " rejected, %" PRIu64 " queue drops",
-         dg, P.dispatched, P.held_back, rej, drops);
+         dg, P.dispatched, P.held_back + P.unconvertible, rej, drops);
   }
   alec_pc_free(&P.cfg);
   return 0;

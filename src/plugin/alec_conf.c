@@ -425,6 +425,9 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
           snprintf(l->service, sizeof l->service, "%" PRIu64, u);
         } else if ((rc = get_string(&e, c, 1, l->service, sizeof l->service))) {
           return rc;
+        } else if (strspn(l->service, "0123456789") == strlen(l->service)) {
+          /* getaddrinfo() would take "70000" modulo 65536. */
+          if (get_uint(&e, c, 1, 1, 65535, &u)) return ALEC_EINVAL;
         }
       } else {
         strcpy(l->service, ALEC_PC_DEFAULT_PORT);
@@ -540,11 +543,11 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
   if (cfg->emitter_timeout == 0) cfg->emitter_timeout = 300;
   const alec_pc_fleet *f = &cfg->fleet;
   perr fe = {err, errlen, " in <Fleet>"};
-  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_EXIT_THRESHOLD) && f->exit_threshold > f->threshold)
-    return fail(&fe, "ExitThreshold", "%g is above Threshold %g (the exit band must lie inside)", f->exit_threshold,
+  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_EXIT_THRESHOLD) && f->exit_threshold >= f->threshold)
+    return fail(&fe, "ExitThreshold", "%g is not below Threshold %g (the exit band must lie inside)", f->exit_threshold,
                 f->threshold);
-  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_FAILURE_THRESHOLD) && f->failure_threshold < f->threshold)
-    return fail(&fe, "FailureThreshold", "%g is below Threshold %g", f->failure_threshold, f->threshold);
+  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_FAILURE_THRESHOLD) && f->failure_threshold <= f->threshold)
+    return fail(&fe, "FailureThreshold", "%g is not above Threshold %g", f->failure_threshold, f->threshold);
 
   if (check) {
     /* Channels without a Channel line use the default type. */

@@ -21,6 +21,7 @@ int alec_dq_init(alec_dgram_queue *q, size_t length, size_t max_bytes) {
   atomic_init(&q->tail, 0);
   atomic_init(&q->bytes, 0);
   atomic_init(&q->sleeping, 0);
+  q->interrupted = 0;
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   /* Deadlines are monotonic: a clock step must not stall evaluations. */
@@ -85,6 +86,7 @@ void alec_dq_wake(alec_dgram_queue *q) {
 
 void alec_dq_interrupt(alec_dgram_queue *q) {
   pthread_mutex_lock(&q->lock);
+  q->interrupted = 1;
   pthread_cond_signal(&q->cond);
   pthread_mutex_unlock(&q->lock);
 }
@@ -94,7 +96,7 @@ void alec_dq_wait(alec_dgram_queue *q, const struct timespec *deadline) {
   atomic_store_explicit(&q->sleeping, 1, memory_order_seq_cst);
   /* Re-checked after announcing the sleep: a push before this point is
    * seen here, a push after it finds sleeping set and signals. */
-  if (alec_dq_count(q) == 0) pthread_cond_timedwait(&q->cond, &q->lock, deadline);
+  if (alec_dq_count(q) == 0 && !q->interrupted) pthread_cond_timedwait(&q->cond, &q->lock, deadline);
   atomic_store_explicit(&q->sleeping, 0, memory_order_relaxed);
   pthread_mutex_unlock(&q->lock);
 }

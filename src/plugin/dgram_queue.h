@@ -34,6 +34,7 @@ typedef struct alec_dgram_queue {
   _Atomic size_t tail; /* producer */
   _Atomic size_t bytes;
   _Atomic int sleeping;
+  int interrupted; /* under lock; sticky: only shutdown interrupts */
   pthread_mutex_t lock;
   pthread_cond_t cond;
 } alec_dgram_queue;
@@ -51,7 +52,8 @@ alec_dgram *alec_dq_pop(alec_dgram_queue *q);
 /* Consumer: sleeps until the queue is non-empty, alec_dq_wake() or
  * alec_dq_interrupt() is called, or `deadline` (CLOCK_MONOTONIC) passes. */
 void alec_dq_wait(alec_dgram_queue *q, const struct timespec *deadline);
-/* Any thread: wakes the consumer even when the queue is empty (shutdown). */
+/* Any thread: wakes the consumer even when the queue is empty, now and in
+ * every later alec_dq_wait() (shutdown). */
 void alec_dq_interrupt(alec_dgram_queue *q);
 size_t alec_dq_count(alec_dgram_queue *q);
 

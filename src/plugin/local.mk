@@ -54,3 +54,7 @@ tests_check_plugin_config_LDADD = libalec.la $(CHECK_LIBS) -lpthread
 TESTS += tests/check_symbols.sh
 dist_check_SCRIPTS += tests/check_symbols.sh
 endif
+
+# Custom types for the per-emitter scores (TypesDB).
+alecdatadir = $(datadir)/collectd-alec
+dist_alecdata_DATA = contrib/alec.types.db

@@ -203,7 +203,11 @@ static int run_scenario(sender *s, const options *o) {
   sc.seed = o->seed;
   if (o->print_config) {
     for (unsigned i = 0; i < sc.emitters; i++) {
-      printf("<Emitter %" PRIu64 ">\n  Format \"%s\"\n", o->emitter + i, alec_format_name(o->format));
+      uint64_t id = o->emitter + i;
+      /* collectd reads unquoted numbers as doubles: quote ids above 2^53. */
+      if (id > (UINT64_C(1) << 53)) printf("<Emitter \"%" PRIu64 "\">\n", id);
+      else printf("<Emitter %" PRIu64 ">\n", id);
+      printf("  Format \"%s\"\n", alec_format_name(o->format));
       if (o->format == ALEC_FORMAT_FIXED) printf("  Channels %u\n", sc.channels);
       if (alec_scenario_group(&sc, i)[0]) printf("  Group \"%s\"\n", alec_scenario_group(&sc, i));
       printf("</Emitter>\n");
@@ -496,8 +500,10 @@ static int parse_args(int argc, char **argv, options *o) {
       const char *v = VALUE();
       char *end;
       errno = 0;
-      o->emitter = v ? strtoull(v, &end, 0) : 0;
-      if (v == NULL || *v == '-' || end == v || *end || errno) {
+      /* Decimal or 0x-hex, as the plugin's <Emitter> (a leading 0 is not octal). */
+      int hex = v && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+      o->emitter = v ? strtoull(hex ? v + 2 : v, &end, hex ? 16 : 10) : 0;
+      if (v == NULL || *v == '-' || *v == '+' || *v == ' ' || end == v + 2 * hex || *end || errno) {
         fprintf(stderr, "alec-send: --emitter expects a 64-bit id\n");
         return -1;
       }

@@ -106,7 +106,9 @@ static void usage(FILE *f) {
           "  --dry-run           build packets, send nothing (byte accounting only)\n"
           "  --protocol P        collectd (default) or alec\n"
           "  --format F          alec: fixed (default), multi or single\n"
-          "  --per-frame         alec: one frame per datagram (default: batch records)\n"
+          "  --per-frame         one datagram per reading (alec: per frame; collectd: the\n"
+          "                      value lists of one row), as a device talking directly;\n"
+          "                      default: fill datagrams up to --max-packet, as a gateway\n"
           "Prints one summary line: values= rows= packets= bytes= bytes_per_value= seconds= "
           "rate=\n");
 }
@@ -236,7 +238,7 @@ static int add_value(packer *pk, const ident *id, double gauge) {
   /* Gauges travel in x86 byte order (little endian), whatever the host. */
   uint64_t bits;
   memcpy(&bits, &gauge, sizeof(bits));
-  for (int i = 0; i < 8; i++)
+  for (size_t i = 0; i < 8; i++)
     pk->buf[pk->len + 7 + i] = (uint8_t)(bits >> (8 * i));
   pk->len += 15;
   pk->prev = *id;
@@ -612,6 +614,8 @@ int main(int argc, char **argv) {
         }
         sent++;
       }
+      if (as.per_frame)
+        flush_packet(&pk);
     }
   }
 done:

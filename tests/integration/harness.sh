@@ -36,7 +36,7 @@ it_conf_csv
 it_conf_notify_exec
 cat >>"$IT_CONF" <<END_OF_CONF
 <Plugin exec>
-  Exec "nobody:nogroup" "$IT_TMP/putnotif.sh"
+  Exec "$(it_exec_user)" "$IT_TMP/putnotif.sh"
 </Plugin>
 LoadPlugin network
 <Plugin network>
@@ -70,7 +70,7 @@ it_ok "60 value lists landed in csv with the values sent"
 it_wait_for 15 grep -q 'harness notification' "$IT_NOTIFY_OUT" || it_fail "no notification from NotificationExec"
 grep -q '^Severity: WARNING$' "$IT_NOTIFY_OUT" || it_fail "NotificationExec output lacks 'Severity: WARNING'"
 it_log_has 'Notification: severity = WARNING.*harness notification' || it_fail "logfile lacks the notification"
-it_ok "notification reached NotificationExec (as nobody) and logfile"
+it_ok "notification reached NotificationExec (as $(it_exec_user)) and logfile"
 
 # The network plugin's own statistics reach csv (the benchmark reads them).
 it_wait_for 15 it__rows_at_least it-receiver network total_values-dispatch-accepted 1 ||

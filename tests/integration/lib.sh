@@ -192,6 +192,7 @@ it__sanitizer_setup() {
     IT_PRELOAD=$(readlink -f "$so")
     # The daemon's own allocations are not freed at exit; only errors count.
     IT_ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:allocator_may_return_null=1"
+    it_say "sanitizer build: collectd runs with LD_PRELOAD=$IT_PRELOAD"
   fi
 }
 
@@ -284,9 +285,14 @@ LoadPlugin csv
 EOF
 }
 
+# The user exec runs programs as: it refuses root, and only root may switch
+# to another user.
+it_exec_user() {
+  if [ "$(id -u)" -eq 0 ]; then echo "nobody:nogroup"; else echo "$(id -un):$(id -gn)"; fi
+}
+
 # exec's NotificationExec: one record per notification (headers, blank
-# line, message) appended under a lock, followed by a line "----". exec
-# refuses to run anything as root, so the script runs as nobody.
+# line, message) appended under a lock, followed by a line "----".
 it_conf_notify_exec() {
   local script=$IT_TMP/notify.sh
   : >"$IT_NOTIFY_OUT"
@@ -305,7 +311,7 @@ EOF
   cat >>"$IT_CONF" <<EOF
 LoadPlugin exec
 <Plugin exec>
-  NotificationExec "nobody:nogroup" "$script"
+  NotificationExec "$(it_exec_user)" "$script"
 </Plugin>
 EOF
 }
@@ -355,6 +361,9 @@ it_start() {
     cat "$out"
     tail -n 30 "$IT_LOG"
     it_fail "collectd exited during startup (status $?)"
+  fi
+  if [ -n "$IT_PRELOAD" ] && ! grep -q libasan "/proc/$IT_PID/maps" 2>/dev/null; then
+    it_fail "the ASan runtime is not loaded in collectd (pid $IT_PID)"
   fi
 }
 

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: the envelope datagram parser (alec/envelope.h).
+ *
+ * Input: one datagram, exactly as it arrives on the socket. Every record is
+ * decoded by the decoder of its (emitter, format, channels) stream, as the
+ * plugin does. Oracles: the reader never points outside the datagram,
+ * alec_envelope_validate agrees with the iteration, errors are sticky, and
+ * a valid datagram rebuilt with the writer gives back the same bytes (the
+ * reader accepts canonical encodings only). */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/decoder.h"
+#include "alec/envelope.h"
+#include "alec/error.h"
+#include "fuzz_util.h"
+
+#define SLOTS 8
+#define MAX_RECORDS 4096
+
+typedef struct slot {
+  int used;
+  uint64_t emitter;
+  alec_format format;
+  unsigned channels;
+  alec_decoder *dec;
+} slot;
+
+static alec_decoder *decoder_for(slot *slots, const alec_envelope_record *rec) {
+  slot *free_slot = NULL;
+  for (int i = 0; i < SLOTS; i++) {
+    slot *s = &slots[i];
+    if (s->used && s->emitter == rec->emitter && s->format == rec->format &&
+        s->channels == rec->channels)
+      return s->dec;
+    if (!s->used && free_slot == NULL) free_slot = s;
+  }
+  if (free_slot == NULL) {
+    /* Full: the new stream takes over a slot with a fresh decoder, like a
+     * receiver that evicted an emitter. */
+    free_slot = &slots[rec->emitter % SLOTS];
+    alec_decoder_reset(free_slot->dec);
+  } else {
+    FUZZ_CHECK(alec_decoder_new(&free_slot->dec, NULL) == 0);
+  }
+  free_slot->used = 1;
+  free_slot->emitter = rec->emitter;
+  free_slot->format = rec->format;
+  free_slot->channels = rec->channels;
+  return free_slot->dec;
+}
+
+typedef struct rec_copy {
+  uint64_t emitter;
+  alec_format format;
+  unsigned channels;
+  size_t off, len;
+} rec_copy;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size > ALEC_ENVELOPE_MAX_DATAGRAM) return 0;
+  static rec_copy recs[MAX_RECORDS];
+  slot slots[SLOTS];
+  memset(slots, 0, sizeof slots);
+
+  /* The varint is canonical: what decodes re-encodes to the same bytes. */
+  uint64_t v;
+  int vn = alec_uvarint64_decode(data, size, &v);
+  if (vn > 0) {
+    uint8_t enc[ALEC_EMITTER_VARINT_MAX];
+    FUZZ_CHECK(alec_uvarint64_encode(v, enc) == (size_t)vn && memcmp(enc, data, (size_t)vn) == 0);
+    FUZZ_CHECK(alec_uvarint64_size(v) == (size_t)vn);
+  } else {
+    FUZZ_CHECK(vn == ALEC_ETRUNC || vn == ALEC_EVARINT);
+  }
+
+  alec_envelope_reader r;
+  int rc = alec_envelope_reader_init(&r, data, size);
+  int valid = alec_envelope_validate(data, size);
+  if (rc < 0) {
+    FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
+    FUZZ_CHECK(valid == rc);
+    alec_envelope_record rec;
+    FUZZ_CHECK(alec_envelope_next(&r, &rec) == rc);
+    return 0;
+  }
+
+  size_t n = 0, prev_end = ALEC_ENVELOPE_HEADER_SIZE;
+  alec_envelope_record rec;
+  alec_value out[256];
+  while ((rc = alec_envelope_next(&r, &rec)) > 0) {
+    FUZZ_CHECK(rc == 1);
+    /* Records are contiguous and inside the datagram. */
+    FUZZ_CHECK(rec.offset == prev_end);
+    FUZZ_CHECK(rec.frame > data + rec.offset && rec.frame_len > 0);
+    FUZZ_CHECK(rec.frame >= data && rec.frame + rec.frame_len <= data + size);
+    FUZZ_CHECK(rec.frame_len <= ALEC_FRAME_MAX);
+    prev_end = (size_t)(rec.frame - data) + rec.frame_len;
+    FUZZ_CHECK(r.pos == prev_end);
+    if (rec.format == ALEC_FORMAT_FIXED) {
+      FUZZ_CHECK(rec.channels >= 1 && rec.channels <= ALEC_FIXED_MAX_CHANNELS);
+      long fl = alec_fixed_frame_length(rec.frame, rec.frame_len, rec.channels);
+      FUZZ_CHECK(fl >= 0 && (size_t)fl == rec.frame_len);
+    } else {
+      FUZZ_CHECK(rec.channels == 0);
+    }
+    FUZZ_CHECK(n < MAX_RECORDS);
+    recs[n].emitter = rec.emitter;
+    recs[n].format = rec.format;
+    recs[n].channels = rec.channels;
+    recs[n].off = (size_t)(rec.frame - data);
+    recs[n].len = rec.frame_len;
+    n++;
+
+    alec_decoder *dec = decoder_for(slots, &rec);
+    alec_frame_info info;
+    int d = alec_decoder_decode(dec, rec.format, rec.channels, rec.frame, rec.frame_len, out,
+                                sizeof out / sizeof out[0], &info);
+    FUZZ_CHECK(d >= ALEC_ERROR_MIN && d <= 255);
+    if (d >= 0) FUZZ_CHECK(info.frame_len <= rec.frame_len && info.n_values == (size_t)d);
+  }
+  FUZZ_CHECK(r.count == n);
+  if (rc < 0) {
+    FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
+    FUZZ_CHECK(valid == rc);
+    /* Sticky. */
+    FUZZ_CHECK(alec_envelope_next(&r, &rec) == rc);
+  } else {
+    FUZZ_CHECK(n >= 1 && valid == (int)n);
+    FUZZ_CHECK(prev_end == size);
+    /* Rebuild: identical bytes. One byte less of room: the last record is
+     * refused and the writer keeps what it had. */
+    uint8_t *copy = malloc(size);
+    FUZZ_CHECK(copy != NULL);
+    for (int pass = 0; pass < 2; pass++) {
+      size_t cap = pass == 0 ? size : size - 1;
+      alec_envelope_writer w;
+      FUZZ_CHECK(alec_envelope_writer_init(&w, copy, cap, 0) == 0);
+      for (size_t i = 0; i < n; i++) {
+        size_t before = w.len;
+        int a = alec_envelope_add(&w, recs[i].emitter, recs[i].format, recs[i].channels,
+                                  data + recs[i].off, recs[i].len);
+        if (pass == 1 && i == n - 1) {
+          FUZZ_CHECK(a == ALEC_EBUFSIZE && w.len == before && w.count == n - 1);
+        } else {
+          FUZZ_CHECK(a > 0 && w.len == before + (size_t)a);
+          FUZZ_CHECK((size_t)a == alec_envelope_record_overhead(recs[i].emitter, recs[i].format,
+                                                                recs[i].len) + recs[i].len);
+        }
+      }
+      if (pass == 0) FUZZ_CHECK(w.len == size && memcmp(copy, data, size) == 0);
+    }
+    free(copy);
+    FUZZ_CHECK(alec_envelope_next(&r, &rec) == 0);
+  }
+
+  for (int i = 0; i < SLOTS; i++)
+    if (slots[i].used) alec_decoder_free(slots[i].dec);
+  return 0;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: the state-file loaders alec_context_load,
+ * alec_decoder_load, alec_encoder_load and alec_preload_read.
+ *
+ * Input: sel(1) cfg(1) blob
+ *   sel: bits 0-1 loader (context, decoder, encoder, preload), bit 2 repair
+ *        the CRCs and length fields first (so mutations get past the
+ *        checksum into the structure), bits 3-4 how much state the target
+ *        holds before the load, bit 5 encoder in reference mode, bit 6
+ *        strict decoder, bit 7 no NaN sanitising
+ *   cfg: bits 0-1 max sources {256, 2, 16, 4096}, bits 2-3 max patterns
+ *        {256, 1, 4, 65535}, bits 4-5 scale {100, 1, 10, 1000}
+ * The loaded object always has state of its own, so "unchanged on error" is
+ * meaningful: its saved blob is compared before and after a failed load. A
+ * successful load must save and load again to the same blob. */
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/context.h"
+#include "alec/decoder.h"
+#include "alec/encoder.h"
+#include "alec/error.h"
+#include "alec/preload.h"
+#include "fuzz_util.h"
+
+/* Offsets of our own blob layouts (src/lib: context.c "ALCX", decoder.c
+ * "ALDX", encoder.c "ALEX"). Only the repair step depends on them: if they
+ * change, repaired inputs become ordinary ones and nothing breaks. */
+#define ALDX_HEAD 26
+#define ALDX_CLEN_OFF 22
+#define ALEX_HEAD 20
+#define ALEX_CLEN_OFF 16
+#define PRELOAD_CRC_OFF 62
+
+enum { T_CONTEXT, T_DECODER, T_ENCODER, T_PRELOAD };
+
+typedef struct target {
+  int kind;
+  alec_context *ctx; /* T_CONTEXT, T_PRELOAD */
+  alec_decoder *dec;
+  alec_encoder *enc;
+  alec_context_config ccfg;
+  alec_decoder_config dcfg;
+  alec_encoder_config ecfg;
+} target;
+
+static void wr_le32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void fix_crc(uint8_t *b, size_t len) { /* CRC of [0, len-4) at len-4 */
+  if (len >= 4) wr_le32(b + len - 4, alec_preload_crc32(0, b, len - 4));
+}
+
+static void repair(int kind, uint8_t *b, size_t len) {
+  switch (kind) {
+  case T_CONTEXT:
+    fix_crc(b, len);
+    break;
+  case T_DECODER:
+    if (len < ALDX_HEAD + 8) return;
+    wr_le32(b + ALDX_CLEN_OFF, (uint32_t)(len - ALDX_HEAD - 4));
+    fix_crc(b + ALDX_HEAD, len - ALDX_HEAD - 4);
+    {
+      /* The trailer covers the header and the embedded blob's CRC. */
+      uint32_t c = alec_preload_crc32(0, b, ALDX_HEAD);
+      c = alec_preload_crc32(c, b + len - 8, 4);
+      wr_le32(b + len - 4, c);
+    }
+    break;
+  case T_ENCODER:
+    if (len < ALEX_HEAD + 8) return;
+    wr_le32(b + ALEX_CLEN_OFF, (uint32_t)(len - ALEX_HEAD - 4));
+    fix_crc(b + ALEX_HEAD, len - ALEX_HEAD - 4);
+    fix_crc(b, len);
+    break;
+  case T_PRELOAD:
+    if (len < ALEC_PRELOAD_HEADER_SIZE) return;
+    {
+      uint32_t c = alec_preload_crc32(0, b, PRELOAD_CRC_OFF);
+      c = alec_preload_crc32(c, b + ALEC_PRELOAD_HEADER_SIZE, len - ALEC_PRELOAD_HEADER_SIZE);
+      wr_le32(b + PRELOAD_CRC_OFF, c);
+    }
+    break;
+  }
+}
+
+static long save(const target *t, uint8_t *out, size_t cap) {
+  switch (t->kind) {
+  case T_DECODER: return alec_decoder_save(t->dec, out, cap);
+  case T_ENCODER: return alec_encoder_save(t->enc, out, cap);
+  default: return alec_context_save(t->ctx, out, cap);
+  }
+}
+
+static uint8_t *blob(const target *t, size_t *len) {
+  long need = save(t, NULL, 0);
+  FUZZ_CHECK(need > 0);
+  uint8_t *b = malloc((size_t)need);
+  FUZZ_CHECK(b != NULL);
+  FUZZ_CHECK(save(t, b, (size_t)need) == need);
+  *len = (size_t)need;
+  return b;
+}
+
+static void target_new(target *t, int kind, uint8_t sel, uint8_t cfg) {
+  static const uint32_t max_src[4] = {256, 2, 16, 4096};
+  static const uint32_t max_pat[4] = {256, 1, 4, 65535};
+  static const uint32_t scale[4] = {100, 1, 10, 1000};
+  memset(t, 0, sizeof *t);
+  t->kind = kind;
+  alec_context_config_init(&t->ccfg);
+  t->ccfg.max_sources = max_src[cfg & 3];
+  t->ccfg.max_patterns = max_pat[(cfg >> 2) & 3];
+  t->ccfg.scale = scale[(cfg >> 4) & 3];
+  if (sel & 0x80) t->ccfg.sanitize_nonfinite = 0;
+  switch (kind) {
+  case T_DECODER:
+    alec_decoder_config_init(&t->dcfg);
+    t->dcfg.ctx = t->ccfg;
+    if (sel & 0x40) t->dcfg.flags |= ALEC_DECODER_STRICT_REFERENCE;
+    FUZZ_CHECK(alec_decoder_new(&t->dec, &t->dcfg) == 0);
+    t->ctx = alec_decoder_context(t->dec);
+    break;
+  case T_ENCODER:
+    alec_encoder_config_init(&t->ecfg);
+    t->ecfg.ctx = t->ccfg;
+    t->ecfg.reference_compat = (sel & 0x20) != 0;
+    FUZZ_CHECK(alec_encoder_new(&t->enc, &t->ecfg) == 0);
+    t->ctx = alec_encoder_context(t->enc);
+    break;
+  default:
+    FUZZ_CHECK(alec_context_new(&t->ctx, &t->ccfg) == 0);
+    break;
+  }
+}
+
+static void target_free(target *t) {
+  if (t->dec) alec_decoder_free(t->dec);
+  else if (t->enc) alec_encoder_free(t->enc);
+  else alec_context_free(t->ctx);
+}
+
+/* Some state of the target's own; failures (bounds) are part of the game. */
+static void populate(target *t, unsigned amount) {
+  static const uint8_t pat[2] = {0x42, 0x43};
+  double v = 20.0;
+  uint32_t code;
+  for (unsigned i = 0; i < amount * 7; i++) {
+    v += (i % 3) * 0.25 - 0.2;
+    if (t->kind == T_ENCODER) {
+      uint8_t frame[64];
+      (void)alec_encode_single(t->enc, 1 + i % 3, v, 1000u * i, frame, sizeof frame, NULL);
+    } else {
+      (void)alec_context_observe(t->ctx, 1 + i % 3, i == 5 ? NAN : v);
+    }
+  }
+  if (amount >= 2) (void)alec_context_register_pattern(t->ctx, pat, sizeof pat, &v, &code);
+}
+
+static int load(target *t, const uint8_t *b, size_t len, alec_preload_info *info) {
+  switch (t->kind) {
+  case T_CONTEXT: return alec_context_load(t->ctx, b, len);
+  case T_DECODER: return alec_decoder_load(t->dec, b, len);
+  case T_ENCODER: return alec_encoder_load(t->enc, b, len);
+  default: return alec_preload_read(t->ctx, b, len, info);
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 2 || size > (1u << 20)) return 0;
+  uint8_t sel = data[0], cfg = data[1];
+  int kind = sel & 3;
+  size_t len = size - 2;
+  /* A private copy: ASan then catches reads past the blob exactly. */
+  uint8_t *b = malloc(len ? len : 1);
+  FUZZ_CHECK(b != NULL);
+  memcpy(b, data + 2, len);
+  if (sel & 0x04) repair(kind, b, len);
+
+  target t;
+  target_new(&t, kind, sel, cfg);
+  populate(&t, (sel >> 3) & 3);
+  size_t before_len;
+  uint8_t *before = blob(&t, &before_len);
+  alec_preload_info info;
+  int rc = load(&t, b, len, &info);
+  size_t after_len;
+  uint8_t *after = blob(&t, &after_len);
+  if (rc < 0) {
+    FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
+    FUZZ_CHECK(after_len == before_len && memcmp(after, before, after_len) == 0);
+  } else {
+    FUZZ_CHECK(rc == 0);
+    const alec_context_config *cc = alec_context_get_config(t.ctx);
+    /* Resource bounds are the object's own, never the file's. */
+    FUZZ_CHECK(cc->max_sources == t.ccfg.max_sources && cc->max_patterns == t.ccfg.max_patterns);
+    FUZZ_CHECK(alec_context_source_count(t.ctx) <= cc->max_sources);
+    FUZZ_CHECK(alec_context_pattern_count(t.ctx) <= cc->max_patterns);
+    if (kind == T_PRELOAD) {
+      alec_preload_info peek;
+      FUZZ_CHECK(alec_preload_peek(b, len, &peek) == 0);
+      FUZZ_CHECK(memcmp(&peek, &info, sizeof peek) == 0);
+      FUZZ_CHECK(info.dict_count == alec_context_pattern_count(t.ctx));
+      FUZZ_CHECK(info.context_version == alec_context_version(t.ctx));
+      FUZZ_CHECK(alec_context_source_count(t.ctx) == 0);
+    }
+    /* What loaded saves, loads into a fresh object and saves identically. */
+    target u;
+    target_new(&u, kind == T_PRELOAD ? T_CONTEXT : kind, sel, cfg);
+    FUZZ_CHECK(load(&u, after, after_len, NULL) == 0);
+    size_t again_len;
+    uint8_t *again = blob(&u, &again_len);
+    FUZZ_CHECK(again_len == after_len && memcmp(again, after, after_len) == 0);
+    free(again);
+    target_free(&u);
+    /* The loaded state is usable. */
+    if (kind == T_ENCODER) {
+      uint8_t frame[ALEC_FRAME_MAX];
+      double vals[3] = {1.0, 2.0, 3.0};
+      int n = alec_encode_multi(t.enc, vals, 3, 5000, frame, sizeof frame);
+      FUZZ_CHECK(n != 0);
+    } else if (kind == T_DECODER) {
+      static const uint8_t fixed[] = {0xA1, 0x00, 0x01, 0x00, 0x00, 0x03, 0x41, 0xB0, 0x00, 0x00};
+      alec_value out[64];
+      int n = alec_decoder_decode(t.dec, ALEC_FORMAT_FIXED, 1, fixed, sizeof fixed, out, 64, NULL);
+      FUZZ_CHECK(n >= ALEC_ERROR_MIN && n <= 1);
+    } else {
+      (void)alec_context_observe(t.ctx, 7, 1.5);
+      (void)alec_context_hash(t.ctx);
+    }
+  }
+  free(after);
+  free(before);
+  target_free(&t);
+  free(b);
+  return 0;
+}
