@@ -71,8 +71,6 @@ static void jb_raw(jbuf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void jb_lit(jbuf *b, const char *s) { jb_raw(b, s, strlen(s)); }
-
 /* The comma before a value or key, unless it is the first of its
  * container or follows its key. */
 static void jb_sep(jbuf *b) {
