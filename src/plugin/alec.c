@@ -39,7 +39,9 @@
 #include "alec/frame.h"
 
 #include "alec_conf.h"
+#include "dashboard.h"
 #include "dgram_queue.h"
+#include "snapshot.h"
 
 #define PLUGIN_NAME "alec"
 /* Larger datagrams are rejected as oversized: batches should stay within
@@ -119,6 +121,12 @@ typedef struct alec_plugin {
   meta_data_t *prio_meta[5];
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
+
+  /* <Dashboard>: snapshots taken by the dispatch thread, served by the
+   * HTTP thread, which never takes fleet_lock. */
+  alec_snap_store *snap;
+  alec_dash *dash;
+  int snap_failed; /* the last refresh failed: logged once */
 } alec_plugin;
 
 static alec_plugin P;
@@ -443,6 +451,7 @@ static void on_fleet_event(const alec_fleet_event *ev, void *arg) {
   plugin_dispatch_notification(&nt);
   plugin_notification_meta_free(nt.meta);
   P.notifications++;
+  if (P.snap) alec_snap_event_add(P.snap, ev);
 }
 
 /* ---- dispatch thread ---------------------------------------------------------- */
@@ -476,6 +485,7 @@ static void process_record(const alec_dgram *d, uint64_t id, const alec_pc_emitt
     return;
   }
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
+  if (P.snap) alec_snap_record(P.snap, id, vals, (size_t)n, CDTIME_T_TO_DOUBLE(recv));
   dispatch_frame(id, em, vals, n, &info, recv);
   if (P.cfg.notify_priority >= 0 && info.priority <= (unsigned)P.cfg.notify_priority && n > 0)
     notify_priority(id, em, vals, n, &info);
@@ -510,8 +520,15 @@ static void evaluate(cdtime_t now) {
     alec_fleet_remove_stale(P.fleet, CDTIME_T_TO_DOUBLE(now));
     P.next_stale = now + STALE_CHECK;
   }
+  int snap_rc = 0;
+  if (P.snap && alec_snap_due(P.snap, CDTIME_T_TO_DOUBLE(now)))
+    snap_rc = alec_snap_refresh(P.snap, P.fleet, CDTIME_T_TO_DOUBLE(now));
   pthread_mutex_unlock(&P.fleet_lock);
   if (rc < 0) ERROR(PLUGIN_NAME " plugin: fleet evaluation failed: %s", alec_strerror(rc));
+  /* The dashboard keeps serving the previous snapshot meanwhile. */
+  if (snap_rc < 0 && !P.snap_failed)
+    ERROR(PLUGIN_NAME " plugin: dashboard snapshot failed: %s", alec_strerror(snap_rc));
+  if (P.snap) P.snap_failed = snap_rc < 0;
   log_receive_drops();
   if (now >= P.next_times_prune) {
     times_prune(now);

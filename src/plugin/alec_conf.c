@@ -406,6 +406,39 @@ static int parse_fleet(perr *top, alec_pc_fleet *f, const oconfig_item_t *ci) {
   return 0;
 }
 
+/* <Dashboard>: present = on. Loopback unless Listen names another address:
+ * the dashboard has no authentication. */
+static int parse_dashboard(perr *top, alec_pc_dashboard *d, const oconfig_item_t *ci) {
+  perr e = {top->buf, top->len, " in <Dashboard>"};
+  if (ci->values_num != 0) return fail(top, ci->key, "takes no argument");
+  d->enabled = 1;
+  strcpy(d->listen.node, ALEC_PC_DEFAULT_NODE);
+  strcpy(d->listen.service, ALEC_PC_DASHBOARD_PORT);
+  d->history = 300;
+  d->history_interval = 1.0;
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    int rc;
+    uint64_t u;
+    if (strcasecmp(c->key, "Listen") == 0) {
+      if ((rc = nvalues(&e, c, 1, 2)) || (rc = get_string(&e, c, 0, d->listen.node, sizeof d->listen.node)))
+        return rc;
+      if (c->values_num == 2) {
+        if ((rc = get_uint(&e, c, 1, 1, 65535, &u))) return rc;
+        snprintf(d->listen.service, sizeof d->listen.service, "%" PRIu64, u);
+      }
+    } else if (strcasecmp(c->key, "History") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 0, 100000, &u))) return rc;
+      d->history = (unsigned)u;
+    } else if (strcasecmp(c->key, "HistoryInterval") == 0) {
+      if ((rc = get_double(&e, c, 0.1, 86400, 0, &d->history_interval))) return rc;
+    } else {
+      return fail(&e, c->key, "unknown option");
+    }
+  }
+  return 0;
+}
+
 int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, size_t errlen) {
   perr e = {err, errlen, ""};
   if (err && errlen) err[0] = '\0';
@@ -461,6 +494,8 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else return fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
     } else if (strcasecmp(c->key, "Fleet") == 0) {
       if ((rc = parse_fleet(&e, &cfg->fleet, c))) return rc;
+    } else if (strcasecmp(c->key, "Dashboard") == 0) {
+      if ((rc = parse_dashboard(&e, &cfg->dashboard, c))) return rc;
     } else if (strcasecmp(c->key, "Profile") == 0) {
       if ((rc = parse_profile(&e, cfg, c))) return rc;
     } else if (strcasecmp(c->key, "Emitter") == 0) {

@@ -96,6 +96,18 @@ typedef struct alec_pc_listen {
   char service[32];
 } alec_pc_listen;
 
+#define ALEC_PC_DASHBOARD_PORT "25831"
+
+/* <Dashboard>: the read-only HTTP dashboard (dashboard.h), off unless the
+ * block is present; then bound to ALEC_PC_DEFAULT_NODE (loopback) unless
+ * Listen says otherwise. */
+typedef struct alec_pc_dashboard {
+  int enabled;
+  alec_pc_listen listen;   /* "127.0.0.1" "25831" */
+  unsigned history;        /* History: points per charted channel, 300; 0..100000 */
+  double history_interval; /* HistoryInterval: s per point, 1; [0.1, 86400] */
+} alec_pc_dashboard;
+
 typedef struct alec_plugin_config {
   alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
   size_t n_listen;
@@ -106,6 +118,7 @@ typedef struct alec_plugin_config {
   int reject_unknown;
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
   alec_pc_fleet fleet;
+  alec_pc_dashboard dashboard;
   alec_pc_profile *profiles;
   size_t n_profiles;
   alec_pc_emitter *emitters; /* sorted by id after finalize */

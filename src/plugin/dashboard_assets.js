@@ -26,7 +26,7 @@
       if (k === 'onclick') e.addEventListener('click', v);
       else e.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const kid of kids.flat()) {
+    for (const kid of kids.flat(Infinity)) {
       if (kid === null || kid === undefined || kid === false) continue;
       e.appendChild(typeof kid === 'object' ? kid : document.createTextNode(String(kid)));
     }
@@ -157,6 +157,7 @@
   /* ---------------------------------------------------------- fleet view */
 
   function card(k, v, sub, cls) {
+    if (!/^[-0-9.,\u2013 \/\u00d7KMGTiB%]+$/.test(v)) cls = (cls ? cls + ' ' : '') + 'txt';
     return h('div', { class: 'card' + (cls ? ' ' + cls : '') },
       h('div', { class: 'k' }, k), h('div', { class: 'v' }, v), sub ? h('div', { class: 's' }, sub) : null);
   }
@@ -363,6 +364,7 @@
       .find(st => (t1 - t0) / st <= 8) || 86400;
     for (let t = Math.ceil(t0 / xs) * xs; t <= t1; t += xs) {
       grid.appendChild(s('line', { x1: X(t), x2: X(t), y1: T, y2: H - B, class: 'grid' }));
+      if (X(t) > W - R - 30 || X(t) < L + 20) continue; /* a label there would be cut */
       const tx = s('text', { x: X(t), y: H - 8, 'text-anchor': 'middle' });
       tx.textContent = fmtClock(t);
       grid.appendChild(tx);
