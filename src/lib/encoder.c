@@ -104,10 +104,23 @@ static int try_delta(value_choice *c, int64_t s, double pred, double scale, int 
   return 1;
 }
 
+/* How close a value must be to the receiver's last value to travel as
+ * Repeated. The reference uses DBL_EPSILON. In closed loop the last value is
+ * a reconstruction that differs from the raw input by up to 0.5/scale, so an
+ * unchanged input would never be a repeat again; accepting anything the
+ * receiver's last value already represents within the delta error bound keeps
+ * that bound and sends 0 bytes instead of a Delta8. */
+static double repeat_tolerance(const alec_encoder *enc) {
+  if (enc->reference_compat)
+    return DBL_EPSILON;
+  return 0.5 / (double)alec_context_scale(enc->ctx);
+}
+
 /* Reference choose_encoding (spec 3.1), used by L1 and L3. */
-static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, value_choice *c) {
+static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, double rep_tol,
+                          value_choice *c) {
   double last, pred;
-  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < DBL_EPSILON) {
+  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < rep_tol) {
     set_repeated(c, last);
     return;
   }
@@ -121,13 +134,13 @@ static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, value
 
 /* Fixed-frame choice (spec 3.2): no Delta32, no Raw64, no precision check. */
 static void choose_fixed(const alec_context *ctx, uint32_t sid, double v, int keyframe,
-                         value_choice *c) {
+                         double rep_tol, value_choice *c) {
   double last, pred;
   if (!isfinite(v) || keyframe) {
     set_raw32(c, v);
     return;
   }
-  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < DBL_EPSILON) {
+  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < rep_tol) {
     set_repeated(c, last);
     return;
   }
@@ -288,7 +301,7 @@ int alec_encode_single(alec_encoder *enc, uint32_t source_id, double value, uint
     resync = 1;
     choose_raw(&c, value);
   } else {
-    choose_legacy(enc->ctx, source_id, value, &c);
+    choose_legacy(enc->ctx, source_id, value, repeat_tolerance(enc), &c);
   }
 
   uint8_t buf[SINGLE_FRAME_MAX];
@@ -375,7 +388,7 @@ int alec_encode_multi(alec_encoder *enc, const double *values, size_t n, uint64_
         if (closed && !isfinite(values[i]))
           set_raw64(&ch[count], values[i]);
         else
-          choose_legacy(enc->ctx, (uint32_t)i, values[i], &ch[count]);
+          choose_legacy(enc->ctx, (uint32_t)i, values[i], repeat_tolerance(enc), &ch[count]);
         order[count] = (uint32_t)i;
         buf[len++] = (uint8_t)i;
         len += put_value(buf + len, &ch[count]);
@@ -390,7 +403,7 @@ int alec_encode_multi(alec_encoder *enc, const double *values, size_t n, uint64_
       if (closed && !isfinite(values[i]))
         set_raw64(&c, values[i]);
       else
-        choose_legacy(enc->ctx, (uint32_t)i, values[i], &c);
+        choose_legacy(enc->ctx, (uint32_t)i, values[i], repeat_tolerance(enc), &c);
       if (len + 2u + c.len > ALEC_MULTI_FRAME_CAP)
         continue;
       ch[count] = c;
@@ -476,7 +489,7 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   memset(buf + ALEC_FIXED_HEADER_SIZE, 0, bm);
   size_t len = ALEC_FIXED_HEADER_SIZE + bm;
   for (size_t i = 0; i < n; i++) {
-    choose_fixed(enc->ctx, sids[i], values[i], keyframe, &ch[i]);
+    choose_fixed(enc->ctx, sids[i], values[i], keyframe, repeat_tolerance(enc), &ch[i]);
     buf[ALEC_FIXED_HEADER_SIZE + i / 4] |= (uint8_t)(fixed_code(ch[i].encoding) << (2 * (i % 4)));
     memcpy(buf + len, ch[i].bytes, ch[i].len);
     len += ch[i].len;
