@@ -128,7 +128,7 @@ done
 echo "== notifications (logfile, in dispatch order)"
 grep 'Notification: severity' "$IT_LOG" | sed 's/^/   /'
 echo "== the same for sensor-$TARGET as NotificationExec received them (headers, meta data, message)"
-it_notifications | grep -F "|Host: sensor-$TARGET|" | sed 's/^/   /; s/|/\n   /g'
+it_notifications | grep -F "|Host: sensor-$TARGET|" | sed 's/^/   /; s/|/\n   /g; s/$/\n/'
 
 dispatched=$(it_stat derive-values_dispatched)
 bytes=$(it_stat total_bytes-datagrams)

@@ -3,9 +3,12 @@
 # its demo. Uses sudo only when not already root.
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
-      check libsubunit-dev libxxhash-dev
+      check libsubunit-dev libxxhash-dev libsodium-dev
       collectd-core collectd-dev collectd-utils
-      clang valgrind procps iproute2 ca-certificates"
+      libmicrohttpd-dev chromium fonts-dejavu-core
+      clang valgrind procps iproute2 ca-certificates
+      graphite-carbon python3-whisper influxdb influxdb-client curl
+      libprotobuf-c1 libyajl2 libmicrohttpd12"
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

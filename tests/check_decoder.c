@@ -766,6 +766,112 @@ START_TEST(t_context_save_load) {
 }
 END_TEST
 
+/* Sources live inline up to a small count, then in an external table: a
+ * context that starts external (reserve) must behave, save and iterate
+ * exactly like one that moves over on its own, through resets, copies and
+ * loads in both directions, also for a decoder's own context. */
+static void same_ctx(const alec_context *a, const alec_context *b) {
+  static uint8_t ba[65536], bb[65536];
+  long na = alec_context_save(a, ba, sizeof ba), nb = alec_context_save(b, bb, sizeof bb);
+  ck_assert_int_gt(na, 0);
+  ck_assert_int_eq(na, nb);
+  ck_assert_mem_eq(ba, bb, (size_t)na);
+  for (uint32_t id = 0; id < 12; id++) {
+    alec_source_view va, vb;
+    ck_assert_int_eq(alec_context_view(a, id, &va), alec_context_view(b, id, &vb));
+    ck_assert_int_eq(va.exists, vb.exists);
+    ck_assert_int_eq(va.has_pred, vb.has_pred);
+    ck_assert_uint_eq(bits(va.pred), bits(vb.pred));
+    ck_assert_uint_eq(bits(va.last_value), bits(vb.last_value));
+    ck_assert_uint_eq(va.flags, vb.flags);
+  }
+}
+
+START_TEST(t_context_storage) {
+  alec_context *a = NULL, *b = NULL, *c = NULL;
+  ck_assert_int_eq(alec_context_new(&a, NULL), 0);
+  ck_assert_int_eq(alec_context_new(&b, NULL), 0);
+  ck_assert_int_eq(alec_context_new(&c, NULL), 0);
+  ck_assert_int_eq(alec_context_reserve(b, 200), 0);
+  size_t small_mem = alec_context_memory(a);
+  uint64_t x = 12345;
+  for (int step = 0; step < 4000; step++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned r = (unsigned)(x >> 33);
+    /* Mostly few sources (inline), now and then up to 10 (external). */
+    uint32_t id = (r >> 8) % ((step / 500) % 2 ? 10u : 4u);
+    switch (r % 23) {
+    case 0:
+      alec_context_reset_source(a, id);
+      alec_context_reset_source(b, id);
+      break;
+    case 1:
+      if ((r >> 16) % 8 == 0) {
+        alec_context_reset_to_baseline(a);
+        alec_context_reset_to_baseline(b);
+      }
+      break;
+    case 2:
+      alec_context_set_source_flags(a, id, ALEC_SRC_DESYNC);
+      alec_context_set_source_flags(b, id, ALEC_SRC_DESYNC);
+      break;
+    default: {
+      double v = (double)(r % 1000) / 7.0;
+      ck_assert_int_eq(alec_context_observe(a, id, v), 0);
+      ck_assert_int_eq(alec_context_observe(b, id, v), 0);
+    }
+    }
+    same_ctx(a, b);
+    if (step % 97 == 0) {
+      /* copy both ways across storage kinds */
+      ck_assert_int_eq(alec_context_copy(c, step % 2 ? a : b), 0);
+      same_ctx(a, c);
+    }
+  }
+  ck_assert_uint_gt(alec_context_memory(a), small_mem);
+
+  /* A decoder's own context: loads in both directions, copy, and
+   * alec_context_free() leaves it alone. */
+  alec_decoder *d = mkdec(0);
+  size_t dmem = alec_decoder_memory(d);
+  ck_assert_uint_gt(dmem, 0);
+  ck_assert_uint_le(dmem, 512);
+  alec_decoder_prefetch(d);
+  alec_decoder_prefetch(NULL);
+  alec_context *dc = alec_decoder_context(d);
+  alec_context_free(dc); /* ignored */
+  static uint8_t blob[65536];
+  alec_context *few = NULL;
+  ck_assert_int_eq(alec_context_new(&few, NULL), 0);
+  for (uint32_t i = 1; i <= 3; i++)
+    alec_context_observe(few, i, i * 1.25);
+  for (uint32_t i = 0; i < 12; i++)
+    alec_context_observe(c, i, i * 0.5);
+  long n = alec_context_save(c, blob, sizeof blob);
+  ck_assert_int_eq(alec_context_load(dc, blob, (size_t)n), 0);
+  same_ctx(dc, c);
+  ck_assert_uint_gt(alec_decoder_memory(d), dmem);
+  n = alec_context_save(few, blob, sizeof blob);
+  ck_assert_int_eq(alec_context_load(dc, blob, (size_t)n), 0);
+  same_ctx(dc, few);
+  ck_assert_int_eq(alec_context_copy(dc, c), 0);
+  same_ctx(dc, c);
+  ck_assert_int_eq(alec_context_copy(dc, few), 0);
+  same_ctx(dc, few);
+  /* the decoder still decodes against it: source 1 predicts 1.25 */
+  uint8_t f[16];
+  size_t fl = H("A1 0000 0000 01 00", f); /* fixed, 1 channel, Delta8 0 */
+  alec_value out[4];
+  ck_assert_int_eq(alec_decoder_decode(d, ALEC_FORMAT_FIXED, 1, f, fl, out, 4, NULL), 1);
+  ck_assert(out[0].value == 1.25);
+  alec_decoder_free(d);
+  alec_context_free(few);
+  alec_context_free(a);
+  alec_context_free(b);
+  alec_context_free(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------ packet loss (spec 6.2) */
 
 START_TEST(t_gap_table_strict) {
@@ -1585,6 +1691,7 @@ static Suite *suite(void) {
   tcase_add_test(t, t_context_bounds);
   tcase_add_test(t, t_context_nonfinite);
   tcase_add_test(t, t_context_save_load);
+  tcase_add_test(t, t_context_storage);
   suite_add_tcase(s, t);
 
   t = tcase_create("receiver");

@@ -46,6 +46,7 @@ void alec_context_config_init(alec_context_config *cfg);
 int alec_context_config_validate(const alec_context_config *cfg);
 
 int alec_context_new(alec_context **out, const alec_context_config *cfg /* NULL: defaults */);
+/* NULL and a decoder's own context (alec_decoder_context) are ignored. */
 void alec_context_free(alec_context *ctx);
 /* Deep copy of src into dst (same limits required, else ALEC_EINVAL). */
 int alec_context_copy(alec_context *dst, const alec_context *src);

@@ -65,6 +65,8 @@ void alec_decoder_config_init(alec_decoder_config *cfg);
 int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg /* NULL: defaults */);
 void alec_decoder_free(alec_decoder *dec);
 void alec_decoder_reset(alec_decoder *dec);
+/* The decoder's own context, part of the decoder's memory: valid until
+ * alec_decoder_free(); alec_context_free() ignores it. */
 alec_context *alec_decoder_context(alec_decoder *dec);
 const alec_context *alec_decoder_context_const(const alec_decoder *dec);
 
@@ -76,6 +78,16 @@ const alec_context *alec_decoder_context_const(const alec_decoder *dec);
 int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info /* may be NULL */);
+
+/* Bytes of heap this decoder holds, its context included. (Addition.) A
+ * decoder with up to 4 sources and no pattern is one 384-byte block. */
+size_t alec_decoder_memory(const alec_decoder *dec);
+
+/* Hint, no effect on results: starts fetching the decoder's state into the
+ * cache. A receiver of many emitters calls it as soon as it knows which
+ * decoder the next frame goes to (e.g. right after its id lookup), so the
+ * misses overlap with other work. NULL is ignored. (Addition.) */
+void alec_decoder_prefetch(const alec_decoder *dec);
 
 /* Persisted trackers + context, for restarts (versioned, CRC-protected). */
 long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap);

@@ -248,6 +248,13 @@ int alec_fleet_emitter_patterns(const alec_fleet *fleet, uint64_t emitter_id, do
 /* The emitter's decoder (e.g. to save it); NULL when unknown. Valid until the
  * next call that creates or removes emitters. */
 alec_decoder *alec_fleet_emitter_decoder(alec_fleet *fleet, uint64_t emitter_id);
+/* Re-creates an emitter from its saved decoder (alec_decoder_save), for a
+ * restart (alec/fleet_state.h): no frame is counted, last_seen (also
+ * first_seen) is given. ALEC_EINVAL when the emitter already exists,
+ * ALEC_ENOSPC beyond max_emitters, or what alec_decoder_load returns;
+ * nothing changes on error. (Addition for restarts.) */
+int alec_fleet_restore_emitter(alec_fleet *fleet, uint64_t emitter_id, const uint8_t *state,
+                               size_t len, double last_seen);
 
 /* Removes emitters not seen for more than 2 x emitter_timeout (never because
  * time went backwards). Returns how many were removed. */

@@ -31,8 +31,6 @@
 #define PAT_EXPIRE 4096u
 /* Bound on group+channel slots whatever the configuration says. */
 #define GC_HARD_LIMIT (1u << 20)
-/* Decoder struct itself is opaque; its context reports its own heap. */
-#define DECODER_OVERHEAD 128
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch((p), 1, 3)
@@ -700,9 +698,11 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
     f->spare = NULL;
     e = &f->em[ei];
   } else {
+    /* With 10^5 emitters the state is far out of cache: start fetching the
+     * decoder's block and our part of the emitter together, so that their
+     * misses overlap instead of following one another. */
+    alec_decoder_prefetch((const alec_decoder *)slot->aux);
     e = &f->em[ei];
-    /* With 10^5 emitters the state is far out of cache: start fetching our
-     * part now so that it overlaps with the decoder's own misses. */
     for (size_t o = 0; o < offsetof(emitter, id); o += 64) PREFETCH((const char *)e + o);
     n = alec_decoder_decode((alec_decoder *)slot->aux, fmt, channels, frame, len, f->vbuf,
                             ALEC_FLEET_MAX_VALUES, &fi);
@@ -1187,7 +1187,7 @@ int alec_fleet_import_context(alec_fleet *f, const char *path) {
 static size_t emitter_memory(const emitter *e) {
   size_t m = sizeof *e + (e->xch ? (size_t)e->cap_ch * sizeof(fchan) : 0);
   if (e->errors) m += ALEC_FLEET_NERRORS * sizeof *e->errors;
-  if (e->dec) m += DECODER_OVERHEAD + alec_context_memory(alec_decoder_context_const(e->dec));
+  if (e->dec) m += alec_decoder_memory(e->dec);
   return m;
 }
 
@@ -1294,6 +1294,32 @@ alec_decoder *alec_fleet_emitter_decoder(alec_fleet *f, uint64_t id) {
   if (!f) return NULL;
   uint32_t i = map_find(&f->emap, id);
   return i == NONE ? NULL : f->em[i].dec;
+}
+
+int alec_fleet_restore_emitter(alec_fleet *f, uint64_t id, const uint8_t *state, size_t len,
+                               double last_seen) {
+  if (!f || !state || !isfinite(last_seen)) return ALEC_EINVAL;
+  if (map_find(&f->emap, id) != NONE) return ALEC_EINVAL;
+  if (f->n_em >= f->cfg.max_emitters) return ALEC_ENOSPC;
+  if (f->n_em == f->cap_em) {
+    uint32_t nc = f->cap_em ? f->cap_em * 2 : 16;
+    if (nc > f->cfg.max_emitters) nc = f->cfg.max_emitters;
+    emitter *ne = realloc(f->em, (size_t)nc * sizeof *ne);
+    if (!ne) return ALEC_ENOMEM;
+    f->em = ne;
+    f->cap_em = nc;
+  }
+  if (map_reserve(&f->emap, 1) != 0) return ALEC_ENOMEM;
+  alec_decoder *dec = NULL;
+  int r = alec_decoder_new(&dec, &f->cfg.decoder);
+  if (r < 0) return r;
+  r = alec_decoder_load(dec, state, len);
+  if (r < 0) {
+    alec_decoder_free(dec);
+    return r;
+  }
+  emitter_create(f, id, last_seen, dec);
+  return 0;
 }
 
 static void remove_at(alec_fleet *f, uint32_t i) {

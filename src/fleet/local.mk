@@ -38,3 +38,8 @@ tests_check_fleet_LDADD = libalec_fleet.la libalec_scenario.la libalec.la $(CHEC
 BENCH_TARGETS += bench-fleet
 bench-fleet: src/fleet/bench-fleet$(EXEEXT)
 	$(AM_V_at)./src/fleet/bench-fleet
+
+# Fleet state save / restore for restarts (include/alec/fleet_state.h),
+# tested with the plugin's state file in tests/check_state.c.
+libalec_fleet_la_SOURCES += src/fleet/fleet_state.c
+nobase_include_HEADERS += include/alec/fleet_state.h

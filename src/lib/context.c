@@ -10,28 +10,17 @@
 
 #include "alec/error.h"
 #include "alec/wire.h"
+#include "context_int.h"
 
 #define MAX_SOURCES_LIMIT 65536u
 #define MAX_PATTERNS_LIMIT 65535u
 #define PATTERN_MAX_LEN 255u
 #define PRUNE_MIN_FREQUENCY 2u
 #define PRUNE_MAX_AGE 10000u
-#define INITIAL_SOURCES 16u
+/* First external table: twice the inline capacity. */
+#define EXT_INITIAL_SOURCES (2u * CTX_INLINE_SOURCES)
 
-typedef struct src_entry {
-  uint32_t id;
-  unsigned flags;
-  uint64_t count;
-  double last_value;
-  /* predict() with count < 3 falls back to this when sanitising, so one
-   * non-finite reading does not become the prediction. */
-  double last_finite;
-  double ema;
-  double mean;
-  double ssd;
-} src_entry;
-
-typedef struct pat_entry {
+typedef struct ctx_pat {
   uint32_t code;
   uint8_t len;
   uint8_t has_value;
@@ -43,33 +32,6 @@ typedef struct pat_entry {
   double score; /* scratch for evolve() */
   uint8_t data[PATTERN_MAX_LEN];
 } pat_entry;
-
-struct alec_context {
-  alec_context_config cfg;
-  uint32_t version;
-  uint64_t obs;
-  uint32_t next_code;
-  /* Observations left until the next evolve (0: never); avoids a 64-bit
-   * modulo per observe. Recomputed whenever obs or the interval is set. */
-  uint32_t evo_left;
-
-  /* Sources: dense array plus an open-addressing index (linear probing,
-   * slot = dense index + 1, 0 = empty), at most half full. */
-  src_entry *src;
-  uint32_t n_src, cap_src;
-  uint32_t *slots;
-  uint32_t tmask;
-  unsigned tbits;
-
-  /* Patterns sorted by ascending code (binary search by code). */
-  pat_entry *pat;
-  uint32_t n_pat, cap_pat;
-};
-
-static void sync_evolve(alec_context *ctx) {
-  uint32_t iv = ctx->cfg.evolution_interval;
-  ctx->evo_left = iv ? iv - (uint32_t)(ctx->obs % iv) : 0;
-}
 
 /* ------------------------------------------------------------------ config */
 
@@ -98,45 +60,32 @@ int alec_context_config_validate(const alec_context_config *cfg) {
 
 /* ----------------------------------------------------------------- sources */
 
-static inline uint32_t hash_slot(const alec_context *ctx, uint32_t id) {
-  return (uint32_t)((id * 0x9E3779B1u) >> (32 - ctx->tbits)) & ctx->tmask;
-}
-
-static src_entry *find_src(const alec_context *ctx, uint32_t id) {
-  if (!ctx->slots)
-    return NULL;
-  uint32_t i = hash_slot(ctx, id);
-  for (;;) {
-    uint32_t s = ctx->slots[i];
-    if (s == 0)
-      return NULL;
-    if (ctx->src[s - 1].id == id)
-      return &ctx->src[s - 1];
-    i = (i + 1) & ctx->tmask;
-  }
-}
-
 static void index_insert(alec_context *ctx, uint32_t id, uint32_t dense) {
-  uint32_t i = hash_slot(ctx, id);
-  while (ctx->slots[i] != 0)
+  uint32_t *slots = ctx_slots(ctx);
+  uint32_t i = ctx_hash_slot(ctx, id);
+  while (slots[i] != 0)
     i = (i + 1) & ctx->tmask;
-  ctx->slots[i] = dense + 1;
+  slots[i] = dense + 1;
 }
 
 static void index_rebuild(alec_context *ctx) {
-  memset(ctx->slots, 0, (size_t)(ctx->tmask + 1) * sizeof *ctx->slots);
+  if (ctx_inline(ctx))
+    return;
+  memset(ctx_slots(ctx), 0, ((size_t)ctx->tmask + 1) * sizeof(uint32_t));
   for (uint32_t k = 0; k < ctx->n_src; k++)
     index_insert(ctx, ctx->src[k].id, k);
 }
 
-/* Room for `extra` more sources without any later allocation. */
+/* Room for `extra` more sources without any later allocation. Past the
+ * inline capacity the sources move, for good, to one external block: a
+ * reset never moves them back, so a reservation survives it. */
 static int reserve_sources(alec_context *ctx, size_t extra) {
   if (extra > ctx->cfg.max_sources || ctx->n_src + extra > ctx->cfg.max_sources)
     return ALEC_ENOSPC;
   size_t need = ctx->n_src + extra;
-  if (need <= ctx->cap_src && ctx->slots)
+  if (need <= ctx->cap_src)
     return 0;
-  size_t cap = ctx->cap_src ? ctx->cap_src : INITIAL_SOURCES;
+  size_t cap = ctx_inline(ctx) ? EXT_INITIAL_SOURCES : ctx->cap_src;
   while (cap < need)
     cap *= 2;
   if (cap > ctx->cfg.max_sources)
@@ -145,21 +94,16 @@ static int reserve_sources(alec_context *ctx, size_t extra) {
   while (((size_t)1 << bits) < 2 * cap)
     bits++;
   size_t tcap = (size_t)1 << bits;
-  src_entry *ns = malloc(cap * sizeof *ns);
-  uint32_t *nt = calloc(tcap, sizeof *nt);
-  if (!ns || !nt) {
-    free(ns);
-    free(nt);
+  ctx_src *ns = malloc(cap * sizeof *ns + tcap * sizeof(uint32_t));
+  if (!ns)
     return ALEC_ENOMEM;
-  }
   if (ctx->n_src)
     memcpy(ns, ctx->src, ctx->n_src * sizeof *ns);
-  free(ctx->src);
-  free(ctx->slots);
+  if (!ctx_inline(ctx))
+    free(ctx->src);
   ctx->src = ns;
-  ctx->slots = nt;
   ctx->cap_src = (uint32_t)cap;
-  ctx->tbits = bits;
+  ctx->tbits = (uint8_t)bits;
   ctx->tmask = (uint32_t)(tcap - 1);
   index_rebuild(ctx);
   return 0;
@@ -171,8 +115,22 @@ int alec_context_reserve(alec_context *ctx, size_t extra) {
   return reserve_sources(ctx, extra);
 }
 
-static src_entry *get_or_create(alec_context *ctx, uint32_t id, int *err) {
-  src_entry *e = find_src(ctx, id);
+/* A zeroed entry for a new id; the caller reserved room. */
+static ctx_src *append_src(alec_context *ctx, uint32_t id) {
+  uint32_t k = ctx->n_src;
+  ctx_src *e = &ctx->src[k];
+  memset(e, 0, sizeof *e);
+  e->id = id;
+  if (ctx_inline(ctx))
+    ctx->ids[k] = id;
+  else
+    index_insert(ctx, id, k);
+  ctx->n_src = k + 1;
+  return e;
+}
+
+static ctx_src *get_or_create(alec_context *ctx, uint32_t id, int *err) {
+  ctx_src *e = ctx_find(ctx, id);
   if (e)
     return e;
   int rc = reserve_sources(ctx, 1);
@@ -180,15 +138,14 @@ static src_entry *get_or_create(alec_context *ctx, uint32_t id, int *err) {
     *err = rc;
     return NULL;
   }
-  e = &ctx->src[ctx->n_src];
-  memset(e, 0, sizeof *e);
-  e->id = id;
-  index_insert(ctx, id, ctx->n_src);
-  ctx->n_src++;
-  return e;
+  return append_src(ctx, id);
 }
 
 /* ----------------------------------------------------------- lifecycle */
+
+/* Standalone block: CTX_LEAD bytes of padding, then the context, rounded
+ * to whole cache lines (aligned_alloc wants a multiple of the alignment). */
+#define CTX_BLOCK (((CTX_LEAD + sizeof(alec_context)) + CTX_LINE - 1) / CTX_LINE * CTX_LINE)
 
 int alec_context_new(alec_context **out, const alec_context_config *cfg) {
   if (!out)
@@ -202,22 +159,39 @@ int alec_context_new(alec_context **out, const alec_context_config *cfg) {
   int rc = alec_context_config_validate(&c);
   if (rc < 0)
     return rc;
-  alec_context *ctx = calloc(1, sizeof *ctx);
-  if (!ctx)
+  unsigned char *block = aligned_alloc(CTX_LINE, CTX_BLOCK);
+  if (!block)
     return ALEC_ENOMEM;
-  ctx->cfg = c;
-  sync_evolve(ctx);
+  memset(block, 0, CTX_LEAD);
+  alec_context *ctx = (alec_context *)(void *)(block + CTX_LEAD);
+  ctx_init(ctx, &c, 0);
   *out = ctx;
   return 0;
 }
 
 void alec_context_free(alec_context *ctx) {
-  if (!ctx)
+  /* A decoder's context is part of the decoder's block. */
+  if (!ctx || ctx->embedded)
     return;
-  free(ctx->src);
-  free(ctx->slots);
-  free(ctx->pat);
-  free(ctx);
+  ctx_release(ctx);
+  free((unsigned char *)ctx - CTX_LEAD);
+}
+
+/* Moves src's state into dst (which keeps its identity and storage kind);
+ * src is left empty and holds nothing. */
+static void ctx_move(alec_context *dst, alec_context *src) {
+  uint8_t emb = dst->embedded;
+  int inl = ctx_inline(src);
+  ctx_release(dst);
+  *dst = *src;
+  dst->embedded = emb;
+  if (inl)
+    dst->src = dst->inl;
+  src->src = src->inl;
+  src->cap_src = CTX_INLINE_SOURCES;
+  src->n_src = 0;
+  src->pat = NULL;
+  src->n_pat = src->cap_pat = 0;
 }
 
 int alec_context_copy(alec_context *dst, const alec_context *src) {
@@ -228,33 +202,30 @@ int alec_context_copy(alec_context *dst, const alec_context *src) {
   if (dst->cfg.max_sources != src->cfg.max_sources ||
       dst->cfg.max_patterns != src->cfg.max_patterns)
     return ALEC_EINVAL;
-  src_entry *ns = NULL;
-  uint32_t *nt = NULL;
+  ctx_src *ns = NULL;
   pat_entry *np = NULL;
-  if (src->cap_src) {
-    ns = malloc((size_t)src->cap_src * sizeof *ns);
-    nt = malloc((size_t)(src->tmask + 1) * sizeof *nt);
-  }
+  size_t tcap = (size_t)src->tmask + 1;
+  if (!ctx_inline(src))
+    ns = malloc((size_t)src->cap_src * sizeof *ns + tcap * sizeof(uint32_t));
   if (src->cap_pat)
     np = malloc((size_t)src->cap_pat * sizeof *np);
-  if ((src->cap_src && (!ns || !nt)) || (src->cap_pat && !np)) {
+  if ((!ctx_inline(src) && !ns) || (src->cap_pat && !np)) {
     free(ns);
-    free(nt);
     free(np);
     return ALEC_ENOMEM;
   }
-  if (src->n_src)
+  uint8_t emb = dst->embedded;
+  ctx_release(dst);
+  *dst = *src;
+  dst->embedded = emb;
+  dst->src = dst->inl;
+  if (ns) {
     memcpy(ns, src->src, (size_t)src->n_src * sizeof *ns);
-  if (nt)
-    memcpy(nt, src->slots, (size_t)(src->tmask + 1) * sizeof *nt);
+    dst->src = ns;
+    memcpy(ctx_slots(dst), ctx_slots(src), tcap * sizeof(uint32_t));
+  }
   if (src->n_pat)
     memcpy(np, src->pat, (size_t)src->n_pat * sizeof *np);
-  free(dst->src);
-  free(dst->slots);
-  free(dst->pat);
-  *dst = *src;
-  dst->src = ns;
-  dst->slots = nt;
   dst->pat = np;
   return 0;
 }
@@ -267,27 +238,29 @@ void alec_context_reset(alec_context *ctx) {
   ctx->next_code = 0;
   ctx->version = 0;
   ctx->obs = 0;
-  sync_evolve(ctx);
+  ctx_sync_evolve(ctx);
 }
 
 void alec_context_reset_to_baseline(alec_context *ctx) {
   if (!ctx)
     return;
   ctx->n_src = 0;
-  if (ctx->slots)
-    memset(ctx->slots, 0, (size_t)(ctx->tmask + 1) * sizeof *ctx->slots);
+  index_rebuild(ctx);
 }
 
 void alec_context_reset_source(alec_context *ctx, uint32_t source_id) {
   if (!ctx)
     return;
-  src_entry *e = find_src(ctx, source_id);
+  ctx_src *e = ctx_find(ctx, source_id);
   if (!e)
     return;
   uint32_t k = (uint32_t)(e - ctx->src);
   uint32_t last = ctx->n_src - 1;
-  if (k != last)
+  if (k != last) {
     ctx->src[k] = ctx->src[last];
+    if (ctx_inline(ctx))
+      ctx->ids[k] = ctx->ids[last];
+  }
   ctx->n_src--;
   /* Rare (resync only): a full rebuild keeps the probing code trivial. */
   index_rebuild(ctx);
@@ -298,7 +271,7 @@ void alec_context_reset_source(alec_context *ctx, uint32_t source_id) {
 int alec_context_can_observe(const alec_context *ctx, uint32_t source_id) {
   if (!ctx)
     return 0;
-  return find_src(ctx, source_id) != NULL || ctx->n_src < ctx->cfg.max_sources;
+  return ctx_find(ctx, source_id) != NULL || ctx->n_src < ctx->cfg.max_sources;
 }
 
 int alec_context_ensure_source(alec_context *ctx, uint32_t source_id) {
@@ -312,74 +285,30 @@ int alec_context_observe(alec_context *ctx, uint32_t source_id, double v) {
   if (!ctx)
     return ALEC_EINVAL;
   int err = 0;
-  src_entry *e = get_or_create(ctx, source_id, &err);
+  ctx_src *e = get_or_create(ctx, source_id, &err);
   if (!e)
     return err;
-  ctx->obs++;
-  e->last_value = v;
-  /* The flag is ours and set in both modes; only sanitising keeps the value
-   * out of the predictor. */
-  if (!isfinite(v))
-    e->flags |= ALEC_SRC_POISONED;
-  if (!(ctx->cfg.sanitize_nonfinite && !isfinite(v))) {
-    /* Reference expression order (spec 4.2); -ffp-contract=off keeps the
-     * two products unfused. */
-    e->count++;
-    e->last_finite = v;
-    if (e->count == 1)
-      e->ema = v;
-    else
-      e->ema = ctx->cfg.ema_alpha * v + (1.0 - ctx->cfg.ema_alpha) * e->ema;
-    double d = v - e->mean;
-    e->mean += d / (double)e->count;
-    double d2 = v - e->mean;
-    e->ssd += d * d2;
-  }
-  ctx->version++;
-  /* Reference rule: evolve when observation_count % interval == 0. */
-  if (ctx->evo_left && --ctx->evo_left == 0) {
-    ctx->evo_left = ctx->cfg.evolution_interval;
-    alec_context_evolve(ctx);
-  }
+  ctx_observe_entry(ctx, e, v);
   return 0;
 }
 
 /* ----------------------------------------------------------- queries */
 
-/* A sanitised source that has seen only non-finite values still has a
- * prediction, as in the reference where they were counted. */
-static int has_pred(const src_entry *e) {
-  return e->count > 0 || (e->flags & ALEC_SRC_POISONED);
-}
-
-/* Sanitising: a non-finite last value never becomes the
- * prediction, the last finite one does. */
-static double pred_of(const alec_context *ctx, const src_entry *e) {
-  /* Only non-finite values so far: the reference would predict that value
-   * (its count is >= 1), so we do too; the decoder flags what follows as
-   * unreliable because the source is poisoned. */
-  if (e->count == 0)
-    return e->last_value;
-  if (e->count < 3)
-    return ctx->cfg.sanitize_nonfinite ? e->last_finite : e->last_value;
-  return e->ema;
-}
-
 int alec_context_predict(const alec_context *ctx, uint32_t source_id, double *out) {
   if (!ctx)
     return ALEC_EINVAL;
-  const src_entry *e = find_src(ctx, source_id);
-  if (!e || !has_pred(e))
+  const ctx_src *e = ctx_find(ctx, source_id);
+  if (!e || !ctx_has_pred(e))
     return ALEC_ENOPRED;
   if (out)
-    *out = pred_of(ctx, e);
+    *out = ctx_pred(ctx, e);
   return 0;
 }
 
 int alec_context_last_value(const alec_context *ctx, uint32_t source_id, double *out) {
   if (!ctx)
     return ALEC_EINVAL;
-  const src_entry *e = find_src(ctx, source_id);
+  const ctx_src *e = ctx_find(ctx, source_id);
   if (!e)
     return ALEC_ENOPREV;
   if (out)
@@ -388,20 +317,10 @@ int alec_context_last_value(const alec_context *ctx, uint32_t source_id, double 
 }
 
 int alec_context_view(const alec_context *ctx, uint32_t source_id, alec_source_view *out) {
-  const src_entry *e = ctx ? find_src(ctx, source_id) : NULL;
-  if (!e) {
-    memset(out, 0, sizeof *out);
-    return 0;
-  }
-  out->exists = 1;
-  out->last_value = e->last_value;
-  out->flags = e->flags;
-  out->has_pred = has_pred(e);
-  out->pred = out->has_pred ? pred_of(ctx, e) : 0.0;
-  return 1;
+  return ctx_view(ctx, ctx ? ctx_find(ctx, source_id) : NULL, out);
 }
 
-static void fill_stats(const src_entry *e, alec_source_stats *out) {
+static void fill_stats(const ctx_src *e, alec_source_stats *out) {
   out->source_id = e->id;
   out->count = e->count;
   out->last_value = e->last_value;
@@ -414,7 +333,7 @@ static void fill_stats(const src_entry *e, alec_source_stats *out) {
 int alec_context_source(const alec_context *ctx, uint32_t source_id, alec_source_stats *out) {
   if (!ctx)
     return ALEC_EINVAL;
-  const src_entry *e = find_src(ctx, source_id);
+  const ctx_src *e = ctx_find(ctx, source_id);
   if (!e)
     return ALEC_ENOTFOUND;
   if (out)
@@ -425,14 +344,14 @@ int alec_context_source(const alec_context *ctx, uint32_t source_id, alec_source
 unsigned alec_context_source_flags(const alec_context *ctx, uint32_t source_id) {
   if (!ctx)
     return 0;
-  const src_entry *e = find_src(ctx, source_id);
+  const ctx_src *e = ctx_find(ctx, source_id);
   return e ? e->flags : 0;
 }
 
 void alec_context_set_source_flags(alec_context *ctx, uint32_t source_id, unsigned flags) {
   if (!ctx)
     return;
-  src_entry *e = find_src(ctx, source_id);
+  ctx_src *e = ctx_find(ctx, source_id);
   if (e)
     e->flags = flags;
 }
@@ -472,10 +391,10 @@ const alec_context_config *alec_context_get_config(const alec_context *ctx) {
 size_t alec_context_memory(const alec_context *ctx) {
   if (!ctx)
     return 0;
-  size_t m = sizeof *ctx;
-  m += (size_t)ctx->cap_src * sizeof(src_entry);
-  if (ctx->slots)
-    m += (size_t)(ctx->tmask + 1) * sizeof(uint32_t);
+  /* A decoder accounts for its own block around an embedded context. */
+  size_t m = ctx->embedded ? sizeof *ctx : CTX_BLOCK;
+  if (!ctx_inline(ctx))
+    m += (size_t)ctx->cap_src * sizeof(ctx_src) + ((size_t)ctx->tmask + 1) * sizeof(uint32_t);
   m += (size_t)ctx->cap_pat * sizeof(pat_entry);
   return m;
 }
@@ -792,7 +711,7 @@ long alec_context_save(const alec_context *ctx, uint8_t *out, size_t cap) {
   wr_le32(p + 52, ctx->n_src);
   p += ALCX_HEAD;
   for (uint32_t k = 0; k < ctx->n_src; k++) {
-    const src_entry *e = &ctx->src[k];
+    const ctx_src *e = &ctx->src[k];
     wr_le32(p, e->id);
     wr_le32(p + 4, e->flags);
     wr_le64(p + 8, e->count);
@@ -855,13 +774,15 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
   if ((end - off) / ALCX_SRC < n_src)
     return ALEC_ECORRUPT;
 
-  alec_context *tmp = NULL;
-  int rc = alec_context_new(&tmp, &cfg);
-  if (rc < 0)
-    return rc;
+  /* Built aside (on the stack: no allocation beyond the tables) and moved
+   * in only once everything is validated. */
+  alec_context tmp_ctx;
+  alec_context *tmp = &tmp_ctx;
+  int rc;
+  ctx_init(tmp, &cfg, 0);
   tmp->version = rd_le32(buf + 36);
   tmp->obs = rd_le64(buf + 40);
-  sync_evolve(tmp);
+  ctx_sync_evolve(tmp);
   tmp->next_code = rd_le32(buf + 48);
   rc = reserve_sources(tmp, n_src);
   if (rc < 0)
@@ -870,12 +791,11 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
     const uint8_t *p = buf + off;
     uint32_t id = rd_le32(p);
     uint32_t flags = rd_le32(p + 4);
-    if (find_src(tmp, id) || (flags & ~(unsigned)(ALEC_SRC_POISONED | ALEC_SRC_DESYNC))) {
+    if (ctx_find(tmp, id) || (flags & ~(unsigned)(ALEC_SRC_POISONED | ALEC_SRC_DESYNC))) {
       rc = ALEC_ECORRUPT;
       goto fail;
     }
-    src_entry *e = &tmp->src[tmp->n_src];
-    e->id = id;
+    ctx_src *e = append_src(tmp, id);
     e->flags = flags;
     e->count = rd_le64(p + 8);
     e->last_value = alec_f64_from_bits(rd_le64(p + 16));
@@ -883,8 +803,6 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
     e->ema = alec_f64_from_bits(rd_le64(p + 32));
     e->mean = alec_f64_from_bits(rd_le64(p + 40));
     e->ssd = alec_f64_from_bits(rd_le64(p + 48));
-    index_insert(tmp, id, tmp->n_src);
-    tmp->n_src++;
     off += ALCX_SRC;
   }
   if (end - off < 4) {
@@ -940,15 +858,10 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
     rc = ALEC_ECORRUPT;
     goto fail;
   }
-  /* Swap the fully validated state in; ctx keeps its identity. */
-  {
-    alec_context old = *ctx;
-    *ctx = *tmp;
-    *tmp = old;
-  }
-  alec_context_free(tmp);
+  /* The fully validated state moves in; ctx keeps its identity. */
+  ctx_move(ctx, tmp);
   return 0;
 fail:
-  alec_context_free(tmp);
+  ctx_release(tmp);
   return rc;
 }

@@ -7,23 +7,33 @@
 
 #include "alec/error.h"
 #include "alec/wire.h"
+#include "context_int.h"
 
 #define REPLAY_WINDOW_DEFAULT 64u
 #define REPLAY_WINDOW_MAX 32767u
 #define FIXED_CTX_MAX_JUMP 256u
 #define FIXED_GAP_CAP 255u
 
+/* One block per emitter (see context_int.h): these CTX_LEAD bytes share
+ * the first cache line with the context header, the inline sources follow
+ * line by line. The context configuration is the context's own copy. */
 struct alec_decoder {
-  alec_decoder_config cfg;
-  alec_context *ctx;
   /* Legacy (single + multi) and fixed frames are tracked separately, as the
    * reference receiver does, although an emitter shares one counter. */
-  int leg_has;
   uint16_t leg_seq;
-  int fix_has;
   uint16_t fix_seq;
   uint16_t fix_ver;
+  uint16_t replay_window;
+  uint8_t leg_has;
+  uint8_t fix_has;
+  uint8_t strict; /* ALEC_DECODER_STRICT_REFERENCE */
+  uint8_t pad_[CTX_LEAD - 11];
+  alec_context ctx;
 };
+
+_Static_assert(offsetof(struct alec_decoder, ctx) == CTX_LEAD, "context right after the lead");
+
+#define DEC_BLOCK ((sizeof(alec_decoder) + CTX_LINE - 1) / CTX_LINE * CTX_LINE)
 
 /* Result of phase (a): what the commit has to do. */
 typedef struct plan {
@@ -39,9 +49,7 @@ void alec_decoder_config_init(alec_decoder_config *cfg) {
   cfg->replay_window = REPLAY_WINDOW_DEFAULT;
 }
 
-static int strict(const alec_decoder *dec) {
-  return (dec->cfg.flags & ALEC_DECODER_STRICT_REFERENCE) != 0;
-}
+static int strict(const alec_decoder *dec) { return dec->strict; }
 
 static int validate_config(alec_decoder_config *c) {
   if (c->flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE)
@@ -66,15 +74,14 @@ int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
   int rc = validate_config(&c);
   if (rc < 0)
     return rc;
-  alec_decoder *dec = calloc(1, sizeof *dec);
+  /* Cache-line aligned so that each inline source is exactly one line. */
+  alec_decoder *dec = aligned_alloc(CTX_LINE, DEC_BLOCK);
   if (!dec)
     return ALEC_ENOMEM;
-  rc = alec_context_new(&dec->ctx, &c.ctx);
-  if (rc < 0) {
-    free(dec);
-    return rc;
-  }
-  dec->cfg = c;
+  memset(dec, 0, offsetof(alec_decoder, ctx));
+  ctx_init(&dec->ctx, &c.ctx, 1);
+  dec->strict = (c.flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
+  dec->replay_window = c.replay_window;
   *out = dec;
   return 0;
 }
@@ -82,8 +89,28 @@ int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
 void alec_decoder_free(alec_decoder *dec) {
   if (!dec)
     return;
-  alec_context_free(dec->ctx);
+  ctx_release(&dec->ctx);
   free(dec);
+}
+
+size_t alec_decoder_memory(const alec_decoder *dec) {
+  if (!dec)
+    return 0;
+  return DEC_BLOCK - sizeof(alec_context) + alec_context_memory(&dec->ctx);
+}
+
+void alec_decoder_prefetch(const alec_decoder *dec) {
+#if defined(__GNUC__) || defined(__clang__)
+  /* The whole block: trackers, context header and the inline sources, all
+   * of which a frame of up to CTX_INLINE_SOURCES values reads and writes. */
+  const char *p = (const char *)dec;
+  if (!p)
+    return;
+  for (size_t o = 0; o < DEC_BLOCK; o += CTX_LINE)
+    __builtin_prefetch(p + o, 1, 3);
+#else
+  (void)dec;
+#endif
 }
 
 void alec_decoder_reset(alec_decoder *dec) {
@@ -94,13 +121,13 @@ void alec_decoder_reset(alec_decoder *dec) {
   dec->fix_has = 0;
   dec->fix_seq = 0;
   dec->fix_ver = 0;
-  alec_context_reset_to_baseline(dec->ctx);
+  alec_context_reset_to_baseline(&dec->ctx);
 }
 
-alec_context *alec_decoder_context(alec_decoder *dec) { return dec ? dec->ctx : NULL; }
+alec_context *alec_decoder_context(alec_decoder *dec) { return dec ? &dec->ctx : NULL; }
 
 const alec_context *alec_decoder_context_const(const alec_decoder *dec) {
-  return dec ? dec->ctx : NULL;
+  return dec ? &dec->ctx : NULL;
 }
 
 /* ---------------------------------------------------------------- values */
@@ -200,10 +227,10 @@ static int known_encoding(uint8_t enc) {
   }
 }
 
-/* Flags of a value decoded against the pre-frame state sv of its source. */
-static uint8_t value_flags(const alec_source_view *sv, uint8_t enc, double v, int desync_now) {
+/* Flags of a value decoded against the pre-frame flags of its source. */
+static uint8_t value_flags(unsigned src_flags, uint8_t enc, double v, int desync_now) {
   uint8_t f = 0;
-  if (!is_raw(enc) && (desync_now || (sv->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED))))
+  if (!is_raw(enc) && (desync_now || (src_flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED))))
     f |= ALEC_VALUE_UNRELIABLE;
   if (!isfinite(v))
     f |= ALEC_VALUE_NONFINITE;
@@ -220,16 +247,25 @@ static int seq_check(const alec_decoder *dec, int has, uint16_t last, uint16_t s
   *diff = d;
   if (!has || strict(dec))
     return 0;
-  if (d == 0 || d >= 65536u - dec->cfg.replay_window)
+  if (d == 0 || d >= 65536u - dec->replay_window)
     return ALEC_EREPLAY;
   return 0;
+}
+
+/* Observe after the reservation: cannot fail. */
+static void observe_id(alec_context *ctx, uint32_t id, double v) {
+  ctx_src *e = ctx_find(ctx, id);
+  if (e)
+    ctx_observe_entry(ctx, e, v);
+  else
+    (void)alec_context_observe(ctx, id, v);
 }
 
 /* ---------------------------------------------------------------- legacy */
 
 static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
                          alec_value *out, size_t cap, alec_frame_info *info) {
-  const alec_context *ctx = dec->ctx;
+  alec_context *ctx = &dec->ctx;
   size_t body = len; /* bytes of header + payload (without checksum) */
   alec_header h;
   int rc;
@@ -289,7 +325,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
       return ALEC_EFORMAT; /* reference: "Multi encoding should use decode_multi" */
     size_t used;
     double v;
-    fresh = !alec_context_view(ctx, sid, &sv);
+    fresh = !ctx_view(ctx, ctx_find(ctx, sid), &sv);
     rc = decode_value(ctx, &sv, scale, enc, p, rem, &used, &v);
     if (rc < 0)
       return rc;
@@ -297,7 +333,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
     out[0].id = sid;
     out[0].value = v;
     out[0].encoding = enc;
-    out[0].flags = value_flags(&sv, enc, v, pl.desync);
+    out[0].flags = value_flags(sv.flags, enc, v, pl.desync);
     n = 1;
   } else {
     if (enc != ALEC_ENC_MULTI)
@@ -322,7 +358,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
         return ALEC_EMALFORMED; /* "Unsupported encoding in multi frame" */
       size_t used;
       double v;
-      if (!alec_context_view(ctx, id, &sv) && !(seen[id >> 3] & (1u << (id & 7)))) {
+      if (!ctx_view(ctx, ctx_find(ctx, id), &sv) && !(seen[id >> 3] & (1u << (id & 7)))) {
         seen[id >> 3] |= (uint8_t)(1u << (id & 7));
         fresh++;
       }
@@ -334,13 +370,13 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
       out[i].id = id;
       out[i].value = v;
       out[i].encoding = e;
-      out[i].flags = value_flags(&sv, e, v, pl.desync);
+      out[i].flags = value_flags(sv.flags, e, v, pl.desync);
     }
     n = count;
   }
 
   if (fresh) {
-    rc = alec_context_reserve(dec->ctx, fresh);
+    rc = alec_context_reserve(ctx, fresh);
     if (rc < 0)
       return rc;
   }
@@ -349,16 +385,16 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
   dec->leg_has = 1;
   dec->leg_seq = h.sequence;
   if (pl.desync)
-    alec_context_mark_all(dec->ctx, ALEC_SRC_DESYNC);
+    alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
   size_t unreliable = 0;
   for (size_t i = 0; i < n; i++) {
     if (pl.resync && is_raw(out[i].encoding)) {
-      alec_context_reset_source(dec->ctx, out[i].id);
+      alec_context_reset_source(ctx, out[i].id);
       out[i].flags |= ALEC_VALUE_RESYNC;
       if (info)
         info->resync = 1;
     }
-    (void)alec_context_observe(dec->ctx, out[i].id, out[i].value);
+    observe_id(ctx, out[i].id, out[i].value);
     if (out[i].flags & ALEC_VALUE_UNRELIABLE)
       unreliable++;
   }
@@ -383,7 +419,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
 
 static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
                         alec_value *out, size_t cap, alec_frame_info *info) {
-  const alec_context *ctx = dec->ctx;
+  alec_context *ctx = &dec->ctx;
   /* Reference check order (spec 6.2). */
   if (channels == 0)
     return ALEC_ECHANNELS;
@@ -431,32 +467,36 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   pl.reset = !keyframe && (pl.gap > 0 || mismatch);
 
   const uint8_t *p = bmp + bm;
-  uint32_t scale = alec_context_scale(ctx);
+  uint32_t scale = ctx->cfg.scale;
   size_t fresh = 0;
+  /* Each channel's entry, looked up once: the commit reuses them unless it
+   * creates or resets sources (which may move the entries). */
+  ctx_src *ent[ALEC_FIXED_MAX_CHANNELS];
   for (unsigned i = 0; i < channels; i++) {
     unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
-    alec_source_view sv;
-    fresh += !alec_context_view(ctx, i + 1, &sv);
+    ctx_src *e = ctx_find_hint(ctx, i + 1, i);
+    ent[i] = e;
+    fresh += !e;
     double v;
     uint8_t enc;
     switch (code) {
     case ALEC_FIX_REPEATED:
-      if (!sv.exists)
+      if (!e)
         return ALEC_ENOPREV;
-      v = sv.last_value;
+      v = e->last_value;
       enc = ALEC_ENC_REPEATED;
       break;
     case ALEC_FIX_DELTA8:
-      if (!sv.has_pred)
+      if (!e || !ctx_has_pred(e))
         return ALEC_ENOPRED;
-      v = delta(sv.pred, (int8_t)p[0], scale);
+      v = delta(ctx_pred(ctx, e), (int8_t)p[0], scale);
       p += 1;
       enc = ALEC_ENC_DELTA8;
       break;
     case ALEC_FIX_DELTA16:
-      if (!sv.has_pred)
+      if (!e || !ctx_has_pred(e))
         return ALEC_ENOPRED;
-      v = delta(sv.pred, (int16_t)alec_rd_be16(p), scale);
+      v = delta(ctx_pred(ctx, e), (int16_t)alec_rd_be16(p), scale);
       p += 2;
       enc = ALEC_ENC_DELTA16;
       break;
@@ -469,19 +509,19 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
     out[i].id = i;
     out[i].value = v;
     out[i].encoding = enc;
-    out[i].flags = value_flags(&sv, enc, v, pl.desync);
+    out[i].flags = value_flags(e ? e->flags : 0, enc, v, pl.desync);
   }
 
   /* Sources the commit creates: after a reset all n are new. */
   rc = 0;
   if (pl.reset) {
-    size_t have = alec_context_source_count(ctx);
-    if (channels > alec_context_get_config(ctx)->max_sources)
+    size_t have = ctx->n_src;
+    if (channels > ctx->cfg.max_sources)
       return ALEC_ENOSPC;
     if (channels > have)
-      rc = alec_context_reserve(dec->ctx, channels - have);
+      rc = alec_context_reserve(ctx, channels - have);
   } else if (fresh) {
-    rc = alec_context_reserve(dec->ctx, fresh);
+    rc = alec_context_reserve(ctx, fresh);
   }
   if (rc < 0)
     return rc;
@@ -491,17 +531,21 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   dec->fix_seq = fh.sequence;
   dec->fix_ver = fh.ctx_version;
   if (pl.reset)
-    alec_context_reset_to_baseline(dec->ctx);
+    alec_context_reset_to_baseline(ctx);
   size_t unreliable = 0;
+  int direct = !pl.reset && !fresh;
   for (unsigned i = 0; i < channels; i++) {
-    (void)alec_context_observe(dec->ctx, i + 1, out[i].value);
+    if (direct)
+      ctx_observe_entry(ctx, ent[i], out[i].value);
+    else
+      observe_id(ctx, i + 1, out[i].value);
     if (pl.resync)
       out[i].flags |= ALEC_VALUE_RESYNC;
     if (out[i].flags & ALEC_VALUE_UNRELIABLE)
       unreliable++;
   }
   if (pl.desync && !pl.resync)
-    alec_context_mark_all(dec->ctx, ALEC_SRC_DESYNC);
+    alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
 
   if (info) {
     info->priority = ALEC_P3;
@@ -602,7 +646,7 @@ static uint32_t aldx_crc(const uint8_t *buf, size_t end) {
 long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
   if (!dec)
     return ALEC_EINVAL;
-  long clen = alec_context_save(dec->ctx, NULL, 0);
+  long clen = alec_context_save(&dec->ctx, NULL, 0);
   if (clen < 0)
     return clen;
   size_t need = ALDX_HEAD + (size_t)clen + 4;
@@ -612,15 +656,15 @@ long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
     return ALEC_EBUFSIZE;
   memcpy(out, "ALDX", 4);
   wr_le32(out + 4, ALDX_FORMAT);
-  wr_le32(out + 8, dec->cfg.flags);
-  wr_le16(out + 12, dec->cfg.replay_window);
+  wr_le32(out + 8, dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u);
+  wr_le16(out + 12, dec->replay_window);
   out[14] = (uint8_t)(dec->leg_has ? 1 : 0);
   wr_le16(out + 15, dec->leg_seq);
   out[17] = (uint8_t)(dec->fix_has ? 1 : 0);
   wr_le16(out + 18, dec->fix_seq);
   wr_le16(out + 20, dec->fix_ver);
   wr_le32(out + 22, (uint32_t)clen);
-  long w = alec_context_save(dec->ctx, out + ALDX_HEAD, (size_t)clen);
+  long w = alec_context_save(&dec->ctx, out + ALDX_HEAD, (size_t)clen);
   if (w != clen)
     return w < 0 ? w : ALEC_EINVAL;
   size_t off = ALDX_HEAD + (size_t)clen;
@@ -638,26 +682,25 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
     return ALEC_ECORRUPT;
   if (rd_le32(buf + 4) != ALDX_FORMAT)
     return ALEC_EVERSION;
-  alec_decoder_config c = dec->cfg;
-  c.flags = rd_le32(buf + 8);
-  c.replay_window = rd_le16(buf + 12);
+  uint32_t flags = rd_le32(buf + 8);
+  uint16_t window = rd_le16(buf + 12);
   if (buf[14] > 1 || buf[17] > 1)
     return ALEC_ECORRUPT;
-  if (c.flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE || c.replay_window > REPLAY_WINDOW_MAX)
+  if (flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE || window > REPLAY_WINDOW_MAX)
     return ALEC_ECORRUPT;
   uint32_t clen = rd_le32(buf + 22);
   if (clen != end - ALDX_HEAD)
     return ALEC_ECORRUPT;
   /* Strict mode needs the reference's NaN handling (ALCX offset 32:
    * sanitize flag); refuse the contradiction before anything changes. */
-  if ((c.flags & ALEC_DECODER_STRICT_REFERENCE) && rd_le32(buf + ALDX_HEAD + 32) != 0)
+  if ((flags & ALEC_DECODER_STRICT_REFERENCE) && rd_le32(buf + ALDX_HEAD + 32) != 0)
     return ALEC_ECORRUPT;
   /* The context load is atomic and the last thing that can fail. */
-  int rc = alec_context_load(dec->ctx, buf + ALDX_HEAD, clen);
+  int rc = alec_context_load(&dec->ctx, buf + ALDX_HEAD, clen);
   if (rc < 0)
     return rc;
-  c.ctx = *alec_context_get_config(dec->ctx);
-  dec->cfg = c;
+  dec->strict = (flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
+  dec->replay_window = window;
   dec->leg_has = buf[14];
   dec->leg_seq = rd_le16(buf + 15);
   dec->fix_has = buf[17];

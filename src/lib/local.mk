@@ -37,3 +37,16 @@ tests_check_encoder_LDADD = libalec.la $(CHECK_LIBS) -lm
 tests_check_hostile_SOURCES = tests/check_hostile.c
 tests_check_hostile_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_hostile_LDADD = libalec.la $(CHECK_LIBS) -lm
+
+# Signed envelopes (docs/SECURITY.md): HMAC-SHA-256 from libsodium, replay
+# windows, key files; shared by the plugin and alec-send. tests/check_auth.c:
+# RFC 4231 vectors, truncation, replay window, hostile key files.
+AM_CPPFLAGS += $(SODIUM_CFLAGS)
+libalec_la_SOURCES += src/lib/auth.c
+libalec_la_LIBADD += $(SODIUM_LIBS)
+nobase_include_HEADERS += include/alec/auth.h
+check_PROGRAMS += tests/check_auth
+TESTS += tests/check_auth
+tests_check_auth_SOURCES = tests/check_auth.c
+tests_check_auth_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_auth_LDADD = libalec.la $(SODIUM_LIBS) $(CHECK_LIBS)

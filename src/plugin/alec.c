@@ -41,6 +41,10 @@
 #include "alec_conf.h"
 #include "dashboard.h"
 #include "dgram_queue.h"
+#include "resync.h"
+#include "state.h"
+#include "ratelimit.h"
+#include "security.h"
 #include "snapshot.h"
 
 #define PLUGIN_NAME "alec"
@@ -64,22 +68,31 @@ _Static_assert(ALEC_PC_GROUP_LEN == ALEC_FLEET_GROUP_MAX + 1, "group length must
 enum reject_kind {
   REJ_MALFORMED,    /* envelope structure */
   REJ_VERSION,      /* envelope version (often a bare frame sent to the port) */
-  REJ_UNAUTH,       /* authenticated envelope: not supported yet */
+  REJ_UNAUTH,       /* unsigned where SecurityLevel Sign applies */
   REJ_OVERSIZED,    /* datagram above DATAGRAM_MAX */
   REJ_UNKNOWN,      /* unknown emitter with UnknownEmitters "reject" */
   REJ_MAX_EMITTERS, /* MaxEmitters reached */
   REJ_FORMAT,       /* family / channel count contradicts the configuration */
   REJ_DECODE,       /* the frame did not decode */
+  REJ_BAD_SIGNATURE, /* signed, the tag does not verify (forged, damaged) */
+  REJ_UNKNOWN_KEY,  /* signed with a key id the AuthFile lacks */
+  REJ_REPLAY,       /* authentic, but its counter was seen or is too old */
+  REJ_NOT_ALLOWED,  /* authentic, but the key may not sign for the emitter */
+  REJ_RATE,         /* emitter above RateLimit: dropped before decoding */
+  REJ_STALE,        /* duplicate or late frame (decoder ALEC_EREPLAY): never decoded twice */
   REJ_COUNT,
   REJ_QUEUE = REJ_COUNT, /* receive queue full: logged, counted apart */
   REJ_LOG_KINDS
 };
 static const char *const reject_name[REJ_COUNT] = {
-    "malformed", "version", "unauthenticated", "oversized", "unknown_emitter", "max_emitters", "format", "decode"};
+    "malformed", "version", "unauthenticated", "oversized", "unknown_emitter", "max_emitters", "format", "decode",
+    "bad_signature", "unknown_key", "replay", "unauthorized_emitter", "rate_limited",
+    "stale_frame"};
 static const char *const reject_text[REJ_LOG_KINDS] = {
-    "malformed envelope", "unsupported envelope version", "authenticated envelope (not supported)",
+    "malformed envelope", "unsupported envelope version", "unsigned datagram (SecurityLevel Sign)",
     "oversized datagram", "unknown emitter", "MaxEmitters reached", "format mismatch", "decode error",
-    "receive queue full"};
+    "bad signature", "unknown key", "replayed datagram", "emitter not allowed for the key", "rate limit exceeded",
+    "duplicate or late frame", "receive queue full"};
 
 typedef struct ts_slot {
   uint64_t id;
@@ -91,8 +104,17 @@ typedef struct alec_plugin {
   int config_failed;
   int initialized;
 
+  /* Keyframe requests (resync.c; dispatch thread) and the state file
+   * (state.c). rs_stats mirrors rs's counters under fleet_lock. */
+  alec_rs rs;
+  int rs_ready;
+  uint64_t rs_stats[3], rs_synced;
+  int state_ready; /* StateFile set and usable: save periodically and at shutdown */
+  cdtime_t next_state_save;
+
   int fds[MAX_SOCKETS];
   size_t n_fds;
+  int fd_level[MAX_SOCKETS]; /* SecurityLevel of the Listen of each socket */
   int wake[2];
   alec_dgram_queue queue;
   int queue_ready;
@@ -121,6 +143,8 @@ typedef struct alec_plugin {
   meta_data_t *prio_meta[5];
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
+  alec_sec sec;       /* keys, replay windows (docs/SECURITY.md) */
+  alec_rl *rl;        /* RateLimit buckets, NULL: off */
 
   /* <Dashboard>: snapshots taken by the dispatch thread, served by the
    * HTTP thread, which never takes fleet_lock. */
@@ -293,6 +317,55 @@ static const alec_pc_emitter *group_emitter(const char *group, uint32_t ch) {
   return NULL;
 }
 
+/* ---- dashboard ---------------------------------------------------------- */
+
+/* The dashboard names emitters and channels as the dispatched values do. */
+static void dash_host(void *arg, uint64_t id, char *out, size_t cap) {
+  (void)arg;
+  emitter_host(alec_pc_find_emitter(&P.cfg, id), id, out, cap);
+}
+
+static void dash_channel(void *arg, int has_id, uint64_t id, const char *group, uint32_t ch, char *out, size_t cap) {
+  (void)arg;
+  const alec_pc_emitter *em = has_id ? alec_pc_find_emitter(&P.cfg, id) : group_emitter(group, ch);
+  const char *type;
+  char ti[DATA_MAX_NAME_LEN];
+  int ds_type;
+  channel_names(em, ch, &type, ti, sizeof ti, &ds_type);
+  ssnprintf(out, cap, "%s%s%s", type, ti[0] ? "-" : "", ti);
+}
+
+static int start_dashboard(void) {
+  const alec_pc_dashboard *pd = &P.cfg.dashboard;
+  alec_snap_config sc;
+  alec_snap_config_init(&sc);
+  sc.history = pd->history;
+  sc.history_interval = pd->history_interval;
+  alec_snap_names names = {dash_host, dash_channel, NULL};
+  int rc = alec_snap_store_new(&P.snap, &sc, &names);
+  if (rc != 0) {
+    ERROR(PLUGIN_NAME " plugin: <Dashboard>: %s", alec_strerror(rc));
+    return -1;
+  }
+  alec_dash_config dc;
+  alec_dash_config_init(&dc);
+  sstrncpy(dc.node, pd->listen.node, sizeof dc.node);
+  sstrncpy(dc.service, pd->listen.service, sizeof dc.service);
+  char err[512];
+  rc = alec_dash_start(&P.dash, &dc, P.snap, err, sizeof err);
+  if (rc != 0) {
+    ERROR(PLUGIN_NAME " plugin: <Dashboard> option `Listen': %s", err[0] ? err : alec_strerror(rc));
+    return -1;
+  }
+  INFO(PLUGIN_NAME " plugin: dashboard on http://%s%s%s:%d/", strchr(dc.node, ':') ? "[" : "", dc.node,
+       strchr(dc.node, ':') ? "]" : "", alec_dash_port(P.dash));
+  if (strcmp(dc.node, "127.0.0.1") != 0 && strcmp(dc.node, "::1") != 0 && strcmp(dc.node, "localhost") != 0)
+    WARNING(PLUGIN_NAME " plugin: the dashboard on \"%s\" may be reachable from other hosts; it has no "
+                        "authentication",
+            dc.node);
+  return 0;
+}
+
 static int to_value(double v, int ds_type, value_t *out) {
   switch (ds_type) {
   case DS_TYPE_GAUGE:
@@ -454,6 +527,86 @@ static void on_fleet_event(const alec_fleet_event *ev, void *arg) {
   if (P.snap) alec_snap_event_add(P.snap, ev);
 }
 
+/* ---- resynchronisation and state file (resync.c, state.c) ------------------ */
+
+/* Asks the emitter for a keyframe; sent when the datagram is done. A bare
+ * frame is the whole datagram, an envelope record never starts it. */
+static void resync_note(const alec_dgram *d, uint64_t id, const uint8_t *frame) {
+  if (!P.rs_ready) return;
+  struct timespec m;
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  alec_rs_request(&P.rs, id, frame == d->data, 1.0 + (double)m.tv_sec + (double)m.tv_nsec * 1e-9, d->fd,
+                  (const struct sockaddr *)&d->from, d->from_len);
+}
+
+static void resync_flush(const alec_dgram *d) {
+  if (!P.rs_ready) return;
+  alec_rs_flush(&P.rs, d->fd, (const struct sockaddr *)&d->from, d->from_len);
+  uint64_t sum = P.rs.sent + P.rs.limited + P.rs.failed;
+  if (sum == P.rs_synced) return;
+  P.rs_synced = sum;
+  pthread_mutex_lock(&P.fleet_lock);
+  P.rs_stats[0] = P.rs.sent;
+  P.rs_stats[1] = P.rs.limited;
+  P.rs_stats[2] = P.rs.failed;
+  pthread_mutex_unlock(&P.fleet_lock);
+}
+
+static int state_filter(void *arg, uint64_t id) {
+  (void)arg;
+  return !P.cfg.reject_unknown || alec_pc_find_emitter(&P.cfg, id) != NULL;
+}
+
+/* A refused state file never stops the plugin: it starts clean. */
+static void state_restore(void) {
+  if (P.cfg.state_file[0] == '\0') return;
+  char err[ALEC_PC_PATH_LEN + 256];
+  alec_fleet_state_info info;
+  cdtime_t now = cdtime();
+  int rc = alec_ps_load(P.cfg.state_file, P.fleet, CDTIME_T_TO_DOUBLE(now), state_filter, NULL, &info, err,
+                        sizeof err);
+  P.state_ready = 1;
+  if (rc == 1) {
+    INFO(PLUGIN_NAME " plugin: no state file \"%s\" yet, starting without emitter state", P.cfg.state_file);
+  } else if (rc == 0) {
+    INFO(PLUGIN_NAME " plugin: restored %zu emitters from \"%s\" (saved %.0f s ago; %zu skipped, %zu changed "
+                     "group)",
+         info.emitters, P.cfg.state_file, CDTIME_T_TO_DOUBLE(now) - info.saved_at, info.skipped, info.group_changes);
+  } else if (rc == ALEC_EIO) {
+    /* Unreadable: keep it, and do not overwrite what we could not read. */
+    ERROR(PLUGIN_NAME " plugin: %s; starting with a clean state, the state will not be saved", err);
+    P.state_ready = 0;
+  } else {
+    char aside[ALEC_PC_PATH_LEN + 256];
+    int moved = alec_ps_set_aside(P.cfg.state_file, aside, sizeof aside);
+    ERROR(PLUGIN_NAME " plugin: %s; starting with a clean state%s%s", err,
+          moved == 0 ? ", the file was renamed to *.refused" : ": ", moved == 0 ? "" : aside);
+  }
+  P.next_state_save = now + DOUBLE_TO_CDTIME_T(P.cfg.state_interval);
+}
+
+/* Serialised under fleet_lock, written (and fsync'ed) outside it. */
+static void state_save(cdtime_t now, int final) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  alec_fleet_state_info info;
+  pthread_mutex_lock(&P.fleet_lock);
+  int rc = alec_fleet_state_save(P.fleet, CDTIME_T_TO_DOUBLE(now), &buf, &len, &info);
+  pthread_mutex_unlock(&P.fleet_lock);
+  char err[ALEC_PC_PATH_LEN + 256];
+  if (rc == 0) rc = alec_ps_write_atomic(P.cfg.state_file, buf, len, err, sizeof err);
+  else ssnprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  free(buf);
+  if (rc != 0) ERROR(PLUGIN_NAME " plugin: option `StateFile': %s", err);
+  else if (final) INFO(PLUGIN_NAME " plugin: state of %zu emitters saved to \"%s\"", info.emitters, P.cfg.state_file);
+}
+
+static void state_maybe_save(cdtime_t now) {
+  if (!P.state_ready || P.cfg.state_interval <= 0 || now < P.next_state_save) return;
+  P.next_state_save = now + DOUBLE_TO_CDTIME_T(P.cfg.state_interval);
+  state_save(now, 0);
+}
+
 /* ---- dispatch thread ---------------------------------------------------------- */
 
 static void process_record(const alec_dgram *d, uint64_t id, const alec_pc_emitter *em, alec_format fmt,
@@ -471,6 +624,11 @@ static void process_record(const alec_dgram *d, uint64_t id, const alec_pc_emitt
     reject(REJ_FORMAT, d, id, "%u channels, configured Channels %u", channels, em->channels);
     return;
   }
+  /* Before decoding: a flood costs a hash lookup, not a decode. */
+  if (P.rl && !alec_rl_allow(P.rl, id, (double)d->received.tv_sec + (double)d->received.tv_nsec * 1e-9)) {
+    reject(REJ_RATE, d, id, "above RateLimit %g frames/s (burst %g)", P.cfg.rate_limit, P.cfg.rate_burst);
+    return;
+  }
   alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
   alec_frame_info info;
   memset(&info, 0, sizeof info);
@@ -481,9 +639,15 @@ static void process_record(const alec_dgram *d, uint64_t id, const alec_pc_emitt
   pthread_mutex_unlock(&P.fleet_lock);
   if (n < 0) {
     if (n == ALEC_ENOSPC) reject(REJ_MAX_EMITTERS, d, id, "%zu emitters known", P.cfg.max_emitters);
+    else if (n == ALEC_EREPLAY)
+      reject(REJ_STALE, d, id, "%s frame: sequence already seen or behind the last one", alec_format_name(fmt));
     else reject(REJ_DECODE, d, id, "%s frame of %zu bytes: %s", alec_format_name(fmt), len, alec_strerror(n));
+    /* A frame that needs prediction state we do not have (restart without
+     * state, lost keyframe) is cured by a keyframe; a replay is not. */
+    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(d, id, frame);
     return;
   }
+  if (info.gap > 0 || info.n_unreliable > 0) resync_note(d, id, frame);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
   if (P.snap) alec_snap_record(P.snap, id, vals, (size_t)n, CDTIME_T_TO_DOUBLE(recv));
   dispatch_frame(id, em, vals, n, &info, recv);
@@ -491,23 +655,90 @@ static void process_record(const alec_dgram *d, uint64_t id, const alec_pc_emitt
     notify_priority(id, em, vals, n, &info);
 }
 
+/* ---- security (docs/SECURITY.md, security.c) --------------------------------- */
+
+/* 1 when the datagram may be processed (*r then reads its records). */
+static int sec_admit(const alec_dgram *d, alec_envelope_reader *r) {
+  int code, was_signed;
+  uint64_t who;
+  uint16_t key_id;
+  alec_sec_verdict v =
+      alec_sec_open(&P.sec, &P.cfg, d->listen_level, d->data, d->len, r, &code, &who, &was_signed, &key_id);
+  unsigned first = d->len ? d->data[0] : 0;
+  switch (v) {
+  case ALEC_SEC_OK: return 1;
+  case ALEC_SEC_MALFORMED:
+  case ALEC_SEC_VERSION:
+    reject(v == ALEC_SEC_VERSION ? REJ_VERSION : REJ_MALFORMED, d, UINT64_MAX, "%zu bytes, first byte 0x%02x: %s",
+           d->len, first, alec_strerror(code));
+    break;
+  case ALEC_SEC_UNSIGNED:
+    reject(REJ_UNAUTH, d, who, "unsigned datagram of %zu bytes, the emitter or the socket requires signing", d->len);
+    break;
+  case ALEC_SEC_UNKNOWN_KEY:
+    reject(REJ_UNKNOWN_KEY, d, UINT64_MAX, "key id %u is not in the AuthFile%s", key_id,
+           P.sec.path ? "" : " (no AuthFile configured)");
+    break;
+  case ALEC_SEC_BAD_SIGNATURE:
+    reject(REJ_BAD_SIGNATURE, d, UINT64_MAX, "%zu bytes signed with key id %u: the tag does not verify", d->len,
+           key_id);
+    break;
+  case ALEC_SEC_REPLAY:
+    reject(REJ_REPLAY, d, UINT64_MAX, "key id %u: counter already seen or older than the replay window", key_id);
+    break;
+  case ALEC_SEC_NOT_ALLOWED:
+    reject(REJ_NOT_ALLOWED, d, who, "key id %u may not sign for this emitter", key_id);
+    break;
+  }
+  return 0;
+}
+
+static int sec_start(void) {
+  char err[512], warn[512];
+  int rc = alec_sec_init(&P.sec, P.cfg.auth_file, err, sizeof err, warn, sizeof warn);
+  if (rc != 0) {
+    ERROR(PLUGIN_NAME " plugin: option `AuthFile': %s", err);
+    return -1;
+  }
+  if (warn[0]) WARNING(PLUGIN_NAME " plugin: option `AuthFile': %s", warn);
+  if (P.sec.keys) INFO(PLUGIN_NAME " plugin: %zu keys loaded from %s", P.sec.keys->n, P.sec.path);
+  if (P.cfg.rate_limit > 0) {
+    size_t cap = 2 * P.cfg.max_emitters;
+    if (cap > ((size_t)1 << 22)) cap = (size_t)1 << 22; /* 128 MiB of buckets at most */
+    rc = alec_rl_new(&P.rl, P.cfg.rate_limit, P.cfg.rate_burst, cap);
+    if (rc != 0) {
+      ERROR(PLUGIN_NAME " plugin: option `RateLimit': %s", alec_strerror(rc));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Key rotation without restart: the AuthFile is looked at once a second. */
+static void sec_reload(void) {
+  struct timespec mono;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  char msg[512];
+  int rc = alec_sec_maybe_reload(&P.sec, (double)mono.tv_sec + (double)mono.tv_nsec * 1e-9, msg, sizeof msg);
+  if (rc > 0) INFO(PLUGIN_NAME " plugin: AuthFile %s", msg);
+  else if (rc < 0) ERROR(PLUGIN_NAME " plugin: AuthFile %s", msg);
+}
+
 static void process_datagram(const alec_dgram *d) {
   const alec_pc_emitter *bare = alec_pc_find_source(&P.cfg, (const struct sockaddr *)&d->from, d->from_len);
   if (bare) {
+    if (alec_sec_level(bare, d->listen_level) == ALEC_PC_SEC_SIGN) {
+      reject(REJ_UNAUTH, d, bare->id, "bare frame from its Source on a SecurityLevel Sign socket");
+      return;
+    }
     process_record(d, bare->id, bare, bare->format, bare->channels, d->data, d->len);
     return;
   }
-  /* Validated as a whole first: a damaged datagram is refused entirely
-   * rather than half processed. */
-  int n = alec_envelope_validate(d->data, d->len);
-  if (n < 0) {
-    enum reject_kind k = n == ALEC_EVERSION ? REJ_VERSION : n == ALEC_EAUTH ? REJ_UNAUTH : REJ_MALFORMED;
-    reject(k, d, UINT64_MAX, "%zu bytes, first byte 0x%02x: %s", d->len, d->len ? d->data[0] : 0, alec_strerror(n));
-    return;
-  }
+  /* Authenticated and validated as a whole first: a forged, replayed or
+   * damaged datagram is refused entirely, before any emitter sees it. */
   alec_envelope_reader r;
   alec_envelope_record rec;
-  alec_envelope_reader_init(&r, d->data, d->len);
+  if (!sec_admit(d, &r)) return;
   while (alec_envelope_next(&r, &rec) > 0)
     process_record(d, rec.emitter, alec_pc_find_emitter(&P.cfg, rec.emitter), rec.format, rec.channels, rec.frame,
                    rec.frame_len);
@@ -520,16 +751,22 @@ static void evaluate(cdtime_t now) {
     alec_fleet_remove_stale(P.fleet, CDTIME_T_TO_DOUBLE(now));
     P.next_stale = now + STALE_CHECK;
   }
+  /* Only the copy holds fleet_lock; the rest of the snapshot is built
+   * after it is released (same thread: the snapshot side is ours). */
   int snap_rc = 0;
+  alec_snap *pending = NULL;
   if (P.snap && alec_snap_due(P.snap, CDTIME_T_TO_DOUBLE(now)))
-    snap_rc = alec_snap_refresh(P.snap, P.fleet, CDTIME_T_TO_DOUBLE(now));
+    snap_rc = alec_snap_gather(P.snap, P.fleet, CDTIME_T_TO_DOUBLE(now), &pending);
   pthread_mutex_unlock(&P.fleet_lock);
+  if (pending) snap_rc = alec_snap_publish(P.snap, pending);
   if (rc < 0) ERROR(PLUGIN_NAME " plugin: fleet evaluation failed: %s", alec_strerror(rc));
   /* The dashboard keeps serving the previous snapshot meanwhile. */
   if (snap_rc < 0 && !P.snap_failed)
     ERROR(PLUGIN_NAME " plugin: dashboard snapshot failed: %s", alec_strerror(snap_rc));
   if (P.snap) P.snap_failed = snap_rc < 0;
   log_receive_drops();
+  sec_reload();
+  state_maybe_save(now);
   if (now >= P.next_times_prune) {
     times_prune(now);
     P.next_times_prune = now + TIME_T_TO_CDTIME_T(60);
@@ -563,7 +800,9 @@ static void *dispatch_main(void *arg) {
   while (!atomic_load(&P.stop)) {
     alec_dgram *d = alec_dq_pop(&P.queue);
     if (d) {
+      alec_rs_begin(&P.rs);
       process_datagram(d);
+      resync_flush(d);
       free(d);
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -631,6 +870,8 @@ static void *recv_main(void *arg) {
         clock_gettime(CLOCK_REALTIME, &d->received);
         memcpy(&d->from, &from, sizeof from);
         d->from_len = fromlen;
+        d->fd = pfd[i].fd;
+        d->listen_level = P.fd_level[i];
         d->len = (size_t)len;
         memcpy(d->data, buf, (size_t)len);
         if (alec_dq_push(&P.queue, d) != 0) {
@@ -698,6 +939,7 @@ static int open_listen(const alec_pc_listen *l) {
       status = -1;
       break;
     }
+    P.fd_level[P.n_fds] = l->security;
     P.fds[P.n_fds++] = fd;
     INFO(PLUGIN_NAME " plugin: listening on %s port %s", l->node, l->service);
   }
@@ -795,6 +1037,16 @@ static int alec_init(void) {
     NOTICE(PLUGIN_NAME " plugin: types alec_score / alec_anomaly not found: per-emitter scores are not dispatched "
                        "(add alec.types.db to TypesDB)");
   if (build_fleet() != 0) goto fail;
+  state_restore();
+  if (P.cfg.resync_requests) {
+    if (alec_rs_init(&P.rs, P.cfg.max_emitters, P.cfg.resync_interval) != 0) {
+      ERROR(PLUGIN_NAME " plugin: option `ResyncRequests': out of memory");
+      goto fail;
+    }
+    P.rs_ready = 1;
+  }
+  if (sec_start() != 0) goto fail;
+  if (P.cfg.dashboard.enabled && start_dashboard() != 0) goto fail;
   for (int i = 0; i < 5; i++) {
     P.prio_meta[i] = meta_data_create();
     if (P.prio_meta[i] == NULL || meta_data_add_string(P.prio_meta[i], "alec:priority",
@@ -900,6 +1152,8 @@ static int alec_read(void) {
   alec_fleet_get_stats(P.fleet, CDTIME_T_TO_DOUBLE(t), &st);
   memcpy(rej, P.rejected, sizeof rej);
   held = P.held_back;
+  uint64_t rs[3];
+  memcpy(rs, P.rs_stats, sizeof rs);
   unconv = P.unconvertible;
   notif = P.notifications;
   dispatched = P.dispatched;
@@ -922,6 +1176,11 @@ static int alec_read(void) {
   submit("gauge", "compression_ratio", (value_t){.gauge = st.frames ? st.compression_ratio : NAN}, t);
   submit("derive", "lost_frames", (value_t){.derive = (derive_t)st.gaps}, t);
   submit("derive", "queue_drops", (value_t){.derive = (derive_t)atomic_load(&P.queue_drops)}, t);
+  if (P.rs_ready) {
+    submit("derive", "resync_requests", (value_t){.derive = (derive_t)rs[0]}, t);
+    submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)rs[1]}, t);
+    submit("derive", "resync_send_errors", (value_t){.derive = (derive_t)rs[2]}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)alec_dq_count(&P.queue)}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st.anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st.shift_events}, t);
@@ -933,6 +1192,11 @@ static int alec_read(void) {
     char ti[64];
     ssnprintf(ti, sizeof ti, "rejected_%s", reject_name[k]);
     submit("errors", ti, (value_t){.derive = (derive_t)rej[k]}, t);
+  }
+  if (P.sec.path) {
+    submit("count", "auth_keys", (value_t){.gauge = (gauge_t)atomic_load(&P.sec.n_keys)}, t);
+    submit("derive", "auth_reloads", (value_t){.derive = (derive_t)atomic_load(&P.sec.reloads)}, t);
+    submit("derive", "auth_reload_errors", (value_t){.derive = (derive_t)atomic_load(&P.sec.reload_errors)}, t);
   }
   return 0;
 }
@@ -948,6 +1212,11 @@ static void release_all(void) {
   if (P.recv_started) pthread_join(P.recv_thread, NULL);
   if (P.dispatch_started) pthread_join(P.dispatch_thread, NULL);
   P.recv_started = P.dispatch_started = 0;
+  /* The server reads only the store; the store outlives it. */
+  alec_dash_stop(P.dash);
+  P.dash = NULL;
+  alec_snap_store_free(P.snap);
+  P.snap = NULL;
   for (size_t i = 0; i < P.n_fds; i++) close(P.fds[i]);
   P.n_fds = 0;
   for (int i = 0; i < 2; i++) {
@@ -956,6 +1225,11 @@ static void release_all(void) {
   }
   if (P.queue_ready) alec_dq_destroy(&P.queue);
   P.queue_ready = 0;
+  /* Threads are joined: nothing decodes any more, the state is final. */
+  if (P.initialized && P.state_ready) state_save(cdtime(), 1);
+  P.state_ready = 0;
+  if (P.rs_ready) alec_rs_destroy(&P.rs);
+  P.rs_ready = 0;
   alec_fleet_free(P.fleet);
   P.fleet = NULL;
   for (int i = 0; i < 5; i++) {
@@ -964,6 +1238,9 @@ static void release_all(void) {
   }
   free(P.times);
   P.times = NULL;
+  alec_sec_free(&P.sec);
+  alec_rl_free(P.rl);
+  P.rl = NULL;
   P.initialized = 0;
 }
 

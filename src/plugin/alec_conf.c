@@ -44,6 +44,9 @@ fail(perr *e, const char *option, const char *fmt, ...) {
 void alec_pc_init(alec_plugin_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->notify_priority = -1;
+  cfg->state_interval = 60;
+  cfg->resync_requests = 1;
+  cfg->resync_interval = 1;
 }
 
 static void map_free(alec_pc_chanmap *m) {
@@ -125,6 +128,18 @@ static int get_double(perr *e, const oconfig_item_t *ci, double lo, double hi, i
   if (!isfinite(d) || d < lo || d > hi || (lo_open && d == lo))
     return fail(e, ci->key, "expects a number %s %g and <= %g, got %g", lo_open ? ">" : ">=", lo, hi, d);
   *out = d;
+  return 0;
+}
+
+/* SecurityLevel (docs/SECURITY.md); collectd's network plugin spells it
+ * the same way, its "Encrypt" has no counterpart here. */
+static int parse_security(perr *e, const oconfig_item_t *ci, int *out) {
+  char buf[16];
+  if (nvalues(e, ci, 1, 1) || get_string(e, ci, 0, buf, sizeof buf))
+    return fail(e, ci->key, "expects \"None\" or \"Sign\"");
+  if (strcasecmp(buf, "none") == 0) *out = ALEC_PC_SEC_NONE;
+  else if (strcasecmp(buf, "sign") == 0) *out = ALEC_PC_SEC_SIGN;
+  else return fail(e, ci->key, "expects \"None\" or \"Sign\", got \"%s\"", buf);
   return 0;
 }
 
@@ -345,6 +360,8 @@ static int parse_emitter(perr *top, alec_plugin_config *cfg, const oconfig_item_
       if (!(rc = nvalues(&e, c, 1, 1))) rc = get_name(&e, c, 0, em.profile, sizeof em.profile, 0);
     } else if (strcasecmp(c->key, "Host") == 0) {
       if (!(rc = nvalues(&e, c, 1, 1))) rc = get_name(&e, c, 0, em.host, sizeof em.host, 0);
+    } else if (strcasecmp(c->key, "SecurityLevel") == 0) {
+      rc = parse_security(&e, c, &em.security);
     } else if (strcasecmp(c->key, "Source") == 0) {
       rc = parse_source(&e, c, &em);
     } else {
@@ -465,7 +482,32 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       } else {
         strcpy(l->service, ALEC_PC_DEFAULT_PORT);
       }
+      /* Block form: <Listen "addr" "port"> SecurityLevel Sign </Listen>. */
+      l->security = ALEC_PC_SEC_UNSET;
+      perr le = {err, errlen, " in <Listen>"};
+      for (int k = 0; k < c->children_num; k++) {
+        if (strcasecmp(c->children[k].key, "SecurityLevel") != 0)
+          return fail(&le, c->children[k].key, "unknown option (only SecurityLevel)");
+        if ((rc = parse_security(&le, &c->children[k], &l->security))) return rc;
+      }
       cfg->n_listen++;
+    } else if (strcasecmp(c->key, "SecurityLevel") == 0) {
+      if ((rc = parse_security(&e, c, &cfg->security))) return rc;
+    } else if (strcasecmp(c->key, "AuthFile") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->auth_file, sizeof cfg->auth_file)))
+        return rc;
+    } else if (strcasecmp(c->key, "RateLimit") == 0) {
+      if ((rc = nvalues(&e, c, 1, 2))) return rc;
+      for (int k = 0; k < c->values_num; k++)
+        if (c->values[k].type != OCONFIG_TYPE_NUMBER)
+          return fail(&e, c->key, "expects <frames per second> [<burst>], numbers");
+      double rate = c->values[0].value.number;
+      double burst = c->values_num == 2 ? c->values[1].value.number : (rate < 1 ? 1 : rate);
+      if (!(rate > 0 && rate <= 1e9) || !(burst >= 1 && burst <= 1e9))
+        return fail(&e, c->key, "expects a rate in (0, 1e9] frames/s and a burst in [1, 1e9] frames, got %g %g", rate,
+                    burst);
+      cfg->rate_limit = rate;
+      cfg->rate_burst = burst;
     } else if (strcasecmp(c->key, "ReceiveBufferSize") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 0, 1u << 30, &u))) return rc;
       cfg->receive_buffer = (int)u;
@@ -492,6 +534,17 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else if ((buf[0] == 'P' || buf[0] == 'p') && buf[1] >= '1' && buf[1] <= '5' && buf[2] == '\0')
         cfg->notify_priority = buf[1] - '1';
       else return fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
+    } else if (strcasecmp(c->key, "StateFile") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->state_file, sizeof cfg->state_file)))
+        return rc;
+    } else if (strcasecmp(c->key, "StateInterval") == 0) {
+      if ((rc = get_double(&e, c, 0, 86400.0 * 7, 0, &cfg->state_interval))) return rc;
+    } else if (strcasecmp(c->key, "ResyncRequests") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1))) return rc;
+      if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return fail(&e, c->key, "expects true or false");
+      cfg->resync_requests = c->values[0].value.boolean != 0;
+    } else if (strcasecmp(c->key, "ResyncInterval") == 0) {
+      if ((rc = get_double(&e, c, 0, 86400, 0, &cfg->resync_interval))) return rc;
     } else if (strcasecmp(c->key, "Fleet") == 0) {
       if ((rc = parse_fleet(&e, &cfg->fleet, c))) return rc;
     } else if (strcasecmp(c->key, "Dashboard") == 0) {
@@ -655,6 +708,28 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     }
     cfg->scale = sc;
   }
+  /* Security levels: resolved here so option order does not matter. */
+  int need_keys = 0;
+  if (cfg->security == ALEC_PC_SEC_UNSET) cfg->security = ALEC_PC_SEC_NONE;
+  for (size_t i = 0; i < cfg->n_listen; i++) {
+    if (cfg->listen[i].security == ALEC_PC_SEC_UNSET) cfg->listen[i].security = cfg->security;
+    need_keys |= cfg->listen[i].security == ALEC_PC_SEC_SIGN;
+  }
+  cfg->n_sign_emitters = 0;
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    const alec_pc_emitter *em = &cfg->emitters[i];
+    if (em->security != ALEC_PC_SEC_SIGN) continue;
+    cfg->n_sign_emitters++;
+    need_keys = 1;
+    if (em->has_source) {
+      char where[64];
+      snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", em->id);
+      perr e = {err, errlen, where};
+      return fail(&e, "SecurityLevel", "Sign cannot apply to bare frames from a Source (they carry no signature)");
+    }
+  }
+  if (need_keys && cfg->auth_file[0] == '\0')
+    return fail(&top, "SecurityLevel", "Sign needs an AuthFile with the keys of the emitters");
   if (cfg->n_emitters > cfg->max_emitters)
     return fail(&top, "MaxEmitters", "%zu is below the %zu configured <Emitter> blocks", cfg->max_emitters,
                 cfg->n_emitters);

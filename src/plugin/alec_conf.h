@@ -52,8 +52,14 @@ typedef struct alec_pc_profile {
   alec_pc_stream s;
 } alec_pc_profile;
 
+/* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
+ * listening socket's level; Listen: the plugin-wide SecurityLevel). */
+enum { ALEC_PC_SEC_UNSET = 0, ALEC_PC_SEC_NONE = 1, ALEC_PC_SEC_SIGN = 2 };
+#define ALEC_PC_PATH_LEN 1024
+
 typedef struct alec_pc_emitter {
   uint64_t id;
+  int security; /* ALEC_PC_SEC_*: unset = the listening socket's level */
   char host[ALEC_PC_NAME_LEN]; /* resolved: configured or "alec-<16 hex>" */
   char profile[ALEC_PC_NAME_LEN];
   alec_pc_stream own;
@@ -94,6 +100,7 @@ typedef struct alec_pc_fleet {
 typedef struct alec_pc_listen {
   char node[256];
   char service[32];
+  int security; /* ALEC_PC_SEC_NONE or _SIGN after finalize */
 } alec_pc_listen;
 
 #define ALEC_PC_DASHBOARD_PORT "25831"
@@ -117,6 +124,15 @@ typedef struct alec_plugin_config {
   double emitter_timeout; /* seconds */
   int reject_unknown;
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
+  int security;                    /* plugin-wide SecurityLevel, the default of Listen */
+  char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
+  size_t n_sign_emitters;          /* emitters with SecurityLevel Sign (finalize) */
+  double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
+  /* Restarts and resynchronisation (state.c, resync.c). */
+  char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
+  double state_interval;             /* StateInterval seconds, 0: only at shutdown */
+  int resync_requests;               /* ResyncRequests (default true) */
+  double resync_interval;            /* ResyncInterval seconds per emitter */
   alec_pc_fleet fleet;
   alec_pc_dashboard dashboard;
   alec_pc_profile *profiles;

@@ -678,6 +678,7 @@ static mhd_result send_emitter(struct MHD_Connection *c, alec_dash *d, alec_snap
     return MHD_NO;
   }
   common_headers(r, "application/json");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
   mhd_result q = MHD_queue_response(c, MHD_HTTP_OK, r);
   MHD_destroy_response(r);
   return q;

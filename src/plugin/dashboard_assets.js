@@ -114,8 +114,18 @@
     generation++;
     clearTimeout(timer);
     const m = /^#\/emitter\/([0-9A-Za-z]+)$/.exec(location.hash);
-    if (m) loadEmitter(m[1], generation);
-    else loadFleet(generation);
+    if (m) {
+      loadEmitter(m[1], generation);
+      return;
+    }
+    /* The fleet view's sort order lives in the URL (#/?sort=host&dir=asc),
+       so a sorted view can be bookmarked and shared. */
+    const q = /[?&]sort=([a-z_]+)(?:&dir=(asc|desc))?/.exec(location.hash);
+    if (q && COLUMNS.some(c => c.key === q[1] && !c.nosort)) {
+      sortKey = q[1];
+      sortDir = q[2] === 'asc' ? 1 : -1;
+    }
+    loadFleet(generation);
   }
 
   async function loadFleet(gen) {
@@ -201,6 +211,7 @@
         onclick: c.nosort ? null : () => {
           if (sortKey === c.key) sortDir = -sortDir;
           else { sortKey = c.key; sortDir = c.num || c.key === 'state' ? -1 : 1; }
+          history.replaceState(null, '', '#/?sort=' + sortKey + '&dir=' + (sortDir < 0 ? 'desc' : 'asc'));
           if (lastFleet) renderFleet(lastFleet);
         }
       }, c.label, sorted ? h('span', { class: 'arrow' }, sortDir < 0 ? '\u25bc' : '\u25b2') : null);
@@ -231,7 +242,7 @@
       h('td', { class: 'num' }, e.compression_ratio === null ? '\u2013' : fmtNum(e.compression_ratio, 1) + '\u00d7'),
       h('td', { class: 'num' }, fmtInt(e.gaps)),
       h('td', { class: 'num' }, fmtInt(e.errors)),
-      h('td', { class: 'num' }, e.score ? fmtNum(e.score, 1) : '\u2013'),
+      h('td', { class: 'num' }, e.channels.some(c => c.score !== null) ? fmtNum(e.score, 1) : '\u2013'),
       h('td', { class: 'wrap' }, channelChips(e)));
   }
 
@@ -275,7 +286,7 @@
       card('Emitters', fmtInt(st.active) + ' / ' + fmtInt(st.emitters), 'active / known'),
       card('Anomalous', fmtInt(st.anomalous), 'emitters now', st.anomalous ? 'bad' : ''),
       card('Fleet shifts', fmtInt(st.shifts_active), fmtInt(st.shift_events) + ' since start', st.shifts_active ? 'warnc' : ''),
-      card('Groups', fmtInt(st.groups)),
+      card('Groups', fmtInt(f.groups.length), 'with emitters'),
       card('Frames', fmtInt(st.frames), fmtInt(st.values) + ' values'),
       card('Received', fmtBytes(st.bytes), fmtBytes(st.raw_bytes) + ' as float64'),
       card('Compression', st.compression_ratio === null ? '\u2013' : fmtNum(st.compression_ratio, 2) + '\u00d7', 'vs 8 bytes per value'),

@@ -21,6 +21,8 @@ typedef struct alec_dgram {
   struct timespec received; /* CLOCK_REALTIME */
   struct sockaddr_storage from;
   socklen_t from_len;
+  int fd; /* socket it arrived on: keyframe requests go back through it */
+  int listen_level; /* SecurityLevel of the receiving socket (alec_conf.h) */
   size_t len;
   uint8_t data[]; /* len bytes */
 } alec_dgram;

@@ -675,14 +675,18 @@ static void sync_history(alec_snap_store *st, alec_snap *s, double now) {
     for (size_t i = 0; i < s->n_channels; i++) s->history_dropped += !s->channels[i].charted;
 }
 
-int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) {
-  if (st == NULL || fleet == NULL || !isfinite(now)) return ALEC_EINVAL;
+static int cmp_display_idx(const void *a, const void *b) {
+  return cmp_display(&sort_ctx->emitters[*(const uint32_t *)a], &sort_ctx->emitters[*(const uint32_t *)b]);
+}
+
+int alec_snap_gather(alec_snap_store *st, const alec_fleet *fleet, double now, alec_snap **pending) {
+  if (pending) *pending = NULL;
+  if (st == NULL || fleet == NULL || pending == NULL || !isfinite(now)) return ALEC_EINVAL;
   const alec_fleet_config *fc = alec_fleet_get_config(fleet);
   alec_snap *s = calloc(1, sizeof *s);
   if (s == NULL) return ALEC_ENOMEM;
   atomic_init(&s->refs, 1);
   pthread_mutex_init(&s->cache_lock, NULL);
-  s->seq = st->seq + 1;
   s->time = now;
   s->cfg = st->cfg;
   s->z_enter = fc->z_enter;
@@ -697,7 +701,6 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
   size_t gcap = (size_t)fc->max_groups + 1, gslots = 16;
   while (gslots < 2 * gcap) gslots <<= 1;
   uint32_t *gtab = calloc(gslots, sizeof *gtab);
-  uint32_t *perm = NULL;
   s->groups = calloc(gcap, sizeof *s->groups);
   s->emitters = malloc((n ? n : 1) * sizeof *s->emitters);
   if (gtab == NULL || s->groups == NULL || s->emitters == NULL) goto nomem;
@@ -711,17 +714,18 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
     uint32_t g = group_index(s, gtab, gslots - 1, gcap, info.group);
     if (g == UINT32_MAX) continue; /* more groups than the fleet allows: cannot happen */
     e->group = g;
-    e->ch_off = (uint32_t)total;
     total += e->n_ch;
     s->n_emitters++;
   }
+  free(gtab);
+  gtab = NULL;
   s->channels = malloc((total ? total : 1) * sizeof *s->channels);
   if (s->channels == NULL) goto nomem;
   for (size_t i = 0; i < s->n_emitters; i++) {
     alec_snap_emitter *e = &s->emitters[i];
     e->ch_off = (uint32_t)s->n_channels;
     uint32_t k;
-    for (k = 0; k < e->n_ch; k++) {
+    for (k = 0; k < e->n_ch && s->n_channels < total; k++) {
       alec_fleet_channel_info ci;
       if (alec_fleet_get_channel(fleet, e->id, k, &ci) != 0) break;
       copy_channel(&s->channels[s->n_channels++], &ci);
@@ -730,12 +734,31 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
     }
     e->n_ch = k;
   }
+  *pending = s;
+  return 0;
+
+nomem:
+  free(gtab);
+  snap_free(s);
+  return ALEC_ENOMEM;
+}
+
+int alec_snap_publish(alec_snap_store *st, alec_snap *s) {
+  if (s == NULL) return ALEC_EINVAL;
+  if (st == NULL) {
+    snap_free(s);
+    return ALEC_EINVAL;
+  }
+  double now = s->time;
+  s->seq = st->seq + 1;
+  size_t ng = s->n_groups ? s->n_groups : 1, ne = s->n_emitters ? s->n_emitters : 1;
 
   /* Groups by name; emitters follow the new indexes. */
-  perm = malloc((s->n_groups ? s->n_groups : 1) * sizeof *perm);
-  uint32_t *inv = malloc((s->n_groups ? s->n_groups : 1) * sizeof *inv);
-  alec_snap_group *sorted = malloc((s->n_groups ? s->n_groups : 1) * sizeof *sorted);
+  uint32_t *perm = malloc(ng * sizeof *perm);
+  uint32_t *inv = malloc(ng * sizeof *inv);
+  alec_snap_group *sorted = malloc(ng * sizeof *sorted);
   if (perm == NULL || inv == NULL || sorted == NULL) {
+    free(perm);
     free(inv);
     free(sorted);
     goto nomem;
@@ -749,6 +772,7 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
   }
   memcpy(s->groups, sorted, s->n_groups * sizeof *sorted);
   free(sorted);
+  free(perm);
   for (size_t i = 0; i < s->n_emitters; i++) s->emitters[i].group = inv[s->emitters[i].group];
   free(inv);
 
@@ -772,20 +796,30 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
   }
   sync_history(st, s, now);
 
-  qsort(s->emitters, s->n_emitters, sizeof *s->emitters, cmp_display);
-  s->by_id = malloc((s->n_emitters ? s->n_emitters : 1) * sizeof *s->by_id);
+  /* Display order: sort indexes, then move each emitter once. */
+  uint32_t *order = malloc(ne * sizeof *order);
+  alec_snap_emitter *disp = malloc(ne * sizeof *disp);
+  s->by_id = malloc(ne * sizeof *s->by_id);
   s->events = malloc((st->ev_count ? st->ev_count : 1) * sizeof *s->events);
-  if (s->by_id == NULL || s->events == NULL) goto nomem;
-  for (size_t i = 0; i < s->n_emitters; i++) s->by_id[i] = (uint32_t)i;
+  if (order == NULL || disp == NULL || s->by_id == NULL || s->events == NULL) {
+    free(order);
+    free(disp);
+    goto nomem;
+  }
+  for (size_t i = 0; i < s->n_emitters; i++) order[i] = (uint32_t)i;
   sort_ctx = s;
+  qsort(order, s->n_emitters, sizeof *order, cmp_display_idx);
+  for (size_t i = 0; i < s->n_emitters; i++) disp[i] = s->emitters[order[i]];
+  free(order);
+  free(s->emitters);
+  s->emitters = disp;
+  for (size_t i = 0; i < s->n_emitters; i++) s->by_id[i] = (uint32_t)i;
   qsort(s->by_id, s->n_emitters, sizeof *s->by_id, cmp_by_id);
   for (size_t i = 0; i < st->ev_count; i++)
     s->events[i] = st->ev[(st->ev_head + st->cfg.events - 1 - i) % st->cfg.events];
   s->n_events = st->ev_count;
   s->events_total = st->ev_total;
 
-  free(gtab);
-  free(perm);
   st->seq = s->seq;
   st->last_refresh = now;
   st->have_refresh = 1;
@@ -797,8 +831,12 @@ int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) 
   return 0;
 
 nomem:
-  free(gtab);
-  free(perm);
   snap_free(s);
   return ALEC_ENOMEM;
+}
+
+int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now) {
+  alec_snap *s;
+  int rc = alec_snap_gather(st, fleet, now, &s);
+  return rc != 0 ? rc : alec_snap_publish(st, s);
 }

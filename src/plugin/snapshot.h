@@ -197,6 +197,12 @@ int alec_snap_due(const alec_snap_store *st, double now);
  * must not change meanwhile (the caller holds the fleet's lock); the history
  * lock is taken briefly. 0, or ALEC_ENOMEM (the previous snapshot stays). */
 int alec_snap_refresh(alec_snap_store *st, const alec_fleet *fleet, double now);
+/* The same in two steps, so the fleet's lock covers only the copy:
+ * alec_snap_gather (fleet locked) copies into *pending, alec_snap_publish
+ * (fleet free to change; same thread) derives groups, bands, names and the
+ * display order and publishes, or frees pending on failure. */
+int alec_snap_gather(alec_snap_store *st, const alec_fleet *fleet, double now, alec_snap **pending);
+int alec_snap_publish(alec_snap_store *st, alec_snap *pending);
 
 /* ---- any thread ---------------------------------------------------------- */
 

@@ -13,6 +13,16 @@
  *   alec-send --to HOST:PORT --hex [FILE] --emitter ID --format F [--channels N]
  * common: --rate FRAMES_PER_S (0: unpaced) --loss P --batch N --bare
  *         --bind ADDR:PORT --mtu BYTES --seed S --quiet
+ * impairments and checks: --dup P --reorder P --log-values FILE
+ *         --start-time EPOCH --step-channel --no-downlink
+ *
+ * Downlink: the receiver may ask an emitter for a keyframe (docs/ENVELOPE.md,
+ * "Downlink"). alec-send reads its socket between sends and hands each
+ * request to that emitter's encoder (alec_encoder_downlink), so the next
+ * frame re-synchronises the receiver: all an emitter that can receive has
+ * to do.
+ * signing (docs/SECURITY.md): --key-file F --key-id N | --key HEX --key-id N
+ *         [--counter C]
  */
 
 #include <errno.h>
@@ -27,6 +37,8 @@
 #include <unistd.h>
 
 #include "alec/alec.h"
+#include "alec/downlink.h"
+#include "alec/auth.h"
 #include "alec/envelope.h"
 #include "scenario.h"
 
@@ -48,6 +60,13 @@ typedef struct options {
   unsigned batch;
   size_t mtu;
   int bare, quiet, print_config;
+  double dup, reorder;    /* per datagram */
+  const char *log_values; /* emitter step channel value sent|lost, one per line */
+  double start_time;      /* legacy timestamps EPOCH + step seconds (scenario) */
+  int start_time_set, step_channel, no_downlink;
+  const char *key_file, *key_text; /* signing: --key-file or --key */
+  long key_id;                     /* -1: not given */
+  uint64_t counter;                /* first datagram counter, 0: the clock */
 } options;
 
 /* ---- sending: pacing, loss, batching -------------------------------------- */
@@ -65,6 +84,34 @@ typedef struct sender {
   uint64_t rng;
   struct timespec start;
   uint64_t frames, lost, datagrams, bytes, frame_bytes;
+  /* --dup / --reorder: datagrams held back, each released once `release`
+   * fresh datagrams have gone out. */
+  double dup, reorder;
+  struct {
+    uint8_t *buf;
+    size_t len;
+    uint64_t release;
+  } held[16];
+  unsigned n_held;
+  uint64_t fresh, dups, reordered;
+  /* Downlink: the encoders of the emitters first_id .. first_id+n_enc-1. */
+  int downlink;
+  alec_encoder **enc;
+  size_t n_enc;
+  uint64_t first_id;
+  uint64_t dl_datagrams, dl_requests, dl_ignored;
+  /* --log-values; multi frames may leave channels out (P5): a lossless
+   * decoder per emitter tells which ones a frame carried. */
+  FILE *log;
+  alec_decoder **shadow;
+  uint64_t step;
+  int last_lost;
+  /* Signing: every datagram gets the next counter (docs/SECURITY.md). */
+  int sign;
+  uint16_t key_id;
+  uint8_t key[ALEC_AUTH_KEY_MAX];
+  size_t key_len;
+  uint64_t counter;
 } sender;
 
 static uint64_t rng_next(uint64_t *s) {
@@ -100,7 +147,7 @@ static void pace(sender *s) {
   }
 }
 
-static int send_datagram(sender *s, const uint8_t *buf, size_t len) {
+static int send_now(sender *s, const uint8_t *buf, size_t len) {
   if (sendto(s->fd, buf, len, 0, (const struct sockaddr *)&s->to, s->tolen) < 0) {
     fprintf(stderr, "alec-send: sendto: %s\n", strerror(errno));
     return -1;
@@ -110,9 +157,124 @@ static int send_datagram(sender *s, const uint8_t *buf, size_t len) {
   return 0;
 }
 
+#define HELD_MAX (sizeof(((sender *)0)->held) / sizeof(((sender *)0)->held[0]))
+
+static int chance(sender *s, double p) { return (double)(rng_next(&s->rng) >> 11) * 0x1.0p-53 < p; }
+
+static int hold(sender *s, const uint8_t *buf, size_t len, uint64_t after) {
+  uint8_t *copy = malloc(len);
+  if (copy == NULL) return -1;
+  memcpy(copy, buf, len);
+  s->held[s->n_held].buf = copy;
+  s->held[s->n_held].len = len;
+  s->held[s->n_held].release = s->fresh + after;
+  s->n_held++;
+  return 0;
+}
+
+/* Sends the held datagrams that are due (all with `all`), oldest first. */
+static int release_held(sender *s, int all) {
+  int rc = 0;
+  unsigned k = 0;
+  for (unsigned i = 0; i < s->n_held; i++) {
+    if (all || s->held[i].release <= s->fresh) {
+      if (send_now(s, s->held[i].buf, s->held[i].len) != 0) rc = -1;
+      free(s->held[i].buf);
+    } else {
+      s->held[k++] = s->held[i];
+    }
+  }
+  s->n_held = k;
+  return rc;
+}
+
+/* --reorder holds a datagram back until 1..3 later ones have left (the
+ * receiver sees it late); --dup sends a copy 0..3 datagrams later. */
+static int send_datagram(sender *s, const uint8_t *buf, size_t len) {
+  if (s->dup <= 0 && s->reorder <= 0) return send_now(s, buf, len);
+  int rc = 0;
+  int late = s->reorder > 0 && chance(s, s->reorder) && s->n_held < HELD_MAX;
+  int dup = s->dup > 0 && chance(s, s->dup);
+  if (late && hold(s, buf, len, 1 + rng_next(&s->rng) % 3) == 0) {
+    s->reordered++;
+  } else {
+    rc = send_now(s, buf, len);
+    s->fresh++;
+  }
+  if (dup) {
+    s->dups++;
+    if (s->n_held >= HELD_MAX || hold(s, buf, len, rng_next(&s->rng) % 4) != 0) rc |= send_now(s, buf, len);
+  }
+  return release_held(s, 0) != 0 ? -1 : rc;
+}
+
+static alec_encoder *encoder_of(sender *s, uint64_t id) {
+  if (s->enc == NULL || id < s->first_id || id - s->first_id >= s->n_enc) return NULL;
+  return s->enc[id - s->first_id];
+}
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return 0;
+}
+
+/* Reads pending downlink datagrams without blocking. Only the receiver we
+ * send to may ask: anything from another address is ignored. */
+static void poll_downlink(sender *s) {
+  if (!s->downlink) return;
+  for (int k = 0; k < 64; k++) {
+    uint8_t buf[2048];
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof from;
+    memset(&from, 0, sizeof from);
+    ssize_t n = recvfrom(s->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+    if (n < 0) return;
+    if (!same_addr(&from, &s->to)) {
+      s->dl_ignored++;
+      continue;
+    }
+    s->dl_datagrams++;
+    if (n == 1 && buf[0] == ALEC_DOWNLINK_KEYFRAME) {
+      /* The bare form: for the one emitter that sends bare frames. */
+      if (s->bare && s->n_enc == 1 && alec_encoder_downlink(s->enc[0], buf, 1) == 0) s->dl_requests++;
+      else s->dl_ignored++;
+      continue;
+    }
+    alec_downlink_record recs[256];
+    int m = alec_downlink_read(buf, (size_t)n, recs, 256);
+    if (m < 0) {
+      s->dl_ignored++;
+      continue;
+    }
+    for (int i = 0; i < m && i < 256; i++) {
+      alec_encoder *e = encoder_of(s, recs[i].emitter);
+      if (e && alec_encoder_downlink(e, &recs[i].command, 1) == 0) s->dl_requests++;
+      else s->dl_ignored++;
+    }
+  }
+}
+
 static int flush(sender *s) {
   if (s->w.count == 0) return 0;
-  int rc = send_datagram(s, s->dgram, s->w.len);
+  size_t len = s->w.len;
+  if (s->sign) {
+    /* The writer's cap left room for the trailer (see main). */
+    long sl = alec_auth_sign(s->dgram, len, sizeof s->dgram, s->key_id, s->key, s->key_len, s->counter++);
+    if (sl < 0) {
+      fprintf(stderr, "alec-send: cannot sign a %zu-byte datagram: %s\n", len, alec_strerror((int)sl));
+      return -1;
+    }
+    len = (size_t)sl;
+  }
+  int rc = send_datagram(s, s->dgram, len);
   alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
   return rc;
 }
@@ -122,10 +284,13 @@ static int flush(sender *s) {
 static int send_frame(sender *s, uint64_t emitter, alec_format fmt, unsigned channels, const uint8_t *frame,
                       size_t len) {
   pace(s);
+  poll_downlink(s);
   s->frames++;
   s->frame_bytes += len;
+  s->last_lost = 0;
   if (s->loss > 0 && (double)(rng_next(&s->rng) >> 11) * 0x1.0p-53 < s->loss) {
     s->lost++;
+    s->last_lost = 1;
     return 0;
   }
   if (s->bare) return send_datagram(s, frame, len);
@@ -149,6 +314,39 @@ static uint64_t now_ms(void) {
   return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
+/* --log-values: what was generated, for end-to-end checks (channels
+ * first .. first+n-1 of the frame just sent or dropped; `carried`, if not
+ * NULL, says which ones the frame holds). */
+static void log_values(sender *s, uint64_t emitter, const double *v, unsigned first, unsigned n,
+                       const uint8_t *carried) {
+  if (s->log == NULL) return;
+  for (unsigned c = 0; c < n; c++)
+    fprintf(s->log, "%" PRIu64 " %" PRIu64 " %u %.17g %s\n", emitter, s->step, first + c, v[c],
+            carried && !carried[c] ? "omitted" : s->last_lost ? "lost" : "sent");
+}
+
+/* Which channels a multi frame carries (all, when it cannot tell). */
+static void multi_carried(sender *s, uint64_t emitter, const uint8_t *frame, size_t len, uint8_t *carried,
+                          unsigned n) {
+  memset(carried, 1, n);
+  if (s->log == NULL || s->enc == NULL || emitter - s->first_id >= s->n_enc) return;
+  size_t i = (size_t)(emitter - s->first_id);
+  if (s->shadow == NULL && (s->shadow = calloc(s->n_enc, sizeof *s->shadow)) == NULL) return;
+  if (s->shadow[i] == NULL && alec_decoder_new(&s->shadow[i], NULL) != 0) return;
+  alec_value out[255];
+  int m = alec_decoder_decode(s->shadow[i], ALEC_FORMAT_MULTI, 0, frame, len, out, 255, NULL);
+  if (m < 0) return;
+  memset(carried, 0, n);
+  for (int k = 0; k < m; k++)
+    if (out[k].id < n) carried[out[k].id] = 1;
+}
+
+static void shadow_free(sender *s) {
+  for (size_t i = 0; s->shadow && i < s->n_enc; i++) alec_decoder_free(s->shadow[i]);
+  free(s->shadow);
+  s->shadow = NULL;
+}
+
 /* Encodes one reading of an emitter (values[c] is channel c) and sends the
  * frame(s): single = one frame per channel (source_id = c), multi = one frame
  * (name_id = c), fixed = one frame (position c). The same channel number c
@@ -163,16 +361,25 @@ static int send_reading(sender *s, alec_encoder *enc, uint64_t emitter, alec_for
     for (unsigned c = 0; c < n; c++) {
       len = alec_encode_single(enc, c, values[c], ts_ms, frame, sizeof frame, NULL);
       if (len < 0 || send_frame(s, emitter, fmt, 0, frame, (size_t)len) != 0) goto fail;
+      log_values(s, emitter, values + c, c, 1, NULL);
     }
     return 0;
   case ALEC_FORMAT_MULTI:
     len = alec_encode_multi(enc, values, n, ts_ms, frame, sizeof frame);
     if (len < 0) goto fail;
-    return send_frame(s, emitter, fmt, 0, frame, (size_t)len);
+    if (send_frame(s, emitter, fmt, 0, frame, (size_t)len) != 0) return -1;
+    if (s->log) {
+      uint8_t carried[255];
+      multi_carried(s, emitter, frame, (size_t)len, carried, n < 255 ? n : 255);
+      log_values(s, emitter, values, 0, n, carried);
+    }
+    return 0;
   case ALEC_FORMAT_FIXED:
     len = alec_encode_fixed(enc, values, n, frame, sizeof frame);
     if (len < 0) goto fail;
-    return send_frame(s, emitter, fmt, n, frame, (size_t)len);
+    if (send_frame(s, emitter, fmt, n, frame, (size_t)len) != 0) return -1;
+    log_values(s, emitter, values, 0, n, NULL);
+    return 0;
   }
   len = ALEC_EINVAL;
 fail:
@@ -201,6 +408,14 @@ static int run_scenario(sender *s, const options *o) {
   if (o->steps_set) sc.steps = o->steps;
   sc.channels = o->channels ? o->channels : 1;
   sc.seed = o->seed;
+  /* --step-channel: one more channel carrying the step number, so that a
+   * check can tell which step any delivered value belongs to. */
+  unsigned nch = sc.channels + (o->step_channel ? 1u : 0u);
+  if (o->format == ALEC_FORMAT_FIXED && nch > ALEC_FIXED_MAX_CHANNELS) {
+    fprintf(stderr, "alec-send: --step-channel needs a channel more than the %d of a fixed frame\n",
+            ALEC_FIXED_MAX_CHANNELS);
+    return -1;
+  }
   if (o->print_config) {
     for (unsigned i = 0; i < sc.emitters; i++) {
       uint64_t id = o->emitter + i;
@@ -208,7 +423,7 @@ static int run_scenario(sender *s, const options *o) {
       if (id > (UINT64_C(1) << 53)) printf("<Emitter \"%" PRIu64 "\">\n", id);
       else printf("<Emitter %" PRIu64 ">\n", id);
       printf("  Format \"%s\"\n", alec_format_name(o->format));
-      if (o->format == ALEC_FORMAT_FIXED) printf("  Channels %u\n", sc.channels);
+      if (o->format == ALEC_FORMAT_FIXED) printf("  Channels %u\n", nch);
       if (alec_scenario_group(&sc, i)[0]) printf("  Group \"%s\"\n", alec_scenario_group(&sc, i));
       printf("</Emitter>\n");
     }
@@ -219,15 +434,26 @@ static int run_scenario(sender *s, const options *o) {
     return -1;
   }
   alec_encoder **enc = calloc(sc.emitters, sizeof(*enc));
-  double *values = calloc(sc.channels, sizeof(*values));
+  double *values = calloc(nch, sizeof(*values));
   int rc = enc && values ? 0 : -1;
   for (unsigned i = 0; i < sc.emitters && rc == 0; i++) rc = new_encoder(&enc[i], o->format);
+  s->enc = enc;
+  s->n_enc = rc == 0 ? sc.emitters : 0;
+  s->first_id = o->emitter;
   for (unsigned t = 0; t < sc.steps && rc == 0; t++) {
+    s->step = t;
+    /* --start-time: one step per second of emitter clock, e.g. in the past
+     * (the plugin then stores the values at exactly that time). */
+    uint64_t ts = o->start_time_set ? (uint64_t)llround(o->start_time * 1000) + (uint64_t)t * 1000u : now_ms();
     for (unsigned i = 0; i < sc.emitters && rc == 0; i++) {
       for (unsigned c = 0; c < sc.channels; c++) values[c] = alec_scenario_value(&sc, i, t, c);
-      rc = send_reading(s, enc[i], o->emitter + i, o->format, values, sc.channels, now_ms());
+      if (o->step_channel) values[sc.channels] = (double)t;
+      rc = send_reading(s, enc[i], o->emitter + i, o->format, values, nch, ts);
     }
   }
+  shadow_free(s);
+  s->enc = NULL;
+  s->n_enc = 0;
   for (unsigned i = 0; enc && i < sc.emitters; i++) alec_encoder_free(enc[i]);
   free(enc);
   free(values);
@@ -286,6 +512,12 @@ static int run_csv(sender *s, const options *o) {
   }
   alec_encoder *enc = NULL;
   int rc = new_encoder(&enc, o->format);
+  if (rc == 0) {
+    s->enc = &enc;
+    s->n_enc = 1;
+    s->first_id = o->emitter;
+  }
+  uint64_t row = 0;
   char line[8192];
   char *field[CSV_COLS_MAX + 1];
   double values[CSV_COLS_MAX];
@@ -315,8 +547,12 @@ static int run_csv(sender *s, const options *o) {
       values[c] = strtod(field[c + 1], &end);
       if (end == field[c + 1]) values[c] = NAN; /* empty cell: a missing reading */
     }
+    s->step = row++;
     rc = send_reading(s, enc, o->emitter, o->format, values, cols, ts);
   }
+  shadow_free(s);
+  s->enc = NULL;
+  s->n_enc = 0;
   alec_encoder_free(enc);
   fclose(f);
   return rc;
@@ -388,7 +624,16 @@ static void usage(FILE *out) {
         "  --mtu BYTES           largest batched datagram (default 1452)\n"
         "  --bare                frames without envelope (the receiver knows the sender by address)\n"
         "  --bind ADDR:PORT      local address of the socket (for Source in the plugin config)\n"
-        "  --seed S              scenario noise and --loss (default 1)\n"
+        "  --seed S              scenario noise, --loss, --dup and --reorder (default 1)\n"
+        "  --dup P               send this fraction of datagrams twice (the copy 0..3 datagrams later)\n"
+        "  --reorder P           deliver this fraction of datagrams 1..3 datagrams late\n"
+        "  --log-values FILE     write \"emitter step channel value sent|lost\" per generated value\n"
+        "  --start-time EPOCH    scenario: frame timestamps EPOCH + step seconds (single, multi)\n"
+        "  --step-channel        scenario: one more channel whose value is the step number\n"
+        "  --no-downlink         ignore keyframe requests of the receiver\n"
+        "  --key-file F --key-id N   sign every datagram with key N of an AuthFile\n"
+        "  --key HEX|base64:B64 --key-id N   the same with the key given directly\n"
+        "  --counter C           first datagram counter (default: microseconds since 1970)\n"
         "  --quiet               no summary\n"
         "HOST:PORT: 127.0.0.1:25830, [::1]:25830, or HOST alone for port " DEFAULT_PORT ".\n",
         out);
@@ -457,6 +702,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->batch = 1;
   o->mtu = 1452;
   o->seed = 1;
+  o->key_id = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     /* Options with a value take it from the next word or after '='. */
@@ -531,6 +777,35 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--seed") == 0) {
       if (parse_num(a, VALUE(), 0, 1.8e19, &d)) return -1;
       o->seed = (uint64_t)d;
+    } else if (strcmp(a, "--key-file") == 0) {
+      o->key_file = VALUE();
+    } else if (strcmp(a, "--key") == 0) {
+      o->key_text = VALUE();
+    } else if (strcmp(a, "--key-id") == 0) {
+      if (parse_num(a, VALUE(), 0, 65535, &d)) return -1;
+      o->key_id = (long)d;
+    } else if (strcmp(a, "--counter") == 0) {
+      const char *v = VALUE();
+      char *end;
+      errno = 0;
+      o->counter = v ? strtoull(v, &end, 10) : 0;
+      if (v == NULL || *v < '0' || *v > '9' || *end || errno || o->counter == 0) {
+        fprintf(stderr, "alec-send: --counter expects an integer in 1..2^64-1\n");
+        return -1;
+      }
+    } else if (strcmp(a, "--dup") == 0) {
+      if (parse_num(a, VALUE(), 0, 1, &o->dup)) return -1;
+    } else if (strcmp(a, "--reorder") == 0) {
+      if (parse_num(a, VALUE(), 0, 1, &o->reorder)) return -1;
+    } else if (strcmp(a, "--log-values") == 0) {
+      o->log_values = VALUE();
+    } else if (strcmp(a, "--start-time") == 0) {
+      if (parse_num(a, VALUE(), 0, 4e9, &o->start_time)) return -1;
+      o->start_time_set = 1;
+    } else if (strcmp(a, "--step-channel") == 0) {
+      o->step_channel = 1;
+    } else if (strcmp(a, "--no-downlink") == 0) {
+      o->no_downlink = 1;
     } else if (strcmp(a, "--bare") == 0) {
       o->bare = 1;
     } else if (strcmp(a, "--quiet") == 0) {
@@ -552,6 +827,57 @@ static int parse_args(int argc, char **argv, options *o) {
     return -1;
   }
   if (o->format == ALEC_FORMAT_FIXED && o->mode == MODE_SCENARIO && o->channels == 0) o->channels = 1;
+  if (o->key_file && o->key_text) {
+    fprintf(stderr, "alec-send: --key-file and --key exclude each other\n");
+    return -1;
+  }
+  if ((o->key_file || o->key_text) != (o->key_id >= 0)) {
+    fprintf(stderr, "alec-send: signing needs --key-file F or --key K, and --key-id N\n");
+    return -1;
+  }
+  if ((o->key_file || o->key_text) && o->bare) {
+    fprintf(stderr, "alec-send: --bare frames cannot be signed (no envelope)\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* The key to sign with; 0 or -1 with a message. */
+static int load_key(sender *s, const options *o) {
+  if (o->key_file == NULL && o->key_text == NULL) return 0;
+  s->key_id = (uint16_t)o->key_id;
+  if (o->key_text) {
+    int n = alec_auth_key_decode(o->key_text, s->key);
+    if (n < 0) {
+      fprintf(stderr, "alec-send: --key expects %d..%d bytes as hex or base64:...\n", ALEC_AUTH_KEY_MIN,
+              ALEC_AUTH_KEY_MAX);
+      return -1;
+    }
+    s->key_len = (size_t)n;
+  } else {
+    alec_auth_table *t;
+    char err[512];
+    if (alec_auth_table_load(&t, o->key_file, err, sizeof err) != 0) {
+      fprintf(stderr, "alec-send: --key-file: %s\n", err);
+      return -1;
+    }
+    const alec_auth_key *k = alec_auth_table_find(t, s->key_id);
+    if (k == NULL) {
+      fprintf(stderr, "alec-send: --key-file %s has no key id %u\n", o->key_file, s->key_id);
+      alec_auth_table_free(t);
+      return -1;
+    }
+    memcpy(s->key, k->key, k->key_len);
+    s->key_len = k->key_len;
+    alec_auth_table_free(t);
+  }
+  /* The receiver accepts each counter once per key, for ever: starting
+   * from the clock keeps a restarted sender above its last run without
+   * storing anything (unless it sent over a million datagrams a second). */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  s->counter = o->counter ? o->counter : (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+  s->sign = 1;
   return 0;
 }
 
@@ -579,14 +905,33 @@ int main(int argc, char **argv) {
   s->bare = o.bare;
   s->batch = o.batch;
   s->mtu = o.mtu;
+  if (load_key(s, &o) != 0) return 2;
+  if (s->sign) s->mtu -= ALEC_AUTH_TRAILER_SIZE; /* signed datagrams stay within --mtu */
   s->rate = o.rate;
   s->loss = o.loss;
+  s->dup = o.dup;
+  s->reorder = o.reorder;
+  s->downlink = !o.no_downlink;
+  if (o.log_values && (s->log = fopen(o.log_values, "w")) == NULL) {
+    fprintf(stderr, "alec-send: --log-values %s: %s\n", o.log_values, strerror(errno));
+    return 1;
+  }
   s->rng = o.seed ^ UINT64_C(0x5EED5EED5EED5EED);
   alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
   clock_gettime(CLOCK_MONOTONIC, &s->start);
   int rc = o.mode == MODE_SCENARIO ? run_scenario(s, &o) : o.mode == MODE_CSV ? run_csv(s, &o) : run_hex(s, &o);
   if (rc == 0) rc = flush(s);
+  if (release_held(s, 1) != 0) rc = -1;
+  if (s->log && fclose(s->log) != 0) {
+    fprintf(stderr, "alec-send: --log-values %s: %s\n", o.log_values, strerror(errno));
+    rc = -1;
+  }
   double secs = elapsed(&s->start);
+  if (!o.quiet && (s->dups || s->reordered || s->dl_datagrams || s->dl_ignored))
+    fprintf(stderr,
+            "alec-send: %" PRIu64 " datagrams duplicated, %" PRIu64 " reordered; %" PRIu64
+            " keyframe requests applied (%" PRIu64 " downlink datagrams, %" PRIu64 " ignored)\n",
+            s->dups, s->reordered, s->dl_requests, s->dl_datagrams, s->dl_ignored);
   if (!o.quiet)
     fprintf(stderr,
             "alec-send: %" PRIu64 " frames (%" PRIu64 " dropped by --loss), %" PRIu64 " datagrams, %" PRIu64

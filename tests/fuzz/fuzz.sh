@@ -81,7 +81,7 @@ build_one() {
   # shellcheck disable=SC2046,SC2086
   if newer "$out/bin/$t" "$here/$t.c" $objs $(headers); then
     $cc $cflags $std $collectd -Wall -Wextra -Werror -fsanitize=$san -o "$out/bin/$t" \
-      "$here/$t.c" $objs $xxhash -lm || { rm -f "$out/bin/$t"; return 1; }
+      "$here/$t.c" $objs $xxhash ${SODIUM_LIBS:--lsodium} -lm || { rm -f "$out/bin/$t"; return 1; }
   fi
 }
 

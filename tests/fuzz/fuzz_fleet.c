@@ -29,7 +29,7 @@
 #include "alec/preload.h"
 #include "fuzz_util.h"
 
-#define MAX_OPS 3000
+#define MAX_OPS 1500
 
 typedef struct ev_ctx {
   const alec_fleet_config *cfg;

@@ -430,7 +430,7 @@ static void seeds_fleet(void) {
     put8(&o, 0x07 | 0x08); /* 10 emitters, enter after 2 */
     put8(&o, 0x01);        /* drift warm-up 2 */
     put8(&o, 0x02 | 0x10); /* 16 channels, learn patterns at 2 */
-    for (size_t j = 0; j < s->n && j < 120; j++) {
+    for (size_t j = 0; j < s->n && j < 48; j++) {
       for (unsigned e = 0; e < 3; e++) fleet_frame(&o, s, j, e, e == 0 ? 2 : 0);
       if (j % 4 == 3) {
         put8(&o, 4);
@@ -454,7 +454,7 @@ static void seeds_fleet(void) {
     put8(&o, 0x07);
     put8(&o, 0x00);
     put8(&o, 0x02);
-    for (size_t j = 0; j < 100; j++) {
+    for (size_t j = 0; j < 60; j++) {
       for (size_t k = 0; k < m; k++)
         if (j < streams[members[k]].n)
           fleet_frame(&o, &streams[members[k]], j, (unsigned)streams[members[k]].emitter,

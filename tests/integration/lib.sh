@@ -351,7 +351,6 @@ it_start() {
     "$COLLECTD_BIN" -f -C "$IT_CONF" -P "$IT_TMP/collectd.pid" >"$out" 2>&1 &
   IT_PID=$!
   IT_PIDS="$IT_PIDS $IT_PID"
-  IT_OUT=$out
   if ! it_wait_for 30 it__ready; then
     cat "$out"
     it_fail "collectd (pid $IT_PID) did not become ready in 30 s"

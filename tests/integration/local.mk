@@ -33,3 +33,42 @@ bench-network: all
 	ALEC_BUILDDIR="$(abs_top_builddir)" ALEC_SRCDIR="$(abs_top_srcdir)" \
 	COLLECTD_BIN="$(COLLECTD_BIN)" \
 	$(top_srcdir)/contrib/bench-network.sh $${BENCH_FULL:+--full} $${BENCH_FULL:---short}
+
+# The fleet dashboard in headless Chromium (skipped without chromium); its
+# screenshots land in tests/run/ of the build tree.
+TESTS += tests/integration/dashboard.sh
+EXTRA_DIST += tests/integration/dashboard.sh
+CLEANFILES += tests/run/dashboard.png tests/run/dashboard-emitter.png
+
+# Security (docs/SECURITY.md): one script per class of hostile input that
+# hostile.sh and badconfig.sh do not already cover; sectool prints (signed)
+# envelope datagrams for sendraw.
+check_PROGRAMS += tests/integration/sectool
+tests_integration_sectool_SOURCES = tests/integration/sectool.c
+tests_integration_sectool_LDADD = libalec.la $(SODIUM_LIBS)
+SEC_IT_TESTS = \
+	tests/integration/sec_auth.sh \
+	tests/integration/sec_rotate.sh \
+	tests/integration/sec_flood.sh \
+	tests/integration/sec_rate.sh \
+	tests/integration/sec_config.sh \
+	tests/integration/sec_state.sh
+TESTS += $(SEC_IT_TESTS)
+EXTRA_DIST += $(SEC_IT_TESTS)
+
+# Writers (contrib/writers, contrib/grafana): the shipped configurations for
+# Graphite, InfluxDB, Prometheus and the notification paths against real
+# carbon-cache / influxd / write_prometheus, and every query of the Grafana
+# dashboard. Each skips when its daemon or client is not installed.
+WRITERS_IT_TESTS = \
+	tests/integration/writers_graphite.sh \
+	tests/integration/writers_influxdb.sh \
+	tests/integration/writers_prometheus.sh \
+	tests/integration/grafana_queries.sh
+TESTS += $(WRITERS_IT_TESTS)
+EXTRA_DIST += $(WRITERS_IT_TESTS) tests/integration/writers_lib.sh
+
+# Loss, duplication, reordering and keyframe requests (docs/PERFORMANCE.md,
+# "Loss"); restarts with a state file, hostile state files.
+TESTS += tests/integration/loss.sh tests/integration/restart.sh
+EXTRA_DIST += tests/integration/loss.sh tests/integration/restart.sh

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ALEC_CONTEXT_INT_H
+#define ALEC_CONTEXT_INT_H
+
+/* Layout of alec_context, shared by context.c and decoder.c only (not
+ * installed). A fleet receiver keeps one decoder per emitter and, at 10^5
+ * emitters, every frame finds that state out of cache: each separate heap
+ * block on the decode path is one more dependent miss. So the decoder, its
+ * context and the first CTX_INLINE_SOURCES sources are one cache-aligned
+ * block:
+ *
+ *   decoder trackers (CTX_LEAD bytes) | context header | inline sources
+ *   line 0 ............................ line 1 ........ | lines 2..5
+ *
+ * A standalone context (encoder, fleet context) has CTX_LEAD bytes of
+ * padding in front instead, so its inline sources are aligned the same way.
+ * Beyond CTX_INLINE_SOURCES the sources move to one external block (dense
+ * entries followed by an open-addressing index); the pattern dictionary is
+ * allocated on the first pattern. */
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/context.h"
+
+#define CTX_INLINE_SOURCES 4u
+#define CTX_LINE 64u
+#define CTX_LEAD 16u
+
+/* One source, 56 bytes: four of them fill the rest of a 384-byte block. */
+typedef struct ctx_src {
+  uint32_t id;
+  unsigned flags;
+  uint64_t count;
+  double last_value;
+  /* predict() with count < 3 falls back to this when sanitising, so one
+   * non-finite reading does not become the prediction. */
+  double last_finite;
+  double ema;
+  double mean;
+  double ssd;
+} ctx_src;
+
+struct ctx_pat;
+
+struct alec_context {
+  /* Read by every observe. */
+  alec_context_config cfg;
+  ctx_src *src;      /* inl, or the external block */
+  uint32_t n_src;
+  uint32_t cap_src;  /* CTX_INLINE_SOURCES while inline */
+  uint64_t obs;
+  uint32_t version;
+  /* Observations left until the next evolve (0: never); avoids a 64-bit
+   * modulo per observe. Recomputed whenever obs or the interval is set. */
+  uint32_t evo_left;
+  /* Inline mode: the ids of inl[0..n_src), so a lookup reads this line
+   * only, not one line per candidate. */
+  uint32_t ids[CTX_INLINE_SOURCES];
+  /* External mode: index of (tmask + 1) uint32 slots right after the
+   * cap_src entries, slot = dense index + 1, 0 = empty, at most half full. */
+  uint32_t tmask;
+  uint8_t tbits;
+  uint8_t embedded; /* lives inside a decoder block: alec_context_free ignores it */
+  uint8_t pad_[2];
+  /* Patterns sorted by ascending code, NULL until the first one. */
+  struct ctx_pat *pat;
+  uint32_t n_pat, cap_pat;
+  uint32_t next_code;
+  uint32_t pad2_;
+  ctx_src inl[CTX_INLINE_SOURCES];
+};
+
+_Static_assert((CTX_LEAD + offsetof(struct alec_context, inl)) % CTX_LINE == 0,
+               "inline sources start on a cache line after the lead");
+
+static inline int ctx_inline(const alec_context *ctx) { return ctx->src == ctx->inl; }
+
+static inline uint32_t *ctx_slots(const alec_context *ctx) {
+  return (uint32_t *)(void *)(ctx->src + ctx->cap_src);
+}
+
+static inline uint32_t ctx_hash_slot(const alec_context *ctx, uint32_t id) {
+  return (uint32_t)((id * 0x9E3779B1u) >> (32 - ctx->tbits)) & ctx->tmask;
+}
+
+static inline ctx_src *ctx_find(const alec_context *ctx, uint32_t id) {
+  ctx_src *src = ctx->src;
+  if (ctx_inline(ctx)) {
+    for (uint32_t k = 0; k < ctx->n_src; k++)
+      if (ctx->ids[k] == id)
+        return &src[k];
+    return NULL;
+  }
+  const uint32_t *slots = ctx_slots(ctx);
+  uint32_t i = ctx_hash_slot(ctx, id);
+  for (;;) {
+    uint32_t s = slots[i];
+    if (s == 0)
+      return NULL;
+    if (src[s - 1].id == id)
+      return &src[s - 1];
+    i = (i + 1) & ctx->tmask;
+  }
+}
+
+/* Same, trying dense position `hint` first: fixed frames create channel i
+ * as the i-th source, so this is one compare in the common case. */
+static inline ctx_src *ctx_find_hint(const alec_context *ctx, uint32_t id, uint32_t hint) {
+  if (hint < ctx->n_src &&
+      (ctx_inline(ctx) ? ctx->ids[hint] == id : ctx->src[hint].id == id))
+    return &ctx->src[hint];
+  return ctx_find(ctx, id);
+}
+
+/* A sanitised source that has seen only non-finite values still has a
+ * prediction, as in the reference where they were counted. */
+static inline int ctx_has_pred(const ctx_src *e) {
+  return e->count > 0 || (e->flags & ALEC_SRC_POISONED);
+}
+
+/* Sanitising: a non-finite last value never becomes the prediction, the
+ * last finite one does. Only non-finite values so far: the reference would
+ * predict that value (its count is >= 1), so we do too; the decoder flags
+ * what follows as unreliable because the source is poisoned. */
+static inline double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+  if (e->count == 0)
+    return e->last_value;
+  if (e->count < 3)
+    return ctx->cfg.sanitize_nonfinite ? e->last_finite : e->last_value;
+  return e->ema;
+}
+
+/* alec_context_view() of an entry, NULL meaning "no such source". */
+static inline int ctx_view(const alec_context *ctx, const ctx_src *e, alec_source_view *out) {
+  if (!e) {
+    memset(out, 0, sizeof *out);
+    return 0;
+  }
+  out->exists = 1;
+  out->last_value = e->last_value;
+  out->flags = e->flags;
+  out->has_pred = ctx_has_pred(e);
+  out->pred = out->has_pred ? ctx_pred(ctx, e) : 0.0;
+  return 1;
+}
+
+/* Reference observe() (spec 4.2) on an existing entry. */
+static inline void ctx_observe_entry(alec_context *ctx, ctx_src *e, double v) {
+  ctx->obs++;
+  e->last_value = v;
+  /* The flag is ours and set in both modes; only sanitising keeps the value
+   * out of the predictor. */
+  if (!isfinite(v))
+    e->flags |= ALEC_SRC_POISONED;
+  if (!(ctx->cfg.sanitize_nonfinite && !isfinite(v))) {
+    /* Reference expression order (spec 4.2); -ffp-contract=off keeps the
+     * two products unfused. */
+    e->count++;
+    e->last_finite = v;
+    if (e->count == 1)
+      e->ema = v;
+    else
+      e->ema = ctx->cfg.ema_alpha * v + (1.0 - ctx->cfg.ema_alpha) * e->ema;
+    double d = v - e->mean;
+    e->mean += d / (double)e->count;
+    double d2 = v - e->mean;
+    e->ssd += d * d2;
+  }
+  ctx->version++;
+  /* Reference rule: evolve when observation_count % interval == 0. */
+  if (ctx->evo_left && --ctx->evo_left == 0) {
+    ctx->evo_left = ctx->cfg.evolution_interval;
+    alec_context_evolve(ctx);
+  }
+}
+
+static inline void ctx_sync_evolve(alec_context *ctx) {
+  uint32_t iv = ctx->cfg.evolution_interval;
+  ctx->evo_left = iv ? iv - (uint32_t)(ctx->obs % iv) : 0;
+}
+
+/* An empty context in place (cfg already validated); `embedded`: part of a
+ * decoder block, which alone may release it (ctx_release). */
+static inline void ctx_init(alec_context *ctx, const alec_context_config *cfg, int embedded) {
+  memset(ctx, 0, sizeof *ctx);
+  ctx->cfg = *cfg;
+  ctx->src = ctx->inl;
+  ctx->cap_src = CTX_INLINE_SOURCES;
+  ctx->embedded = (uint8_t)(embedded ? 1 : 0);
+  ctx_sync_evolve(ctx);
+}
+
+/* Frees what the context holds outside its own struct. */
+static inline void ctx_release(alec_context *ctx) {
+  if (!ctx_inline(ctx))
+    free(ctx->src);
+  free(ctx->pat);
+  ctx->src = ctx->inl;
+  ctx->cap_src = CTX_INLINE_SOURCES;
+  ctx->n_src = 0;
+  ctx->pat = NULL;
+  ctx->n_pat = ctx->cap_pat = 0;
+}
+
+#endif

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: MIT */
+/* The plugin's security gate without the daemon: the SecurityLevel,
+ * AuthFile and RateLimit options (src/plugin/alec_conf.c), the per-datagram
+ * verdicts and key file reloading (src/plugin/security.c) and the token
+ * buckets (src/plugin/ratelimit.c). Config trees come from a small reader
+ * of collectd's syntax, as in tests/check_plugin_config.c. */
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alec/auth.h"
+#include "alec/envelope.h"
+#include "alec/error.h"
+#include "alec_conf.h"
+#include "ratelimit.h"
+#include "security.h"
+
+/* ---- a minimal oconfig reader (one item per line) ------------------------ */
+
+static void add_value(oconfig_item_t *it, const char *tok, int quoted) {
+  it->values = realloc(it->values, (size_t)(it->values_num + 1) * sizeof(*it->values));
+  ck_assert_ptr_nonnull(it->values);
+  oconfig_value_t *v = &it->values[it->values_num++];
+  char *end;
+  double d = strtod(tok, &end);
+  if (!quoted && end != tok && *end == '\0') {
+    v->type = OCONFIG_TYPE_NUMBER;
+    v->value.number = d;
+  } else {
+    v->type = OCONFIG_TYPE_STRING;
+    v->value.string = strdup(tok);
+  }
+}
+
+static oconfig_item_t *add_child(oconfig_item_t *parent, const char *key) {
+  parent->children = realloc(parent->children, (size_t)(parent->children_num + 1) * sizeof(*parent->children));
+  ck_assert_ptr_nonnull(parent->children);
+  oconfig_item_t *c = &parent->children[parent->children_num++];
+  memset(c, 0, sizeof *c);
+  c->key = strdup(key);
+  c->parent = parent;
+  return c;
+}
+
+static void parse_values(oconfig_item_t *it, char *p) {
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == '>') p++;
+    if (*p == '\0' || *p == '#') break;
+    char tok[512];
+    size_t n = 0;
+    int quoted = 0;
+    if (*p == '"') {
+      quoted = 1;
+      p++;
+      while (*p && *p != '"' && n + 1 < sizeof tok) tok[n++] = *p++;
+      if (*p == '"') p++;
+    } else {
+      while (*p && *p != ' ' && *p != '\t' && *p != '>' && n + 1 < sizeof tok) tok[n++] = *p++;
+      if (*p == '>') p++;
+    }
+    tok[n] = '\0';
+    add_value(it, tok, quoted);
+  }
+}
+
+static oconfig_item_t *conf(const char *text) {
+  oconfig_item_t *root = calloc(1, sizeof *root);
+  root->key = strdup("Plugin");
+  oconfig_item_t *cur = root;
+  char *copy = strdup(text), *save = NULL;
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == '\0' || *line == '#') continue;
+    if (line[0] == '<' && line[1] == '/') {
+      cur = cur->parent;
+      continue;
+    }
+    int block = line[0] == '<';
+    if (block) line++;
+    char key[64];
+    size_t k = 0;
+    while (*line && *line != ' ' && *line != '\t' && *line != '>' && k + 1 < sizeof key) key[k++] = *line++;
+    key[k] = '\0';
+    if (block && *line == '>') line++;
+    oconfig_item_t *it = add_child(cur, key);
+    parse_values(it, line);
+    if (block) cur = it;
+  }
+  free(copy);
+  return root;
+}
+
+static void conf_free(oconfig_item_t *it) {
+  for (int i = 0; i < it->values_num; i++)
+    if (it->values[i].type == OCONFIG_TYPE_STRING) free(it->values[i].value.string);
+  free(it->values);
+  for (int i = 0; i < it->children_num; i++) conf_free(&it->children[i]);
+  free(it->children);
+  free(it->key);
+}
+
+static int load(alec_plugin_config *cfg, const char *text, char *err, size_t errlen) {
+  alec_pc_init(cfg);
+  oconfig_item_t *root = conf(text);
+  int rc = alec_pc_parse(cfg, root, err, errlen);
+  if (rc == 0) rc = alec_pc_finalize(cfg, NULL, NULL, err, errlen);
+  conf_free(root);
+  free(root);
+  return rc;
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+START_TEST(config_levels) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  int rc = load(&cfg,
+                "AuthFile \"/nonexistent/keys\"\n"
+                "Listen \"127.0.0.1\" \"25830\"\n"
+                "<Listen \"127.0.0.1\" \"25831\">\n"
+                "  SecurityLevel \"Sign\"\n"
+                "</Listen>\n"
+                "<Listen \"::1\" \"25832\">\n"
+                "  SecurityLevel None\n"
+                "</Listen>\n"
+                "<Emitter 5>\n"
+                "  SecurityLevel \"sign\"\n"
+                "</Emitter>\n"
+                "<Emitter 6>\n"
+                "  SecurityLevel \"None\"\n"
+                "</Emitter>\n"
+                "<Emitter 7>\n"
+                "</Emitter>\n"
+                "RateLimit 50 200\n",
+                err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_uint_eq(cfg.n_listen, 3);
+  ck_assert_int_eq(cfg.listen[0].security, ALEC_PC_SEC_NONE);
+  ck_assert_int_eq(cfg.listen[1].security, ALEC_PC_SEC_SIGN);
+  ck_assert_int_eq(cfg.listen[2].security, ALEC_PC_SEC_NONE);
+  ck_assert_str_eq(cfg.listen[1].service, "25831");
+  ck_assert_str_eq(cfg.auth_file, "/nonexistent/keys");
+  ck_assert_uint_eq(cfg.n_sign_emitters, 1);
+  ck_assert_int_eq(alec_sec_level(alec_pc_find_emitter(&cfg, 5), ALEC_PC_SEC_NONE), ALEC_PC_SEC_SIGN);
+  ck_assert_int_eq(alec_sec_level(alec_pc_find_emitter(&cfg, 6), ALEC_PC_SEC_SIGN), ALEC_PC_SEC_NONE);
+  ck_assert_int_eq(alec_sec_level(alec_pc_find_emitter(&cfg, 7), ALEC_PC_SEC_SIGN), ALEC_PC_SEC_SIGN);
+  ck_assert_int_eq(alec_sec_level(NULL, ALEC_PC_SEC_NONE), ALEC_PC_SEC_NONE);
+  ck_assert(cfg.rate_limit == 50 && cfg.rate_burst == 200);
+  alec_pc_free(&cfg);
+
+  /* The plugin-wide level is the default of every Listen, in any order;
+   * the implicit default socket too. */
+  rc = load(&cfg, "SecurityLevel \"Sign\"\nAuthFile \"k\"\nRateLimit 0.5\n", err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_int_eq(cfg.listen[0].security, ALEC_PC_SEC_SIGN);
+  ck_assert(cfg.rate_limit == 0.5 && cfg.rate_burst == 1);
+  alec_pc_free(&cfg);
+  rc = load(&cfg, "Listen \"127.0.0.1\" \"1\"\nSecurityLevel \"Sign\"\nAuthFile \"k\"\n", err, sizeof err);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(cfg.listen[0].security, ALEC_PC_SEC_SIGN);
+  alec_pc_free(&cfg);
+  /* Nothing said: None everywhere, no rate limit. */
+  rc = load(&cfg, "Listen \"127.0.0.1\" \"1\"\n", err, sizeof err);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(cfg.listen[0].security, ALEC_PC_SEC_NONE);
+  ck_assert(cfg.rate_limit == 0);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(config_refusals) {
+  static const struct {
+    const char *text, *want;
+  } cases[] = {
+      {"SecurityLevel \"Encrypt\"\n", "SecurityLevel"},
+      {"SecurityLevel 1\n", "SecurityLevel"},
+      {"SecurityLevel \"Sign\"\n", "AuthFile"},
+      {"<Listen \"127.0.0.1\" \"1\">\n  SecurityLevel \"Sign\"\n</Listen>\n", "AuthFile"},
+      {"<Emitter 5>\n  SecurityLevel \"Sign\"\n</Emitter>\n", "AuthFile"},
+      {"<Listen \"127.0.0.1\" \"1\">\n  Bogus 1\n</Listen>\n", "Bogus' in <Listen>"},
+      {"<Listen \"127.0.0.1\" \"1\">\n  SecurityLevel \"Maybe\"\n</Listen>\n", "SecurityLevel' in <Listen>"},
+      {"AuthFile \"k\"\n<Emitter 5>\n  Source \"127.0.0.1\" \"9\"\n  Format \"single\"\n  SecurityLevel \"Sign\"\n"
+       "</Emitter>\n",
+       "Source"},
+      {"<Emitter 5>\n  SecurityLevel \"x\"\n</Emitter>\n", "in <Emitter"},
+      {"AuthFile \"\"\n", "AuthFile"},
+      {"AuthFile 5\n", "AuthFile"},
+      {"RateLimit 0 10\n", "RateLimit"},
+      {"RateLimit -5\n", "RateLimit"},
+      {"RateLimit 10 0.5\n", "RateLimit"},
+      {"RateLimit \"fast\"\n", "RateLimit"},
+      {"RateLimit 1 2 3\n", "RateLimit"},
+      {"RateLimit 1e10\n", "RateLimit"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    alec_plugin_config cfg;
+    char err[ALEC_PC_ERR_LEN] = "";
+    int rc = load(&cfg, cases[i].text, err, sizeof err);
+    ck_assert_msg(rc < 0, "case %zu accepted", i);
+    ck_assert_msg(strstr(err, cases[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+    alec_pc_free(&cfg);
+  }
+}
+END_TEST
+
+/* ---- the gate ------------------------------------------------------------------ */
+
+static const uint8_t KEY7[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t KEY8[16] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+#define KEYS "7: 000102030405060708090a0b0c0d0e0f\n8: 08080808080808080808080808080808 100-199\n"
+
+static char tmpdir[64], keypath[96];
+
+static void write_file(const char *path, const char *text) {
+  char tmp[128];
+  snprintf(tmp, sizeof tmp, "%s.new", path);
+  FILE *f = fopen(tmp, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+  ck_assert_int_eq(chmod(tmp, 0600), 0);
+  /* rename: a new inode, as editors and config managers do. */
+  ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+static void setup_dir(void) {
+  snprintf(tmpdir, sizeof tmpdir, "check_security.XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(keypath, sizeof keypath, "%s/keys", tmpdir);
+  write_file(keypath, KEYS);
+}
+
+static void teardown_dir(void) {
+  unlink(keypath);
+  rmdir(tmpdir);
+}
+
+/* An envelope with a fixed 1-channel Raw32 frame per emitter. */
+static size_t dgram(uint8_t *buf, size_t cap, const uint64_t *emitters, size_t n) {
+  static const uint8_t frame[] = {0xA1, 0, 0, 0, 0, 0x03, 0x41, 0xB4, 0, 0};
+  alec_envelope_writer w;
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, cap, 0), 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_gt(alec_envelope_add(&w, emitters[i], ALEC_FORMAT_FIXED, 1, frame, sizeof frame), 0);
+  return w.len;
+}
+
+static size_t signed_dgram(uint8_t *buf, size_t cap, const uint64_t *emitters, size_t n, uint16_t id,
+                           const uint8_t *key, uint64_t counter) {
+  size_t len = dgram(buf, cap, emitters, n);
+  long sl = alec_auth_sign(buf, len, cap, id, key, 16, counter);
+  ck_assert_int_gt(sl, 0);
+  return (size_t)sl;
+}
+
+typedef struct outcome {
+  alec_sec_verdict v;
+  int code, was_signed;
+  uint64_t who;
+  uint16_t key_id;
+  unsigned records;
+} outcome;
+
+static outcome run(alec_sec *s, const alec_plugin_config *cfg, int level, const uint8_t *buf, size_t len) {
+  outcome o;
+  alec_envelope_reader r;
+  alec_envelope_record rec;
+  memset(&o, 0, sizeof o);
+  o.v = alec_sec_open(s, cfg, level, buf, len, &r, &o.code, &o.who, &o.was_signed, &o.key_id);
+  if (o.v == ALEC_SEC_OK)
+    while (alec_envelope_next(&r, &rec) > 0) o.records++;
+  return o;
+}
+
+static void gate_config(alec_plugin_config *cfg) {
+  char text[512], err[ALEC_PC_ERR_LEN];
+  snprintf(text, sizeof text,
+           "AuthFile \"%s\"\n<Emitter 50>\n  SecurityLevel \"Sign\"\n</Emitter>\n"
+           "<Emitter 60>\n  SecurityLevel \"None\"\n</Emitter>\n",
+           keypath);
+  ck_assert_msg(load(cfg, text, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(gate_verdicts) {
+  alec_plugin_config cfg;
+  gate_config(&cfg);
+  alec_sec s;
+  char err[512], warn[512];
+  ck_assert_msg(alec_sec_init(&s, cfg.auth_file, err, sizeof err, warn, sizeof warn) == 0, "%s", err);
+  ck_assert_str_eq(warn, "");
+  uint8_t b[256];
+  const int NONE = ALEC_PC_SEC_NONE, SIGN = ALEC_PC_SEC_SIGN;
+  uint64_t e1[] = {1}, e50[] = {50}, e60[] = {60}, mix[] = {1, 60}, e150[] = {150}, both[] = {150, 1};
+
+  /* Unsigned. */
+  size_t n = dgram(b, sizeof b, e1, 1);
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).v, ALEC_SEC_OK);
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).records, 1);
+  outcome o = run(&s, &cfg, SIGN, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_UNSIGNED);
+  ck_assert(o.who == 1);
+  n = dgram(b, sizeof b, e50, 1); /* emitter 50 requires Sign anywhere */
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).v, ALEC_SEC_UNSIGNED);
+  n = dgram(b, sizeof b, e60, 1); /* emitter 60 may come unsigned anywhere */
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_OK);
+  n = dgram(b, sizeof b, mix, 2); /* one record needing Sign refuses the whole */
+  o = run(&s, &cfg, SIGN, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_UNSIGNED);
+  ck_assert(o.who == 1);
+  /* Structure comes first. */
+  n = dgram(b, sizeof b, e1, 1);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n - 1).v, ALEC_SEC_MALFORMED);
+  b[0] = 0x20;
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_VERSION);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, 0).v, ALEC_SEC_MALFORMED);
+
+  /* Signed: accepted on any socket, once. */
+  n = signed_dgram(b, sizeof b, e50, 1, 7, KEY7, 1000);
+  o = run(&s, &cfg, SIGN, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_OK);
+  ck_assert_int_eq(o.was_signed, 1);
+  ck_assert_uint_eq(o.key_id, 7);
+  ck_assert_uint_eq(o.records, 1);
+  o = run(&s, &cfg, NONE, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_REPLAY);
+  ck_assert_int_eq(o.code, ALEC_EREPLAY);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 999); /* late, inside the window */
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).v, ALEC_SEC_OK);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 900); /* too old */
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).v, ALEC_SEC_REPLAY);
+  /* Forged: the right key id, another key. */
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY8, 2000);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_BAD_SIGNATURE);
+  /* ... which did not spend counter 2000. */
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 2000);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_OK);
+  /* Damaged in flight. */
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 2001);
+  b[5] ^= 0x40;
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_BAD_SIGNATURE);
+  /* Unknown key id. */
+  n = signed_dgram(b, sizeof b, e1, 1, 9, KEY7, 1);
+  o = run(&s, &cfg, SIGN, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_UNKNOWN_KEY);
+  ck_assert_uint_eq(o.key_id, 9);
+  /* Key 8 signs for 100..199 only, for every record of the datagram. */
+  n = signed_dgram(b, sizeof b, e150, 1, 8, KEY8, 1);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, n).v, ALEC_SEC_OK);
+  n = signed_dgram(b, sizeof b, both, 2, 8, KEY8, 2);
+  o = run(&s, &cfg, SIGN, b, n);
+  ck_assert_int_eq(o.v, ALEC_SEC_NOT_ALLOWED);
+  ck_assert(o.who == 1);
+  /* Authentic but with a broken record: malformed, and its counter spent. */
+  size_t len = dgram(b, sizeof b, e150, 1);
+  len -= 2; /* cut the frame, then sign */
+  long sl = alec_auth_sign(b, len, sizeof b, 8, KEY8, 16, 3);
+  ck_assert_int_gt(sl, 0);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, (size_t)sl).v, ALEC_SEC_MALFORMED);
+  ck_assert_int_eq(run(&s, &cfg, SIGN, b, (size_t)sl).v, ALEC_SEC_REPLAY);
+  /* Signed, too short for a trailer. */
+  static const uint8_t stub[] = {0x11, 0x05, 0xC0};
+  ck_assert_int_eq(run(&s, &cfg, SIGN, stub, sizeof stub).v, ALEC_SEC_MALFORMED);
+  alec_sec_free(&s);
+
+  /* Without an AuthFile every signed datagram has an unknown key. */
+  ck_assert_int_eq(alec_sec_init(&s, NULL, err, sizeof err, NULL, 0), 0);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 5000);
+  ck_assert_int_eq(run(&s, &cfg, NONE, b, n).v, ALEC_SEC_UNKNOWN_KEY);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 100, err, sizeof err), 0);
+  alec_sec_free(&s);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(gate_reload) {
+  alec_plugin_config cfg;
+  gate_config(&cfg);
+  alec_sec s;
+  char err[512], warn[512];
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  uint8_t b[256];
+  uint64_t e1[] = {1};
+  size_t n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 10);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 1.0, err, sizeof err), 0); /* unchanged */
+
+  /* Rotation: key 7 replaced, key 8 removed, key 9 added. */
+  write_file(keypath, "7: 08080808080808080808080808080808\n9: 000102030405060708090a0b0c0d0e0f\n");
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 1.5, err, sizeof err), 0); /* within the second */
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 2.1, err, sizeof err), 1);
+  ck_assert_ptr_nonnull(strstr(err, "2 keys"));
+  ck_assert_uint_eq(atomic_load(&s.reloads), 1);
+  ck_assert_uint_eq(atomic_load(&s.n_keys), 2);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 11); /* the old key */
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_BAD_SIGNATURE);
+  n = signed_dgram(b, sizeof b, e1, 1, 8, KEY8, 11); /* a removed key */
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_UNKNOWN_KEY);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY8, 10); /* new key, old counter: window kept */
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_REPLAY);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY8, 12);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+
+  /* A broken file keeps the keys, and is reported once. */
+  write_file(keypath, "7: 0808\n");
+  ck_assert_int_lt(alec_sec_maybe_reload(&s, 3.2, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "line 1"));
+  ck_assert_ptr_nonnull(strstr(err, "keeping the 2 keys"));
+  ck_assert_ptr_null(strstr(err, "0808"));
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 4.3, err, sizeof err), 0);
+  ck_assert_uint_eq(atomic_load(&s.reload_errors), 1);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY8, 13);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  /* Vanished: keys kept, reported once; back: reloaded. */
+  unlink(keypath);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 5.4, err, sizeof err), ALEC_EIO);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 6.5, err, sizeof err), 0);
+  write_file(keypath, KEYS);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 7.6, err, sizeof err), 1);
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 14);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  alec_sec_free(&s);
+
+  /* Refused at start: a broken file, a missing file; warned: a readable one. */
+  write_file(keypath, "garbage\n");
+  ck_assert_int_lt(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_ptr_null(s.keys);
+  write_file(keypath, KEYS);
+  ck_assert_int_eq(chmod(keypath, 0644), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_ptr_nonnull(strstr(warn, "group or others"));
+  alec_sec_free(&s);
+  unlink(keypath);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EIO);
+  write_file(keypath, KEYS);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+/* ---- rate limit --------------------------------------------------------------- */
+
+START_TEST(rate_buckets) {
+  alec_rl *rl;
+  ck_assert_int_eq(alec_rl_new(&rl, 10, 5, 100), 0);
+  int pass = 0;
+  for (int i = 0; i < 100; i++) pass += alec_rl_allow(rl, 1, 1000.0);
+  ck_assert_int_eq(pass, 5); /* the burst */
+  ck_assert_int_eq(alec_rl_allow(rl, 2, 1000.0), 1); /* others unaffected */
+  /* 10 frames/s: in 0.5 s five more tokens. */
+  pass = 0;
+  for (int i = 0; i < 100; i++) pass += alec_rl_allow(rl, 1, 1000.5);
+  ck_assert_int_eq(pass, 5);
+  /* Steady 100 frames/s for 10 s pass at 10/s. */
+  pass = 0;
+  for (int i = 1; i <= 1000; i++) pass += alec_rl_allow(rl, 1, 1000.5 + i * 0.01);
+  ck_assert_int_ge(pass, 99);
+  ck_assert_int_le(pass, 101);
+  /* A clock step back does not refill. */
+  pass = 0;
+  for (int i = 0; i < 20; i++) pass += alec_rl_allow(rl, 1, 500.0);
+  ck_assert_int_le(pass, 1);
+  alec_rl_free(rl);
+  ck_assert_int_eq(alec_rl_new(&rl, 0, 5, 10), ALEC_EINVAL);
+  ck_assert_int_eq(alec_rl_new(&rl, 1, 0.5, 10), ALEC_EINVAL);
+  ck_assert_int_eq(alec_rl_new(&rl, 1, 1, 0), ALEC_EINVAL);
+}
+END_TEST
+
+/* A flood of new emitter ids: memory fixed, a steady emitter keeps its
+ * limit (its bucket is the most recently used of its set). */
+START_TEST(rate_flood) {
+  alec_rl *rl;
+  ck_assert_int_eq(alec_rl_new(&rl, 10, 10, 1000), 0);
+  size_t mem = alec_rl_memory(rl);
+  ck_assert_uint_lt(mem, 64 * 1024);
+  int noisy = 0;
+  uint64_t x = 12345;
+  for (int i = 0; i < 200000; i++) {
+    double t = 2000.0 + i * 1e-4; /* 20 s at 10000 datagrams/s */
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    alec_rl_allow(rl, x, t);
+    if (i % 10 == 0) noisy += alec_rl_allow(rl, 77, t); /* 1000 frames/s */
+  }
+  ck_assert_uint_eq(alec_rl_memory(rl), mem);
+  /* 10/s for 20 s plus the burst; evictions may add a burst now and then. */
+  ck_assert_int_ge(noisy, 200);
+  ck_assert_int_le(noisy, 260);
+  alec_rl_free(rl);
+}
+END_TEST
+
+static Suite *security_suite(void) {
+  Suite *s = suite_create("security");
+  TCase *tc = tcase_create("config");
+  tcase_add_test(tc, config_levels);
+  tcase_add_test(tc, config_refusals);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("gate");
+  tcase_add_checked_fixture(tc, setup_dir, teardown_dir);
+  tcase_add_test(tc, gate_verdicts);
+  tcase_add_test(tc, gate_reload);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("ratelimit");
+  tcase_add_test(tc, rate_buckets);
+  tcase_add_test(tc, rate_flood);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(security_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
