@@ -19,8 +19,21 @@ done
 if [ -n "$missing" ]; then
   echo "install-deps: installing:$missing"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # Packages like influxdb, graphite-carbon and collectd-core would start
+  # their system services (listening on every interface); the tests start
+  # their own instances on loopback, so forbid service starts during the
+  # install unless the machine already has a policy.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=no
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    added_policy=yes
+  fi
+  status=0
   # shellcheck disable=SC2086
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing || status=$?
+  [ "$added_policy" = yes ] && as_root rm -f "$policy"
+  [ "$status" -eq 0 ] || exit "$status"
 else
   echo "install-deps: all packages present"
 fi

@@ -127,6 +127,16 @@ START_TEST(sign_layout) {
 }
 END_TEST
 
+/* The worked example of docs/ENVELOPE.md, byte for byte. */
+START_TEST(doc_example) {
+  uint8_t buf[64], want[45];
+  size_t n = e1(buf);
+  unhex("110510420000000004d2000000000141b4000000070000000000000001f84e1807cce9c26eac0a629fc844c705", want, 45);
+  ck_assert_int_eq(alec_auth_sign(buf, n, sizeof buf, 7, KEY, sizeof KEY, 1), 45);
+  ck_assert_mem_eq(buf, want, 45);
+}
+END_TEST
+
 START_TEST(sign_refusals) {
   uint8_t buf[64], copy[64];
   size_t n = e1(buf);
@@ -477,6 +487,7 @@ static Suite *auth_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("sign");
   tcase_add_test(tc, sign_layout);
+  tcase_add_test(tc, doc_example);
   tcase_add_test(tc, sign_refusals);
   tcase_add_test(tc, verify_paths);
   tcase_add_test(tc, tamper_and_truncate);

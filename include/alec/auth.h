@@ -27,6 +27,7 @@
 #define ALEC_AUTH_TAG_SIZE 16 /* bytes of HMAC-SHA-256 kept */
 #define ALEC_AUTH_HMAC_SIZE 32
 #define ALEC_AUTH_TRAILER_SIZE (ALEC_AUTH_KEY_ID_SIZE + ALEC_AUTH_COUNTER_SIZE + ALEC_AUTH_TAG_SIZE)
+_Static_assert(ALEC_AUTH_TRAILER_SIZE == ALEC_ENVELOPE_AUTH_TRAILER_SIZE, "one trailer layout");
 #define ALEC_AUTH_KEY_MIN 16 /* bytes; shorter keys are refused */
 #define ALEC_AUTH_KEY_MAX 64 /* the HMAC block size: longer keys gain nothing */
 #define ALEC_AUTH_REPLAY_WINDOW 64

@@ -26,12 +26,14 @@
 
 #define ALEC_ENVELOPE_VERSION 1
 #define ALEC_ENVELOPE_HEADER_SIZE 1
-/* Authentication trailer present (key id + HMAC tag, a later version);
- * this version rejects such datagrams with ALEC_EAUTH. */
+/* Signed datagram: an authentication trailer follows the records
+ * (alec/auth.h). The plain reader refuses it with ALEC_EAUTH; it is read
+ * with alec_auth_reader_init() once alec_auth_verify() accepted it. */
 #define ALEC_ENVELOPE_FLAG_AUTH 0x01u
 #define ALEC_ENVELOPE_FLAGS_RESERVED 0x0Eu
-/* Reserved layout of the trailer: key id u16 BE + 16-byte truncated tag. */
-#define ALEC_ENVELOPE_AUTH_TRAILER_SIZE 18
+/* The trailer: key id u16 BE + counter u64 BE + 16-byte truncated tag
+ * (= ALEC_AUTH_TRAILER_SIZE; the counter made the reserved 18 bytes 26). */
+#define ALEC_ENVELOPE_AUTH_TRAILER_SIZE 26
 /* Largest UDP payload (IPv4); no datagram of ours is larger. */
 #define ALEC_ENVELOPE_MAX_DATAGRAM 65507
 #define ALEC_ENVELOPE_SHORT_LEN_MAX 63
@@ -66,8 +68,8 @@ typedef struct alec_envelope_reader {
 } alec_envelope_reader;
 
 /* Checks the header. 0, or ALEC_ETRUNC (empty), ALEC_EVERSION (version not
- * 1), ALEC_EMALFORMED (reserved flag bits set), ALEC_EAUTH (authenticated
- * datagram: not supported by this version). */
+ * 1), ALEC_EMALFORMED (reserved flag bits set), ALEC_EAUTH (signed
+ * datagram: verify it and read it with alec/auth.h). */
 int alec_envelope_reader_init(alec_envelope_reader *r, const uint8_t *buf, size_t len);
 
 /* 1 and *rec filled, 0 at the end (only after at least one record), or a

@@ -266,7 +266,7 @@ typedef struct alec_fleet_stats {
   size_t emitters;  /* known */
   size_t active;    /* seen within emitter_timeout */
   size_t anomalous; /* emitters currently WARNING or FAILURE on some channel */
-  size_t groups;
+  size_t groups;    /* groups that have at least one emitter */
   size_t shifts_active; /* group+channels currently in a fleet shift */
   uint64_t frames, values, bytes;
   uint64_t raw_bytes;         /* 8 bytes per value (binary64) */

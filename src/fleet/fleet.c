@@ -1375,9 +1375,16 @@ void alec_fleet_get_stats(const alec_fleet *f, double now, alec_fleet_stats *out
   if (!f) return;
   *out = f->st;
   out->emitters = f->n_em;
-  out->groups = f->n_groups;
+  /* Groups that have emitters: the default group "" always exists but is
+   * not a group an operator would count when every emitter has one. */
+  uint8_t seen[ALEC_FLEET_MAX_GROUPS_LIMIT / 8] = {0};
+  out->groups = 0;
   for (uint32_t i = 0; i < f->n_em; i++) {
     const emitter *e = &f->em[i];
+    if (!(seen[e->group / 8] & (1u << (e->group % 8)))) {
+      seen[e->group / 8] |= (uint8_t)(1u << (e->group % 8));
+      out->groups++;
+    }
     if (is_active(f, e, now)) out->active++;
     int anom = 0;
     for (unsigned j = 0; j < e->n_ch; j++)

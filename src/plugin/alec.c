@@ -1173,7 +1173,10 @@ static int alec_read(void) {
   submit("total_bytes", "frames", (value_t){.derive = (derive_t)st.bytes}, t);
   submit("total_bytes", "datagrams", (value_t){.derive = (derive_t)atomic_load(&P.datagram_bytes)}, t);
   submit("packets", "datagrams", (value_t){.derive = (derive_t)atomic_load(&P.datagrams)}, t);
-  submit("gauge", "compression_ratio", (value_t){.gauge = st.frames ? st.compression_ratio : NAN}, t);
+  /* No ratio before the first frame: a NaN would make writers such as
+   * InfluxDB log a dropped point every interval. */
+  if (st.frames)
+    submit("gauge", "compression_ratio", (value_t){.gauge = st.compression_ratio}, t);
   submit("derive", "lost_frames", (value_t){.derive = (derive_t)st.gaps}, t);
   submit("derive", "queue_drops", (value_t){.derive = (derive_t)atomic_load(&P.queue_drops)}, t);
   if (P.rs_ready) {

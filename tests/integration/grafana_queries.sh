@@ -118,13 +118,20 @@ it_say "$n query runs returned data"
 state_query=$(awk -F '\t' '$2 ~ /Current state/ && $3 ~ /alec_anomaly/ { print $3; exit }' "$IT_TMP/queries.tsv")
 if [ -n "$state_query" ]; then
   st=$(wr_influx_query "$(substitute "$state_query" one)" | grep -v '^name,' | awk -F, '{ print $NF }' | head -n 1)
-  [ "$st" = 2 ] && it_ok "table 'Current state': $WR_HOST_TARGET in state 2 (failure)" ||
+  if [ "$st" = 2 ]; then
+    it_ok "table 'Current state': $WR_HOST_TARGET in state 2 (failure)"
+  else
     it_check_fail "table 'Current state': $WR_HOST_TARGET state '$st', want 2"
+  fi
 fi
 anom_query=$(awk -F '\t' '$2 ~ /Anomalous emitters/ { print $3; exit }' "$IT_TMP/queries.tsv")
 if [ -n "$anom_query" ]; then
   a=$(wr_influx_query "$(substitute "$anom_query" one)" | awk -F, '{ print $NF }' | head -n 1)
-  [ "$a" = 1 ] && it_ok "stat 'Anomalous emitters': 1" || it_check_fail "stat 'Anomalous emitters': '$a', want 1"
+  if [ "$a" = 1 ]; then
+    it_ok "stat 'Anomalous emitters': 1"
+  else
+    it_check_fail "stat 'Anomalous emitters': '$a', want 1"
+  fi
 fi
 
 it_stop

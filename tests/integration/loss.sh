@@ -94,7 +94,8 @@ rows_of() {
   done
 }
 
-# Checks one run and prints "delivered max_err recov_mean recov_p90 recov_max gaps rows".
+# Checks one run; prints: stored-fraction max-error recovery-mean p90 max gaps stored generated
+# bad unjoinable lost (recovery: frames after a loss up to the first one stored).
 # $1 name, $2 first id, $3 join: "time" (timestamps) or "step" (step channel 2).
 analyse() {
   local name=$1 first=$2 join=$3
@@ -107,6 +108,7 @@ analyse() {
       em[$1] = 1
       if ($5 == "lost") status[fs] = "lost"
       if ($5 == "omitted") next # left out of its multi frame by the emitter (P5)
+      if ($5 == "lost") nlost++
       if (status[fs] == "") status[fs] = "sent"
       sent[fs " " $3] = $4
       nvalues++
@@ -119,21 +121,26 @@ analyse() {
         rows[key] = rows[key] + 1
         got[key] = $4
       } else {
+        # Values of one frame share its receive time; csv prints it to the
+        # ms, so frames of one ms are paired by their order in each file.
         t = $1 " " $3
-        if ($2 == stepch) { tstep[t] = int($4 + 0.5); tcount[t]++ } # delta-coded: within 0.005
-        else { pend[++np] = $0 }
+        k = t SUBSEP $2
+        val[k, ++cnt[k]] = $4
+        if ($2 != stepch) pend[k] = $1 " " $2
       }
     }
     END {
       if (join == "step") {
-        for (i = 1; i <= np; i++) {
-          split(pend[i], f, " ")
-          t = f[1] " " f[3]
-          if (!(t in tstep)) { unjoined++; continue }
-          if (tcount[t] > 1) { ambiguous++; continue }
-          key = f[1] " " tstep[t] " " f[2]
-          rows[key] = rows[key] + 1
-          got[key] = f[4]
+        for (k in pend) {
+          split(k, tk, SUBSEP)
+          ks = tk[1] SUBSEP stepch
+          split(pend[k], f, " ")
+          if (cnt[ks] != cnt[k]) { unjoined += cnt[k]; continue }
+          for (i = 1; i <= cnt[k]; i++) {
+            key = f[1] " " int(val[ks, i] + 0.5) " " f[2] # the step channel is delta-coded: within 0.005
+            rows[key] = rows[key] + 1
+            got[key] = val[k, i]
+          }
         }
       }
       maxerr = 0
@@ -169,8 +176,8 @@ analyse() {
       # p90 by insertion sort (a few hundred gaps)
       for (i = 2; i <= n; i++) { x = r[i]; j = i - 1; while (j > 0 && r[j] > x) { r[j + 1] = r[j]; j-- } r[j + 1] = x }
       p90 = n ? r[int(0.9 * (n - 1)) + 1] : 0
-      printf "%.4f %.6f %.2f %d %d %d %d %d %d %d\n", delivered / nvalues, maxerr, n ? sum / n : 0, p90, mx, n,
-        delivered, nvalues, bad + 0, unjoined + ambiguous
+      printf "%.4f %.6f %.2f %d %d %d %d %d %d %d %d\n", delivered / nvalues, maxerr, n ? sum / n : 0, p90, mx, n,
+        delivered, nvalues, bad + 0, unjoined + ambiguous, nlost
     }' "$IT_TMP/$name.log" "$IT_TMP/$name.rows"
 }
 
@@ -179,8 +186,7 @@ for r in "multi-on 1000 time" "multi-off 2000 time" "fixed-on 3000 step" "fixed-
   set -- $r
   res=$(analyse "$1" "$2" "$3")
   set -- $1 $res
-  name=$1 delivered=$2 maxerr=$3 rmean=$4 rp90=$5 rmax=$6 gaps=$7 nd=$8 nv=$9 bad=${10} unjoined=${11}
-  lost=$(grep -c ' lost$' "$IT_TMP/$name.log")
+  name=$1 delivered=$2 maxerr=$3 rmean=$4 rp90=$5 rmax=$6 gaps=$7 nd=$8 nv=$9 bad=${10} unjoined=${11} lost=${12}
   it_say "$name: stored $nd of $nv generated values ($delivered; $lost lost on the way), max error $maxerr," \
     "frames to recover after a loss: mean $rmean, p90 $rp90, max $rmax ($gaps gaps), unjoinable rows $unjoined"
   report="$report| $name | $nv | $lost | $nd | $delivered | $maxerr | $rmean | $rp90 | $rmax |

@@ -144,7 +144,8 @@ hostile() { # name, then a command writing $HSTATE
   "$@"
   conf "$HSTATE"
   : >"$IT_LOG"
-  out=$IT_TMP/hostile.out
+  HN=$((${HN:-0} + 1))
+  out=$IT_TMP/collectd-hostile-$HN.out # collectd*.out: scanned for sanitizer reports
   if ! it_collectd_test_config "$IT_CONF" "$out"; then
     it_check_fail "$name: collectd -T failed (the plugin must start clean)"
     tail -n 5 "$IT_LOG" "$out"

@@ -133,8 +133,11 @@ else
   cat "$IT_TMP/score5.txt"
 fi
 st5=$(points "$an5" | tail -n 1 | awk '{ printf "%d", $2 }')
-[ "$st5" = 2 ] && it_ok "alec_anomaly: $WR_HOST_TARGET in failure state (2)" ||
+if [ "$st5" = 2 ]; then
+  it_ok "alec_anomaly: $WR_HOST_TARGET in failure state (2)"
+else
   it_check_fail "alec_anomaly: $WR_HOST_TARGET last state '$st5', want 2"
+fi
 
 # Fleet statistics (StoreRates: derive-frames arrives as frames/s).
 ne=$(points "$fleet_emitters" | tail -n 1 | awk '{ printf "%d", $2 }')

@@ -98,13 +98,13 @@ else
 fi
 
 METRICS=$IT_TMP/metrics_end.txt
-fl="$(lab alec fleet) $(lab instance "$WR_RECEIVER")"
-got="emitters=$(sample collectd_alec_count $fl "$(lab type emitters)")"
-got="$got active=$(sample collectd_alec_count $fl "$(lab type emitters_active)")"
-got="$got anomalies=$(sample collectd_alec_count $fl "$(lab type anomalies_active)")"
-got="$got frames=$(sample collectd_alec_derive_total $fl "$(lab type frames)")"
-got="$got lost=$(sample collectd_alec_derive_total $fl "$(lab type lost_frames)")"
-got="$got decode_errors=$(sample collectd_alec_errors_total $fl "$(lab type rejected_decode)")"
+fl=("$(lab alec fleet)" "$(lab instance "$WR_RECEIVER")")
+got="emitters=$(sample collectd_alec_count "${fl[@]}" "$(lab type emitters)")"
+got="$got active=$(sample collectd_alec_count "${fl[@]}" "$(lab type emitters_active)")"
+got="$got anomalies=$(sample collectd_alec_count "${fl[@]}" "$(lab type anomalies_active)")"
+got="$got frames=$(sample collectd_alec_derive_total "${fl[@]}" "$(lab type frames)")"
+got="$got lost=$(sample collectd_alec_derive_total "${fl[@]}" "$(lab type lost_frames)")"
+got="$got decode_errors=$(sample collectd_alec_errors_total "${fl[@]}" "$(lab type rejected_decode)")"
 want="emitters=$WR_EMITTERS active=$WR_EMITTERS anomalies=1 frames=$((WR_EMITTERS * WR_STEPS)) lost=0 decode_errors=0"
 if [ "$got" = "$want" ]; then
   it_ok "fleet statistics: $got"
@@ -112,7 +112,7 @@ else
   it_check_fail "fleet statistics: got [$got], want [$want]"
   grep 'alec="fleet"' "$METRICS" | head -n 40
 fi
-ratio=$(sample collectd_alec_gauge $fl "$(lab type compression_ratio)")
+ratio=$(sample collectd_alec_gauge "${fl[@]}" "$(lab type compression_ratio)")
 awk -v r="$ratio" 'BEGIN { exit !(r + 0 > 0) }' || it_check_fail "compression_ratio '$ratio'"
 
 it_stop
@@ -128,7 +128,9 @@ fi
 # exec runs the script asynchronously.
 it_wait_for 10 grep -q " FAILURE $ident score=" "$notify_log" ||
   it_check_fail "notify.sh: no FAILURE line for $ident in its file"
-grep -q " FAILURE $ident score=" "$notify_log" && it_ok "notify.sh: $(grep " FAILURE $ident " "$notify_log" | head -n 1 | cut -c1-200)"
+if grep -q " FAILURE $ident score=" "$notify_log"; then
+  it_ok "notify.sh: $(grep " FAILURE $ident " "$notify_log" | head -n 1 | cut -c1-200)"
+fi
 others=$(grep -v -F " $WR_HOST_TARGET/" "$notify_log" | grep -c . || true)
 [ "$others" -eq 0 ] || it_check_fail "notify.sh: $others lines for other emitters"
 if python3 - "$http_log" "$WR_HOST_TARGET" "$WR_GROUP" <<'EOF'; then
