@@ -554,6 +554,43 @@ START_TEST(queue_threads) {
 }
 END_TEST
 
+/* StateFile, StateInterval, ResyncRequests, ResyncInterval (state.c, resync.c). */
+START_TEST(restart_options) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(load(&cfg, "", err, sizeof err) == 0, "%s", err);
+  ck_assert_str_eq(cfg.state_file, "");
+  ck_assert(cfg.state_interval == 60);
+  ck_assert_int_eq(cfg.resync_requests, 1);
+  ck_assert(cfg.resync_interval == 1);
+  alec_pc_free(&cfg);
+  ck_assert_msg(load(&cfg, "StateFile \"/var/lib/collectd/alec.state\"\nStateInterval 0\nResyncRequests false\n"
+                           "ResyncInterval 0.25",
+                     err, sizeof err) == 0,
+                "%s", err);
+  ck_assert_str_eq(cfg.state_file, "/var/lib/collectd/alec.state");
+  ck_assert(cfg.state_interval == 0);
+  ck_assert_int_eq(cfg.resync_requests, 0);
+  ck_assert(cfg.resync_interval == 0.25);
+  alec_pc_free(&cfg);
+  static const char *const bad_ones[][2] = {
+      {"StateFile \"\"", "option `StateFile'"},
+      {"StateFile 1", "option `StateFile'"},
+      {"StateFile \"a\" \"b\"", "option `StateFile'"},
+      {"StateInterval -1", "option `StateInterval'"},
+      {"StateInterval 1e9", "option `StateInterval'"},
+      {"ResyncRequests \"yes\"", "option `ResyncRequests': expects true or false"},
+      {"ResyncRequests", "option `ResyncRequests'"},
+      {"ResyncInterval -0.5", "option `ResyncInterval'"},
+  };
+  for (size_t i = 0; i < sizeof bad_ones / sizeof bad_ones[0]; i++) {
+    ck_assert_msg(load(&cfg, bad_ones[i][0], err, sizeof err) == ALEC_EINVAL, "accepted: %s", bad_ones[i][0]);
+    ck_assert_msg(strstr(err, bad_ones[i][1]) != NULL, "%s: %s", bad_ones[i][0], err);
+    alec_pc_free(&cfg);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("plugin_config");
   TCase *tc = tcase_create("config");
@@ -563,6 +600,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, several_blocks);
   tcase_add_test(tc, parse_ids);
+  tcase_add_test(tc, restart_options);
   suite_add_tcase(s, tc);
   TCase *tq_case = tcase_create("queue");
   tcase_set_timeout(tq_case, 60);

@@ -80,7 +80,7 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
                         alec_frame_info *info /* may be NULL */);
 
 /* Bytes of heap this decoder holds, its context included. (Addition.) A
- * decoder with up to 4 sources and no pattern is one 384-byte block. */
+ * decoder with up to 4 sources and no pattern is one 352-byte block. */
 size_t alec_decoder_memory(const alec_decoder *dec);
 
 /* Hint, no effect on results: starts fetching the decoder's state into the

@@ -143,10 +143,6 @@ static ctx_src *get_or_create(alec_context *ctx, uint32_t id, int *err) {
 
 /* ----------------------------------------------------------- lifecycle */
 
-/* Standalone block: CTX_LEAD bytes of padding, then the context, rounded
- * to whole cache lines (aligned_alloc wants a multiple of the alignment). */
-#define CTX_BLOCK (((CTX_LEAD + sizeof(alec_context)) + CTX_LINE - 1) / CTX_LINE * CTX_LINE)
-
 int alec_context_new(alec_context **out, const alec_context_config *cfg) {
   if (!out)
     return ALEC_EINVAL;
@@ -159,11 +155,9 @@ int alec_context_new(alec_context **out, const alec_context_config *cfg) {
   int rc = alec_context_config_validate(&c);
   if (rc < 0)
     return rc;
-  unsigned char *block = aligned_alloc(CTX_LINE, CTX_BLOCK);
-  if (!block)
+  alec_context *ctx = malloc(sizeof *ctx);
+  if (!ctx)
     return ALEC_ENOMEM;
-  memset(block, 0, CTX_LEAD);
-  alec_context *ctx = (alec_context *)(void *)(block + CTX_LEAD);
   ctx_init(ctx, &c, 0);
   *out = ctx;
   return 0;
@@ -174,7 +168,7 @@ void alec_context_free(alec_context *ctx) {
   if (!ctx || ctx->embedded)
     return;
   ctx_release(ctx);
-  free((unsigned char *)ctx - CTX_LEAD);
+  free(ctx);
 }
 
 /* Moves src's state into dst (which keeps its identity and storage kind);
@@ -391,8 +385,7 @@ const alec_context_config *alec_context_get_config(const alec_context *ctx) {
 size_t alec_context_memory(const alec_context *ctx) {
   if (!ctx)
     return 0;
-  /* A decoder accounts for its own block around an embedded context. */
-  size_t m = ctx->embedded ? sizeof *ctx : CTX_BLOCK;
+  size_t m = sizeof *ctx;
   if (!ctx_inline(ctx))
     m += (size_t)ctx->cap_src * sizeof(ctx_src) + ((size_t)ctx->tmask + 1) * sizeof(uint32_t);
   m += (size_t)ctx->cap_pat * sizeof(pat_entry);

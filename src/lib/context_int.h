@@ -5,18 +5,18 @@
 /* Layout of alec_context, shared by context.c and decoder.c only (not
  * installed). A fleet receiver keeps one decoder per emitter and, at 10^5
  * emitters, every frame finds that state out of cache: each separate heap
- * block on the decode path is one more dependent miss. So the decoder, its
- * context and the first CTX_INLINE_SOURCES sources are one cache-aligned
- * block:
+ * block on the decode path is one more dependent miss. So a decoder, its
+ * context and the first CTX_INLINE_SOURCES sources are one 352-byte block
+ * (6 cache lines, sometimes 7 at malloc's 16-byte alignment; aligning it to
+ * 64 would save that line at the price of ~110 bytes of allocator padding
+ * per emitter):
  *
- *   decoder trackers (CTX_LEAD bytes) | context header | inline sources
- *   line 0 ............................ line 1 ........ | lines 2..5
+ *   decoder trackers (16) | context header (112) | 4 inline sources (4 x 56)
  *
- * A standalone context (encoder, fleet context) has CTX_LEAD bytes of
- * padding in front instead, so its inline sources are aligned the same way.
  * Beyond CTX_INLINE_SOURCES the sources move to one external block (dense
  * entries followed by an open-addressing index); the pattern dictionary is
- * allocated on the first pattern. */
+ * allocated on the first pattern. A standalone context (encoder, fleet
+ * context) is the same struct on its own. */
 
 #include <math.h>
 #include <stddef.h>
@@ -27,10 +27,8 @@
 #include "alec/context.h"
 
 #define CTX_INLINE_SOURCES 4u
-#define CTX_LINE 64u
-#define CTX_LEAD 16u
 
-/* One source, 56 bytes: four of them fill the rest of a 384-byte block. */
+/* One source: 56 bytes. */
 typedef struct ctx_src {
   uint32_t id;
   unsigned flags;
@@ -64,7 +62,7 @@ struct alec_context {
    * cap_src entries, slot = dense index + 1, 0 = empty, at most half full. */
   uint32_t tmask;
   uint8_t tbits;
-  uint8_t embedded; /* lives inside a decoder block: alec_context_free ignores it */
+  uint8_t embedded; /* part of a decoder's block: alec_context_free ignores it */
   uint8_t pad_[2];
   /* Patterns sorted by ascending code, NULL until the first one. */
   struct ctx_pat *pat;
@@ -74,8 +72,8 @@ struct alec_context {
   ctx_src inl[CTX_INLINE_SOURCES];
 };
 
-_Static_assert((CTX_LEAD + offsetof(struct alec_context, inl)) % CTX_LINE == 0,
-               "inline sources start on a cache line after the lead");
+_Static_assert(sizeof(struct alec_context) == 112 + CTX_INLINE_SOURCES * sizeof(ctx_src),
+               "context header stays within 112 bytes");
 
 static inline int ctx_inline(const alec_context *ctx) { return ctx->src == ctx->inl; }
 

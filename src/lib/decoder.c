@@ -14,9 +14,9 @@
 #define FIXED_CTX_MAX_JUMP 256u
 #define FIXED_GAP_CAP 255u
 
-/* One block per emitter (see context_int.h): these CTX_LEAD bytes share
- * the first cache line with the context header, the inline sources follow
- * line by line. The context configuration is the context's own copy. */
+/* One block per emitter (see context_int.h): the trackers, then the
+ * context with its inline sources. The context configuration is the
+ * context's own copy. */
 struct alec_decoder {
   /* Legacy (single + multi) and fixed frames are tracked separately, as the
    * reference receiver does, although an emitter shares one counter. */
@@ -27,13 +27,10 @@ struct alec_decoder {
   uint8_t leg_has;
   uint8_t fix_has;
   uint8_t strict; /* ALEC_DECODER_STRICT_REFERENCE */
-  uint8_t pad_[CTX_LEAD - 11];
   alec_context ctx;
 };
 
-_Static_assert(offsetof(struct alec_decoder, ctx) == CTX_LEAD, "context right after the lead");
-
-#define DEC_BLOCK ((sizeof(alec_decoder) + CTX_LINE - 1) / CTX_LINE * CTX_LINE)
+_Static_assert(offsetof(struct alec_decoder, ctx) == 16, "trackers take 16 bytes");
 
 /* Result of phase (a): what the commit has to do. */
 typedef struct plan {
@@ -74,8 +71,7 @@ int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
   int rc = validate_config(&c);
   if (rc < 0)
     return rc;
-  /* Cache-line aligned so that each inline source is exactly one line. */
-  alec_decoder *dec = aligned_alloc(CTX_LINE, DEC_BLOCK);
+  alec_decoder *dec = malloc(sizeof *dec);
   if (!dec)
     return ALEC_ENOMEM;
   memset(dec, 0, offsetof(alec_decoder, ctx));
@@ -96,7 +92,7 @@ void alec_decoder_free(alec_decoder *dec) {
 size_t alec_decoder_memory(const alec_decoder *dec) {
   if (!dec)
     return 0;
-  return DEC_BLOCK - sizeof(alec_context) + alec_context_memory(&dec->ctx);
+  return offsetof(alec_decoder, ctx) + alec_context_memory(&dec->ctx);
 }
 
 void alec_decoder_prefetch(const alec_decoder *dec) {
@@ -106,8 +102,10 @@ void alec_decoder_prefetch(const alec_decoder *dec) {
   const char *p = (const char *)dec;
   if (!p)
     return;
-  for (size_t o = 0; o < DEC_BLOCK; o += CTX_LINE)
+  /* Every line the block touches, wherever it starts within a line. */
+  for (size_t o = 0; o < sizeof *dec; o += 64)
     __builtin_prefetch(p + o, 1, 3);
+  __builtin_prefetch(p + sizeof *dec - 1, 1, 3);
 #else
   (void)dec;
 #endif

@@ -12,8 +12,10 @@
 #
 # Environment: ALEC_SRCDIR (the source tree, default: two levels above this
 # script), ALEC_SHARED (shared reference data, default $ALEC_SRCDIR/../shared;
-# optional), FUZZ_CC (clang), FUZZ_CFLAGS (-g -O1), COLLECTD_CPPFLAGS (for
-# the config target), XXHASH_LIBS (-lxxhash), FUZZ_CORPUS (corpus root,
+# optional), FUZZ_ENV_FILE (tests/fuzz/fuzz.env of a build tree: the library
+# sources and link flags from the Makefile fragments; without it src/lib/*.c
+# and the usual libraries), FUZZ_CC (clang), FUZZ_CFLAGS (-g -O1),
+# COLLECTD_CPPFLAGS (for the config target), FUZZ_CORPUS (corpus root,
 # default OUT/corpus), FUZZ_NICE (nice increment, 0), FUZZ_RSS_MB (2048),
 # FUZZ_EXTRA (more libFuzzer flags).
 set -u
@@ -21,28 +23,39 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=${ALEC_SRCDIR:-$(cd "$here/../.." && pwd)}
 shared=${ALEC_SHARED:-$src/../shared}
+if [ -n "${FUZZ_ENV_FILE:-}" ]; then
+  [ -r "$FUZZ_ENV_FILE" ] || { echo "fuzz.sh: cannot read $FUZZ_ENV_FILE" >&2; exit 2; }
+  # shellcheck disable=SC1090
+  . "$FUZZ_ENV_FILE"
+fi
 cc=${FUZZ_CC:-clang}
 cflags=${FUZZ_CFLAGS:--g -O1}
-xxhash=${XXHASH_LIBS:--lxxhash}
 collectd=${COLLECTD_CPPFLAGS:-}
 rss=${FUZZ_RSS_MB:-2048}
 nice_inc=${FUZZ_NICE:-0}
-all_targets="fuzz_decode fuzz_envelope fuzz_fleet fuzz_state fuzz_config"
+lib_sources=${FUZZ_LIB_SOURCES:-$(cd "$src" && ls src/lib/*.c)}
+fleet_sources=${FUZZ_FLEET_SOURCES:-$(cd "$src" && ls src/fleet/fleet*.c src/fleet/preload.c)}
+conf_sources=${FUZZ_CONF_SOURCES:-src/plugin/alec_conf.c}
+lib_cppflags=${FUZZ_LIB_CPPFLAGS:-$(pkg-config --cflags libsodium 2>/dev/null)}
+libs=${FUZZ_LIBS:--lxxhash -lm $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)}
+all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config"
 std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$here"
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
-# Library sources each target needs: a broken file of one module then only
-# costs the targets that use it.
-lib_sources() { ls "$src"/src/lib/*.c; }
+# Library sources each target needs (C files of the lists, absolute): a
+# broken file of one module then only costs the targets that use it.
+c_files() { for f in "$@"; do case $f in *.c) echo "$src/$f" ;; esac; done; }
 sources_for() {
+  # shellcheck disable=SC2086
   case $1 in
-    fuzz_decode|fuzz_envelope) lib_sources ;;
-    fuzz_fleet|fuzz_state) lib_sources; echo "$src/src/fleet/fleet.c"; echo "$src/src/fleet/preload.c" ;;
-    mkseeds) lib_sources; echo "$src/src/fleet/preload.c" ;;
-    fuzz_config) lib_sources; echo "$src/src/plugin/alec_conf.c" ;;
+    fuzz_decode|fuzz_envelope|fuzz_auth) c_files $lib_sources ;;
+    fuzz_fleet|fuzz_state|mkseeds) c_files $lib_sources $fleet_sources ;;
+    fuzz_config) c_files $lib_sources $conf_sources ;;
   esac
 }
+# Link flags without the libtool archives of the lists.
+link_flags() { for l in $libs; do case $l in *.la) ;; *) printf '%s ' "$l" ;; esac; done; }
 
 # newer TARGET FILE...: true when TARGET is missing or older than a FILE.
 # (sh has no local variables: these names are used nowhere else.)
@@ -64,7 +77,7 @@ obj() {
   # shellcheck disable=SC2046
   if newer "$ob_o" "$2" $(headers); then
     # shellcheck disable=SC2086
-    $cc $cflags $std $collectd -fsanitize=fuzzer-no-link,address,undefined -c -o "$ob_o" "$2" \
+    $cc $cflags $std $lib_cppflags $collectd -fsanitize=fuzzer-no-link,address,undefined -c -o "$ob_o" "$2" \
       || { rm -f "$ob_o"; return 1; }
   fi
   echo "$ob_o"
@@ -80,8 +93,8 @@ build_one() {
   if [ "$t" = mkseeds ]; then san=address,undefined; else san=fuzzer,address,undefined; fi
   # shellcheck disable=SC2046,SC2086
   if newer "$out/bin/$t" "$here/$t.c" $objs $(headers); then
-    $cc $cflags $std $collectd -Wall -Wextra -Werror -fsanitize=$san -o "$out/bin/$t" \
-      "$here/$t.c" $objs $xxhash ${SODIUM_LIBS:--lsodium} -lm || { rm -f "$out/bin/$t"; return 1; }
+    $cc $cflags $std $lib_cppflags $collectd -Wall -Wextra -Werror -fsanitize=$san -o "$out/bin/$t" \
+      "$here/$t.c" $objs $(link_flags) || { rm -f "$out/bin/$t"; return 1; }
   fi
 }
 

@@ -1,25 +1,30 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the envelope datagram parser (alec/envelope.h).
+/* libFuzzer target: the envelope datagram parser (alec/envelope.h), the
+ * signed-datagram reader (alec/auth.h, without the tag check: fuzz_auth
+ * covers that) and the downlink parser (alec/downlink.h).
  *
  * Input: one datagram, exactly as it arrives on the socket. Every record is
  * decoded by the decoder of its (emitter, format, channels) stream, as the
- * plugin does. Oracles: the reader never points outside the datagram,
- * alec_envelope_validate agrees with the iteration, errors are sticky, and
- * a valid datagram rebuilt with the writer gives back the same bytes (the
- * reader accepts canonical encodings only). */
+ * plugin does. Oracles: the reader never points outside the records,
+ * alec_envelope_validate agrees with the iteration, errors are sticky, a
+ * valid datagram rebuilt with the writer gives back the same bytes (the
+ * reader accepts canonical encodings only), and so does a valid downlink. */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alec/auth.h"
 #include "alec/decoder.h"
+#include "alec/downlink.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
 #include "fuzz_util.h"
 
 #define SLOTS 8
-#define MAX_RECORDS 4096
+/* Records are at least 3 bytes (emitter, descriptor, one frame byte). */
+#define MAX_RECORDS (ALEC_ENVELOPE_MAX_DATAGRAM / 3 + 1)
 
 typedef struct slot {
   int used;
@@ -60,6 +65,25 @@ typedef struct rec_copy {
   size_t off, len;
 } rec_copy;
 
+/* Downlinks share the header byte with envelopes (flag D): a valid one is
+ * rebuilt byte for byte; an uplink envelope is never taken for one. */
+static void check_downlink(const uint8_t *data, size_t size) {
+  static alec_downlink_record dl[ALEC_ENVELOPE_MAX_DATAGRAM / 2];
+  static uint8_t again[ALEC_ENVELOPE_MAX_DATAGRAM];
+  int n = alec_downlink_read(data, size, dl, sizeof dl / sizeof dl[0]);
+  if (n <= 0) {
+    FUZZ_CHECK(n == ALEC_ETRUNC || n == ALEC_EVERSION || n == ALEC_EINVAL || n == ALEC_EAUTH ||
+               n == ALEC_EMALFORMED || n == ALEC_EVARINT || n == ALEC_ERANGE);
+    return;
+  }
+  FUZZ_CHECK(data[0] == ALEC_DOWNLINK_HEADER && (size_t)n <= size / 2);
+  FUZZ_CHECK(alec_envelope_validate(data, size) == ALEC_EMALFORMED);
+  int w = alec_downlink_write(again, sizeof again, dl, (size_t)n);
+  FUZZ_CHECK(w == (int)size && memcmp(again, data, size) == 0);
+  /* Fewer slots than records: the count is still the whole. */
+  FUZZ_CHECK(alec_downlink_read(data, size, dl, 1) == n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -79,12 +103,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(vn == ALEC_ETRUNC || vn == ALEC_EVARINT);
   }
 
+  check_downlink(data, size);
+
   alec_envelope_reader r;
   int rc = alec_envelope_reader_init(&r, data, size);
   int valid = alec_envelope_validate(data, size);
+  size_t end = size; /* of the records */
+  int is_signed = 0;
+  if (rc == ALEC_EAUTH) {
+    /* Signed: the records end where the trailer starts. */
+    FUZZ_CHECK(valid == ALEC_EAUTH);
+    alec_auth_trailer t;
+    int p = alec_auth_parse(data, size, &t);
+    rc = alec_auth_reader_init(&r, data, size);
+    FUZZ_CHECK(p == 1 ? rc == 0 : rc == p);
+    if (rc == 0) {
+      end = t.records_end;
+      FUZZ_CHECK(r.end == end);
+      is_signed = 1;
+    }
+  }
   if (rc < 0) {
     FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
-    FUZZ_CHECK(valid == rc);
+    if (!is_signed && valid != ALEC_EAUTH) FUZZ_CHECK(valid == rc);
     alec_envelope_record rec;
     FUZZ_CHECK(alec_envelope_next(&r, &rec) == rc);
     return 0;
@@ -98,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Records are contiguous and inside the datagram. */
     FUZZ_CHECK(rec.offset == prev_end);
     FUZZ_CHECK(rec.frame > data + rec.offset && rec.frame_len > 0);
-    FUZZ_CHECK(rec.frame >= data && rec.frame + rec.frame_len <= data + size);
+    FUZZ_CHECK(rec.frame >= data && rec.frame + rec.frame_len <= data + end);
     FUZZ_CHECK(rec.frame_len <= ALEC_FRAME_MAX);
     prev_end = (size_t)(rec.frame - data) + rec.frame_len;
     FUZZ_CHECK(r.pos == prev_end);
@@ -127,18 +168,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(r.count == n);
   if (rc < 0) {
     FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
-    FUZZ_CHECK(valid == rc);
+    if (!is_signed) FUZZ_CHECK(valid == rc);
     /* Sticky. */
     FUZZ_CHECK(alec_envelope_next(&r, &rec) == rc);
   } else {
-    FUZZ_CHECK(n >= 1 && valid == (int)n);
-    FUZZ_CHECK(prev_end == size);
+    FUZZ_CHECK(n >= 1);
+    if (!is_signed) FUZZ_CHECK(valid == (int)n);
+    FUZZ_CHECK(prev_end == end);
     /* Rebuild: identical bytes. One byte less of room: the last record is
      * refused and the writer keeps what it had. */
-    uint8_t *copy = malloc(size);
+    uint8_t *copy = malloc(end);
     FUZZ_CHECK(copy != NULL);
     for (int pass = 0; pass < 2; pass++) {
-      size_t cap = pass == 0 ? size : size - 1;
+      size_t cap = pass == 0 ? end : end - 1;
       alec_envelope_writer w;
       FUZZ_CHECK(alec_envelope_writer_init(&w, copy, cap, 0) == 0);
       for (size_t i = 0; i < n; i++) {
@@ -153,7 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                                                 recs[i].len) + recs[i].len);
         }
       }
-      if (pass == 0) FUZZ_CHECK(w.len == size && memcmp(copy, data, size) == 0);
+      /* The writer makes unsigned datagrams: the header differs by flag A. */
+      if (pass == 0)
+        FUZZ_CHECK(w.len == end && copy[0] == (data[0] & ~ALEC_ENVELOPE_FLAG_AUTH) &&
+                   memcmp(copy + 1, data + 1, end - 1) == 0);
     }
     free(copy);
     FUZZ_CHECK(alec_envelope_next(&r, &rec) == 0);

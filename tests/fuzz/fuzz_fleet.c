@@ -96,7 +96,7 @@ static void check_bounds(const alec_fleet *fleet, const alec_fleet_config *cfg, 
   FUZZ_CHECK(n <= cfg->max_emitters);
   FUZZ_CHECK(st.emitters == n);
   FUZZ_CHECK(st.active <= n && st.anomalous <= n);
-  FUZZ_CHECK(st.groups >= 1 && st.groups <= cfg->max_groups);
+  FUZZ_CHECK(st.groups <= cfg->max_groups && st.groups <= st.emitters);
   FUZZ_CHECK(st.memory == alec_fleet_memory(fleet));
   FUZZ_CHECK(st.compression_ratio >= 0 && !isnan(st.compression_ratio));
   FUZZ_CHECK(alec_fleet_active_emitters(fleet, now, NULL, 0) == st.active);

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the state-file loaders alec_context_load,
- * alec_decoder_load, alec_encoder_load and alec_preload_read.
+ * alec_decoder_load, alec_encoder_load, alec_preload_read and the fleet
+ * state (alec_fleet_state_load / _read).
  *
- * Input: sel(1) cfg(1) blob
- *   sel: bits 0-1 loader (context, decoder, encoder, preload), bit 2 repair
- *        the CRCs and length fields first (so mutations get past the
- *        checksum into the structure), bits 3-4 how much state the target
- *        holds before the load, bit 5 encoder in reference mode, bit 6
- *        strict decoder, bit 7 no NaN sanitising
+ * Input: kind(1) sel(1) cfg(1) blob
+ *   kind % 5: context, decoder, encoder, preload, fleet state
+ *   sel: bit 2 repair the CRCs and length fields first (so mutations get
+ *        past the checksums into the structure), bits 3-4 how much state
+ *        the target holds before the load, bit 5 encoder in reference mode,
+ *        bit 6 strict decoder, bit 7 no NaN sanitising; fleet state: bit 0
+ *        load through a FILE (fmemopen), bit 1 a filter keeping even ids
  *   cfg: bits 0-1 max sources {256, 2, 16, 4096}, bits 2-3 max patterns
- *        {256, 1, 4, 65535}, bits 4-5 scale {100, 1, 10, 1000}
+ *        {256, 1, 4, 65535}, bits 4-5 scale {100, 1, 10, 1000}, bits 6-7
+ *        max emitters of the fleet {4, 1, 16, 1000}
  * The loaded object always has state of its own, so "unchanged on error" is
- * meaningful: its saved blob is compared before and after a failed load. A
- * successful load must save and load again to the same blob. */
+ * meaningful: its saved blob is compared before and after a failed load (a
+ * fleet must have no emitter again). A successful load must save and load
+ * again to the same blob. */
 
 #include <math.h>
 #include <stddef.h>
@@ -24,6 +28,8 @@
 #include "alec/decoder.h"
 #include "alec/encoder.h"
 #include "alec/error.h"
+#include "alec/fleet.h"
+#include "alec/fleet_state.h"
 #include "alec/preload.h"
 #include "fuzz_util.h"
 
@@ -35,8 +41,10 @@
 #define ALEX_HEAD 20
 #define ALEX_CLEN_OFF 16
 #define PRELOAD_CRC_OFF 62
+#define ALFS_HEAD 28 /* ... crc32 at 24 */
+#define ALFS_REC_FIXED 17 /* id, last_seen, group_len */
 
-enum { T_CONTEXT, T_DECODER, T_ENCODER, T_PRELOAD };
+enum { T_CONTEXT, T_DECODER, T_ENCODER, T_PRELOAD, T_FLEET };
 
 typedef struct target {
   int kind;
@@ -56,21 +64,46 @@ static void fix_crc(uint8_t *b, size_t len) { /* CRC of [0, len-4) at len-4 */
   if (len >= 4) wr_le32(b + len - 4, alec_preload_crc32(0, b, len - 4));
 }
 
+static void repair_decoder(uint8_t *b, size_t len) {
+  if (len < ALDX_HEAD + 8) return;
+  wr_le32(b + ALDX_CLEN_OFF, (uint32_t)(len - ALDX_HEAD - 4));
+  fix_crc(b + ALDX_HEAD, len - ALDX_HEAD - 4);
+  /* The trailer covers the header and the embedded blob's CRC. */
+  uint32_t c = alec_preload_crc32(0, b, ALDX_HEAD);
+  c = alec_preload_crc32(c, b + len - 8, 4);
+  wr_le32(b + len - 4, c);
+}
+
+static uint32_t rd_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Fleet state: header CRC, every record's decoder blob, trailer CRC. */
+static void repair_fleet(uint8_t *b, size_t len) {
+  if (len < ALFS_HEAD) return;
+  wr_le32(b + 24, alec_preload_crc32(0, b, 24));
+  size_t off = ALFS_HEAD;
+  uint32_t count = rd_le32(b + 12);
+  for (uint32_t i = 0; i < count; i++) {
+    if (len - off < ALFS_REC_FIXED) return;
+    size_t gl = b[off + 16];
+    if (len - off - ALFS_REC_FIXED < gl + 4) return;
+    size_t blen = rd_le32(b + off + ALFS_REC_FIXED + gl);
+    off += ALFS_REC_FIXED + gl + 4;
+    if (len - off < blen) return;
+    repair_decoder(b + off, blen);
+    off += blen;
+  }
+  if (len - off >= 8) wr_le32(b + off + 4, alec_preload_crc32(0, b, off + 4));
+}
+
 static void repair(int kind, uint8_t *b, size_t len) {
   switch (kind) {
   case T_CONTEXT:
     fix_crc(b, len);
     break;
   case T_DECODER:
-    if (len < ALDX_HEAD + 8) return;
-    wr_le32(b + ALDX_CLEN_OFF, (uint32_t)(len - ALDX_HEAD - 4));
-    fix_crc(b + ALDX_HEAD, len - ALDX_HEAD - 4);
-    {
-      /* The trailer covers the header and the embedded blob's CRC. */
-      uint32_t c = alec_preload_crc32(0, b, ALDX_HEAD);
-      c = alec_preload_crc32(c, b + len - 8, 4);
-      wr_le32(b + len - 4, c);
-    }
+    repair_decoder(b, len);
     break;
   case T_ENCODER:
     if (len < ALEX_HEAD + 8) return;
@@ -85,6 +118,9 @@ static void repair(int kind, uint8_t *b, size_t len) {
       c = alec_preload_crc32(c, b + ALEC_PRELOAD_HEADER_SIZE, len - ALEC_PRELOAD_HEADER_SIZE);
       wr_le32(b + PRELOAD_CRC_OFF, c);
     }
+    break;
+  case T_FLEET:
+    repair_fleet(b, len);
     break;
   }
 }
@@ -107,17 +143,21 @@ static uint8_t *blob(const target *t, size_t *len) {
   return b;
 }
 
-static void target_new(target *t, int kind, uint8_t sel, uint8_t cfg) {
+static void context_config(uint8_t sel, uint8_t cfg, alec_context_config *c) {
   static const uint32_t max_src[4] = {256, 2, 16, 4096};
   static const uint32_t max_pat[4] = {256, 1, 4, 65535};
   static const uint32_t scale[4] = {100, 1, 10, 1000};
+  alec_context_config_init(c);
+  c->max_sources = max_src[cfg & 3];
+  c->max_patterns = max_pat[(cfg >> 2) & 3];
+  c->scale = scale[(cfg >> 4) & 3];
+  if (sel & 0x80) c->sanitize_nonfinite = 0;
+}
+
+static void target_new(target *t, int kind, uint8_t sel, uint8_t cfg) {
   memset(t, 0, sizeof *t);
   t->kind = kind;
-  alec_context_config_init(&t->ccfg);
-  t->ccfg.max_sources = max_src[cfg & 3];
-  t->ccfg.max_patterns = max_pat[(cfg >> 2) & 3];
-  t->ccfg.scale = scale[(cfg >> 4) & 3];
-  if (sel & 0x80) t->ccfg.sanitize_nonfinite = 0;
+  context_config(sel, cfg, &t->ccfg);
   switch (kind) {
   case T_DECODER:
     alec_decoder_config_init(&t->dcfg);
@@ -171,18 +211,112 @@ static int load(target *t, const uint8_t *b, size_t len, alec_preload_info *info
   }
 }
 
+/* ---- fleet state ---------------------------------------------------------- */
+
+static int keep_even(void *arg, uint64_t id) {
+  (void)arg;
+  return (id & 1) == 0;
+}
+
+static alec_fleet *fleet_new(uint8_t sel, uint8_t cfg) {
+  static const uint32_t max_em[4] = {4, 3, 16, 1000};
+  alec_fleet_config fc;
+  alec_fleet_config_init(&fc);
+  fc.max_emitters = max_em[cfg >> 6];
+  context_config(sel, cfg, &fc.decoder.ctx);
+  alec_fleet *f = NULL;
+  FUZZ_CHECK(alec_fleet_new(&f, &fc) == 0);
+  return f;
+}
+
+static uint8_t *fleet_blob(alec_fleet *f, double now, size_t *len) {
+  uint8_t *b = NULL;
+  alec_fleet_state_info info;
+  FUZZ_CHECK(alec_fleet_state_save(f, now, &b, len, &info) == 0);
+  FUZZ_CHECK(info.emitters == alec_fleet_emitter_count(f) && info.bytes == *len);
+  return b;
+}
+
+static void fuzz_fleet_state(uint8_t sel, uint8_t cfg, const uint8_t *b, size_t len) {
+  const double now = 1e6;
+  alec_fleet_state_filter filter = (sel & 2) ? keep_even : NULL;
+  alec_fleet *f = fleet_new(sel, cfg);
+  size_t before = 0;
+  if ((sel >> 3) & 3) {
+    /* Refused while the fleet has emitters, and nothing changes. */
+    static const uint8_t frame[] = {0xA1, 0x00, 0x01, 0x00, 0x00, 0x03, 0x41, 0xB0, 0x00, 0x00};
+    FUZZ_CHECK(alec_fleet_process(f, 42, ALEC_FORMAT_FIXED, 1, frame, sizeof frame, now, NULL, 0,
+                                  NULL) == 1);
+    before = 1;
+  }
+  alec_fleet_state_info info;
+  int rc = alec_fleet_state_load(f, b, len, now, filter, NULL, &info);
+  size_t n = alec_fleet_emitter_count(f);
+  if (before) {
+    FUZZ_CHECK(rc == ALEC_EINVAL && n == before);
+    alec_fleet_free(f);
+    return;
+  }
+  /* The same bytes through a FILE give the same verdict and the same fleet. */
+  alec_fleet *g = fleet_new(sel, cfg);
+  FILE *in = len ? fmemopen((void *)b, len, "rb") : NULL;
+  if (in) {
+    alec_fleet_state_info info2;
+    int rc2 = alec_fleet_state_read(g, in, now, filter, NULL, &info2);
+    fclose(in);
+    FUZZ_CHECK(rc2 == rc);
+    FUZZ_CHECK(alec_fleet_emitter_count(g) == n);
+  }
+  if (rc < 0) {
+    FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
+    FUZZ_CHECK(n == 0);
+  } else {
+    FUZZ_CHECK(rc == 0 && info.emitters == n);
+    FUZZ_CHECK(n <= alec_fleet_get_config(f)->max_emitters);
+    FUZZ_CHECK(info.bytes == len && isfinite(info.saved_at));
+    if (filter) {
+      for (size_t i = 0; i < n; i++) {
+        alec_fleet_emitter_info ei;
+        FUZZ_CHECK(alec_fleet_emitter_at(f, i, now, &ei) == 0 && keep_even(NULL, ei.id));
+      }
+    }
+    size_t a_len, c_len;
+    uint8_t *a = fleet_blob(f, now, &a_len);
+    if (in) {
+      uint8_t *c = fleet_blob(g, now, &c_len);
+      FUZZ_CHECK(c_len == a_len && memcmp(a, c, a_len) == 0);
+      free(c);
+    }
+    /* Save -> load -> save is stable. */
+    alec_fleet *h = fleet_new(sel, cfg);
+    FUZZ_CHECK(alec_fleet_state_load(h, a, a_len, now, NULL, NULL, NULL) == 0);
+    uint8_t *c = fleet_blob(h, now, &c_len);
+    FUZZ_CHECK(c_len == a_len && memcmp(a, c, a_len) == 0);
+    free(c);
+    alec_fleet_free(h);
+    free(a);
+  }
+  alec_fleet_free(g);
+  alec_fleet_free(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 2 || size > (1u << 20)) return 0;
-  uint8_t sel = data[0], cfg = data[1];
-  int kind = sel & 3;
-  size_t len = size - 2;
+  if (size < 3 || size > (1u << 20)) return 0;
+  int kind = data[0] % 5;
+  uint8_t sel = data[1], cfg = data[2];
+  size_t len = size - 3;
   /* A private copy: ASan then catches reads past the blob exactly. */
   uint8_t *b = malloc(len ? len : 1);
   FUZZ_CHECK(b != NULL);
-  memcpy(b, data + 2, len);
+  memcpy(b, data + 3, len);
   if (sel & 0x04) repair(kind, b, len);
+  if (kind == T_FLEET) {
+    fuzz_fleet_state(sel, cfg, b, len);
+    free(b);
+    return 0;
+  }
 
   target t;
   target_new(&t, kind, sel, cfg);
