@@ -6,6 +6,7 @@ libalec_la_SOURCES = \
 	src/lib/wire.c \
 	src/lib/frame.c \
 	src/lib/context.c \
+	src/lib/context_int.h \
 	src/lib/classifier.c \
 	src/lib/decoder.c \
 	src/lib/encoder.c

@@ -800,6 +800,7 @@ static void *dispatch_main(void *arg) {
   while (!atomic_load(&P.stop)) {
     alec_dgram *d = alec_dq_pop(&P.queue);
     if (d) {
+      sec_reload(); /* at most one stat() a second, whatever EvaluationInterval */
       alec_rs_begin(&P.rs);
       process_datagram(d);
       resync_flush(d);

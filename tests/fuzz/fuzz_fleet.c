@@ -12,7 +12,8 @@
  *     6    queries over every emitter and channel
  *     7    sub-op(1): remove stale / remove emitter / sync patterns / time
  *          jump (either way) / preload round trip of the fleet context /
- *          non-finite time
+ *          non-finite time / restore an emitter from another's decoder /
+ *          fleet state save and load into a fresh fleet
  * Time moves by signed steps, so it goes backwards too. Invariants: the
  * bounds hold, refused calls change nothing visible, every event and every
  * accessor returns sane values. */
@@ -26,6 +27,7 @@
 #include "alec/context.h"
 #include "alec/error.h"
 #include "alec/fleet.h"
+#include "alec/fleet_state.h"
 #include "alec/preload.h"
 #include "fuzz_util.h"
 
@@ -162,6 +164,90 @@ static void preload_roundtrip(alec_fleet *fleet) {
   free(buf);
 }
 
+/* An emitter re-created from another one's saved decoder (restart path). */
+static void restore(alec_fleet *fleet, const alec_fleet_config *cfg, uint64_t from, uint64_t to,
+                    double now) {
+  alec_decoder *dec = alec_fleet_emitter_decoder(fleet, from);
+  if (dec == NULL) return;
+  long need = alec_decoder_save(dec, NULL, 0);
+  FUZZ_CHECK(need > 0);
+  uint8_t *b = malloc((size_t)need);
+  FUZZ_CHECK(b != NULL && alec_decoder_save(dec, b, (size_t)need) == need);
+  size_t before = alec_fleet_emitter_count(fleet);
+  int exists = alec_fleet_emitter_decoder(fleet, to) != NULL;
+  int rc = alec_fleet_restore_emitter(fleet, to, b, (size_t)need, now);
+  if (exists) FUZZ_CHECK(rc == ALEC_EINVAL);
+  else if (before >= cfg->max_emitters) FUZZ_CHECK(rc == ALEC_ENOSPC);
+  else FUZZ_CHECK(rc == 0);
+  FUZZ_CHECK(alec_fleet_emitter_count(fleet) == before + (rc == 0));
+  if (rc == 0) {
+    long n2 = alec_decoder_save(alec_fleet_emitter_decoder(fleet, to), NULL, 0);
+    FUZZ_CHECK(n2 == need);
+  }
+  free(b);
+}
+
+static uint8_t *decoder_blob(alec_decoder *dec, size_t *len) {
+  long need = alec_decoder_save(dec, NULL, 0);
+  FUZZ_CHECK(need > 0);
+  uint8_t *b = malloc((size_t)need);
+  FUZZ_CHECK(b != NULL && alec_decoder_save(dec, b, (size_t)need) == need);
+  *len = (size_t)need;
+  return b;
+}
+
+static void copy_groups(const alec_fleet *from, alec_fleet *to, double now) {
+  size_t n = alec_fleet_emitter_count(from);
+  for (size_t i = 0; i < n; i++) {
+    alec_fleet_emitter_info ei;
+    FUZZ_CHECK(alec_fleet_emitter_at(from, i, now, &ei) == 0);
+    FUZZ_CHECK(alec_fleet_set_emitter_group(to, ei.id, ei.group) == 0);
+  }
+}
+
+/* Every emitter's decoder survives a save and a load into a fresh fleet
+ * (groups come from the configuration, so the fresh fleet gets them first);
+ * a second save/load changes nothing more. */
+static void state_round_trip(alec_fleet *fleet, const alec_fleet_config *cfg, double now) {
+  uint8_t *a = NULL;
+  size_t a_len;
+  FUZZ_CHECK(alec_fleet_state_save(fleet, now, &a, &a_len, NULL) == 0);
+  alec_fleet *fresh = NULL;
+  FUZZ_CHECK(alec_fleet_new(&fresh, cfg) == 0);
+  size_t n = alec_fleet_emitter_count(fleet);
+  copy_groups(fleet, fresh, now);
+  alec_fleet_state_info info;
+  FUZZ_CHECK(alec_fleet_state_load(fresh, a, a_len, now, NULL, NULL, &info) == 0);
+  FUZZ_CHECK(alec_fleet_emitter_count(fresh) == n);
+  FUZZ_CHECK(info.emitters == n && info.bytes == a_len && info.group_changes == 0);
+  for (size_t i = 0; i < n; i++) {
+    alec_fleet_emitter_info ei;
+    FUZZ_CHECK(alec_fleet_emitter_at(fleet, i, now, &ei) == 0);
+    size_t x_len, y_len;
+    uint8_t *x = decoder_blob(alec_fleet_emitter_decoder(fleet, ei.id), &x_len);
+    alec_decoder *d = alec_fleet_emitter_decoder(fresh, ei.id);
+    FUZZ_CHECK(d != NULL);
+    uint8_t *y = decoder_blob(d, &y_len);
+    FUZZ_CHECK(x_len == y_len && memcmp(x, y, x_len) == 0);
+    free(x);
+    free(y);
+  }
+  uint8_t *b = NULL, *c = NULL;
+  size_t b_len, c_len;
+  FUZZ_CHECK(alec_fleet_state_save(fresh, now, &b, &b_len, NULL) == 0);
+  alec_fleet *again = NULL;
+  FUZZ_CHECK(alec_fleet_new(&again, cfg) == 0);
+  copy_groups(fleet, again, now);
+  FUZZ_CHECK(alec_fleet_state_load(again, b, b_len, now, NULL, NULL, NULL) == 0);
+  FUZZ_CHECK(alec_fleet_state_save(again, now, &c, &c_len, NULL) == 0);
+  FUZZ_CHECK(b_len == c_len && memcmp(b, c, b_len) == 0);
+  free(c);
+  free(b);
+  free(a);
+  alec_fleet_free(again);
+  alec_fleet_free(fresh);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -239,7 +325,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case 7: {
       uint8_t sub = fuzz_u8(&in);
-      switch (sub % 6) {
+      switch (sub % 8) {
       case 0: {
         size_t before = alec_fleet_emitter_count(fleet);
         int rc = alec_fleet_remove_stale(fleet, now);
@@ -277,6 +363,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(alec_fleet_emitter_count(fleet) == before);
         break;
       }
+      case 6:
+        restore(fleet, &cfg, emitter_id(&in), emitter_id(&in), now);
+        break;
+      case 7:
+        state_round_trip(fleet, &cfg, now);
+        break;
       }
       break;
     }

@@ -20,11 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alec/auth.h"
 #include "alec/context.h"
 #include "alec/decoder.h"
 #include "alec/encoder.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
+#include "alec/fleet.h"
+#include "alec/fleet_state.h"
 #include "alec/frame.h"
 #include "alec/preload.h"
 #include "fuzz_config_dict.h"
@@ -399,6 +402,47 @@ static void seeds_envelope(void) {
   }
 }
 
+/* Key files for fuzz_auth; the first key of each also signs envelope seeds. */
+static const char *const key_files[] = {
+    "1: 000102030405060708090a0b0c0d0e0f\n",
+    ("# keys of the test fleet\n"
+     "7: base64:AAECAwQFBgcICQoLDA0ODxAREhM= 5-9 12 0x10-0x20\n"
+     "0x2: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff *\n"),
+    ("3: hex:0123456789abcdef0123456789abcdef 1 2 3\r\n"
+     "  4 :\t0123456789abcdef0123456789abcdef 100-200 150-300 # overlapping\n"),
+};
+
+static void seeds_auth(void) {
+  static uint8_t dg[ALEC_ENVELOPE_MAX_DATAGRAM + ALEC_AUTH_TRAILER_SIZE];
+  static const uint8_t key1[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  alec_envelope_writer w;
+  for (size_t i = 0; i < n_streams && i < 40; i++) {
+    const stream *s = &streams[i];
+    if (alec_envelope_writer_init(&w, dg, 1400, 0) < 0) continue;
+    for (size_t j = 0; j < s->n && j < 4; j++)
+      (void)alec_envelope_add(&w, 5 + i, s->fmt, s->channels, s->f[j].b, s->f[j].len);
+    if (w.count == 0) continue;
+    size_t len = w.len;
+    for (int signed_ = 0; signed_ < 2; signed_++) {
+      if (signed_) {
+        long sl = alec_auth_sign(dg, len, sizeof dg, 1, key1, sizeof key1, 1000 + i);
+        if (sl < 0) break;
+        len = (size_t)sl;
+        buf e = {dg, len, len};
+        write_seed("fuzz_envelope", "signed", &e);
+      }
+      const char *text = key_files[i % 3];
+      buf o = {0};
+      put8(&o, (unsigned)i * 2);
+      put16(&o, (unsigned)strlen(text));
+      put(&o, text, strlen(text));
+      put(&o, dg, len);
+      write_seed("fuzz_auth", signed_ ? "signed" : "plain", &o);
+      free(o.b);
+    }
+  }
+}
+
 static void fleet_frame(buf *o, const stream *s, size_t j, unsigned id, unsigned dt) {
   put8(o, (unsigned)(s->fmt - 1) << 3); /* op 0: a frame, full output */
   put8(o, id & 0x7F);
@@ -468,11 +512,13 @@ static void seeds_fleet(void) {
   }
 }
 
-static void state_seed(unsigned sel, const uint8_t *b, long len) {
+/* kind: fuzz_state.c's loader; sel: its flags (see there). */
+static void state_seed(unsigned kind, unsigned sel, const uint8_t *b, long len) {
   if (len <= 0) return;
-  for (unsigned extra = 0; extra < 3; extra++) {
-    static const unsigned variants[3] = {0, 0x04 | 0x08, 0x18};
+  for (unsigned extra = 0; extra < 4; extra++) {
+    static const unsigned variants[4] = {0, 0x04, 0x04 | 0x08, 0x18};
     buf o = {0};
+    put8(&o, kind);
     put8(&o, sel | variants[extra]);
     put8(&o, 0);
     put(&o, b, (size_t)len);
@@ -499,8 +545,8 @@ static void seeds_state(void) {
       for (size_t j = 0; j < s->n; j++)
         (void)alec_decoder_decode(dec, s->fmt, s->channels, s->f[j].b, s->f[j].len, out, 256,
                                   NULL);
-      state_seed(strict ? 0x41 : 0x01, blob, alec_decoder_save(dec, blob, sizeof blob));
-      state_seed(strict ? 0x80 : 0x00, blob,
+      state_seed(1, strict ? 0x40 : 0, blob, alec_decoder_save(dec, blob, sizeof blob));
+      state_seed(0, strict ? 0x80 : 0, blob,
                  alec_context_save(alec_decoder_context(dec), blob, sizeof blob));
       alec_decoder_free(dec);
     }
@@ -518,13 +564,13 @@ static void seeds_state(void) {
       (void)alec_encode_multi(enc, v, 3, 1000u * i, fb, sizeof fb);
       (void)alec_encode_single(enc, 7, v[0], 1000u * i, fb, sizeof fb, NULL);
     }
-    state_seed(ref ? 0x22 : 0x02, blob, alec_encoder_save(enc, blob, sizeof blob));
+    state_seed(2, ref ? 0x20 : 0, blob, alec_encoder_save(enc, blob, sizeof blob));
     alec_encoder_free(enc);
   }
   /* Preload files: empty and with a dictionary. */
   alec_context *ctx = NULL;
   if (alec_context_new(&ctx, NULL) == 0) {
-    state_seed(0x03, blob, alec_preload_write(ctx, "hvac", 1700000000, 0, blob, sizeof blob));
+    state_seed(3, 0, blob, alec_preload_write(ctx, "hvac", 1700000000, 0, blob, sizeof blob));
     static const uint8_t pats[4][3] = {{1, 2, 3}, {0x41, 0xB0}, {9}, {0xFF, 0, 0xFF}};
     static const size_t plen[4] = {3, 2, 1, 3};
     for (int k = 0; k < 4; k++) {
@@ -533,11 +579,32 @@ static void seeds_state(void) {
       (void)alec_context_register_pattern(ctx, pats[k], plen[k], &v, &code);
     }
     alec_context_set_version(ctx, 77);
-    state_seed(0x03, blob,
+    state_seed(3, 0, blob,
                alec_preload_write(ctx, "a-sensor-type-name-of-32-bytes!!", 1, 12345, blob,
                                   sizeof blob));
-    state_seed(0x00, blob, alec_context_save(ctx, blob, sizeof blob));
+    state_seed(0, 0, blob, alec_context_save(ctx, blob, sizeof blob));
     alec_context_free(ctx);
+  }
+  /* Fleet states: a few emitters of each family, with groups. */
+  alec_fleet *fleet = NULL;
+  if (alec_fleet_new(&fleet, NULL) == 0) {
+    uint64_t id = 1;
+    for (size_t i = 0; i < n_streams && id <= 6; i++) {
+      const stream *s = &streams[i];
+      if (s->n < 4) continue;
+      if (id % 2) (void)alec_fleet_set_emitter_group(fleet, id, "grp");
+      for (size_t j = 0; j < s->n && j < 20; j++)
+        (void)alec_fleet_process(fleet, id, s->fmt, s->channels, s->f[j].b, s->f[j].len,
+                                 1000.0 + (double)j, NULL, 0, NULL);
+      id++;
+      uint8_t *st = NULL;
+      size_t st_len = 0;
+      if (alec_fleet_state_save(fleet, 2000.0, &st, &st_len, NULL) == 0 && st_len <= sizeof blob) {
+        state_seed(4, 0, st, (long)st_len);
+      }
+      free(st);
+    }
+    alec_fleet_free(fleet);
   }
 }
 
@@ -640,6 +707,31 @@ static void seeds_config(void) {
   item(&o, "Profile", 1, 0), vstr(&o, "a/b");
   put8(&o, FREE_KEY), put8(&o, 4), put(&o, "Nope", 4), put8(&o, 1), vstr(&o, "-1");
   write_seed("fuzz_config", "errors", &o);
+  o.len = 0;
+
+  /* Signed envelopes, state file, resync, rate limit, dashboard. */
+  put8(&o, 0);
+  put8(&o, 11);
+  item(&o, "SecurityLevel", 1, 0), vstr(&o, "Sign");
+  item(&o, "AuthFile", 1, 0), vstr(&o, "keys.txt");
+  item(&o, "Listen", 2, 1), vstr(&o, "::"), vstr(&o, "25830");
+  item(&o, "SecurityLevel", 1, 0), vstr(&o, "None");
+  item(&o, "RateLimit", 2, 0), vnum(&o, 1e6), vnum(&o, 65536);
+  item(&o, "StateFile", 1, 0), vstr(&o, "state.alfs");
+  item(&o, "StateInterval", 1, 0), vnum(&o, 86400);
+  item(&o, "ResyncRequests", 1, 0), put8(&o, 3 | 4);
+  item(&o, "ResyncInterval", 1, 0), vnum(&o, 0.5);
+  item(&o, "Dashboard", 0, 3);
+  item(&o, "Listen", 2, 0), vstr(&o, "127.0.0.1"), vstr(&o, "25831");
+  item(&o, "History", 1, 0), vnum(&o, 65535);
+  item(&o, "HistoryInterval", 1, 0), vnum(&o, 0.5);
+  item(&o, "Emitter", 1, 2), vint(&o, 9);
+  item(&o, "SecurityLevel", 1, 0), vstr(&o, "Sign");
+  item(&o, "Format", 1, 0), vstr(&o, "multi");
+  item(&o, "Emitter", 1, 1), vint(&o, 10);
+  item(&o, "SecurityLevel", 1, 0), vstr(&o, "Encrypt");
+  for (int i = 0; i < 10; i++) put8(&o, 0x11);
+  write_seed("fuzz_config", "security", &o);
   free(o.b);
 }
 
@@ -660,10 +752,12 @@ int main(int argc, char **argv) {
   seeds_fleet();
   seeds_state();
   seeds_config();
+  seeds_auth();
   printf("mkseeds: %zu streams, %zu frames -> decode %u, envelope %u, fleet %u, state %u, "
-         "config %u seeds\n",
+         "config %u, auth %u seeds\n",
          n_streams, frames, seed_count("fuzz_decode"), seed_count("fuzz_envelope"),
-         seed_count("fuzz_fleet"), seed_count("fuzz_state"), seed_count("fuzz_config"));
+         seed_count("fuzz_fleet"), seed_count("fuzz_state"), seed_count("fuzz_config"),
+         seed_count("fuzz_auth"));
   for (size_t i = 0; i < n_streams; i++) {
     for (size_t j = 0; j < streams[i].n; j++) free(streams[i].f[j].b);
     free(streams[i].f);

@@ -20,6 +20,7 @@ SECTOOL=$(it_find_build tests/integration/sectool) || it_skip "tests/integration
 it_mktemp
 port_sign=$(it_free_port)
 port_open=$(it_free_port)
+port_src=$(it_free_port)
 GOOD=103
 N=40 # frames per hostile class
 
@@ -78,6 +79,12 @@ it_conf_alec "  AuthFile \"$KEYS\"
     Host \"replayed\"
     Format \"fixed\"
     Channels 2
+  </Emitter>
+  <Emitter 120>
+    Host \"bare\"
+    Source \"127.0.0.1\" \"$port_src\"
+    Format \"fixed\"
+    Channels 2
   </Emitter>"
 it_start
 it_wait_for 10 it_port_bound "$port_sign" || it_fail "alec plugin does not listen on $port_sign"
@@ -108,6 +115,11 @@ awk '{ c = substr($0, 14, 1); d = (c == "0") ? "1" : "0"; print substr($0, 1, 13
   "$IT_TMP/signed.hex" >"$IT_TMP/damaged.hex"
 "$SENDRAW" --to "127.0.0.1:$port_sign" --hex "$IT_TMP/damaged.hex" >/dev/null || it_fail "sendraw failed"
 
+# Bare frames (no envelope, no signature) from a configured Source: refused
+# on the Sign socket, accepted on the other.
+send "$port_sign" 120 "$IT_TMP/some.frames" --bare --bind "127.0.0.1:$port_src"
+send "$port_open" 120 "$IT_TMP/some.frames" --bare --bind "127.0.0.1:$port_src"
+
 # Legitimate traffic next to it: the restricted key for its own emitter, an
 # unsigned emitter allowed on the Sign socket.
 send "$port_sign" 250 "$IT_TMP/some.frames" --key "$K2" --key-id 2
@@ -123,7 +135,7 @@ it_wait_rows replayed alec gauge-ch0 "$N" 20 || it_check_fail "emitter 110's sig
   --counter 900 >"$IT_TMP/old110.hex" || it_fail "sectool failed"
 "$SENDRAW" --to "127.0.0.1:$port_open" --hex "$IT_TMP/old110.hex" >/dev/null || it_fail "sendraw failed"
 
-want_rej="bad_signature=$((2 * N)) replay=$((2 * N)) unauthenticated=$((2 * N)) unauthorized_emitter=$N unknown_key=$N "
+want_rej="bad_signature=$((2 * N)) replay=$((2 * N)) unauthenticated=$((3 * N)) unauthorized_emitter=$N unknown_key=$N "
 it__rejections_are() { [ "$(it_stat_rejections)" = "$1" ]; }
 it_wait_for 20 it__rejections_are "$want_rej" || true
 got=$(it_stat_rejections)
@@ -140,16 +152,16 @@ for ch in 0 1; do
     it_check_fail "good emitter ch$ch differs from the reference (want/got lines: $(wc -l <"$IT_TMP/ch$ch.want")/$(wc -l <"$IT_TMP/ch$ch.got"))"
   fi
 done
-for host in device open replayed; do
+for host in device open replayed bare; do
   it_wait_rows "$host" alec gauge-ch1 "$N" 10 || true
   [ "$(it_csv_count "$host" alec gauge-ch1)" = "$N" ] ||
     it_check_fail "$host: $(it_csv_count "$host" alec gauge-ch1) values on ch1, want $N"
 done
-total=$(($(wc -l <"$IT_TMP/good.expect") + 3 * 2 * N))
+total=$(($(wc -l <"$IT_TMP/good.expect") + 4 * 2 * N))
 it_wait_stat derive-values_dispatched "$total" 10 || true
 [ "$(it_stat derive-values_dispatched)" = "$total" ] ||
   it_check_fail "values_dispatched $(it_stat derive-values_dispatched), want $total"
-others=$(ls "$IT_CSV" | grep -v -x -e good -e it-receiver -e device -e open -e replayed || true)
+others=$(ls "$IT_CSV" | grep -v -x -e good -e it-receiver -e device -e open -e replayed -e bare || true)
 [ -z "$others" ] || it_check_fail "values landed for other hosts: $(echo $others)"
 [ "$(it_stat count-auth_keys)" = 3 ] || it_check_fail "count-auth_keys is $(it_stat count-auth_keys), want 3"
 
