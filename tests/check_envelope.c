@@ -221,7 +221,8 @@ START_TEST(header_rules) {
     ck_assert_int_eq(alec_envelope_reader_init(&r, b, 4), ALEC_EVERSION);
     ck_assert_int_eq(alec_envelope_validate(b, 4), ALEC_EVERSION);
   }
-  for (unsigned fl = 2; fl < 16; fl += 2) {
+  for (unsigned fl = 4; fl < 16; fl += 2) {
+    if (!(fl & ALEC_ENVELOPE_FLAGS_RESERVED)) continue;
     b[0] = (uint8_t)(0x10 | fl);
     ck_assert_int_eq(alec_envelope_validate(b, 4), ALEC_EMALFORMED);
     b[0] = (uint8_t)(0x11 | fl);
@@ -436,6 +437,72 @@ END_TEST
 
 /* Parse arbitrary input: records stay inside the buffer, and any datagram
  * that validates is rebuilt byte for byte from its records (canonical). */
+/* Flag R: one emitter id and descriptor for the whole datagram; fixed
+ * frames follow bare, other families each after their length. */
+START_TEST(run_mode) {
+  uint8_t f1[64], f5[64], f2[64], want[160], buf[160];
+  size_t l1 = unhex(E5_1, f1, sizeof f1);
+  size_t l5 = unhex(E5_0, f5, sizeof f5);
+  size_t l2 = unhex(E2, f2, sizeof f2);
+  size_t wl = unhex("12 AC 02 C4"
+                    " A1 0001 0005 44 00 01 64"
+                    " A1 0001 0005 44 00 01 64"
+                    " A1 0000 0000 FF 03 40666666 41B40000 42340000 43D20000 447D5000",
+                    want, sizeof want);
+  alec_envelope_writer w;
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, ALEC_ENVELOPE_FLAG_RUN), 0);
+  ck_assert_int_eq(alec_envelope_add(&w, 300, ALEC_FORMAT_FIXED, 5, f1, l1), (int)l1 + 3);
+  ck_assert_int_eq(alec_envelope_add(&w, 300, ALEC_FORMAT_FIXED, 5, f1, l1), (int)l1);
+  /* another emitter, family or channel count does not join the run */
+  ck_assert(!alec_envelope_fits_run(&w, 301, ALEC_FORMAT_FIXED, 5));
+  ck_assert_int_eq(alec_envelope_add(&w, 301, ALEC_FORMAT_FIXED, 5, f1, l1), ALEC_EINVAL);
+  ck_assert_int_eq(alec_envelope_add(&w, 300, ALEC_FORMAT_SINGLE_XXH32, 0, f2, l2), ALEC_EINVAL);
+  ck_assert_int_eq(alec_envelope_add(&w, 300, ALEC_FORMAT_FIXED, 4, f1, l1), ALEC_EMALFORMED);
+  ck_assert_int_eq(alec_envelope_add(&w, 300, ALEC_FORMAT_FIXED, 5, f5, l5), (int)l5);
+  ck_assert_uint_eq(w.count, 3);
+  ck_assert_uint_eq(w.len, wl);
+  ck_assert_mem_eq(buf, want, wl);
+
+  alec_envelope_reader r;
+  alec_envelope_record rec;
+  ck_assert_int_eq(alec_envelope_reader_init(&r, want, wl), 0);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
+    ck_assert(rec.emitter == 300);
+    ck_assert_int_eq(rec.format, ALEC_FORMAT_FIXED);
+    ck_assert_uint_eq(rec.channels, 5);
+    ck_assert_uint_eq(rec.frame_len, i < 2 ? l1 : l5);
+  }
+  ck_assert_int_eq(alec_envelope_next(&r, &rec), 0);
+  ck_assert_int_eq(alec_envelope_validate(want, wl), 3);
+  /* a frame cut short at the end */
+  ck_assert_int_eq(alec_envelope_validate(want, wl - 1), ALEC_ETRUNC);
+
+  /* legacy frames in a run: a varint length before each */
+  size_t sl = unhex("12 07 40 15", want, sizeof want);
+  memcpy(want + sl, f2, l2);
+  sl += l2;
+  want[sl++] = 0x15;
+  memcpy(want + sl, f2, l2);
+  sl += l2;
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, ALEC_ENVELOPE_FLAG_RUN), 0);
+  ck_assert_int_eq(alec_envelope_add(&w, 7, ALEC_FORMAT_SINGLE_XXH32, 0, f2, l2), (int)l2 + 3);
+  ck_assert_int_eq(alec_envelope_add(&w, 7, ALEC_FORMAT_SINGLE_XXH32, 0, f2, l2), (int)l2 + 1);
+  ck_assert_uint_eq(w.len, sl);
+  ck_assert_mem_eq(buf, want, sl);
+  ck_assert_int_eq(alec_envelope_validate(want, sl), 2);
+  /* a run descriptor with a length in it, and a zero-length item, are refused */
+  want[2] = 0x55;
+  ck_assert_int_eq(alec_envelope_validate(want, sl), ALEC_EMALFORMED);
+  want[2] = 0x40;
+  want[3] = 0x00;
+  ck_assert_int_eq(alec_envelope_validate(want, sl), ALEC_EMALFORMED);
+  /* no frame after the head */
+  ck_assert_int_eq(alec_envelope_validate(want, 3), ALEC_ETRUNC);
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, 0x04), ALEC_EINVAL);
+}
+END_TEST
+
 static void check_parse(const uint8_t *buf, size_t len, uint8_t *rebuilt, size_t cap) {
   int count = alec_envelope_validate(buf, len);
   alec_envelope_reader r;
@@ -446,7 +513,7 @@ static void check_parse(const uint8_t *buf, size_t len, uint8_t *rebuilt, size_t
     return;
   }
   alec_envelope_writer w;
-  ck_assert_int_eq(alec_envelope_writer_init(&w, rebuilt, cap, 0), 0);
+  ck_assert_int_eq(alec_envelope_writer_init(&w, rebuilt, cap, r.flags & ALEC_ENVELOPE_FLAG_RUN), 0);
   int seen = 0;
   while ((rc = alec_envelope_next(&r, &rec)) > 0) {
     seen++;
@@ -526,6 +593,7 @@ static Suite *envelope_suite(void) {
   tcase_add_test(tc, record_rules);
   tcase_add_test(tc, writer_rules);
   tcase_add_test(tc, fixed_length_rules);
+  tcase_add_test(tc, run_mode);
   suite_add_tcase(s, tc);
   TCase *tr = tcase_create("random");
   tcase_set_timeout(tr, 120);

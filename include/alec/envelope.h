@@ -8,8 +8,11 @@
  * one or more records, so a gateway can batch the frames of many emitters.
  *
  *   datagram = header(1) record+ [auth trailer]
+ *            | header(1) run [auth trailer]               (flag R)
  *   header   = version(4 bits, = 1) << 4 | flags(4 bits)
  *   record   = emitter(varint u64) desc(1) [length varint] frame
+ *   run      = emitter(varint u64) desc(1) item+
+ *   item     = fixed: frame; others: length(varint 1..ALEC_FRAME_MAX) frame
  *   desc     = family(2 bits) << 6 | low(6 bits)
  *              fixed:  low = channels - 1, frame length implied by its bitmap
  *              others: low = frame length 1..63, or 0 and a varint length
@@ -30,7 +33,12 @@
  * (alec/auth.h). The plain reader refuses it with ALEC_EAUTH; it is read
  * with alec_auth_reader_init() once alec_auth_verify() accepted it. */
 #define ALEC_ENVELOPE_FLAG_AUTH 0x01u
-#define ALEC_ENVELOPE_FLAGS_RESERVED 0x0Eu
+/* Run: every frame of the datagram comes from one emitter in one family, so
+ * the emitter id and descriptor are written once. A sender that fills a
+ * datagram with one emitter's frames (a device buffering readings, a CSV
+ * replay) pays about nothing per frame instead of 2-3 bytes. */
+#define ALEC_ENVELOPE_FLAG_RUN 0x02u
+#define ALEC_ENVELOPE_FLAGS_RESERVED 0x0Cu
 /* The trailer: key id u16 BE + counter u64 BE + 16-byte truncated tag
  * (= ALEC_AUTH_TRAILER_SIZE; the counter made the reserved 18 bytes 26). */
 #define ALEC_ENVELOPE_AUTH_TRAILER_SIZE 26
@@ -65,6 +73,10 @@ typedef struct alec_envelope_reader {
   unsigned flags; /* header flags */
   unsigned count; /* records returned so far */
   int error;      /* sticky: once an error is returned it is returned again */
+  /* Flag R: the run's emitter, family and channels, read with its first frame. */
+  uint64_t run_emitter;
+  unsigned run_family;
+  unsigned run_channels;
 } alec_envelope_reader;
 
 /* Checks the header. 0, or ALEC_ETRUNC (empty), ALEC_EVERSION (version not
@@ -89,10 +101,17 @@ typedef struct alec_envelope_writer {
   size_t cap;
   size_t len;
   unsigned count;
+  unsigned flags;
+  uint64_t run_emitter;
+  alec_format run_format;
+  unsigned run_channels;
 } alec_envelope_writer;
 
-/* Starts a datagram in buf (flags must be 0 in this version: ALEC_EINVAL
- * otherwise; ALEC_EBUFSIZE if cap is 0). */
+/* Starts a datagram in buf. flags: 0 or ALEC_ENVELOPE_FLAG_RUN (then every
+ * record must name the emitter, format and channels of the first one, else
+ * alec_envelope_add returns ALEC_EINVAL and the caller starts a new
+ * datagram); anything else ALEC_EINVAL (signing is alec/auth.h's job);
+ * ALEC_EBUFSIZE if cap is 0. */
 int alec_envelope_writer_init(alec_envelope_writer *w, uint8_t *buf, size_t cap, unsigned flags);
 
 /* Appends one record. Returns the bytes appended (> 0) or ALEC_EINVAL (bad
@@ -103,8 +122,14 @@ int alec_envelope_writer_init(alec_envelope_writer *w, uint8_t *buf, size_t cap,
 int alec_envelope_add(alec_envelope_writer *w, uint64_t emitter, alec_format format,
                       unsigned channels, const uint8_t *frame, size_t frame_len);
 
-/* Bytes a record takes around its frame (emitter id, descriptor, length). */
+/* Bytes a record takes around its frame (emitter id, descriptor, length)
+ * in a datagram without flag R: an upper bound for a run. */
 size_t alec_envelope_record_overhead(uint64_t emitter, alec_format format, size_t frame_len);
+/* Whether alec_envelope_add(w, emitter, format, channels, ...) may follow
+ * in this datagram (always, unless the writer holds a run of another
+ * emitter, format or channel count). */
+int alec_envelope_fits_run(const alec_envelope_writer *w, uint64_t emitter, alec_format format,
+                           unsigned channels);
 
 /* Length a fixed frame of `channels` channels occupies according to its
  * bitmap: 5 + ceil(2n/8) + sum of the per-channel sizes. Returns it (> 0),

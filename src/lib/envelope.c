@@ -93,6 +93,59 @@ int alec_envelope_reader_init(alec_envelope_reader *r, const uint8_t *buf, size_
   return 0;
 }
 
+/* Length of the frame at p in a run: fixed frames delimit themselves,
+ * others carry a minimal varint length 1..ALEC_FRAME_MAX first. */
+static int run_item(alec_envelope_reader *r, const uint8_t *p, size_t left, size_t *used,
+                    size_t *frame_len) {
+  if (r->run_family == ALEC_ENV_FAMILY_FIXED) {
+    long fl = alec_fixed_frame_length(p, left, r->run_channels);
+    if (fl < 0) return (int)fl;
+    *used = 0;
+    *frame_len = (size_t)fl;
+    return 0;
+  }
+  uint64_t ext;
+  int n = alec_uvarint64_decode(p, left, &ext);
+  if (n < 0) return n;
+  if (ext == 0) return ALEC_EMALFORMED;
+  if (ext > ALEC_FRAME_MAX) return ALEC_ERANGE;
+  *used = (size_t)n;
+  *frame_len = (size_t)ext;
+  return 0;
+}
+
+static int next_in_run(alec_envelope_reader *r, alec_envelope_record *rec) {
+  const uint8_t *p = r->buf + r->pos;
+  size_t left = r->end - r->pos;
+  size_t used = 0;
+  if (r->count == 0) {
+    int n = alec_uvarint64_decode(p, left, &r->run_emitter);
+    if (n < 0) return r->error = n;
+    used = (size_t)n;
+    if (used >= left) return r->error = ALEC_ETRUNC;
+    uint8_t desc = p[used++];
+    r->run_family = desc >> 6;
+    if (r->run_family == ALEC_ENV_FAMILY_FIXED)
+      r->run_channels = (desc & 0x3Fu) + 1;
+    else if (desc & 0x3Fu)
+      return r->error = ALEC_EMALFORMED; /* lengths travel per item in a run */
+  }
+  size_t item_used = 0, frame_len = 0;
+  int rc = run_item(r, p + used, left - used, &item_used, &frame_len);
+  if (rc < 0) return r->error = rc;
+  used += item_used;
+  if (frame_len > left - used) return r->error = ALEC_ETRUNC;
+  rec->emitter = r->run_emitter;
+  rec->format = format_of_family[r->run_family];
+  rec->channels = r->run_family == ALEC_ENV_FAMILY_FIXED ? r->run_channels : 0;
+  rec->frame = p + used;
+  rec->frame_len = frame_len;
+  rec->offset = r->pos;
+  r->pos += used + frame_len;
+  r->count++;
+  return 1;
+}
+
 int alec_envelope_next(alec_envelope_reader *r, alec_envelope_record *rec) {
   if (r->error) return r->error;
   if (r->pos >= r->end) {
@@ -101,6 +154,7 @@ int alec_envelope_next(alec_envelope_reader *r, alec_envelope_record *rec) {
     if (r->count == 0) return r->error = ALEC_EMALFORMED;
     return 0;
   }
+  if (r->flags & ALEC_ENVELOPE_FLAG_RUN) return next_in_run(r, rec);
   const uint8_t *p = r->buf + r->pos;
   size_t left = r->end - r->pos;
   uint64_t emitter;
@@ -153,11 +207,12 @@ int alec_envelope_validate(const uint8_t *buf, size_t len) {
 
 int alec_envelope_writer_init(alec_envelope_writer *w, uint8_t *buf, size_t cap, unsigned flags) {
   memset(w, 0, sizeof(*w));
-  if (flags != 0) return ALEC_EINVAL;
+  if (flags & ~ALEC_ENVELOPE_FLAG_RUN) return ALEC_EINVAL;
   if (buf == NULL || cap < ALEC_ENVELOPE_HEADER_SIZE) return ALEC_EBUFSIZE;
   w->buf = buf;
   w->cap = cap;
-  buf[0] = (uint8_t)(ALEC_ENVELOPE_VERSION << 4);
+  w->flags = flags;
+  buf[0] = (uint8_t)(ALEC_ENVELOPE_VERSION << 4 | flags);
   w->len = ALEC_ENVELOPE_HEADER_SIZE;
   return 0;
 }
@@ -169,11 +224,53 @@ size_t alec_envelope_record_overhead(uint64_t emitter, alec_format format, size_
   return n;
 }
 
+int alec_envelope_fits_run(const alec_envelope_writer *w, uint64_t emitter, alec_format format,
+                           unsigned channels) {
+  if (!(w->flags & ALEC_ENVELOPE_FLAG_RUN) || w->count == 0) return 1;
+  if (format != ALEC_FORMAT_FIXED) channels = 0;
+  return emitter == w->run_emitter && format == w->run_format && channels == w->run_channels;
+}
+
+/* A frame of a run: after the first, only the frame (fixed) or its length
+ * and the frame. */
+static int add_to_run(alec_envelope_writer *w, uint64_t emitter, alec_format format, int family,
+                      unsigned channels, const uint8_t *frame, size_t frame_len) {
+  if (family == ALEC_ENV_FAMILY_FIXED) {
+    if (channels < 1 || channels > ALEC_FIXED_MAX_CHANNELS) return ALEC_ECHANNELS;
+    long fl = alec_fixed_frame_length(frame, frame_len, channels);
+    if (fl < 0 || (size_t)fl != frame_len) return ALEC_EMALFORMED;
+  } else {
+    channels = 0;
+  }
+  if (!alec_envelope_fits_run(w, emitter, format, channels)) return ALEC_EINVAL;
+  size_t head = 0;
+  if (w->count == 0)
+    head = alec_uvarint64_size(emitter) + 1;
+  size_t item = family == ALEC_ENV_FAMILY_FIXED ? 0 : alec_uvarint64_size(frame_len);
+  if (w->cap - w->len < head + item + frame_len) return ALEC_EBUFSIZE;
+  uint8_t *p = w->buf + w->len;
+  if (head) {
+    p += alec_uvarint64_encode(emitter, p);
+    *p++ = (uint8_t)((unsigned)family << 6 |
+                     (family == ALEC_ENV_FAMILY_FIXED ? channels - 1 : 0u));
+    w->run_emitter = emitter;
+    w->run_format = format;
+    w->run_channels = channels;
+  }
+  if (item) p += alec_uvarint64_encode(frame_len, p);
+  memcpy(p, frame, frame_len);
+  w->len += head + item + frame_len;
+  w->count++;
+  return (int)(head + item + frame_len);
+}
+
 int alec_envelope_add(alec_envelope_writer *w, uint64_t emitter, alec_format format,
                       unsigned channels, const uint8_t *frame, size_t frame_len) {
   int family = family_of(format);
   if (family < 0 || frame == NULL || frame_len == 0 || w->buf == NULL) return ALEC_EINVAL;
   if (frame_len > ALEC_FRAME_MAX) return ALEC_ERANGE;
+  if (w->flags & ALEC_ENVELOPE_FLAG_RUN)
+    return add_to_run(w, emitter, format, family, channels, frame, frame_len);
   uint8_t desc;
   if (family == ALEC_ENV_FAMILY_FIXED) {
     if (channels < 1 || channels > ALEC_FIXED_MAX_CHANNELS) return ALEC_ECHANNELS;

@@ -78,6 +78,9 @@ typedef struct sender {
   int bare;
   unsigned batch;
   size_t mtu;
+  /* ALEC_ENVELOPE_FLAG_RUN when every batched frame comes from one emitter:
+   * its id and descriptor then travel once per datagram. */
+  unsigned env_flags;
   uint8_t dgram[ALEC_ENVELOPE_MAX_DATAGRAM];
   alec_envelope_writer w;
   double rate, loss;
@@ -275,7 +278,7 @@ static int flush(sender *s) {
     len = (size_t)sl;
   }
   int rc = send_datagram(s, s->dgram, len);
-  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
+  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, s->env_flags);
   return rc;
 }
 
@@ -296,9 +299,10 @@ static int send_frame(sender *s, uint64_t emitter, alec_format fmt, unsigned cha
   }
   if (s->bare) return send_datagram(s, frame, len);
   size_t need = alec_envelope_record_overhead(emitter, fmt, len) + len;
-  if (s->w.len + need > s->w.cap && flush(s) != 0) return -1;
+  if ((s->w.len + need > s->w.cap || !alec_envelope_fits_run(&s->w, emitter, fmt, channels)) && flush(s) != 0)
+    return -1;
   /* A frame larger than --mtu still goes out, alone in its datagram. */
-  if (s->w.len + need > s->w.cap) alec_envelope_writer_init(&s->w, s->dgram, sizeof s->dgram, 0);
+  if (s->w.len + need > s->w.cap) alec_envelope_writer_init(&s->w, s->dgram, sizeof s->dgram, s->env_flags);
   int rc = alec_envelope_add(&s->w, emitter, fmt, channels, frame, len);
   if (rc < 0) {
     fprintf(stderr, "alec-send: emitter %" PRIu64 ": cannot wrap a %zu-byte %s frame: %s\n", emitter, len,
@@ -904,6 +908,7 @@ int main(int argc, char **argv) {
     }
   }
   s->bare = o.bare;
+  s->env_flags = (o.batch > 1 && o.mode != MODE_SCENARIO) ? ALEC_ENVELOPE_FLAG_RUN : 0;
   s->batch = o.batch;
   s->mtu = o.mtu;
   if (load_key(s, &o) != 0) return 2;
@@ -918,7 +923,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   s->rng = o.seed ^ UINT64_C(0x5EED5EED5EED5EED);
-  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, 0);
+  alec_envelope_writer_init(&s->w, s->dgram, s->mtu, s->env_flags);
   clock_gettime(CLOCK_MONOTONIC, &s->start);
   int rc = o.mode == MODE_SCENARIO ? run_scenario(s, &o) : o.mode == MODE_CSV ? run_csv(s, &o) : run_hex(s, &o);
   if (rc == 0) rc = flush(s);

@@ -250,6 +250,7 @@ static int add_value(packer *pk, const ident *id, double gauge) {
 typedef struct alec_side {
   alec_format format;
   int per_frame;
+  unsigned env_flags; /* ALEC_ENVELOPE_FLAG_RUN for one emitter filling datagrams */
   alec_encoder **enc;
   size_t n_enc;
   alec_envelope_writer w;
@@ -263,7 +264,7 @@ static int alec_flush(packer *pk, alec_side *as) {
     pk->len = as->w.len;
     flush_packet(pk);
   }
-  return alec_envelope_writer_init(&as->w, pk->buf, pk->max, 0);
+  return alec_envelope_writer_init(&as->w, pk->buf, pk->max, as->env_flags);
 }
 
 static int alec_add_frame(packer *pk, alec_side *as, uint64_t emitter, unsigned channels,
@@ -561,7 +562,8 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    if (alec_envelope_writer_init(&as.w, pk.buf, pk.max, 0) != 0)
+    as.env_flags = (as.n_enc == 1 && !as.per_frame) ? ALEC_ENVELOPE_FLAG_RUN : 0;
+    if (alec_envelope_writer_init(&as.w, pk.buf, pk.max, as.env_flags) != 0)
       return 1;
   }
 

@@ -39,7 +39,7 @@ cat >"$IT_TMP/crafted.hex" <<EOF
 # trailer = key id 9, counter 1, a 16-byte tag (docs/SECURITY.md)
 1163C1${F0}0009000000000000000100000000000000000000000000000000
 # reserved flag bits
-1263C1$F0
+1463C1$F0
 1863C1$F0
 # header only, no record
 10
