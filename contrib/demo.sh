@@ -54,35 +54,17 @@ it_mktemp "$build/demo"
 port=25830
 it_port_bound "$port" && port=$(it_free_port)
 
-emitters=""
-for i in $(seq 0 $((EMITTERS - 1))); do
-  emitters="$emitters
-  <Emitter $i>
-    Profile \"thermo\"
-    Host \"sensor-$i\"
-  </Emitter>"
-done
 it_conf_begin
 it_conf_csv
 it_conf_notify_exec
-it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
-  ReceiveBufferSize 4194304
-  UnknownEmitters \"accept\"
-  <Fleet>
-    Threshold 3.5
+it_conf_fleet "$port" accept hall-a "    Threshold 3.5
     ExitThreshold 2.5
     FailureThreshold 7.0
     EnterCount 3
-    ExitCount 5
-    EvaluationInterval 0.1
-  </Fleet>
-  <Profile \"thermo\">
-    Group \"hall-a\"
-    Channel 0 \"temperature\" \"room\"
-  </Profile>$emitters"
+    ExitCount 5"
 
 echo "== collectd"
-it_start
+it_start_alec "$port"
 echo "   $COLLECTD_BIN -f -C $IT_CONF   (pid $IT_PID)"
 echo "   alec plugin listening on 127.0.0.1:$port; csv, logfile, exec (notifications) loaded"
 

@@ -61,6 +61,26 @@ static size_t make_multi(uint8_t *out, unsigned n) {
   return len;
 }
 
+/* alec_envelope_validate() of the datagram written as hex. */
+static void validates_to(const char *hex, int want) {
+  uint8_t b[4096];
+  size_t n = unhex(hex, b, sizeof b);
+  int got = alec_envelope_validate(b, n);
+  ck_assert_msg(got == want, "validate(%s) = %d, want %d", hex, got, want);
+}
+
+/* The reader's next record is the frame of len bytes for this emitter. */
+static void next_record_is(alec_envelope_reader *r, uint64_t emitter, alec_format format,
+                           unsigned channels, const uint8_t *frame, size_t len) {
+  alec_envelope_record rec;
+  ck_assert_int_eq(alec_envelope_next(r, &rec), 1);
+  ck_assert(rec.emitter == emitter);
+  ck_assert_int_eq(rec.format, format);
+  ck_assert_uint_eq(rec.channels, channels);
+  ck_assert_uint_eq(rec.frame_len, len);
+  ck_assert_mem_eq(rec.frame, frame, len);
+}
+
 START_TEST(varint64_vectors) {
   static const struct {
     uint64_t v;
@@ -155,19 +175,9 @@ START_TEST(doc_example_batch) {
   alec_envelope_reader r;
   alec_envelope_record rec;
   ck_assert_int_eq(alec_envelope_reader_init(&r, want, wl), 0);
-  ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
-  ck_assert(rec.emitter == 300);
-  ck_assert_int_eq(rec.format, ALEC_FORMAT_FIXED);
-  ck_assert_uint_eq(rec.channels, 5);
-  ck_assert_uint_eq(rec.frame_len, l1);
-  ck_assert_mem_eq(rec.frame, f1, l1);
-  ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
-  ck_assert(rec.emitter == 16383);
-  ck_assert_int_eq(rec.format, ALEC_FORMAT_SINGLE_XXH32);
-  ck_assert_mem_eq(rec.frame, f2, l2);
-  ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
-  ck_assert(rec.emitter == 16384);
-  ck_assert_mem_eq(rec.frame, f3, l3);
+  next_record_is(&r, 300, ALEC_FORMAT_FIXED, 5, f1, l1);
+  next_record_is(&r, 16383, ALEC_FORMAT_SINGLE_XXH32, 0, f2, l2);
+  next_record_is(&r, 16384, ALEC_FORMAT_FIXED, 5, f3, l3);
   ck_assert_int_eq(alec_envelope_next(&r, &rec), 0);
   ck_assert_int_eq(alec_envelope_validate(want, wl), 3);
 }
@@ -243,44 +253,27 @@ END_TEST
 
 START_TEST(record_rules) {
   uint8_t b[4096];
-  size_t n;
   /* Trailing garbage after a valid record. */
-  n = unhex("10 05 10 42 0000 000004D2 000000 00 01 41B40000 05", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
-  n = unhex("10 05 10 42 0000 000004D2 000000 00 01 41B40000 05 01", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
+  validates_to("10 05 10 42 0000 000004D2 000000 00 01 41B40000 05", ALEC_ETRUNC);
+  validates_to("10 05 10 42 0000 000004D2 000000 00 01 41B40000 05 01", ALEC_ETRUNC);
   /* Frame shorter than announced. */
-  n = unhex("10 05 11 42 0000 000004D2 000000 00 01 41B40000", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
+  validates_to("10 05 11 42 0000 000004D2 000000 00 01 41B40000", ALEC_ETRUNC);
   /* Emitter id not minimal, too long, truncated. */
-  n = unhex("10 85 00 01 42", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_EVARINT);
-  n = unhex("10 FF FF FF FF FF FF FF FF FF 7F 01 42", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_EVARINT);
-  n = unhex("10 85", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
-  n = unhex("10 05", b, sizeof b); /* no descriptor */
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
+  validates_to("10 85 00 01 42", ALEC_EVARINT);
+  validates_to("10 FF FF FF FF FF FF FF FF FF 7F 01 42", ALEC_EVARINT);
+  validates_to("10 85", ALEC_ETRUNC);
+  validates_to("10 05", ALEC_ETRUNC); /* no descriptor */
   /* Long length in long form below 64 (has a short form), not minimal, too big. */
-  n = unhex("10 05 00 10 42 0000 000004D2 000000 00 01 41B40000", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_EVARINT);
-  n = unhex("10 05 00 C5 00", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_EVARINT);
-  n = unhex("10 05 00 A9 14", b, sizeof b); /* 2601 */
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ERANGE);
-  n = unhex("10 05 00 FF FF FF FF FF FF FF FF FF 01", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ERANGE);
-  n = unhex("10 05 00 A8 14", b, sizeof b); /* 2600 but nothing follows */
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
-  n = unhex("10 05 00", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
+  validates_to("10 05 00 10 42 0000 000004D2 000000 00 01 41B40000", ALEC_EVARINT);
+  validates_to("10 05 00 C5 00", ALEC_EVARINT);
+  validates_to("10 05 00 A9 14", ALEC_ERANGE); /* 2601 */
+  validates_to("10 05 00 FF FF FF FF FF FF FF FF FF 01", ALEC_ERANGE);
+  validates_to("10 05 00 A8 14", ALEC_ETRUNC); /* 2600 but nothing follows */
+  validates_to("10 05 00", ALEC_ETRUNC);
   /* Fixed: bitmap or data cut short. */
-  n = unhex("10 05 C4 A1 0001 0005 44", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
-  n = unhex("10 05 C4 A1 0001 0005 44 00 01", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
-  n = unhex("10 05 C4 A1 0001", b, sizeof b);
-  ck_assert_int_eq(alec_envelope_validate(b, n), ALEC_ETRUNC);
+  validates_to("10 05 C4 A1 0001 0005 44", ALEC_ETRUNC);
+  validates_to("10 05 C4 A1 0001 0005 44 00 01", ALEC_ETRUNC);
+  validates_to("10 05 C4 A1 0001", ALEC_ETRUNC);
   /* 64 channels (desc 0xFF) all Raw32: 5 + 16 + 256 bytes. */
   b[0] = 0x10;
   b[1] = 0x01;
@@ -417,14 +410,8 @@ START_TEST(random_round_trip) {
     alec_envelope_reader r;
     alec_envelope_record rec;
     ck_assert_int_eq(alec_envelope_reader_init(&r, dgram, w.len), 0);
-    for (unsigned i = 0; i < n; i++) {
-      ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
-      ck_assert(rec.emitter == b[i].emitter);
-      ck_assert_int_eq(rec.format, b[i].format);
-      ck_assert_uint_eq(rec.channels, b[i].channels);
-      ck_assert_uint_eq(rec.frame_len, b[i].len);
-      ck_assert_mem_eq(rec.frame, frames + b[i].off, b[i].len);
-    }
+    for (unsigned i = 0; i < n; i++)
+      next_record_is(&r, b[i].emitter, b[i].format, b[i].channels, frames + b[i].off, b[i].len);
     ck_assert_int_eq(alec_envelope_next(&r, &rec), 0);
     /* Every strict prefix longer than the header is rejected or ends on a
      * record boundary. */
@@ -466,13 +453,9 @@ START_TEST(run_mode) {
   alec_envelope_reader r;
   alec_envelope_record rec;
   ck_assert_int_eq(alec_envelope_reader_init(&r, want, wl), 0);
-  for (int i = 0; i < 3; i++) {
-    ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
-    ck_assert(rec.emitter == 300);
-    ck_assert_int_eq(rec.format, ALEC_FORMAT_FIXED);
-    ck_assert_uint_eq(rec.channels, 5);
-    ck_assert_uint_eq(rec.frame_len, i < 2 ? l1 : l5);
-  }
+  next_record_is(&r, 300, ALEC_FORMAT_FIXED, 5, f1, l1);
+  next_record_is(&r, 300, ALEC_FORMAT_FIXED, 5, f1, l1);
+  next_record_is(&r, 300, ALEC_FORMAT_FIXED, 5, f5, l5);
   ck_assert_int_eq(alec_envelope_next(&r, &rec), 0);
   ck_assert_int_eq(alec_envelope_validate(want, wl), 3);
   /* a frame cut short at the end */

@@ -42,13 +42,17 @@ static int is_exit(const alec_fleet_event *e) {
   return e->kind == ALEC_FLEET_EVENT_EMITTER && e->severity == ALEC_FLEET_NORMAL;
 }
 
-/* Runs a scenario through per-emitter closed-loop encoders; returns the
+/* Runs a scenario through per-emitter closed-loop encoders into a fleet of
+ * the default configuration, its events into the cleared log; returns the
  * number of scored emitter-evaluations. */
-static uint64_t run_scenario(const alec_scenario *sc, alec_fleet_config *cfg, int use_groups,
-                             alec_format fmt, evlog *log, alec_fleet **keep) {
+static uint64_t run_scenario(const alec_scenario *sc, int use_groups, alec_format fmt, evlog *log,
+                             alec_fleet **keep) {
+  alec_fleet_config cfg;
+  alec_fleet_config_init(&cfg);
+  if (cfg.max_emitters < sc->emitters) cfg.max_emitters = sc->emitters;
+  memset(log, 0, sizeof *log);
   alec_fleet *f;
-  if (cfg->max_emitters < sc->emitters) cfg->max_emitters = sc->emitters;
-  ck_assert_int_eq(alec_fleet_new(&f, cfg), 0);
+  ck_assert_int_eq(alec_fleet_new(&f, &cfg), 0);
   alec_encoder **enc = calloc(sc->emitters, sizeof *enc);
   ck_assert_ptr_nonnull(enc);
   for (unsigned e = 0; e < sc->emitters; e++) {
@@ -208,12 +212,9 @@ END_TEST
 START_TEST(test_scenario_spike) {
   alec_scenario sc;
   ck_assert_int_eq(alec_scenario_init(&sc, "spike"), 0);
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
   alec_fleet *f;
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, &f);
+  run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, &f);
   unsigned entries = 0;
   for (size_t i = 0; i < log.n; i++) {
     const alec_fleet_event *e = &log.ev[i];
@@ -254,11 +255,8 @@ START_TEST(test_scenario_spike_single_frames) {
   ck_assert_int_eq(alec_scenario_init(&sc, "spike"), 0);
   sc.steps = 600;
   sc.channels = 2;
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_SINGLE, &log, NULL);
+  run_scenario(&sc, 0, ALEC_FORMAT_SINGLE, &log, NULL);
   unsigned entries = 0;
   for (size_t i = 0; i < log.n; i++) {
     ck_assert_uint_eq(log.ev[i].emitter_id, 5);
@@ -276,11 +274,8 @@ END_TEST
 START_TEST(test_scenario_recovery) {
   alec_scenario sc;
   ck_assert_int_eq(alec_scenario_init(&sc, "recovery"), 0);
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, NULL);
+  run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, NULL);
   unsigned entries = 0, exits = 0;
   for (size_t i = 0; i < log.n; i++) {
     ck_assert_uint_eq(log.ev[i].emitter_id, 5);
@@ -304,11 +299,8 @@ END_TEST
 START_TEST(test_scenario_shift) {
   alec_scenario sc;
   ck_assert_int_eq(alec_scenario_init(&sc, "shift"), 0);
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, NULL);
+  run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, NULL);
   unsigned enter = 0, leave = 0;
   for (size_t i = 0; i < log.n; i++) {
     ck_assert_msg(log.ev[i].kind == ALEC_FLEET_EVENT_SHIFT, "emitter %llu event at t=%u",
@@ -332,12 +324,9 @@ END_TEST
 START_TEST(test_scenario_groups) {
   alec_scenario sc;
   ck_assert_int_eq(alec_scenario_init(&sc, "groups"), 0);
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
   alec_fleet *f;
-  run_scenario(&sc, &cfg, 1, ALEC_FORMAT_FIXED, &log, &f);
+  run_scenario(&sc, 1, ALEC_FORMAT_FIXED, &log, &f);
   ck_assert_uint_eq(log.n, 0);
   alec_fleet_emitter_info ei;
   ck_assert_int_eq(alec_fleet_get_emitter(f, 5, 999, &ei), 0);
@@ -346,9 +335,7 @@ START_TEST(test_scenario_groups) {
   ck_assert_str_eq(ei.group, "hall-a");
   alec_fleet_free(f);
   /* The same fleet without its groups: the test is not vacuous. */
-  memset(&log, 0, sizeof log);
-  alec_fleet_config_init(&cfg);
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, NULL);
+  run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, NULL);
   unsigned entries = 0;
   for (size_t i = 0; i < log.n; i++)
     if (is_entry(&log.ev[i])) {
@@ -365,11 +352,8 @@ START_TEST(test_scenario_drift) {
     alec_scenario sc;
     ck_assert_int_eq(alec_scenario_init(&sc, "drift"), 0);
     sc.seed = seed;
-    alec_fleet_config cfg;
-    alec_fleet_config_init(&cfg);
     static evlog log;
-    memset(&log, 0, sizeof log);
-    run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, NULL);
+    run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, NULL);
     int found = 0;
     for (size_t i = 0; i < log.n; i++) {
       const alec_fleet_event *e = &log.ev[i];
@@ -395,11 +379,8 @@ START_TEST(test_scenario_noisy) {
   ck_assert_int_eq(alec_scenario_init(&sc, "noisy"), 0);
   ck_assert_uint_eq(sc.emitters, 1000);
   ck_assert_uint_eq(sc.steps, 1000);
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
-  uint64_t evals = run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, NULL);
+  uint64_t evals = run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, NULL);
   unsigned entries = 0;
   for (size_t i = 0; i < log.n; i++) {
     ck_assert_int_eq(log.ev[i].kind, ALEC_FLEET_EVENT_EMITTER); /* no fleet shift either */
@@ -1134,12 +1115,9 @@ START_TEST(test_memory_accounting) {
   ck_assert_int_eq(alec_scenario_init(&sc, "spike"), 0);
   sc.steps = 20;
   sc.channels = 4;
-  alec_fleet_config cfg;
-  alec_fleet_config_init(&cfg);
   static evlog log;
-  memset(&log, 0, sizeof log);
   alec_fleet *f;
-  run_scenario(&sc, &cfg, 0, ALEC_FORMAT_FIXED, &log, &f);
+  run_scenario(&sc, 0, ALEC_FORMAT_FIXED, &log, &f);
   alec_fleet_stats st;
   alec_fleet_get_stats(f, 19, &st);
   ck_assert_uint_gt(st.memory_per_emitter, 200);

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The collectd plugin's configuration parser (src/plugin/alec_conf.c) and its
  * datagram queue (src/plugin/dgram_queue.c), without the daemon. Config trees
- * are built from text by a small reader of collectd's config syntax (enough
- * for these tests: one item per line, quoted strings, numbers, booleans,
- * <Block> nesting). */
+ * are built from text by tests/oconfig_util.c. */
 
 #include <check.h>
 #include <math.h>
@@ -20,104 +18,7 @@
 #include "alec/error.h"
 #include "alec_conf.h"
 #include "dgram_queue.h"
-
-/* ---- a minimal oconfig reader ------------------------------------------- */
-
-static void add_value(oconfig_item_t *it, const char *tok, int quoted) {
-  it->values = realloc(it->values, (size_t)(it->values_num + 1) * sizeof(*it->values));
-  ck_assert_ptr_nonnull(it->values);
-  oconfig_value_t *v = &it->values[it->values_num++];
-  char *end;
-  double d = strtod(tok, &end);
-  if (quoted) {
-    v->type = OCONFIG_TYPE_STRING;
-    v->value.string = strdup(tok);
-  } else if (strcmp(tok, "true") == 0 || strcmp(tok, "false") == 0) {
-    v->type = OCONFIG_TYPE_BOOLEAN;
-    v->value.boolean = tok[0] == 't';
-  } else if (end != tok && *end == '\0') {
-    v->type = OCONFIG_TYPE_NUMBER;
-    v->value.number = d;
-  } else {
-    v->type = OCONFIG_TYPE_STRING;
-    v->value.string = strdup(tok);
-  }
-}
-
-static oconfig_item_t *add_child(oconfig_item_t *parent, const char *key) {
-  parent->children = realloc(parent->children, (size_t)(parent->children_num + 1) * sizeof(*parent->children));
-  ck_assert_ptr_nonnull(parent->children);
-  oconfig_item_t *c = &parent->children[parent->children_num++];
-  memset(c, 0, sizeof *c);
-  c->key = strdup(key);
-  c->parent = parent;
-  return c;
-}
-
-/* Tokens of one line: key, then values; handles "quoted strings". */
-static void parse_line(oconfig_item_t *it, char *p) {
-  while (*p) {
-    while (*p == ' ' || *p == '\t' || *p == '>') p++;
-    if (*p == '\0' || *p == '#') break;
-    char tok[512];
-    size_t n = 0;
-    int quoted = 0;
-    if (*p == '"') {
-      quoted = 1;
-      p++;
-      while (*p && *p != '"' && n + 1 < sizeof tok) tok[n++] = *p++;
-      if (*p == '"') p++;
-    } else {
-      while (*p && *p != ' ' && *p != '\t' && *p != '>' && n + 1 < sizeof tok) tok[n++] = *p++;
-      if (*p == '>') p++;
-    }
-    tok[n] = '\0';
-    add_value(it, tok, quoted);
-  }
-}
-
-/* Reads text into children of a fresh root (the <Plugin alec> block). */
-static oconfig_item_t *conf(const char *text) {
-  oconfig_item_t *root = calloc(1, sizeof *root);
-  root->key = strdup("Plugin");
-  oconfig_item_t *cur = root;
-  char *copy = strdup(text), *save = NULL;
-  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    while (*line == ' ' || *line == '\t') line++;
-    if (*line == '\0' || *line == '#') continue;
-    if (line[0] == '<' && line[1] == '/') {
-      cur = cur->parent;
-      ck_assert_ptr_nonnull(cur);
-      continue;
-    }
-    int block = line[0] == '<';
-    if (block) line++;
-    char key[64];
-    size_t k = 0;
-    while (*line && *line != ' ' && *line != '\t' && *line != '>' && k + 1 < sizeof key) key[k++] = *line++;
-    key[k] = '\0';
-    if (block && *line == '>') line++;
-    oconfig_item_t *it = add_child(cur, key);
-    parse_line(it, line);
-    if (block) cur = it;
-  }
-  free(copy);
-  return root;
-}
-
-static void conf_free(oconfig_item_t *it) {
-  for (int i = 0; i < it->values_num; i++)
-    if (it->values[i].type == OCONFIG_TYPE_STRING) free(it->values[i].value.string);
-  free(it->values);
-  for (int i = 0; i < it->children_num; i++) conf_free(&it->children[i]);
-  free(it->children);
-  free(it->key);
-}
-
-static void conf_delete(oconfig_item_t *root) {
-  conf_free(root);
-  free(root);
-}
+#include "oconfig_util.h"
 
 /* types.db stand-in: a few stock single-DS types, one with two. */
 static int types(void *arg, const char *type, int *ds_type) {
@@ -136,12 +37,7 @@ static int types(void *arg, const char *type, int *ds_type) {
 
 /* Parses and finalizes; returns the status and leaves the message in err. */
 static int load(alec_plugin_config *cfg, const char *text, char *err, size_t errlen) {
-  alec_pc_init(cfg);
-  oconfig_item_t *root = conf(text);
-  int rc = alec_pc_parse(cfg, root, err, errlen);
-  if (rc == 0) rc = alec_pc_finalize(cfg, types, NULL, err, errlen);
-  conf_delete(root);
-  return rc;
+  return alec_test_pc_load(cfg, text, types, err, errlen);
 }
 
 static const char *EXAMPLE = "Listen \"127.0.0.1\" \"25830\"\n"
@@ -412,9 +308,9 @@ START_TEST(several_blocks) {
   alec_plugin_config cfg;
   char err[ALEC_PC_ERR_LEN];
   alec_pc_init(&cfg);
-  oconfig_item_t *a = conf("Listen \"127.0.0.1\" \"1\"\n<Emitter 1>\n</Emitter>");
-  oconfig_item_t *b = conf("Listen \"127.0.0.1\" \"2\"\n<Emitter 1>\n</Emitter>");
-  oconfig_item_t *c = conf("<Emitter 2>\n</Emitter>");
+  oconfig_item_t *a = alec_test_conf("Listen \"127.0.0.1\" \"1\"\n<Emitter 1>\n</Emitter>");
+  oconfig_item_t *b = alec_test_conf("Listen \"127.0.0.1\" \"2\"\n<Emitter 1>\n</Emitter>");
+  oconfig_item_t *c = alec_test_conf("<Emitter 2>\n</Emitter>");
   ck_assert_int_eq(alec_pc_parse(&cfg, a, err, sizeof err), 0);
   ck_assert_int_eq(alec_pc_parse(&cfg, b, err, sizeof err), ALEC_EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "emitter 1 is defined twice"));
@@ -422,9 +318,9 @@ START_TEST(several_blocks) {
   ck_assert_int_eq(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err), 0);
   ck_assert_uint_eq(cfg.n_emitters, 2);
   ck_assert_uint_eq(cfg.n_listen, 2);
-  conf_delete(a);
-  conf_delete(b);
-  conf_delete(c);
+  alec_test_conf_delete(a);
+  alec_test_conf_delete(b);
+  alec_test_conf_delete(c);
   alec_pc_free(&cfg);
 }
 END_TEST

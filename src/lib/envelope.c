@@ -93,6 +93,32 @@ int alec_envelope_reader_init(alec_envelope_reader *r, const uint8_t *buf, size_
   return 0;
 }
 
+/* The head of a record (or of a run) at p: emitter id and descriptor byte.
+ * Returns the bytes it takes or a negative ALEC_E* code. */
+static int read_head(const uint8_t *p, size_t left, uint64_t *emitter, uint8_t *desc) {
+  int n = alec_uvarint64_decode(p, left, emitter);
+  if (n < 0) return n;
+  if ((size_t)n >= left) return ALEC_ETRUNC;
+  *desc = p[n];
+  return n + 1;
+}
+
+/* Hands out the frame of frame_len bytes that follows the used bytes at the
+ * reader's position (used <= what is left), and moves past it. */
+static int take_record(alec_envelope_reader *r, alec_envelope_record *rec, uint64_t emitter,
+                       unsigned family, unsigned channels, size_t used, size_t frame_len) {
+  if (frame_len > r->end - r->pos - used) return r->error = ALEC_ETRUNC;
+  rec->emitter = emitter;
+  rec->format = format_of_family[family];
+  rec->channels = channels;
+  rec->frame = r->buf + r->pos + used;
+  rec->frame_len = frame_len;
+  rec->offset = r->pos;
+  r->pos += used + frame_len;
+  r->count++;
+  return 1;
+}
+
 /* Length of the frame at p in a run: fixed frames delimit themselves,
  * others carry a minimal varint length 1..ALEC_FRAME_MAX first. */
 static int run_item(alec_envelope_reader *r, const uint8_t *p, size_t left, size_t *used,
@@ -119,11 +145,10 @@ static int next_in_run(alec_envelope_reader *r, alec_envelope_record *rec) {
   size_t left = r->end - r->pos;
   size_t used = 0;
   if (r->count == 0) {
-    int n = alec_uvarint64_decode(p, left, &r->run_emitter);
+    uint8_t desc;
+    int n = read_head(p, left, &r->run_emitter, &desc);
     if (n < 0) return r->error = n;
     used = (size_t)n;
-    if (used >= left) return r->error = ALEC_ETRUNC;
-    uint8_t desc = p[used++];
     r->run_family = desc >> 6;
     if (r->run_family == ALEC_ENV_FAMILY_FIXED)
       r->run_channels = (desc & 0x3Fu) + 1;
@@ -134,16 +159,8 @@ static int next_in_run(alec_envelope_reader *r, alec_envelope_record *rec) {
   int rc = run_item(r, p + used, left - used, &item_used, &frame_len);
   if (rc < 0) return r->error = rc;
   used += item_used;
-  if (frame_len > left - used) return r->error = ALEC_ETRUNC;
-  rec->emitter = r->run_emitter;
-  rec->format = format_of_family[r->run_family];
-  rec->channels = r->run_family == ALEC_ENV_FAMILY_FIXED ? r->run_channels : 0;
-  rec->frame = p + used;
-  rec->frame_len = frame_len;
-  rec->offset = r->pos;
-  r->pos += used + frame_len;
-  r->count++;
-  return 1;
+  return take_record(r, rec, r->run_emitter, r->run_family,
+                     r->run_family == ALEC_ENV_FAMILY_FIXED ? r->run_channels : 0, used, frame_len);
 }
 
 int alec_envelope_next(alec_envelope_reader *r, alec_envelope_record *rec) {
@@ -158,11 +175,10 @@ int alec_envelope_next(alec_envelope_reader *r, alec_envelope_record *rec) {
   const uint8_t *p = r->buf + r->pos;
   size_t left = r->end - r->pos;
   uint64_t emitter;
-  int n = alec_uvarint64_decode(p, left, &emitter);
+  uint8_t desc;
+  int n = read_head(p, left, &emitter, &desc);
   if (n < 0) return r->error = n;
   size_t used = (size_t)n;
-  if (used >= left) return r->error = ALEC_ETRUNC;
-  uint8_t desc = p[used++];
   unsigned family = desc >> 6;
   unsigned low = desc & 0x3Fu;
   size_t frame_len;
@@ -183,16 +199,7 @@ int alec_envelope_next(alec_envelope_reader *r, alec_envelope_record *rec) {
     if (ext > ALEC_FRAME_MAX) return r->error = ALEC_ERANGE;
     frame_len = (size_t)ext;
   }
-  if (frame_len > left - used) return r->error = ALEC_ETRUNC;
-  rec->emitter = emitter;
-  rec->format = format_of_family[family];
-  rec->channels = channels;
-  rec->frame = p + used;
-  rec->frame_len = frame_len;
-  rec->offset = r->pos;
-  r->pos += used + frame_len;
-  r->count++;
-  return 1;
+  return take_record(r, rec, emitter, family, channels, used, frame_len);
 }
 
 int alec_envelope_validate(const uint8_t *buf, size_t len) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alec/envelope.h"
 #include "alec/error.h"
 
 int alec_varint_decode(const uint8_t *buf, size_t len, uint32_t *out) {
@@ -27,24 +28,11 @@ int alec_varint_decode(const uint8_t *buf, size_t len, uint32_t *out) {
   }
 }
 
-size_t alec_varint_encode(uint32_t v, uint8_t *out) {
-  size_t n = 0;
-  while (v >= 0x80u) {
-    out[n++] = (uint8_t)((v & 0x7Fu) | 0x80u);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
-}
+/* LEB128 writes the same bytes whatever the width of the integer: the u32
+ * forms are the envelope's u64 ones (at most 5 bytes for a u32). */
+size_t alec_varint_encode(uint32_t v, uint8_t *out) { return alec_uvarint64_encode(v, out); }
 
-size_t alec_varint_size(uint32_t v) {
-  size_t n = 1;
-  while (v >= 0x80u) {
-    v >>= 7;
-    n++;
-  }
-  return n;
-}
+size_t alec_varint_size(uint32_t v) { return alec_uvarint64_size(v); }
 
 double alec_f64_from_bits(uint64_t bits) {
   double d;

@@ -308,6 +308,23 @@ static void put_emitter_fields(jbuf *b, const alec_snap *s, const alec_snap_emit
   kv_u64(b, "errors", e->decode_errors);
 }
 
+/* The fields of a channel both documents show, first in its object. */
+static void put_channel_head(jbuf *b, const alec_snap_channel *c) {
+  kv_u64(b, "channel", c->channel);
+  kv_str(b, "name", c->name);
+  kv_str(b, "state", state_name(c->state));
+  kv_reason(b, c->state ? c->reason : 0);
+  kv_num(b, "score", c->evaluations ? c->score : NAN);
+}
+
+/* Frames by header priority P1..P5. */
+static void kv_priority(jbuf *b, const uint64_t priority[5]) {
+  jb_key(b, "priority");
+  jb_open(b, '[');
+  for (int i = 0; i < 5; i++) jb_u64(b, priority[i]);
+  jb_close(b, ']');
+}
+
 static void put_event(jbuf *b, const alec_snap_event *ev) {
   jb_open(b, '{');
   kv_time(b, "time", ev->time);
@@ -355,10 +372,7 @@ static void put_stats(jbuf *b, const alec_snap *s) {
   kv_u64(b, "bytes", st->bytes);
   kv_u64(b, "raw_bytes", st->raw_bytes);
   kv_num(b, "compression_ratio", st->frames ? st->compression_ratio : NAN);
-  jb_key(b, "priority");
-  jb_open(b, '[');
-  for (int i = 0; i < 5; i++) jb_u64(b, st->priority[i]);
-  jb_close(b, ']');
+  kv_priority(b, st->priority);
   kv_u64(b, "regular_anomalies", st->regular_anomalies);
   kv_u64(b, "anomaly_entries", st->anomaly_entries);
   kv_u64(b, "anomaly_exits", st->anomaly_exits);
@@ -401,11 +415,7 @@ int alec_dash_fleet_json(const alec_snap *s, char **buf, size_t *len) {
     for (uint32_t k = 0; k < e->n_ch; k++) {
       const alec_snap_channel *c = &s->channels[e->ch_off + k];
       jb_open(&b, '{');
-      kv_u64(&b, "channel", c->channel);
-      kv_str(&b, "name", c->name);
-      kv_str(&b, "state", state_name(c->state));
-      kv_reason(&b, c->state ? c->reason : 0);
-      kv_num(&b, "score", c->evaluations ? c->score : NAN);
+      put_channel_head(&b, c);
       kv_num(&b, "value", c->last_value);
       jb_close(&b, '}');
     }
@@ -465,10 +475,7 @@ int alec_dash_emitter_json(const alec_snap *s, size_t index, const alec_snap_his
   kv_u64(&b, "replays", e->replays);
   kv_u64(&b, "unreliable", e->unreliable);
   kv_u64(&b, "nonfinite", e->nonfinite);
-  jb_key(&b, "priority");
-  jb_open(&b, '[');
-  for (int i = 0; i < 5; i++) jb_u64(&b, e->priority[i]);
-  jb_close(&b, ']');
+  kv_priority(&b, e->priority);
   kv_u64(&b, "patterns", e->n_patterns);
   kv_u64(&b, "memory", e->memory);
   jb_close(&b, '}');
@@ -479,11 +486,7 @@ int alec_dash_emitter_json(const alec_snap *s, size_t index, const alec_snap_his
   for (uint32_t k = 0; k < e->n_ch; k++) {
     const alec_snap_channel *c = &s->channels[e->ch_off + k];
     jb_open(&b, '{');
-    kv_u64(&b, "channel", c->channel);
-    kv_str(&b, "name", c->name);
-    kv_str(&b, "state", state_name(c->state));
-    kv_reason(&b, c->state ? c->reason : 0);
-    kv_num(&b, "score", c->evaluations ? c->score : NAN);
+    put_channel_head(&b, c);
     kv_num(&b, "baseline_z", c->evaluations ? c->baseline_z : NAN);
     kv_num(&b, "cusum", c->cusum);
     kv_num(&b, "value", c->last_value);
@@ -560,14 +563,26 @@ static void common_headers(struct MHD_Response *r, const char *type) {
                           "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
 }
 
+/* Queues r and drops our reference to it (the connection holds its own). */
+static mhd_result queue_and_release(struct MHD_Connection *c, unsigned status, struct MHD_Response *r) {
+  mhd_result rc = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return rc;
+}
+
+/* A JSON document of the snapshot whose ETag is etag. */
+static mhd_result queue_json(struct MHD_Connection *c, struct MHD_Response *r, const char *etag) {
+  common_headers(r, "application/json");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+  return queue_and_release(c, MHD_HTTP_OK, r);
+}
+
 static mhd_result send_static(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
                               size_t len) {
   struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
   if (r == NULL) return MHD_NO;
   common_headers(r, type);
-  mhd_result rc = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return rc;
+  return queue_and_release(c, status, r);
 }
 
 static mhd_result send_error(struct MHD_Connection *c, unsigned status, const char *msg) {
@@ -579,9 +594,7 @@ static mhd_result send_error(struct MHD_Connection *c, unsigned status, const ch
   if (r == NULL) return MHD_NO;
   common_headers(r, "application/json");
   if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-  mhd_result rc = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return rc;
+  return queue_and_release(c, status, r);
 }
 
 /* A body that lives in a snapshot: the response holds a reference and
@@ -621,9 +634,7 @@ static mhd_result send_snap_json(struct MHD_Connection *c, alec_snap *s, const c
     if (r == NULL) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    mhd_result rc = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, r);
-    MHD_destroy_response(r);
-    return rc;
+    return queue_and_release(c, MHD_HTTP_NOT_MODIFIED, r);
   }
   const char *doc;
   size_t len;
@@ -642,11 +653,7 @@ static mhd_result send_snap_json(struct MHD_Connection *c, alec_snap *s, const c
     snap_body_free(sb);
     return MHD_NO;
   }
-  common_headers(r, "application/json");
-  MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-  mhd_result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
-  MHD_destroy_response(r);
-  return rc;
+  return queue_json(c, r, etag);
 }
 
 static mhd_result send_emitter(struct MHD_Connection *c, alec_dash *d, alec_snap *s, const char *idtext) {
@@ -677,11 +684,7 @@ static mhd_result send_emitter(struct MHD_Connection *c, alec_dash *d, alec_snap
     free(doc);
     return MHD_NO;
   }
-  common_headers(r, "application/json");
-  MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-  mhd_result q = MHD_queue_response(c, MHD_HTTP_OK, r);
-  MHD_destroy_response(r);
-  return q;
+  return queue_json(c, r, etag);
 }
 
 static mhd_result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -80,6 +80,7 @@ tests_check_dashboard_LDADD = libalec_fleet.la libalec_scenario.la libalec.la $(
 check_PROGRAMS += tests/check_plugin_config
 TESTS += tests/check_plugin_config
 tests_check_plugin_config_SOURCES = tests/check_plugin_config.c \
+	tests/oconfig_util.c tests/oconfig_util.h \
 	src/plugin/alec_conf.c src/plugin/dgram_queue.c
 tests_check_plugin_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin
 tests_check_plugin_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -107,6 +108,7 @@ alec_la_LIBADD += $(SODIUM_LIBS)
 check_PROGRAMS += tests/check_security
 TESTS += tests/check_security
 tests_check_security_SOURCES = tests/check_security.c \
+	tests/oconfig_util.c tests/oconfig_util.h \
 	src/plugin/security.c src/plugin/ratelimit.c src/plugin/alec_conf.c
 tests_check_security_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin
 tests_check_security_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

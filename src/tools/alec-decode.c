@@ -89,96 +89,40 @@ static void print_values(alec_format fmt, const alec_value *v, int n, int bits, 
 
 int main(int argc, char **argv) {
   const char *format_name = NULL, *channels_arg = NULL, *path = NULL;
-  int bits = 0, strict = 0, flags = 0, opts_done = 0;
-
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char **dst = NULL;
-    if (opts_done || a[0] != '-' || a[1] == '\0') {
-      if (path) {
-        fprintf(stderr, PROG ": more than one input file (see --help)\n");
-        return 2;
-      }
-      path = a;
-    } else if (strcmp(a, "--") == 0) {
-      opts_done = 1;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (strcmp(a, "--version") == 0) {
-      printf(PROG " (collectd-alec) %s\n", ALEC_VERSION_STRING);
-      return 0;
-    } else if (strcmp(a, "--bits") == 0) {
-      bits = 1;
-    } else if (strcmp(a, "--strict") == 0) {
-      strict = 1;
-    } else if (strcmp(a, "--flags") == 0) {
-      flags = 1;
-    } else if (strncmp(a, "--format", 8) == 0 && (a[8] == '\0' || a[8] == '=')) {
-      dst = &format_name;
-    } else if (strncmp(a, "--channels", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
-      dst = &channels_arg;
-    } else {
-      fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
-    if (dst) {
-      const char *eq = strchr(a, '=');
-      if (eq) {
-        *dst = eq + 1;
-      } else if (i + 1 < argc) {
-        *dst = argv[++i];
-      } else {
-        fprintf(stderr, PROG ": option '%s' needs a value\n", a);
-        return 2;
-      }
-    }
-  }
+  int bits = 0, strict = 0, flags = 0;
+  const alec_tool_opt opts[] = {
+      {"--bits", &bits, NULL},
+      {"--strict", &strict, NULL},
+      {"--flags", &flags, NULL},
+      {"--format", NULL, &format_name},
+      {"--channels", NULL, &channels_arg},
+  };
+  int rc = alec_tool_args(argc, argv, PROG, opts, sizeof opts / sizeof opts[0], usage, &path);
+  if (rc != 0)
+    return rc > 0 ? 0 : 2;
 
   alec_format fmt;
-  if (!format_name) {
-    fprintf(stderr, PROG ": --format is required (see --help)\n");
+  unsigned channels;
+  if (alec_tool_format_args(PROG, format_name, channels_arg, &fmt, &channels) < 0)
     return 2;
-  }
-  if (alec_format_parse(format_name, &fmt) < 0) {
-    fprintf(stderr, PROG ": unknown format '%s' (single, single-xxh32, multi, fixed)\n",
-            format_name);
-    return 2;
-  }
-  unsigned channels = 0;
-  if (channels_arg) {
-    uint64_t c;
-    if (alec_tool_parse_u64(channels_arg, ALEC_FIXED_MAX_CHANNELS, &c) < 0 || c == 0) {
-      fprintf(stderr, PROG ": --channels must be 1..%d\n", ALEC_FIXED_MAX_CHANNELS);
-      return 2;
-    }
-    channels = (unsigned)c;
-  }
   if (fmt == ALEC_FORMAT_FIXED && channels == 0) {
     fprintf(stderr, PROG ": --format fixed needs --channels 1..%d\n", ALEC_FIXED_MAX_CHANNELS);
     return 2;
   }
 
-  FILE *in = stdin;
-  if (path && strcmp(path, "-") != 0) {
-    in = fopen(path, "r");
-    if (!in) {
-      perror(path);
-      return 2;
-    }
-  }
+  FILE *in = alec_tool_open_input(path);
+  if (!in)
+    return 2;
 
   alec_decoder_config cfg;
   alec_decoder_config_init(&cfg);
   if (strict)
     cfg.flags |= ALEC_DECODER_STRICT_REFERENCE;
   alec_decoder *dec = NULL;
-  int rc = alec_decoder_new(&dec, &cfg);
+  rc = alec_decoder_new(&dec, &cfg);
   if (rc < 0) {
     fprintf(stderr, PROG ": cannot create a decoder: %s\n", alec_strerror(rc));
-    if (in != stdin)
-      fclose(in);
-    return 1;
+    return alec_tool_finish(in, 1);
   }
 
   char *line = NULL;
@@ -214,11 +158,5 @@ int main(int argc, char **argv) {
   }
   free(line);
   alec_decoder_free(dec);
-  if (in != stdin)
-    fclose(in);
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    perror("stdout");
-    status = 1;
-  }
-  return status;
+  return alec_tool_finish(in, status);
 }

@@ -59,69 +59,21 @@ static int parse_values(char **tok, int n, double *out, const char *where, size_
 
 int main(int argc, char **argv) {
   const char *format_name = NULL, *channels_arg = NULL, *kf_arg = NULL, *path = NULL;
-  int reference_compat = 0, opts_done = 0;
-
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char **dst = NULL;
-    if (opts_done || a[0] != '-' || a[1] == '\0') {
-      if (path) {
-        fprintf(stderr, PROG ": more than one input file (see --help)\n");
-        return 2;
-      }
-      path = a;
-    } else if (strcmp(a, "--") == 0) {
-      opts_done = 1;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (strcmp(a, "--version") == 0) {
-      printf(PROG " (collectd-alec) %s\n", ALEC_VERSION_STRING);
-      return 0;
-    } else if (strcmp(a, "--reference-compat") == 0) {
-      reference_compat = 1;
-    } else if (strncmp(a, "--format", 8) == 0 && (a[8] == '\0' || a[8] == '=')) {
-      dst = &format_name;
-    } else if (strncmp(a, "--channels", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
-      dst = &channels_arg;
-    } else if (strncmp(a, "--keyframe-interval", 19) == 0 && (a[19] == '\0' || a[19] == '=')) {
-      dst = &kf_arg;
-    } else {
-      fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
-    if (dst) {
-      const char *eq = strchr(a, '=');
-      if (eq) {
-        *dst = eq + 1;
-      } else if (i + 1 < argc) {
-        *dst = argv[++i];
-      } else {
-        fprintf(stderr, PROG ": option '%s' needs a value\n", a);
-        return 2;
-      }
-    }
-  }
+  int reference_compat = 0;
+  const alec_tool_opt opts[] = {
+      {"--reference-compat", &reference_compat, NULL},
+      {"--format", NULL, &format_name},
+      {"--channels", NULL, &channels_arg},
+      {"--keyframe-interval", NULL, &kf_arg},
+  };
+  int rc = alec_tool_args(argc, argv, PROG, opts, sizeof opts / sizeof opts[0], usage, &path);
+  if (rc != 0)
+    return rc > 0 ? 0 : 2;
 
   alec_format fmt;
-  if (!format_name) {
-    fprintf(stderr, PROG ": --format is required (see --help)\n");
+  unsigned channels;
+  if (alec_tool_format_args(PROG, format_name, channels_arg, &fmt, &channels) < 0)
     return 2;
-  }
-  if (alec_format_parse(format_name, &fmt) < 0) {
-    fprintf(stderr, PROG ": unknown format '%s' (single, single-xxh32, multi, fixed)\n",
-            format_name);
-    return 2;
-  }
-  unsigned channels = 0;
-  if (channels_arg) {
-    uint64_t c;
-    if (alec_tool_parse_u64(channels_arg, ALEC_FIXED_MAX_CHANNELS, &c) < 0 || c == 0) {
-      fprintf(stderr, PROG ": --channels must be 1..%d\n", ALEC_FIXED_MAX_CHANNELS);
-      return 2;
-    }
-    channels = (unsigned)c;
-  }
 
   alec_encoder_config cfg;
   alec_encoder_config_init(&cfg);
@@ -136,24 +88,16 @@ int main(int argc, char **argv) {
     cfg.keyframe_interval = (uint32_t)k;
   }
 
-  FILE *in = stdin;
-  const char *where = "stdin";
-  if (path && strcmp(path, "-") != 0) {
-    in = fopen(path, "r");
-    if (!in) {
-      perror(path);
-      return 2;
-    }
-    where = path;
-  }
+  FILE *in = alec_tool_open_input(path);
+  if (!in)
+    return 2;
+  const char *where = in == stdin ? "stdin" : path;
 
   alec_encoder *enc = NULL;
-  int rc = alec_encoder_new(&enc, &cfg);
+  rc = alec_encoder_new(&enc, &cfg);
   if (rc < 0) {
     fprintf(stderr, PROG ": cannot create an encoder: %s\n", alec_strerror(rc));
-    if (in != stdin)
-      fclose(in);
-    return 1;
+    return alec_tool_finish(in, 1);
   }
 
   char *line = NULL;
@@ -244,11 +188,5 @@ int main(int argc, char **argv) {
   }
   free(line);
   alec_encoder_free(enc);
-  if (in != stdin)
-    fclose(in);
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    perror("stdout");
-    status = 1;
-  }
-  return status;
+  return alec_tool_finish(in, status);
 }

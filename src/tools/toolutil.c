@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alec/alec.h"
 #include "alec/error.h"
 #include "alec/wire.h"
 
@@ -374,4 +375,106 @@ int alec_tool_csv_load(const char *path, size_t max_rows, alec_tool_table *t) {
   if (rc)
     alec_tool_table_free(t);
   return rc;
+}
+
+/* Option name at the start of a, followed by the end or '='. */
+static int opt_match(const char *a, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
+int alec_tool_args(int argc, char **argv, const char *prog, const alec_tool_opt *opts, size_t n,
+                   void (*usage)(FILE *out), const char **path) {
+  int opts_done = 0;
+  const char *operand = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (opts_done || a[0] != '-' || a[1] == '\0') {
+      if (operand) {
+        fprintf(stderr, "%s: more than one input file (see --help)\n", prog);
+        return ALEC_EINVAL;
+      }
+      operand = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      opts_done = 1;
+      continue;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 1;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("%s (collectd-alec) %s\n", prog, ALEC_VERSION_STRING);
+      return 1;
+    }
+    const alec_tool_opt *o = NULL;
+    for (size_t k = 0; k < n && !o; k++) {
+      if (opts[k].value ? opt_match(a, opts[k].name) : strcmp(a, opts[k].name) == 0)
+        o = &opts[k];
+    }
+    if (!o) {
+      fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
+      return ALEC_EINVAL;
+    }
+    if (!o->value) {
+      *o->flag = 1;
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    if (eq) {
+      *o->value = eq + 1;
+    } else if (i + 1 < argc) {
+      *o->value = argv[++i];
+    } else {
+      fprintf(stderr, "%s: option '%s' needs a value\n", prog, a);
+      return ALEC_EINVAL;
+    }
+  }
+  if (operand)
+    *path = operand;
+  return 0;
+}
+
+int alec_tool_format_args(const char *prog, const char *format_name, const char *channels_arg,
+                          alec_format *fmt, unsigned *channels) {
+  if (!format_name) {
+    fprintf(stderr, "%s: --format is required (see --help)\n", prog);
+    return ALEC_EINVAL;
+  }
+  if (alec_format_parse(format_name, fmt) < 0) {
+    fprintf(stderr, "%s: unknown format '%s' (single, single-xxh32, multi, fixed)\n", prog,
+            format_name);
+    return ALEC_EINVAL;
+  }
+  *channels = 0;
+  if (channels_arg) {
+    uint64_t c;
+    if (alec_tool_parse_u64(channels_arg, ALEC_FIXED_MAX_CHANNELS, &c) < 0 || c == 0) {
+      fprintf(stderr, "%s: --channels must be 1..%d\n", prog, ALEC_FIXED_MAX_CHANNELS);
+      return ALEC_EINVAL;
+    }
+    *channels = (unsigned)c;
+  }
+  return 0;
+}
+
+FILE *alec_tool_open_input(const char *path) {
+  if (!path || strcmp(path, "-") == 0)
+    return stdin;
+  FILE *in = fopen(path, "r");
+  if (!in)
+    perror(path);
+  return in;
+}
+
+int alec_tool_finish(FILE *in, int status) {
+  if (in && in != stdin)
+    fclose(in);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    perror("stdout");
+    status = 1;
+  }
+  return status;
 }

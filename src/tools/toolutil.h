@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "alec/frame.h"
 
 /* Longest text alec_tool_format_double() writes, with its NUL. */
 #define ALEC_TOOL_DBL_BUFSZ 32
@@ -72,5 +75,35 @@ int alec_tool_csv_load(const char *path, size_t max_rows, alec_tool_table *t);
 void alec_tool_table_free(alec_tool_table *t);
 /* ISO 8601 UTC time or integer milliseconds, as in the CSV time column. */
 int alec_tool_parse_time_ms(const char *s, uint64_t *out);
+
+/* One option of a command-line tool. With value set, "--name V" or
+ * "--name=V" stores V in *value; otherwise "--name" sets *flag to 1. */
+typedef struct alec_tool_opt {
+  const char *name;
+  int *flag;
+  const char **value;
+} alec_tool_opt;
+
+/* The command line of a filter tool: the n options, --help / -h (usage()
+ * to stdout), --version, "--" and at most one operand, the input FILE
+ * (stored in *path, left alone when absent; "-" is an operand). Messages
+ * start with prog. Returns 0 to go on, 1 when --help or --version was
+ * printed (exit 0), ALEC_EINVAL on a usage error, already reported on
+ * stderr (exit 2). */
+int alec_tool_args(int argc, char **argv, const char *prog, const alec_tool_opt *opts, size_t n,
+                   void (*usage)(FILE *out), const char **path);
+
+/* The --format (required) and --channels (optional, 1..64; *channels = 0
+ * when absent) arguments of alec-encode and alec-decode. ALEC_EINVAL after
+ * a message on stderr. */
+int alec_tool_format_args(const char *prog, const char *format_name, const char *channels_arg,
+                          alec_format *fmt, unsigned *channels);
+
+/* The input named on the command line: NULL or "-" is stdin. NULL after
+ * perror(path) when it cannot be opened. */
+FILE *alec_tool_open_input(const char *path);
+/* Ends a filter tool: closes in unless it is stdin, flushes stdout and
+ * returns status, or 1 when stdout could not be written (perror'd). */
+int alec_tool_finish(FILE *in, int status);
 
 #endif

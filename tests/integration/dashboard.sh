@@ -64,15 +64,6 @@ target_anomalous() {
   return 1
 }
 
-emitters=""
-for i in $(seq 0 $((EMITTERS - 1))); do
-  emitters="$emitters
-  <Emitter $i>
-    Profile \"thermo\"
-    Host \"sensor-$i\"
-  </Emitter>"
-done
-
 # --- an unknown <Dashboard> option is a configuration error.
 it_conf_begin
 it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
@@ -90,23 +81,12 @@ fi
 
 # --- the daemon with the dashboard.
 it_conf_begin
-it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
-  ReceiveBufferSize 4194304
-  UnknownEmitters \"reject\"
-  <Fleet>
-    EvaluationInterval 0.1
-  </Fleet>
-  <Dashboard>
+it_conf_fleet "$port" reject hall "" "  <Dashboard>
     Listen \"127.0.0.1\" \"$dport\"
     History 120
     HistoryInterval 0.5
-  </Dashboard>
-  <Profile \"thermo\">
-    Group \"hall\"
-    Channel 0 \"temperature\" \"room\"
-  </Profile>$emitters"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+  </Dashboard>"
+it_start_alec "$port"
 it_wait_for 10 api_ready || it_fail "dashboard API does not answer on 127.0.0.1:$dport (status $HTTP_STATUS)"
 # Bound to the loopback address only (127.0.0.1 is 0100007F in /proc).
 awk -v a="0100007F:$(printf '%04X' "$dport")" 'NR > 1 && $2 == a && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp ||

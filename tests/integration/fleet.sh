@@ -18,30 +18,11 @@ EMITTERS=10
 STEPS=1000
 TARGET=5
 
-emitters=""
-for i in $(seq 0 $((EMITTERS - 1))); do
-  emitters="$emitters
-  <Emitter $i>
-    Profile \"thermo\"
-    Host \"sensor-$i\"
-  </Emitter>"
-done
-
 it_conf_begin
 it_conf_csv
 it_conf_notify_exec
-it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
-  ReceiveBufferSize 4194304
-  UnknownEmitters \"reject\"
-  <Fleet>
-    EvaluationInterval 0.1
-  </Fleet>
-  <Profile \"thermo\">
-    Group \"hall\"
-    Channel 0 \"temperature\" \"room\"
-  </Profile>$emitters"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_conf_fleet "$port" reject hall
+it_start_alec "$port"
 
 t0=$(date +%s.%N)
 it_bg "$IT_TMP/send.out" "$IT_ALEC_SEND" --to "127.0.0.1:$port" --scenario recovery \

@@ -40,8 +40,7 @@ it_conf_csv
 it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   ReceiveBufferSize 4194304
   UnknownEmitters \"reject\"$emitters"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 
 # Each emitter is its own peer group: a group of fewer than MinPeers is never
 # scored, so only decoded values land.

@@ -90,8 +90,7 @@ it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   ReceiveBufferSize 8388608
   UnknownEmitters \"accept\"
 $emitters"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 
 it__rejected_at_least() { [ "$(it_stat_rejected)" -ge "$1" ]; }
 

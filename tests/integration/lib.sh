@@ -329,6 +329,74 @@ $1
 EOF
 }
 
+# A configuration file $2 (logfile, csv) whose <Plugin alec> body is $1,
+# apart from $IT_CONF, which stays the daemon's.
+it_write_conf() {
+  it_conf_begin
+  it_conf_csv
+  it_conf_alec "$1"
+  mv "$IT_CONF" "$2"
+  IT_CONF=$IT_TMP/collectd.conf
+}
+
+# A configuration collectd -T must refuse: $1 names the case, $3 is the body
+# of <Plugin alec>; the log or the daemon's output must contain $2 (case
+# insensitive) and, when given, never $4 (a secret such as a key). Failures
+# are recorded with it_check_fail; IT_REFUSED counts the cases.
+IT_REFUSED=0
+it_refuse_case() {
+  local name=$1 want=$2 body=$3 secret=${4:-} conf out
+  IT_REFUSED=$((IT_REFUSED + 1))
+  conf=$IT_TMP/case$IT_REFUSED.conf
+  out=$IT_TMP/case$IT_REFUSED.out
+  : >"$IT_LOG"
+  it_write_conf "$body" "$conf"
+  if it_collectd_test_config "$conf" "$out"; then
+    it_check_fail "$name: collectd -T accepted it"
+    return
+  fi
+  if ! grep -q -i -F -- "$want" "$out" "$IT_LOG"; then
+    it_check_fail "$name: refused, but neither the log nor the output says \"$want\""
+    sed 's/^/    /' "$IT_LOG" "$out" | tail -n 8
+    return
+  fi
+  if [ -n "$secret" ] && grep -q -i -F -- "$secret" "$out" "$IT_LOG"; then
+    it_check_fail "$name: a secret appears in the log"
+  fi
+  it_ok "$name: refused: $(grep -h -i -F -- "$want" "$IT_LOG" "$out" | head -n 1 | sed 's/^.*alec plugin: //' | cut -c1-140)"
+}
+
+# ---------------------------------------------------------------- fleets
+
+# <Emitter 0> .. <Emitter $1 - 1>, each of profile "thermo" with host
+# sensor-<id>, for a body of it_conf_alec.
+it_fleet_emitters() {
+  local i
+  for i in $(seq 0 $(($1 - 1))); do
+    printf '\n  <Emitter %d>\n    Profile "thermo"\n    Host "sensor-%d"\n  </Emitter>' "$i" "$i"
+  done
+}
+
+# The alec plugin of a fleet scenario (alec-send --scenario): Listen on
+# 127.0.0.1:$1, UnknownEmitters $2, the profile "thermo" (group $3, channel
+# 0 a temperature "room") and $EMITTERS emitters of it; a <Fleet> evaluating
+# every 0.1 s with the extra lines $4 (optional); the extra plugin lines $5
+# (optional, e.g. a <Dashboard>).
+it_conf_fleet() {
+  it_conf_alec "  Listen \"127.0.0.1\" \"$1\"
+  ReceiveBufferSize 4194304
+  UnknownEmitters \"$2\"
+  <Fleet>${4:+
+$4}
+    EvaluationInterval 0.1
+  </Fleet>${5:+
+$5}
+  <Profile \"thermo\">
+    Group \"$3\"
+    Channel 0 \"temperature\" \"room\"
+  </Profile>$(it_fleet_emitters "$EMITTERS")"
+}
+
 # ---------------------------------------------------------------- daemon
 
 # Runs `collectd -T -C FILE` (-t does not even read the file in 5.12): loads
@@ -364,6 +432,12 @@ it_start() {
   if [ -n "$IT_PRELOAD" ] && ! grep -q libasan "/proc/$IT_PID/maps" 2>/dev/null; then
     it_fail "the ASan runtime is not loaded in collectd (pid $IT_PID)"
   fi
+}
+
+# it_start, then waits until the alec plugin listens on UDP port $1.
+it_start_alec() {
+  it_start
+  it_wait_for 10 it_port_bound "$1" || it_fail "alec plugin does not listen on $1"
 }
 
 it__ready() {

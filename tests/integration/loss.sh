@@ -48,8 +48,7 @@ it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   <Fleet>
     EvaluationInterval 0.1
   </Fleet>"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 
 # One run: $1 name, $2 format, $3 first emitter id, then extra alec-send options.
 run() {

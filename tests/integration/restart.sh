@@ -48,8 +48,7 @@ conf "$STATE"
 # Log of each daemon kept apart (it_start empties the log).
 LOGN=0
 start_daemon() {
-  it_start
-  it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+  it_start_alec "$port"
 }
 stop_daemon() {
   it_stop

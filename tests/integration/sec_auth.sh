@@ -86,8 +86,7 @@ it_conf_alec "  AuthFile \"$KEYS\"
     Format \"fixed\"
     Channels 2
   </Emitter>"
-it_start
-it_wait_for 10 it_port_bound "$port_sign" || it_fail "alec plugin does not listen on $port_sign"
+it_start_alec "$port_sign"
 it_log_has "3 keys loaded from" || it_check_fail "the log does not say the keys were loaded"
 
 send() { # port, emitter, frames file, alec-send signing options...

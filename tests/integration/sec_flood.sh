@@ -45,8 +45,7 @@ it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
     Format \"fixed\"
     Channels 2
   </Emitter>"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$IT_PID/status"; }
 good() { # frames file, rate
   "$IT_ALEC_SEND" --to "127.0.0.1:$port" --emitter "$GOOD" --format fixed --channels 2 --rate "$2" --quiet \

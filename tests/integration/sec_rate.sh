@@ -37,8 +37,7 @@ it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
     Format \"fixed\"
     Channels 2
   </Emitter>"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 
 t0=$(date +%s.%N)
 it_bg "$IT_TMP/noisy.out" "$IT_ALEC_SEND" --to "127.0.0.1:$port" --scenario spike --emitters 1 \

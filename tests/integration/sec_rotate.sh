@@ -37,8 +37,7 @@ it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
     Format \"fixed\"
     Channels 2
   </Emitter>"
-it_start
-it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+it_start_alec "$port"
 
 send() { # part, key
   "$IT_ALEC_SEND" --to "127.0.0.1:$port" --emitter "$GOOD" --format fixed --channels 2 --rate 2000 --quiet \

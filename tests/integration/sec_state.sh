@@ -36,8 +36,7 @@ start_with() { # state file path
   </Emitter>"
   rm -rf "$IT_CSV"
   mkdir -p "$IT_CSV"
-  it_start
-  it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+  it_start_alec "$port"
 }
 send() {
   "$IT_ALEC_SEND" --to "127.0.0.1:$port" --emitter "$GOOD" --format fixed --channels 2 --rate 2000 --quiet \

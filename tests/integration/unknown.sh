@@ -50,8 +50,7 @@ for policy in accept reject; do
     Format \"fixed\"
     Channels 2
   </Emitter>"
-  it_start
-  it_wait_for 10 it_port_bound "$port" || it_fail "alec plugin does not listen on $port"
+  it_start_alec "$port"
   send "$UNKNOWN"
   send "$KNOWN"
   check_values known alec-site
