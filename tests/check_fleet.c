@@ -1131,6 +1131,161 @@ START_TEST(test_memory_accounting) {
 }
 END_TEST
 
+/* alec_fleet_process_batch must be n calls of alec_fleet_process: a random
+ * stream (new emitters, max_emitters reached, decode errors, bad arguments,
+ * unknown emitters, removals and evaluations between batches, one emitter
+ * several times in a batch) through two fleets, one frame by frame, one in
+ * batches, gives identical results, outputs, emitters and statistics. */
+static unsigned bt_rnd(uint64_t *x) {
+  *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+  return (unsigned)(*x >> 33);
+}
+
+static void count_events(const alec_fleet_event *ev, void *arg) {
+  (void)ev;
+  ++*(uint64_t *)arg;
+}
+
+#define BT_IDS 60
+#define BT_FRAMES 4000
+#define BT_OUT 8
+START_TEST(test_batch_equals_per_frame) {
+  alec_fleet_config cfg;
+  alec_fleet_config_init(&cfg);
+  cfg.max_emitters = 40;
+  cfg.min_peers = 3;
+  alec_fleet *fa, *fb;
+  ck_assert_int_eq(alec_fleet_new(&fa, &cfg), 0);
+  ck_assert_int_eq(alec_fleet_new(&fb, &cfg), 0);
+  alec_encoder *enc[BT_IDS];
+  for (unsigned i = 0; i < BT_IDS; i++) ck_assert_int_eq(alec_encoder_new(&enc[i], NULL), 0);
+  static uint8_t buf[BT_FRAMES][64];
+  static alec_fleet_frame fr[BT_FRAMES];
+  static alec_fleet_value oa[BT_FRAMES][BT_OUT], ob[BT_FRAMES][BT_OUT];
+  static alec_frame_info ia[BT_FRAMES], ib[BT_FRAMES];
+  static int ra[BT_FRAMES], rb[BT_FRAMES];
+  memset(oa, 0x5a, sizeof oa);
+  memset(ob, 0x5a, sizeof ob);
+  memset(ia, 0x5a, sizeof ia);
+  memset(ib, 0x5a, sizeof ib);
+  uint64_t x = 12345;
+#define BT_RND() bt_rnd(&x)
+  for (unsigned k = 0; k < BT_FRAMES; k++) {
+    unsigned id = BT_RND() % BT_IDS;
+    unsigned ch = id % 6 + 1;
+    double v[6];
+    for (unsigned c = 0; c < ch; c++) {
+      unsigned r = BT_RND() % 100;
+      v[c] = r < 30 ? 20.0 + c : r < 32 ? NAN : 20.0 + c + (double)(BT_RND() % 1000) / 100.0;
+      if (id % 10 == 3 && c == 0) v[c] += 50.0; /* a deviating emitter */
+    }
+    int len = alec_encode_fixed(enc[id], v, ch, buf[k], sizeof buf[k]);
+    ck_assert_int_gt(len, 0);
+    alec_fleet_frame *f = &fr[k];
+    memset(f, 0, sizeof *f);
+    f->emitter_id = 1000 + id;
+    f->fmt = ALEC_FORMAT_FIXED;
+    f->channels = ch;
+    f->data = buf[k];
+    f->len = (size_t)len;
+    unsigned m = BT_RND() % 100;
+    if (m < 4) {
+      f->len = BT_RND() % (unsigned)len; /* truncated */
+    } else if (m < 7) {
+      unsigned at = BT_RND() % (unsigned)len;
+      buf[k][at] ^= (uint8_t)(1u << (BT_RND() % 8)); /* corrupted */
+    } else if (m < 8) {
+      f->channels = 0; /* bad argument */
+    } else if (m < 10) {
+      f->emitter_id = 5000 + BT_RND() % 50; /* unknown emitter, garbage */
+      for (int b = 0; b < len; b++) buf[k][b] = (uint8_t)BT_RND();
+    } else if (m < 11) {
+      f->data = NULL;
+      f->len = 0;
+    }
+    f->cap = BT_RND() % (BT_OUT + 1);
+  }
+  unsigned k = 0, chunk = 0;
+  uint64_t ea = 0, eb = 0;
+  while (k < BT_FRAMES) {
+    size_t nb = 1 + BT_RND() % 70;
+    if (nb > BT_FRAMES - k) nb = BT_FRAMES - k;
+    double now = (double)chunk;
+    int ok = 0;
+    for (size_t j = 0; j < nb; j++) {
+      alec_fleet_frame *f = &fr[k + j];
+      ra[k + j] = alec_fleet_process(fa, f->emitter_id, f->fmt, f->channels, f->data, f->len, now,
+                                     f->cap ? oa[k + j] : NULL, f->cap, &ia[k + j]);
+      if (ra[k + j] >= 0) ok++;
+    }
+    alec_fleet_frame bf[70];
+    for (size_t j = 0; j < nb; j++) {
+      bf[j] = fr[k + j];
+      bf[j].out = bf[j].cap ? ob[k + j] : NULL;
+      bf[j].info = (j % 3) ? &ib[k + j] : NULL;
+      if (!bf[j].info) ib[k + j] = ia[k + j]; /* not asked for */
+    }
+    ck_assert_int_eq(alec_fleet_process_batch(fb, bf, nb, now, rb + k), ok);
+    for (size_t j = 0; j < nb; j++) {
+      ck_assert_int_eq(ra[k + j], rb[k + j]);
+      ck_assert(memcmp(oa[k + j], ob[k + j], sizeof oa[0]) == 0);
+      ck_assert(memcmp(&ia[k + j], &ib[k + j], sizeof ia[0]) == 0);
+    }
+    k += (unsigned)nb;
+    chunk++;
+    if (chunk % 5 == 0) {
+      uint64_t na = 0, nbv = 0;
+      ck_assert_int_eq(alec_fleet_evaluate(fa, now, count_events, &na),
+                       alec_fleet_evaluate(fb, now, count_events, &nbv));
+      ea += na;
+      eb += nbv;
+    }
+    if (chunk % 9 == 0) {
+      uint64_t id = 1000 + BT_RND() % BT_IDS;
+      ck_assert_int_eq(alec_fleet_remove_emitter(fa, id), alec_fleet_remove_emitter(fb, id));
+    }
+    if (chunk % 13 == 0) {
+      uint64_t id = 1000 + BT_RND() % BT_IDS;
+      ck_assert_int_eq(alec_fleet_set_emitter_group(fa, id, "g1"),
+                       alec_fleet_set_emitter_group(fb, id, "g1"));
+    }
+  }
+  ck_assert_uint_eq(ea, eb);
+  alec_fleet_stats sa, sb;
+  alec_fleet_get_stats(fa, (double)chunk, &sa);
+  alec_fleet_get_stats(fb, (double)chunk, &sb);
+  ck_assert(memcmp(&sa, &sb, sizeof sa) == 0);
+  /* The stream did reach every case. */
+  ck_assert_uint_gt(sa.rejected_emitters, 0);
+  ck_assert_uint_gt(sa.unknown_errors, 0);
+  ck_assert_uint_gt(sa.decode_errors, sa.unknown_errors);
+  ck_assert_uint_eq(sa.emitters, 40);
+  ck_assert_uint_eq(alec_fleet_emitter_count(fa), alec_fleet_emitter_count(fb));
+  for (size_t i = 0; i < alec_fleet_emitter_count(fa); i++) {
+    alec_fleet_emitter_info a, b;
+    ck_assert_int_eq(alec_fleet_emitter_at(fa, i, (double)chunk, &a), 0);
+    ck_assert_int_eq(alec_fleet_emitter_at(fb, i, (double)chunk, &b), 0);
+    ck_assert(memcmp(&a, &b, sizeof a) == 0);
+    for (unsigned c = 0;; c++) {
+      alec_fleet_channel_info ca, cb;
+      int r = alec_fleet_get_channel(fa, a.id, c, &ca);
+      ck_assert_int_eq(r, alec_fleet_get_channel(fb, a.id, c, &cb));
+      if (r != 0) break;
+      ck_assert(memcmp(&ca, &cb, sizeof ca) == 0);
+    }
+  }
+  /* Arguments. */
+  ck_assert_int_eq(alec_fleet_process_batch(NULL, fr, 1, 0.0, NULL), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_batch(fb, NULL, 1, 0.0, NULL), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_batch(fb, fr, 1, NAN, NULL), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_batch(fb, NULL, 0, 0.0, NULL), 0);
+  for (unsigned i = 0; i < BT_IDS; i++) alec_encoder_free(enc[i]);
+  alec_fleet_free(fa);
+  alec_fleet_free(fb);
+#undef BT_RND
+}
+END_TEST
+
 static Suite *fleet_suite(void) {
   Suite *s = suite_create("fleet");
   TCase *tc = tcase_create("config");
@@ -1162,6 +1317,7 @@ static Suite *fleet_suite(void) {
   tcase_add_test(tc, test_emitter_table_churn);
   tcase_add_test(tc, test_groups_api);
   tcase_add_test(tc, test_memory_accounting);
+  tcase_add_test(tc, test_batch_equals_per_frame);
   suite_add_tcase(s, tc);
   tc = tcase_create("fleet_context");
   tcase_set_timeout(tc, 120);

@@ -165,6 +165,29 @@ int alec_fleet_process(alec_fleet *fleet, uint64_t emitter_id, alec_format fmt, 
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info);
 
+/* One frame of a batch: the arguments alec_fleet_process takes per frame. */
+typedef struct alec_fleet_frame {
+  uint64_t emitter_id;
+  alec_format fmt;
+  unsigned channels;     /* fixed frames only */
+  const uint8_t *data;
+  size_t len;
+  alec_fleet_value *out; /* nullable when cap is 0 */
+  size_t cap;
+  alec_frame_info *info; /* nullable */
+} alec_fleet_frame;
+
+/* Processes frames[0..n) in order, all at time now: exactly n calls of
+ * alec_fleet_process (same outputs, statistics, emitter creation and
+ * errors, frame by frame), but the emitter lookups of the next frames are
+ * started while a frame decodes, so that a fleet far larger than the CPU
+ * caches pays its misses in parallel rather than one after another.
+ * results (nullable) gets each frame's return value. Returns how many frames
+ * succeeded, or ALEC_EINVAL (fleet NULL, frames NULL with n > 0, non-finite
+ * now: then no frame is processed). (Addition.) */
+int alec_fleet_process_batch(alec_fleet *fleet, const alec_fleet_frame *frames, size_t n,
+                             double now, int *results);
+
 typedef struct alec_fleet_event {
   alec_fleet_event_kind kind;
   alec_fleet_state severity; /* new state; ALEC_FLEET_NORMAL = OKAY */

@@ -9,7 +9,10 @@
  *  - warm, shuffled: a fixed random order;
  *  - cold, shuffled: a 64 MiB buffer is walked before the round (untimed),
  *    as in a daemon where seconds and other work separate two frames of an
- *    emitter: per-frame cost without the small-fleet cache bonus.
+ *    emitter: per-frame cost without the small-fleet cache bonus;
+ *  - cold, shuffled, batched: the same, but BATCH frames at a time through
+ *    alec_fleet_process_batch(), which overlaps the lookups of the next
+ *    frames with the current one.
  * Also: ns per first frame (emitter creation), ns per evaluation tick,
  * accounted and measured (RSS) bytes per emitter. Speed is printed, never
  * asserted. */
@@ -25,6 +28,7 @@
 #include "scenario.h"
 
 #define CHANNELS 4
+#define BATCH 64 /* frames per alec_fleet_process_batch call, as in a receive loop */
 #define SLOT 32 /* bytes reserved per pre-encoded frame (4 ch: at most 5 + 1 + 16) */
 
 static double now_ns(void) {
@@ -44,7 +48,7 @@ static long rss_bytes(void) {
 
 typedef struct result {
   unsigned n, rounds;
-  double ns_create, ns_warm_seq, ns_warm_shuf, ns_cold_shuf, ns_eval, bytes_acct, bytes_rss;
+  double ns_create, ns_warm_seq, ns_warm_shuf, ns_cold_shuf, ns_cold_batch, ns_eval, bytes_acct, bytes_rss;
   double dec_warm_seq, dec_cold_shuf; /* the same frames through bare decoders */
   uint64_t errors, events;
 } result;
@@ -115,13 +119,32 @@ static int run(unsigned n, unsigned rounds, result *res) {
   double te = now_ns();
   alec_fleet_evaluate(fleet, 0.0, count_ev, &events);
   double eval_ns = now_ns() - te;
-  double mode_ns[3] = {0, 0, 0};
-  unsigned mode_rounds[3] = {0, 0, 0};
+  double mode_ns[4] = {0, 0, 0, 0};
+  unsigned mode_rounds[4] = {0, 0, 0, 0};
+  alec_fleet_frame batch[BATCH];
+  int bres[BATCH];
+  memset(batch, 0, sizeof batch);
   for (unsigned r = 1; r < rounds; r++) {
-    int mode = (int)(r % 3); /* 0 warm in order, 1 warm shuffled, 2 cold shuffled */
-    if (mode == 2) flush_caches();
+    /* 0 warm in order, 1 warm shuffled, 2 cold shuffled, 3 cold shuffled batched */
+    int mode = (int)(r % 4);
+    if (mode >= 2) flush_caches();
     double t1 = now_ns();
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; mode == 3 && i < n; i += BATCH) {
+      size_t nb = n - i < BATCH ? n - i : BATCH;
+      for (size_t k = 0; k < nb; k++) {
+        unsigned e = perm[i + k];
+        size_t at = (size_t)r * n + e;
+        batch[k].emitter_id = e;
+        batch[k].fmt = ALEC_FORMAT_FIXED;
+        batch[k].channels = CHANNELS;
+        batch[k].data = frames + at * SLOT;
+        batch[k].len = lens[at];
+      }
+      if (alec_fleet_process_batch(fleet, batch, nb, (double)r, bres) != (int)nb) errors++;
+      for (size_t k = 0; k < nb; k++)
+        if (bres[k] != CHANNELS) errors++;
+    }
+    for (unsigned i = 0; mode != 3 && i < n; i++) {
       unsigned e = mode ? perm[i] : i;
       size_t at = (size_t)r * n + e;
       if (alec_fleet_process(fleet, e, ALEC_FORMAT_FIXED, CHANNELS, frames + at * SLOT, lens[at],
@@ -137,6 +160,7 @@ static int run(unsigned n, unsigned rounds, result *res) {
   res->ns_warm_seq = mode_ns[0] / ((double)mode_rounds[0] * n);
   res->ns_warm_shuf = mode_ns[1] / ((double)mode_rounds[1] * n);
   res->ns_cold_shuf = mode_ns[2] / ((double)mode_rounds[2] * n);
+  res->ns_cold_batch = mode_ns[3] / ((double)mode_rounds[3] * n);
   res->ns_eval = eval_ns / rounds;
   res->bytes_rss = (double)(rss_bytes() - rss0) / n;
   alec_fleet_stats st;
@@ -186,7 +210,7 @@ int main(int argc, char **argv) {
   /* Rounds chosen so each size processes about 1-2 million frames and the
    * whole run stays well under a minute on 2 cores. */
   static const unsigned sizes[3] = {1000, 10000, 100000};
-  static const unsigned rounds[3] = {601, 91, 19};
+  static const unsigned rounds[3] = {601, 91, 21};
   result res[3];
   int quick = argc > 1; /* any argument: smaller run (smoke test) */
   flush_buf = malloc(FLUSH_BYTES);
@@ -201,16 +225,18 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  printf("alec_fleet_process, ns per frame          | bare decoder, ns per frame\n");
-  printf("%9s %6s %11s %11s %11s %10s | %11s %11s\n", "emitters", "rounds", "warm,order",
-         "warm,shuf", "cold,shuf", "1st frame", "warm,order", "cold,shuf");
+  printf("alec_fleet_process, ns per frame                     batch(%d) | bare decoder, ns/frame\n",
+         BATCH);
+  printf("%9s %6s %11s %11s %11s %10s %10s | %11s %11s\n", "emitters", "rounds", "warm,order",
+         "warm,shuf", "cold,shuf", "cold,shuf", "1st frame", "warm,order", "cold,shuf");
   for (int i = 0; i < 3; i++)
-    printf("%9u %6u %11.1f %11.1f %11.1f %10.1f | %11.1f %11.1f\n", res[i].n, res[i].rounds,
-           res[i].ns_warm_seq, res[i].ns_warm_shuf, res[i].ns_cold_shuf, res[i].ns_create,
-           res[i].dec_warm_seq, res[i].dec_cold_shuf);
-  printf("100,000 vs 1,000: fleet %.2fx cold shuffled, %.2fx warm in order, %.2fx warm shuffled; "
-         "bare decoder %.2fx cold shuffled, %.2fx warm in order\n\n",
-         res[2].ns_cold_shuf / res[0].ns_cold_shuf, res[2].ns_warm_seq / res[0].ns_warm_seq,
+    printf("%9u %6u %11.1f %11.1f %11.1f %10.1f %10.1f | %11.1f %11.1f\n", res[i].n,
+           res[i].rounds, res[i].ns_warm_seq, res[i].ns_warm_shuf, res[i].ns_cold_shuf,
+           res[i].ns_cold_batch, res[i].ns_create, res[i].dec_warm_seq, res[i].dec_cold_shuf);
+  printf("100,000 vs 1,000: fleet %.2fx cold shuffled, %.2fx cold shuffled batched, %.2fx warm in "
+         "order, %.2fx warm shuffled; bare decoder %.2fx cold shuffled, %.2fx warm in order\n\n",
+         res[2].ns_cold_shuf / res[0].ns_cold_shuf, res[2].ns_cold_batch / res[0].ns_cold_batch,
+         res[2].ns_warm_seq / res[0].ns_warm_seq,
          res[2].ns_warm_shuf / res[0].ns_warm_shuf, res[2].dec_cold_shuf / res[0].dec_cold_shuf,
          res[2].dec_warm_seq / res[0].dec_warm_seq);
   printf("%9s %12s %12s %14s %14s %7s\n", "emitters", "ms/eval tick", "ns/emitter", "bytes/emitter",
