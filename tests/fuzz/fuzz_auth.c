@@ -124,6 +124,15 @@ static void sign_round_trip(const alec_auth_table *tab, uint8_t mode, const uint
   uint8_t *s = malloc(cap);
   FUZZ_CHECK(s != NULL);
   memcpy(s, dg, len);
+  /* Runs (flag R) are refused by the signer for now: src/lib/auth.c signs
+   * exactly header 0x10, although the readers accept signed runs. */
+  if ((dg[0] & ALEC_ENVELOPE_FLAG_RUN) &&
+      alec_auth_sign(s, len, cap, k->id, k->key, k->key_len, counter) == ALEC_EINVAL) {
+    FUZZ_CHECK(memcmp(s, dg, len) == 0);
+    free(s);
+    return;
+  }
+  memcpy(s, dg, len);
   /* One byte short: refused, untouched. */
   FUZZ_CHECK(alec_auth_sign(s, len, cap - 1, k->id, k->key, k->key_len, counter) == ALEC_EBUFSIZE);
   FUZZ_CHECK(memcmp(s, dg, len) == 0);
@@ -220,7 +229,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < recs.n; i++)
       FUZZ_CHECK(recs.r[i].frame_off + recs.r[i].frame_len <= t.records_end);
   }
-  if (dl > 1 && copy[0] == (uint8_t)(ALEC_ENVELOPE_VERSION << 4) && dl <= ALEC_ENVELOPE_MAX_DATAGRAM)
+  if (dl > 1 && (copy[0] & ~ALEC_ENVELOPE_FLAG_RUN) == (ALEC_ENVELOPE_VERSION << 4) &&
+      dl <= ALEC_ENVELOPE_MAX_DATAGRAM)
     sign_round_trip(tab, mode, copy, dl);
   check_replay(dg, dl);
   free(copy);

@@ -3,7 +3,8 @@
  * signed-datagram reader (alec/auth.h, without the tag check: fuzz_auth
  * covers that) and the downlink parser (alec/downlink.h).
  *
- * Input: one datagram, exactly as it arrives on the socket. Every record is
+ * Input: one datagram, exactly as it arrives on the socket (records or a
+ * run, flag R; signed or not). Every record is
  * decoded by the decoder of its (emitter, format, channels) stream, as the
  * plugin does. Oracles: the reader never points outside the records,
  * alec_envelope_validate agrees with the iteration, errors are sticky, a
@@ -186,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_CHECK(alec_envelope_writer_init(&w, copy, cap, run) == 0);
       for (size_t i = 0; i < n; i++) {
         size_t before = w.len;
+        FUZZ_CHECK(alec_envelope_fits_run(&w, recs[i].emitter, recs[i].format, recs[i].channels));
         int a = alec_envelope_add(&w, recs[i].emitter, recs[i].format, recs[i].channels,
                                   data + recs[i].off, recs[i].len);
         if (pass == 1 && i == n - 1) {

@@ -386,6 +386,21 @@ static void seeds_envelope(void) {
     if (w.count == 0) continue;
     buf o = {dg, w.len, w.len};
     write_seed("fuzz_envelope", "stream", &o);
+    /* The same frames as a run (flag R), and that run with flag A and a
+     * trailer whose tag fuzz_envelope does not check. */
+    if (alec_envelope_writer_init(&w, dg, 1400, ALEC_ENVELOPE_FLAG_RUN) < 0) continue;
+    for (size_t j = 0; j < s->n && j < 16; j++)
+      (void)alec_envelope_add(&w, id, s->fmt, s->channels, s->f[j].b, s->f[j].len);
+    if (w.count == 0) continue;
+    buf run = {dg, w.len, w.len};
+    write_seed("fuzz_envelope", "run", &run);
+    if (i % 4 == 0) {
+      dg[0] |= ALEC_ENVELOPE_FLAG_AUTH;
+      memset(dg + w.len, 0, ALEC_AUTH_TRAILER_SIZE);
+      dg[w.len + 1] = 1; /* key id 1 */
+      buf sr = {dg, w.len + ALEC_AUTH_TRAILER_SIZE, w.len + ALEC_AUTH_TRAILER_SIZE};
+      write_seed("fuzz_envelope", "signed-run", &sr);
+    }
   }
   /* Batches across emitters and families, with long emitter ids. */
   for (size_t base = 0; base < n_streams; base += 8) {
@@ -419,6 +434,7 @@ static void seeds_auth(void) {
   for (size_t i = 0; i < n_streams && i < 40; i++) {
     const stream *s = &streams[i];
     if (alec_envelope_writer_init(&w, dg, 1400, 0) < 0) continue;
+    if (i % 2 && alec_envelope_writer_init(&w, dg, 1400, ALEC_ENVELOPE_FLAG_RUN) < 0) continue;
     for (size_t j = 0; j < s->n && j < 4; j++)
       (void)alec_envelope_add(&w, 5 + i, s->fmt, s->channels, s->f[j].b, s->f[j].len);
     if (w.count == 0) continue;
@@ -426,7 +442,7 @@ static void seeds_auth(void) {
     for (int signed_ = 0; signed_ < 2; signed_++) {
       if (signed_) {
         long sl = alec_auth_sign(dg, len, sizeof dg, 1, key1, sizeof key1, 1000 + i);
-        if (sl < 0) break;
+        if (sl < 0) break; /* e.g. a run the signer refuses */
         len = (size_t)sl;
         buf e = {dg, len, len};
         write_seed("fuzz_envelope", "signed", &e);
