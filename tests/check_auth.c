@@ -155,6 +155,33 @@ START_TEST(sign_refusals) {
 }
 END_TEST
 
+/* A run datagram (flag R: one emitter's batched frames) is signed like any
+ * envelope, and the signed-datagram reader returns its frames. */
+START_TEST(sign_run) {
+  static const uint8_t frame[] = {0xA1, 0x00, 0x01, 0x00, 0x05, 0x01, 0x64}; /* 1 ch, Delta8 */
+  uint8_t buf[128];
+  alec_envelope_writer w;
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, ALEC_ENVELOPE_FLAG_RUN), 0);
+  ck_assert_int_gt(alec_envelope_add(&w, 9, ALEC_FORMAT_FIXED, 1, frame, sizeof frame), 0);
+  ck_assert_int_gt(alec_envelope_add(&w, 9, ALEC_FORMAT_FIXED, 1, frame, sizeof frame), 0);
+  long sl = alec_auth_sign(buf, w.len, sizeof buf, 3, KEY, 32, 1);
+  ck_assert_int_eq(sl, (long)(w.len + ALEC_AUTH_TRAILER_SIZE));
+  ck_assert_uint_eq(buf[0], 0x10 | ALEC_ENVELOPE_FLAG_RUN | ALEC_ENVELOPE_FLAG_AUTH);
+  alec_auth_trailer t;
+  ck_assert_int_eq(alec_auth_parse(buf, (size_t)sl, &t), 1);
+  ck_assert_int_eq(alec_auth_check_tag(buf, &t, KEY, 32), 0);
+  alec_envelope_reader r;
+  alec_envelope_record rec;
+  ck_assert_int_eq(alec_auth_reader_init(&r, buf, (size_t)sl), 0);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(alec_envelope_next(&r, &rec), 1);
+    ck_assert(rec.emitter == 9);
+    ck_assert_uint_eq(rec.frame_len, sizeof frame);
+  }
+  ck_assert_int_eq(alec_envelope_next(&r, &rec), 0);
+}
+END_TEST
+
 START_TEST(verify_paths) {
   alec_auth_table *tab = table_of(KEYLINE "8: base64:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA= 100-200\n");
   uint8_t buf[128];
@@ -489,6 +516,7 @@ static Suite *auth_suite(void) {
   tcase_add_test(tc, sign_layout);
   tcase_add_test(tc, doc_example);
   tcase_add_test(tc, sign_refusals);
+  tcase_add_test(tc, sign_run);
   tcase_add_test(tc, verify_paths);
   tcase_add_test(tc, tamper_and_truncate);
   suite_add_tcase(s, tc);

@@ -68,7 +68,9 @@ long alec_auth_sign(uint8_t *buf, size_t len, size_t cap, uint16_t key_id, const
   if (buf == NULL || key == NULL || key_len < ALEC_AUTH_KEY_MIN || key_len > ALEC_AUTH_KEY_MAX) return ALEC_EINVAL;
   /* Only a complete unsigned envelope: signing twice or signing a bare
    * frame would produce something no receiver accepts. */
-  if (len <= ALEC_ENVELOPE_HEADER_SIZE || buf[0] != (uint8_t)(ALEC_ENVELOPE_VERSION << 4)) return ALEC_EINVAL;
+  if (len <= ALEC_ENVELOPE_HEADER_SIZE ||
+      (buf[0] & (uint8_t)~ALEC_ENVELOPE_FLAG_RUN) != (uint8_t)(ALEC_ENVELOPE_VERSION << 4))
+    return ALEC_EINVAL;
   if (cap < len || cap - len < ALEC_AUTH_TRAILER_SIZE) return ALEC_EBUFSIZE;
   buf[0] |= ALEC_ENVELOPE_FLAG_AUTH;
   put_be16(buf + len, key_id);
