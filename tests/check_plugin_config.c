@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The collectd plugin's configuration parser (src/plugin/alec_conf.c) and its
- * datagram queue (src/plugin/dgram_queue.c), without the daemon. Config trees
+/* The collectd plugin's configuration parser (src/plugin/alec_conf.c) and the
+ * receiver's validation (src/receiver/config.c), without the daemon. Config trees
  * are built from text by tests/oconfig_util.c. */
 
 #include <check.h>
@@ -17,7 +17,6 @@
 
 #include "alec/error.h"
 #include "alec_conf.h"
-#include "dgram_queue.h"
 #include "oconfig_util.h"
 
 /* types.db stand-in: a few stock single-DS types, one with two. */
@@ -347,109 +346,6 @@ START_TEST(parse_ids) {
 }
 END_TEST
 
-/* ---- datagram queue ------------------------------------------------------- */
-
-static alec_dgram *dg(size_t len, uint32_t seq) {
-  alec_dgram *d = calloc(1, sizeof(*d) + len + 4);
-  ck_assert_ptr_nonnull(d);
-  d->len = len;
-  memcpy(d->data, &seq, sizeof seq < len ? sizeof seq : len);
-  return d;
-}
-
-START_TEST(queue_bounds) {
-  alec_dgram_queue q;
-  ck_assert_int_eq(alec_dq_init(&q, 0, 100), ALEC_EINVAL);
-  ck_assert_int_eq(alec_dq_init(&q, 3, 100), 0);
-  ck_assert_ptr_null(alec_dq_pop(&q));
-  alec_dgram *d[5];
-  for (int i = 0; i < 5; i++) d[i] = dg(10, (uint32_t)i);
-  for (int i = 0; i < 3; i++) ck_assert_int_eq(alec_dq_push(&q, d[i]), 0);
-  ck_assert_int_eq(alec_dq_push(&q, d[3]), ALEC_ENOSPC); /* by count */
-  ck_assert_uint_eq(alec_dq_count(&q), 3);
-  ck_assert_ptr_eq(alec_dq_pop(&q), d[0]);
-  ck_assert_ptr_eq(alec_dq_pop(&q), d[1]);
-  ck_assert_int_eq(alec_dq_push(&q, d[3]), 0);
-  alec_dgram *big = dg(81, 9);
-  ck_assert_int_eq(alec_dq_push(&q, big), ALEC_ENOSPC); /* by bytes: 20 + 81 > 100 */
-  ck_assert_ptr_eq(alec_dq_pop(&q), d[2]);
-  ck_assert_ptr_eq(alec_dq_pop(&q), d[3]);
-  ck_assert_ptr_null(alec_dq_pop(&q));
-  ck_assert_int_eq(alec_dq_push(&q, d[4]), 0);
-  /* Freed by destroy with whatever is still queued. */
-  free(d[0]);
-  free(d[1]);
-  free(d[2]);
-  free(d[3]);
-  free(big);
-  /* An empty queue's wait returns at the deadline. */
-  struct timespec t0, dl, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  alec_dgram *x = alec_dq_pop(&q);
-  free(x);
-  dl = t0;
-  dl.tv_nsec += 20000000;
-  if (dl.tv_nsec >= 1000000000) {
-    dl.tv_sec++;
-    dl.tv_nsec -= 1000000000;
-  }
-  alec_dq_wait(&q, &dl);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  ck_assert(t1.tv_sec > dl.tv_sec || (t1.tv_sec == dl.tv_sec && t1.tv_nsec >= dl.tv_nsec));
-  ck_assert_int_eq(alec_dq_push(&q, dg(5, 1)), 0);
-  alec_dq_destroy(&q);
-}
-END_TEST
-
-#define N_ITEMS 200000
-static alec_dgram_queue tq;
-static atomic_int producer_done;
-
-static void *producer(void *arg) {
-  (void)arg;
-  for (uint32_t i = 0; i < N_ITEMS; i++) {
-    alec_dgram *d = dg(1 + i % 64, i);
-    while (alec_dq_push(&tq, d) != 0) sched_yield();
-    if (i % 16 == 0) alec_dq_wake(&tq);
-  }
-  alec_dq_wake(&tq);
-  atomic_store(&producer_done, 1);
-  return NULL;
-}
-
-START_TEST(queue_threads) {
-  ck_assert_int_eq(alec_dq_init(&tq, 1000, 1000 * 64), 0);
-  atomic_store(&producer_done, 0);
-  pthread_t th;
-  ck_assert_int_eq(pthread_create(&th, NULL, producer, NULL), 0);
-  uint32_t expect = 0;
-  while (expect < N_ITEMS) {
-    alec_dgram *d = alec_dq_pop(&tq);
-    if (d == NULL) {
-      struct timespec dl;
-      clock_gettime(CLOCK_MONOTONIC, &dl);
-      dl.tv_nsec += 1000000;
-      if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-      }
-      alec_dq_wait(&tq, &dl);
-      continue;
-    }
-    uint32_t seq;
-    memcpy(&seq, d->data, sizeof seq < d->len ? sizeof seq : d->len);
-    if (d->len >= sizeof seq) ck_assert_uint_eq(seq, expect);
-    ck_assert_uint_eq(d->len, 1 + expect % 64);
-    free(d);
-    expect++;
-  }
-  pthread_join(th, NULL);
-  ck_assert_ptr_null(alec_dq_pop(&tq));
-  ck_assert_uint_eq(atomic_load(&tq.bytes), 0);
-  alec_dq_destroy(&tq);
-}
-END_TEST
-
 /* StateFile, StateInterval, ResyncRequests, ResyncInterval (state.c, resync.c). */
 START_TEST(restart_options) {
   alec_plugin_config cfg;
@@ -498,11 +394,6 @@ static Suite *suite(void) {
   tcase_add_test(tc, parse_ids);
   tcase_add_test(tc, restart_options);
   suite_add_tcase(s, tc);
-  TCase *tq_case = tcase_create("queue");
-  tcase_set_timeout(tq_case, 60);
-  tcase_add_test(tq_case, queue_bounds);
-  tcase_add_test(tq_case, queue_threads);
-  suite_add_tcase(s, tq_case);
   return s;
 }
 

@@ -26,6 +26,7 @@
 #include "alec/fleet.h"
 #include "alec/fleet_state.h"
 #include "resync.h"
+#include "udp.h"
 #include "state.h"
 
 /* ---- downlink datagrams ---------------------------------------------------- */
@@ -578,35 +579,37 @@ START_TEST(resync_limits) {
   int rx = udp_socket(&to), tx = socket(AF_INET, SOCK_DGRAM, 0);
   ck_assert_int_ge(tx, 0);
   const struct sockaddr *sa = (const struct sockaddr *)&to;
+  alec_rx_reply reply;
+  alec_udp_reply_init(&reply, tx, sa, sizeof to);
   /* One request per emitter and second. */
   alec_rs_begin(&rs);
-  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 10.0, tx, sa, sizeof to), 1);
-  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 10.5, tx, sa, sizeof to), 0);
-  ck_assert_int_eq(alec_rs_request(&rs, 8, 0, 10.5, tx, sa, sizeof to), 1);
-  ck_assert_int_eq(alec_rs_flush(&rs, tx, sa, sizeof to), 5);
+  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 10.0, &reply), 1);
+  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 10.5, &reply), 0);
+  ck_assert_int_eq(alec_rs_request(&rs, 8, 0, 10.5, &reply), 1);
+  ck_assert_int_eq(alec_rs_flush(&rs, &reply), 5);
   uint8_t buf[2048];
   ssize_t n = recv_wait(rx, buf, sizeof buf);
   static const uint8_t want[] = {0x18, 0x07, 0xFF, 0x08, 0xFF};
   ck_assert_int_eq(n, 5);
   ck_assert_mem_eq(buf, want, 5);
   alec_rs_begin(&rs);
-  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 11.0, tx, sa, sizeof to), 1);
+  ck_assert_int_eq(alec_rs_request(&rs, 7, 0, 11.0, &reply), 1);
   /* Bare emitters get the bare byte. */
-  ck_assert_int_eq(alec_rs_request(&rs, 9, 1, 11.0, tx, sa, sizeof to), 1);
-  ck_assert_int_eq(alec_rs_flush(&rs, tx, sa, sizeof to), 1 + 3);
+  ck_assert_int_eq(alec_rs_request(&rs, 9, 1, 11.0, &reply), 1);
+  ck_assert_int_eq(alec_rs_flush(&rs, &reply), 1 + 3);
   ck_assert_int_eq(recv_wait(rx, buf, sizeof buf), 1);
   ck_assert_uint_eq(buf[0], 0xFF);
   ck_assert_int_eq(recv_wait(rx, buf, sizeof buf), 3);
   /* Nothing pending: nothing sent. */
   alec_rs_begin(&rs);
-  ck_assert_int_eq(alec_rs_flush(&rs, tx, sa, sizeof to), 0);
+  ck_assert_int_eq(alec_rs_flush(&rs, &reply), 0);
   ck_assert_uint_eq(rs.sent, 4);
   ck_assert_uint_eq(rs.limited, 1);
   /* More requests than a batch holds: two datagrams. */
   alec_rs_begin(&rs);
   for (uint64_t id = 1000; id < 1000 + ALEC_RS_BATCH + 6; id++)
-    ck_assert_int_eq(alec_rs_request(&rs, id, 0, 20.0, tx, sa, sizeof to), 1);
-  ck_assert_int_gt(alec_rs_flush(&rs, tx, sa, sizeof to), 0);
+    ck_assert_int_eq(alec_rs_request(&rs, id, 0, 20.0, &reply), 1);
+  ck_assert_int_gt(alec_rs_flush(&rs, &reply), 0);
   alec_downlink_record recs[ALEC_RS_BATCH + 8];
   n = recv_wait(rx, buf, sizeof buf);
   ck_assert_int_eq(alec_downlink_read(buf, (size_t)n, recs, ALEC_RS_BATCH + 8), ALEC_RS_BATCH);
@@ -619,13 +622,13 @@ START_TEST(resync_limits) {
   unsigned ok = 0;
   for (uint64_t id = 0; id < 3000; id++) {
     alec_rs_begin(&rs);
-    ok += (unsigned)alec_rs_request(&rs, id, 0, 50.0, tx, sa, sizeof to);
+    ok += (unsigned)alec_rs_request(&rs, id, 0, 50.0, &reply);
     rs.n_pending = 0; /* not sent */
   }
   ck_assert_uint_eq(ok, (unsigned)ALEC_RS_GLOBAL_BURST);
   /* ... and refilled at the global rate. */
   alec_rs_begin(&rs);
-  ck_assert_int_eq(alec_rs_request(&rs, 5000, 0, 50.01, tx, sa, sizeof to), 1);
+  ck_assert_int_eq(alec_rs_request(&rs, 5000, 0, 50.01, &reply), 1);
   alec_rs_destroy(&rs);
   close(rx);
   close(tx);
@@ -657,9 +660,11 @@ START_TEST(resync_downlink_to_encoder) {
       ck_assert_int_eq(alec_rs_init(&rs, 10, 1.0), 0);
       struct sockaddr_in to;
       int rx = udp_socket(&to), tx = socket(AF_INET, SOCK_DGRAM, 0);
+      alec_rx_reply reply;
+      alec_udp_reply_init(&reply, tx, (struct sockaddr *)&to, sizeof to);
       alec_rs_begin(&rs);
-      alec_rs_request(&rs, 42, 0, 1.0, tx, (struct sockaddr *)&to, sizeof to);
-      alec_rs_flush(&rs, tx, (struct sockaddr *)&to, sizeof to);
+      alec_rs_request(&rs, 42, 0, 1.0, &reply);
+      alec_rs_flush(&rs, &reply);
       uint8_t dl[64];
       ssize_t dn = recv_wait(rx, dl, sizeof dl);
       alec_downlink_record rec;

@@ -43,9 +43,9 @@ tests_check_hostile_LDADD = libalec.la $(CHECK_LIBS) -lm
 # windows, key files; shared by the plugin and alec-send. tests/check_auth.c:
 # RFC 4231 vectors, truncation, replay window, hostile key files.
 AM_CPPFLAGS += $(SODIUM_CFLAGS)
-libalec_la_SOURCES += src/lib/auth.c
+libalec_la_SOURCES += src/lib/auth.c src/lib/hash.c
 libalec_la_LIBADD += $(SODIUM_LIBS)
-nobase_include_HEADERS += include/alec/auth.h
+nobase_include_HEADERS += include/alec/auth.h include/alec/hash.h
 check_PROGRAMS += tests/check_auth
 TESTS += tests/check_auth
 tests_check_auth_SOURCES = tests/check_auth.c

@@ -35,13 +35,11 @@ alec_la_SOURCES = \
 	src/plugin/alec.c \
 	src/plugin/alec_conf.c \
 	src/plugin/alec_conf.h \
-	src/plugin/dgram_queue.c \
-	src/plugin/dgram_queue.h \
 	$(DASHBOARD_SOURCES)
 nodist_alec_la_SOURCES = src/plugin/dashboard_assets.c
-alec_la_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(MHD_CFLAGS)
+alec_la_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS) $(MHD_CFLAGS)
 alec_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^module_register$$'
-alec_la_LIBADD = libalec_pic.la $(XXHASH_LIBS) $(MHD_LIBS) -lm -lpthread
+alec_la_LIBADD = libalec_receiver.la libalec_pic.la $(XXHASH_LIBS) $(MHD_LIBS) -lm -lpthread
 
 # Fleet dashboard (docs/DASHBOARD.md): snapshots, JSON API and HTTP server,
 # and the page, embedded as byte arrays generated with od and sed.
@@ -81,8 +79,8 @@ check_PROGRAMS += tests/check_plugin_config
 TESTS += tests/check_plugin_config
 tests_check_plugin_config_SOURCES = tests/check_plugin_config.c \
 	tests/oconfig_util.c tests/oconfig_util.h \
-	src/plugin/alec_conf.c src/plugin/dgram_queue.c
-tests_check_plugin_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin
+	src/plugin/alec_conf.c src/receiver/config.c
+tests_check_plugin_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS)
 tests_check_plugin_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_plugin_config_LDADD = libalec.la $(CHECK_LIBS) -lpthread
 
@@ -98,19 +96,14 @@ dist_alecdata_DATA = contrib/alec.types.db
 if BUILD_PLUGIN
 # Security (docs/SECURITY.md): the signature / replay / SecurityLevel gate
 # with AuthFile reloading, and the per-emitter RateLimit buckets.
-alec_la_SOURCES += \
-	src/plugin/security.c \
-	src/plugin/security.h \
-	src/plugin/ratelimit.c \
-	src/plugin/ratelimit.h
 alec_la_LIBADD += $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/check_security
 TESTS += tests/check_security
 tests_check_security_SOURCES = tests/check_security.c \
 	tests/oconfig_util.c tests/oconfig_util.h \
-	src/plugin/security.c src/plugin/ratelimit.c src/plugin/alec_conf.c
-tests_check_security_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin
+	src/receiver/security.c src/receiver/ratelimit.c src/plugin/alec_conf.c src/receiver/config.c
+tests_check_security_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS)
 tests_check_security_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_security_LDADD = libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread
 endif
@@ -120,12 +113,9 @@ endif
 # the integration tests tests/integration/loss.sh and restart.sh.
 libalec_la_SOURCES += src/lib/downlink.c
 nobase_include_HEADERS += include/alec/downlink.h
-if BUILD_PLUGIN
-alec_la_SOURCES += src/plugin/resync.c src/plugin/resync.h src/plugin/state.c src/plugin/state.h
-endif
 check_PROGRAMS += tests/check_state
 TESTS += tests/check_state
-tests_check_state_SOURCES = tests/check_state.c src/plugin/resync.c src/plugin/state.c
-tests_check_state_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/plugin
+tests_check_state_SOURCES = tests/check_state.c
+tests_check_state_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
 tests_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_check_state_LDADD = libalec_fleet.la libalec.la $(CHECK_LIBS) -lm
+tests_check_state_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread

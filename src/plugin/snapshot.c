@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alec/error.h"
+#include "alec/hash.h"
 
 /* 0.6745 = Phi^-1(0.75): the fleet's modified z-score is MAD_SCALE x
  * (level - median) / MAD, so |z| = z_enter at median +/- z_enter x MAD / MAD_SCALE. */
@@ -170,16 +171,9 @@ void alec_snap_store_free(alec_snap_store *st) {
 
 /* ----------------------------------------------------------------- history */
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= UINT64_C(0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  x *= UINT64_C(0xc4ceb9fe1a85ec53);
-  return x ^ (x >> 33);
-}
 
 static hentry *entry_find(const alec_snap_store *st, uint64_t id) {
-  for (hentry *e = st->buckets[mix64(id) & (st->n_buckets - 1)]; e; e = e->next)
+  for (hentry *e = st->buckets[alec_hash_id(id) & (st->n_buckets - 1)]; e; e = e->next)
     if (e->id == id) return e;
   return NULL;
 }
@@ -195,7 +189,7 @@ static void maybe_grow(alec_snap_store *st) {
     hentry *e = st->buckets[i];
     while (e) {
       hentry *next = e->next;
-      size_t k = mix64(e->id) & (nb - 1);
+      size_t k = alec_hash_id(e->id) & (nb - 1);
       e->next = b[k];
       b[k] = e;
       e = next;
@@ -211,7 +205,7 @@ static hentry *entry_create(alec_snap_store *st, uint64_t id) {
   if (e == NULL) return NULL;
   e->id = id;
   maybe_grow(st);
-  size_t k = mix64(id) & (st->n_buckets - 1);
+  size_t k = alec_hash_id(id) & (st->n_buckets - 1);
   e->next = st->buckets[k];
   st->buckets[k] = e;
   st->n_entries++;

@@ -35,11 +35,11 @@ rss=${FUZZ_RSS_MB:-2048}
 nice_inc=${FUZZ_NICE:-0}
 lib_sources=${FUZZ_LIB_SOURCES:-$(cd "$src" && ls src/lib/*.c)}
 fleet_sources=${FUZZ_FLEET_SOURCES:-$(cd "$src" && ls src/fleet/fleet*.c src/fleet/preload.c)}
-conf_sources=${FUZZ_CONF_SOURCES:-src/plugin/alec_conf.c}
+conf_sources=${FUZZ_CONF_SOURCES:-src/plugin/alec_conf.c src/receiver/config.c}
 lib_cppflags=${FUZZ_LIB_CPPFLAGS:-$(pkg-config --cflags libsodium 2>/dev/null)}
 libs=${FUZZ_LIBS:--lxxhash -lm $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)}
 all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config"
-std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$here"
+std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$src/src/receiver -I$here"
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
@@ -68,7 +68,7 @@ newer() {
   return 1
 }
 
-headers() { ls "$src"/include/alec/*.h "$src"/src/plugin/*.h "$here"/*.h 2>/dev/null; }
+headers() { ls "$src"/include/alec/*.h "$src"/src/plugin/*.h "$src"/src/receiver/*.h "$here"/*.h 2>/dev/null; }
 
 # obj OUT SOURCE: compiles SOURCE once into OUT/obj (instrumented for
 # coverage, not linked with libFuzzer, so the seed generator can use it too).

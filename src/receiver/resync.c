@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Keyframe requests of the alec plugin (resync.h). Times are monotonic
+/* Keyframe requests (resync.h). Times are monotonic
  * seconds, always > 0 (0 marks a free slot). */
 
 #include "resync.h"
@@ -11,19 +11,13 @@
 
 #include "alec/error.h"
 #include "alec/frame.h"
+#include "alec/hash.h"
 
 #define WAYS 4
 /* 4 x 2^18 slots of 16 bytes: 16 MiB at most, whatever MaxEmitters says.
  * An emitter evicted from a full bucket may get one early request. */
 #define MAX_BUCKETS ((size_t)1 << 18)
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= UINT64_C(0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  x *= UINT64_C(0xc4ceb9fe1a85ec53);
-  return x ^ (x >> 33);
-}
 
 int alec_rs_init(alec_rs *rs, size_t emitters, double interval) {
   memset(rs, 0, sizeof *rs);
@@ -49,12 +43,19 @@ void alec_rs_begin(alec_rs *rs) {
 }
 
 /* Per-emitter limit first (it costs no token), then the global bucket. */
-static int allow(alec_rs *rs, uint64_t id, double now) {
-  alec_rs_slot *b = &rs->slots[(mix64(id) & rs->bucket_mask) * WAYS];
+static int allow(alec_rs *rs, uint64_t id, double now, const alec_rx_reply *r) {
+  double interval = r && r->interval > rs->interval ? r->interval : rs->interval;
+  unsigned budget = r ? r->budget : 0;
+  alec_rs_slot *b = &rs->slots[(alec_hash_id(id) & rs->bucket_mask) * WAYS];
   alec_rs_slot *victim = NULL;
   for (int j = 0; j < WAYS; j++) {
     if (b[j].last > 0 && b[j].id == id) {
-      if (now - b[j].last < rs->interval) return 0;
+      if (now - b[j].last < interval) return 0;
+      if (now - b[j].day_start >= ALEC_RS_DAY) {
+        b[j].day_start = now;
+        b[j].day_count = 0;
+      }
+      if (budget && b[j].day_count >= budget) return 0;
       victim = &b[j];
       break;
     }
@@ -76,75 +77,60 @@ static int allow(alec_rs *rs, uint64_t id, double now) {
   if (now > rs->token_time) rs->token_time = now;
   if (rs->tokens < 1.0) return 0;
   rs->tokens -= 1.0;
-  victim->id = id;
+  if (victim->id != id || victim->last <= 0) {
+    victim->id = id;
+    victim->day_start = now;
+    victim->day_count = 0;
+  }
   victim->last = now;
+  victim->day_count++;
   return 1;
 }
 
-int alec_rs_request(alec_rs *rs, uint64_t id, int bare, double now, int fd, const struct sockaddr *to,
-                    socklen_t tolen) {
+int alec_rs_request(alec_rs *rs, uint64_t id, int bare, double now, const alec_rx_reply *r) {
   if (!rs->slots || !(now > 0)) return 0;
-  if (!allow(rs, id, now)) {
+  if (!allow(rs, id, now, r)) {
     rs->limited++;
     return 0;
   }
   if (bare) {
     rs->pending_bare = 1;
+    rs->bare_id = id;
     return 1;
   }
   if (rs->n_pending == ALEC_RS_BATCH) {
     int bare_was = rs->pending_bare;
     rs->pending_bare = 0;
-    alec_rs_flush(rs, fd, to, tolen);
+    alec_rs_flush(rs, r);
     rs->pending_bare = bare_was;
   }
   rs->pending[rs->n_pending++] = id;
   return 1;
 }
 
-static int send_one(alec_rs *rs, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to,
-                    socklen_t tolen) {
-  ssize_t w;
-  do {
-    w = sendto(fd, buf, len, 0, to, tolen);
-  } while (w < 0 && errno == EINTR);
+static int send_batch(alec_rs *rs, const alec_rx_reply *r, const uint64_t *ids, unsigned n, int bare) {
+  int w = r && r->send ? r->send(r->ctx, r->where, r->where_len, ids, n, bare) : ALEC_EINVAL;
   if (w < 0) {
     rs->failed++;
     return -1;
   }
   rs->datagrams++;
-  return (int)w;
+  rs->sent += n;
+  return w;
 }
 
-int alec_rs_flush(alec_rs *rs, int fd, const struct sockaddr *to, socklen_t tolen) {
+int alec_rs_flush(alec_rs *rs, const alec_rx_reply *r) {
   int total = 0, err = 0;
   if (rs->pending_bare) {
-    /* What the reference's downlink handler takes: the command byte alone. */
-    static const uint8_t keyframe = ALEC_DOWNLINK_KEYFRAME;
-    int w = send_one(rs, fd, &keyframe, 1, to, tolen);
+    int w = send_batch(rs, r, &rs->bare_id, 1, 1);
     if (w < 0) err = 1;
-    else {
-      total += w;
-      rs->sent++;
-    }
+    else total += w;
     rs->pending_bare = 0;
   }
   if (rs->n_pending) {
-    alec_downlink_record recs[ALEC_RS_BATCH];
-    for (unsigned i = 0; i < rs->n_pending; i++) {
-      recs[i].emitter = rs->pending[i];
-      recs[i].command = ALEC_DOWNLINK_KEYFRAME;
-    }
-    uint8_t buf[1 + ALEC_RS_BATCH * ALEC_DOWNLINK_RECORD_MAX];
-    int len = alec_downlink_write(buf, sizeof buf, recs, rs->n_pending);
-    if (len > 0) {
-      int w = send_one(rs, fd, buf, (size_t)len, to, tolen);
-      if (w < 0) err = 1;
-      else {
-        total += w;
-        rs->sent += rs->n_pending;
-      }
-    }
+    int w = send_batch(rs, r, rs->pending, rs->n_pending, 0);
+    if (w < 0) err = 1;
+    else total += w;
     rs->n_pending = 0;
   }
   return err ? -1 : total;

@@ -19,7 +19,7 @@
 
 #include "alec/auth.h"
 #include "alec/envelope.h"
-#include "alec_conf.h"
+#include "config.h"
 
 typedef enum alec_sec_verdict {
   ALEC_SEC_OK = 0,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "alec/error.h"
+#include "alec/hash.h"
 
 #define WAYS 8
 
@@ -25,13 +26,6 @@ struct alec_rl {
   uint64_t evictions;
 };
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= UINT64_C(0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  x *= UINT64_C(0xc4ceb9fe1a85ec53);
-  return x ^ (x >> 33);
-}
 
 int alec_rl_new(alec_rl **out, double rate, double burst, size_t capacity) {
   *out = NULL;
@@ -73,7 +67,7 @@ static void refill(const alec_rl *rl, bucket *b, double now) {
 }
 
 int alec_rl_allow(alec_rl *rl, uint64_t emitter, double now) {
-  bucket *set = &rl->b[((size_t)mix64(emitter) & rl->set_mask) * WAYS];
+  bucket *set = &rl->b[((size_t)alec_hash_id(emitter) & rl->set_mask) * WAYS];
   bucket *victim = NULL, *hit = NULL;
   for (int i = 0; i < WAYS; i++) {
     bucket *b = &set[i];

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* The receiver configuration: defaults, resolution and validation. Every error
+ * names the option and the block it is in, because collectd only prints
+ * what we log and a user has to find the line. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alec/error.h"
+
+int alec_pc_fail(alec_pc_err *e, const char *option, const char *fmt, ...) {
+  if (e->buf && e->len) {
+    int n = snprintf(e->buf, e->len, "option `%s'%s: ", option, e->where);
+    if (n >= 0 && (size_t)n < e->len) {
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+      va_end(ap);
+    }
+  }
+  return ALEC_EINVAL;
+}
+
+void alec_pc_init(alec_plugin_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->notify_priority = -1;
+  cfg->state_interval = 60;
+  cfg->resync_requests = 1;
+  cfg->resync_interval = 1;
+}
+
+void alec_pc_map_free(alec_pc_chanmap *m) {
+  free(m->ch);
+  m->ch = NULL;
+  m->n = 0;
+}
+
+void alec_pc_free(alec_plugin_config *cfg) {
+  for (size_t i = 0; i < cfg->n_profiles; i++) alec_pc_map_free(&cfg->profiles[i].s.map);
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    alec_pc_map_free(&cfg->emitters[i].own.map);
+    alec_pc_map_free(&cfg->emitters[i].merged);
+  }
+  free(cfg->profiles);
+  free(cfg->emitters);
+  alec_pc_init(cfg);
+}
+
+/* ---- value helpers ---------------------------------------------------- */
+int alec_pc_parse_id(const char *s, uint64_t *out) {
+  if (s == NULL || *s == '\0') return ALEC_EINVAL;
+  int base = 10;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s += 2;
+  }
+  /* strtoull accepts signs and blanks: require digits only. */
+  for (const char *p = s; *p; p++) {
+    int ok = base == 16 ? ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))
+                        : (*p >= '0' && *p <= '9');
+    if (!ok) return ALEC_EINVAL;
+  }
+  if (*s == '\0') return ALEC_EINVAL;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, base);
+  if (errno == ERANGE || *end != '\0') return ALEC_ERANGE;
+  *out = (uint64_t)v;
+  return 0;
+}
+
+void alec_pc_default_host(uint64_t id, char *out, size_t cap) {
+  snprintf(out, cap, "alec-%016" PRIx64, id);
+}
+
+/* ---- channel maps ---------------------------------------------------------- */
+
+static int cmp_channel(const void *a, const void *b) {
+  uint32_t x = ((const alec_pc_channel *)a)->id, y = ((const alec_pc_channel *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id) {
+  if (map == NULL || map->n == 0) return NULL;
+  alec_pc_channel key;
+  key.id = id;
+  return bsearch(&key, map->ch, map->n, sizeof(key), cmp_channel);
+}
+
+void alec_pc_normalize_addr(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out,
+                           socklen_t *out_len) {
+  memset(out, 0, sizeof(*out));
+  if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+      s4->sin_family = AF_INET;
+      s4->sin_port = s6->sin6_port;
+      memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+      *out_len = sizeof(*s4);
+      return;
+    }
+  }
+  if (len > (socklen_t)sizeof(*out)) len = sizeof(*out);
+  memcpy(out, sa, (size_t)len);
+  *out_len = len;
+}
+
+/* ---- finalize ------------------------------------------------------------- */
+
+static int cmp_emitter(const void *a, const void *b) {
+  uint64_t x = ((const alec_pc_emitter *)a)->id, y = ((const alec_pc_emitter *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+static int check_map(alec_pc_err *e, alec_pc_chanmap *m, const alec_pc_stream *s, alec_pc_type_check_fn check,
+                     void *arg) {
+  for (size_t i = 0; i < m->n; i++) {
+    if (s && s->format == ALEC_FORMAT_FIXED && s->channels && m->ch[i].id >= s->channels)
+      return alec_pc_fail(e, "Channel", "index %" PRIu32 " is outside the %u channels of a fixed frame", m->ch[i].id,
+                  s->channels);
+    if (s && s->format == ALEC_FORMAT_MULTI && m->ch[i].id > 255)
+      return alec_pc_fail(e, "Channel", "index %" PRIu32 " is above 255, the largest name_id of a multi frame",
+                  m->ch[i].id);
+    if (check) {
+      int nds = check(arg, m->ch[i].type, &m->ch[i].ds_type);
+      if (nds < 0) return alec_pc_fail(e, "Channel", "unknown type \"%s\" (not in any TypesDB file)", m->ch[i].type);
+      if (nds != 1)
+        return alec_pc_fail(e, "Channel", "type \"%s\" has %d data sources; alec dispatches one value per channel",
+                    m->ch[i].type, nds);
+    }
+  }
+  return 0;
+}
+
+static int check_stream(alec_pc_err *e, const alec_pc_stream *s) {
+  if (s->channels && s->format && s->format != ALEC_FORMAT_FIXED)
+    return alec_pc_fail(e, "Channels", "applies to Format \"fixed\" only (other formats carry channel ids)");
+  return 0;
+}
+
+/* Channel lines of an emitter replace the profile's line of the same index
+ * and add to the others. */
+static int merge_maps(const alec_pc_chanmap *base, const alec_pc_chanmap *own, alec_pc_chanmap *out) {
+  out->ch = malloc((base->n + own->n) * sizeof(*out->ch));
+  if (out->ch == NULL) return ALEC_ENOMEM;
+  out->n = 0;
+  for (size_t i = 0; i < own->n; i++) out->ch[out->n++] = own->ch[i];
+  for (size_t i = 0; i < base->n; i++)
+    if (alec_pc_channel_find(own, base->ch[i].id) == NULL) out->ch[out->n++] = base->ch[i];
+  qsort(out->ch, out->n, sizeof(*out->ch), cmp_channel);
+  return 0;
+}
+
+static int same_source(const alec_pc_emitter *a, const alec_pc_emitter *b) {
+  if (a->source.ss_family != b->source.ss_family || a->source_any_port != b->source_any_port) return 0;
+  if (a->source.ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const struct sockaddr_in *)&a->source, *y = (const struct sockaddr_in *)&b->source;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr && (a->source_any_port || x->sin_port == y->sin_port);
+  }
+  const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->source, *y = (const struct sockaddr_in6 *)&b->source;
+  return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
+         (a->source_any_port || x->sin6_port == y->sin6_port);
+}
+
+int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void *arg, char *err, size_t errlen) {
+  alec_pc_err top = {err, errlen, ""};
+  if (err && errlen) err[0] = '\0';
+  int rc;
+  if (cfg->n_listen == 0) {
+    strcpy(cfg->listen[0].node, ALEC_PC_DEFAULT_NODE);
+    strcpy(cfg->listen[0].service, ALEC_PC_DEFAULT_PORT);
+    cfg->n_listen = 1;
+  }
+  if (cfg->queue_length == 0) cfg->queue_length = 65536;
+  if (cfg->max_emitters == 0) cfg->max_emitters = 10000;
+  if (cfg->emitter_timeout == 0) cfg->emitter_timeout = 300;
+  const alec_pc_fleet *f = &cfg->fleet;
+  alec_pc_err fe = {err, errlen, " in <Fleet>"};
+  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_EXIT_THRESHOLD) && f->exit_threshold >= f->threshold)
+    return alec_pc_fail(&fe, "ExitThreshold", "%g is not below Threshold %g (the exit band must lie inside)", f->exit_threshold,
+                f->threshold);
+  if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_FAILURE_THRESHOLD) && f->failure_threshold <= f->threshold)
+    return alec_pc_fail(&fe, "FailureThreshold", "%g is not above Threshold %g", f->failure_threshold, f->threshold);
+
+  if (check) {
+    /* Channels without a Channel line use the default type. */
+    int ds_type;
+    int nds = check(arg, ALEC_PC_DEFAULT_TYPE, &ds_type);
+    if (nds != 1) return alec_pc_fail(&top, "Channel", "the default type \"" ALEC_PC_DEFAULT_TYPE "\" is missing from types.db");
+  }
+  for (size_t i = 0; i < cfg->n_profiles; i++) {
+    char where[ALEC_PC_NAME_LEN + 32];
+    snprintf(where, sizeof where, " in <Profile \"%s\">", cfg->profiles[i].name);
+    alec_pc_err e = {err, errlen, where};
+    alec_pc_stream *s = &cfg->profiles[i].s;
+    if ((rc = check_stream(&e, s)) || (rc = check_map(&e, &s->map, s, check, arg))) return rc;
+  }
+  if (cfg->n_emitters > 1) qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
+  cfg->n_sources = 0;
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    alec_pc_emitter *em = &cfg->emitters[i];
+    char where[64];
+    snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", em->id);
+    alec_pc_err e = {err, errlen, where};
+    alec_pc_stream *p = NULL;
+    if (em->profile[0]) {
+      for (size_t k = 0; k < cfg->n_profiles; k++)
+        if (strcmp(cfg->profiles[k].name, em->profile) == 0) p = &cfg->profiles[k].s;
+      if (p == NULL) return alec_pc_fail(&e, "Profile", "no <Profile \"%s\"> is defined", em->profile);
+    }
+    em->format = em->own.format ? em->own.format : p ? p->format : 0;
+    em->channels = em->own.channels ? em->own.channels : p ? p->channels : 0;
+    em->scale = em->own.scale ? em->own.scale : p ? p->scale : 0;
+    if (em->own.has_group) strcpy(em->group, em->own.group);
+    else if (p && p->has_group) strcpy(em->group, p->group);
+    else em->group[0] = '\0';
+    if (em->host[0] == '\0') alec_pc_default_host(em->id, em->host, sizeof em->host);
+    alec_pc_map_free(&em->merged);
+    if (p == NULL || p->map.n == 0) em->map = &em->own.map;
+    else if (em->own.map.n == 0) em->map = &p->map;
+    else {
+      if ((rc = merge_maps(&p->map, &em->own.map, &em->merged))) return rc;
+      em->map = &em->merged;
+    }
+    alec_pc_stream eff = em->own;
+    eff.format = em->format;
+    eff.channels = em->channels;
+    if ((rc = check_stream(&e, &eff))) return rc;
+    if (em->format == ALEC_FORMAT_FIXED && em->channels == 0 && em->has_source)
+      return alec_pc_fail(&e, "Channels", "is required: bare fixed frames (Source) do not say their channel count");
+    if (em->has_source && em->format == 0)
+      return alec_pc_fail(&e, "Format", "is required with Source: bare frames do not say their family");
+    if ((rc = check_map(&e, em->map, &eff, check, arg))) return rc;
+    if (em->has_source) {
+      for (size_t k = 0; k < i; k++)
+        if (cfg->emitters[k].has_source && same_source(&cfg->emitters[k], em))
+          return alec_pc_fail(&e, "Source", "the same source is already given to <Emitter %" PRIu64 ">", cfg->emitters[k].id);
+      cfg->n_sources++;
+    }
+  }
+  cfg->scale = 0;
+  for (size_t i = 0; i < cfg->n_profiles + cfg->n_emitters; i++) {
+    int is_profile = i < cfg->n_profiles;
+    uint32_t sc = is_profile ? cfg->profiles[i].s.scale : cfg->emitters[i - cfg->n_profiles].own.scale;
+    if (sc == 0) continue;
+    if (cfg->scale && sc != cfg->scale) {
+      char where[ALEC_PC_NAME_LEN + 32];
+      if (is_profile) snprintf(where, sizeof where, " in <Profile \"%s\">", cfg->profiles[i].name);
+      else snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", cfg->emitters[i - cfg->n_profiles].id);
+      alec_pc_err e = {err, errlen, where};
+      return alec_pc_fail(&e, "Scale", "%" PRIu32 " differs from Scale %" PRIu32 " given elsewhere; all emitters share one scale",
+                  sc, cfg->scale);
+    }
+    cfg->scale = sc;
+  }
+  /* Security levels: resolved here so option order does not matter. */
+  int need_keys = 0;
+  if (cfg->security == ALEC_PC_SEC_UNSET) cfg->security = ALEC_PC_SEC_NONE;
+  for (size_t i = 0; i < cfg->n_listen; i++) {
+    if (cfg->listen[i].security == ALEC_PC_SEC_UNSET) cfg->listen[i].security = cfg->security;
+    need_keys |= cfg->listen[i].security == ALEC_PC_SEC_SIGN;
+  }
+  cfg->n_sign_emitters = 0;
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    const alec_pc_emitter *em = &cfg->emitters[i];
+    if (em->security != ALEC_PC_SEC_SIGN) continue;
+    cfg->n_sign_emitters++;
+    need_keys = 1;
+    if (em->has_source) {
+      char where[64];
+      snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", em->id);
+      alec_pc_err e = {err, errlen, where};
+      return alec_pc_fail(&e, "SecurityLevel", "Sign cannot apply to bare frames from a Source (they carry no signature)");
+    }
+  }
+  if (need_keys && cfg->auth_file[0] == '\0')
+    return alec_pc_fail(&top, "SecurityLevel", "Sign needs an AuthFile with the keys of the emitters");
+  if (cfg->n_emitters > cfg->max_emitters)
+    return alec_pc_fail(&top, "MaxEmitters", "%zu is below the %zu configured <Emitter> blocks", cfg->max_emitters,
+                cfg->n_emitters);
+  cfg->finalized = 1;
+  return 0;
+}
+
+/* ---- lookups ----------------------------------------------------------------- */
+
+const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint64_t id) {
+  size_t lo = 0, hi = cfg->n_emitters;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    uint64_t v = cfg->emitters[mid].id;
+    if (v == id) return &cfg->emitters[mid];
+    if (v < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
+                                           socklen_t len) {
+  if (cfg->n_sources == 0 || sa == NULL) return NULL;
+  struct sockaddr_storage n;
+  socklen_t nl;
+  alec_pc_normalize_addr(sa, len, &n, &nl);
+  const alec_pc_emitter *any = NULL;
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    const alec_pc_emitter *em = &cfg->emitters[i];
+    if (!em->has_source || em->source.ss_family != n.ss_family) continue;
+    int addr_eq, port_eq;
+    if (n.ss_family == AF_INET) {
+      const struct sockaddr_in *x = (const struct sockaddr_in *)&em->source, *y = (const struct sockaddr_in *)&n;
+      addr_eq = x->sin_addr.s_addr == y->sin_addr.s_addr;
+      port_eq = x->sin_port == y->sin_port;
+    } else if (n.ss_family == AF_INET6) {
+      const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&em->source, *y = (const struct sockaddr_in6 *)&n;
+      addr_eq = memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+      port_eq = x->sin6_port == y->sin6_port;
+    } else {
+      continue;
+    }
+    if (!addr_eq) continue;
+    if (!em->source_any_port && port_eq) return em;
+    if (em->source_any_port && any == NULL) any = em;
+  }
+  return any;
+}
+
+void alec_pc_map_sort(alec_pc_chanmap *m) {
+  if (m->n > 1) qsort(m->ch, m->n, sizeof(*m->ch), cmp_channel);
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ALEC_RECEIVER_CONFIG_H
+#define ALEC_RECEIVER_CONFIG_H
+
+/* Configuration of the receiver (listeners, emitters, profiles, fleet,
+ * security, state), as plain structs: defaults, resolution of profiles and
+ * validation. No collectd header: the plugin glue (src/plugin/alec_conf.c)
+ * fills it from collectd's oconfig tree, other front ends (tests, the
+ * replay tool) fill it themselves. Channel types are checked against
+ * types.db through a callback. Internal: the alec_pc_ prefix marks it,
+ * nothing here is part of libalec. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "alec/frame.h"
+
+#define ALEC_PC_NAME_LEN 128 /* collectd's DATA_MAX_NAME_LEN */
+#define ALEC_PC_GROUP_LEN 64 /* the fleet module's ALEC_FLEET_GROUP_MAX + 1 */
+#define ALEC_PC_MAX_LISTEN 16
+#define ALEC_PC_MAX_CHANNELS 256 /* Channel lines per profile or emitter */
+#define ALEC_PC_DEFAULT_NODE "127.0.0.1"
+#define ALEC_PC_DEFAULT_PORT "25830"
+#define ALEC_PC_DEFAULT_TYPE "gauge"
+#define ALEC_PC_ERR_LEN 512
+
+typedef struct alec_pc_channel {
+  uint32_t id; /* source_id (single), name_id (multi), channel index (fixed) */
+  char type[ALEC_PC_NAME_LEN];
+  char type_instance[ALEC_PC_NAME_LEN];
+  int ds_type; /* collectd DS_TYPE_* filled by the type check, -1 before */
+} alec_pc_channel;
+
+typedef struct alec_pc_chanmap {
+  alec_pc_channel *ch; /* sorted by id, ids unique */
+  size_t n;
+} alec_pc_chanmap;
+
+/* Options a <Profile> and an <Emitter> share; zero / has_* = 0 means unset. */
+typedef struct alec_pc_stream {
+  alec_format format;
+  unsigned channels;
+  uint32_t scale;
+  int has_group;
+  char group[ALEC_PC_GROUP_LEN];
+  alec_pc_chanmap map;
+} alec_pc_stream;
+
+typedef struct alec_pc_profile {
+  char name[ALEC_PC_NAME_LEN];
+  alec_pc_stream s;
+} alec_pc_profile;
+
+/* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
+ * listening socket's level; Listen: the plugin-wide SecurityLevel). */
+enum { ALEC_PC_SEC_UNSET = 0, ALEC_PC_SEC_NONE = 1, ALEC_PC_SEC_SIGN = 2 };
+#define ALEC_PC_PATH_LEN 1024
+
+typedef struct alec_pc_emitter {
+  uint64_t id;
+  int security; /* ALEC_PC_SEC_*: unset = the listening socket's level */
+  char host[ALEC_PC_NAME_LEN]; /* resolved: configured or "alec-<16 hex>" */
+  char profile[ALEC_PC_NAME_LEN];
+  alec_pc_stream own;
+  int has_source;
+  int source_any_port;
+  struct sockaddr_storage source; /* IPv4-mapped IPv6 stored as IPv4 */
+  socklen_t source_len;
+  /* Resolved by alec_pc_finalize(): own options over the profile's. */
+  alec_format format; /* 0: the envelope says */
+  unsigned channels;  /* fixed only; 0: the envelope says */
+  uint32_t scale;     /* 0: library default */
+  char group[ALEC_PC_GROUP_LEN];
+  alec_pc_chanmap *map; /* own, the profile's or merged */
+  alec_pc_chanmap merged; /* owned when own and profile channels mix */
+} alec_pc_emitter;
+
+enum {
+  ALEC_PC_F_THRESHOLD = 1u << 0,
+  ALEC_PC_F_EXIT_THRESHOLD = 1u << 1,
+  ALEC_PC_F_FAILURE_THRESHOLD = 1u << 2,
+  ALEC_PC_F_ENTER_COUNT = 1u << 3,
+  ALEC_PC_F_EXIT_COUNT = 1u << 4,
+  ALEC_PC_F_MIN_PEERS = 1u << 5,
+  ALEC_PC_F_EVALUATION_INTERVAL = 1u << 6,
+  ALEC_PC_F_SYNC_INTERVAL = 1u << 7,
+  ALEC_PC_F_MAD_FLOOR = 1u << 8
+};
+
+/* <Fleet> options; only those whose bit is in `set` override the fleet
+ * module's defaults. */
+typedef struct alec_pc_fleet {
+  unsigned set;
+  double threshold, exit_threshold, failure_threshold;
+  unsigned enter_count, exit_count, min_peers;
+  double evaluation_interval, sync_interval, mad_floor;
+} alec_pc_fleet;
+
+typedef struct alec_pc_listen {
+  char node[256];
+  char service[32];
+  int security; /* ALEC_PC_SEC_NONE or _SIGN after finalize */
+} alec_pc_listen;
+
+#define ALEC_PC_DASHBOARD_PORT "25831"
+
+/* <Dashboard>: the read-only HTTP dashboard (dashboard.h), off unless the
+ * block is present; then bound to ALEC_PC_DEFAULT_NODE (loopback) unless
+ * Listen says otherwise. */
+typedef struct alec_pc_dashboard {
+  int enabled;
+  alec_pc_listen listen;   /* "127.0.0.1" "25831" */
+  unsigned history;        /* History: points per charted channel, 300; 0..100000 */
+  double history_interval; /* HistoryInterval: s per point, 1; [0.1, 86400] */
+} alec_pc_dashboard;
+
+typedef struct alec_plugin_config {
+  alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
+  size_t n_listen;
+  int receive_buffer; /* bytes, 0: kernel default */
+  size_t queue_length;
+  size_t max_emitters;
+  double emitter_timeout; /* seconds */
+  int reject_unknown;
+  int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
+  int security;                    /* plugin-wide SecurityLevel, the default of Listen */
+  char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
+  size_t n_sign_emitters;          /* emitters with SecurityLevel Sign (finalize) */
+  double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
+  /* Restarts and resynchronisation (state.c, resync.c). */
+  char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
+  double state_interval;             /* StateInterval seconds, 0: only at shutdown */
+  int resync_requests;               /* ResyncRequests (default true) */
+  double resync_interval;            /* ResyncInterval seconds per emitter */
+  size_t max_groups;                 /* MaxGroups: peer groups from metadata (MQTT GroupFrom) */
+  alec_pc_fleet fleet;
+  alec_pc_dashboard dashboard;
+  alec_pc_profile *profiles;
+  size_t n_profiles;
+  alec_pc_emitter *emitters; /* sorted by id after finalize */
+  size_t n_emitters;
+  size_t n_sources; /* emitters with a Source */
+  /* The one Scale of every profile and emitter (0: library default). The
+   * fleet module gives all emitters one decoder configuration, so differing
+   * Scale values are refused. */
+  uint32_t scale;
+  int finalized;
+} alec_plugin_config;
+
+/* Returns the number of data sources of a collectd type and the type of the
+ * first in *ds_type, or -1 if the type is unknown. */
+typedef int (*alec_pc_type_check_fn)(void *arg, const char *type, int *ds_type);
+
+void alec_pc_init(alec_plugin_config *cfg);
+void alec_pc_free(alec_plugin_config *cfg);
+
+/* Applies defaults, resolves profiles, checks cross-option rules and, if
+ * check is not NULL, every channel type (must exist with one data source).
+ * 0 or ALEC_EINVAL / ALEC_ENOMEM with a message in err. */
+int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void *arg, char *err,
+                     size_t errlen);
+
+const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint64_t id);
+/* The emitter whose Source matches a datagram's sender (exact port first,
+ * then an address-only Source), or NULL. */
+const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
+                                           socklen_t len);
+const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id);
+
+/* Error text of the parser and of finalize: "option `X' in <Block>: ..." */
+typedef struct alec_pc_err {
+  char *buf;
+  size_t len;
+  const char *where; /* "" or " in <Profile \"x\">" */
+} alec_pc_err;
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int alec_pc_fail(alec_pc_err *e, const char *option, const char *fmt, ...);
+void alec_pc_map_free(alec_pc_chanmap *m);
+void alec_pc_map_sort(alec_pc_chanmap *m);
+/* IPv4-mapped IPv6 addresses as IPv4, so a Source matches either form. */
+void alec_pc_normalize_addr(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out, socklen_t *outlen);
+
+/* "alec-%016" PRIx64: the host name of an emitter without Host option. */
+void alec_pc_default_host(uint64_t id, char *out, size_t cap);
+/* Parses an emitter id: decimal or 0x-hex, 64 bit, nothing else. */
+int alec_pc_parse_id(const char *s, uint64_t *out);
+
+#endif

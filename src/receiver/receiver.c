@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: MIT */
+/* The receiver core (receiver.h). One dispatch thread does everything that
+ * touches emitter state; the fleet object is single-threaded and fleet_lock
+ * serialises the dispatch thread and the embedding program's readers
+ * (statistics, per-emitter scores, the state file). */
+
+#include "receiver.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alec/decoder.h"
+#include "alec/envelope.h"
+#include "alec/error.h"
+#include "alec/hash.h"
+#include "ratelimit.h"
+#include "resync.h"
+#include "security.h"
+#include "state.h"
+
+#define LOG_INTERVAL 10.0
+#define STALE_CHECK 1.0
+#define PRUNE_INTERVAL 60.0
+#define TIME_PAST_MAX 86400.0
+#define TIME_FUTURE_MAX 60.0
+#define TIME_LIVE 2.0
+#define STATE_ERROR_INTERVAL 300.0
+
+_Static_assert(ALEC_PC_GROUP_LEN == ALEC_FLEET_GROUP_MAX + 1, "group length must match the fleet's");
+_Static_assert(ALEC_RX_GROUP_LEN == ALEC_PC_GROUP_LEN, "metadata groups must fit the fleet's");
+
+static const char *const reject_name[ALEC_RX_REJ_COUNT] = {
+#define REJ_NAME(e, name, text) name,
+    ALEC_RX_REJECTS(REJ_NAME)
+#undef REJ_NAME
+};
+static const char *const reject_text[ALEC_RX_REJ_COUNT] = {
+#define REJ_TEXT(e, name, text) text,
+    ALEC_RX_REJECTS(REJ_TEXT)
+#undef REJ_TEXT
+};
+
+const char *alec_rx_reject_name(int kind) {
+  return kind >= 0 && kind < ALEC_RX_REJ_COUNT ? reject_name[kind] : "unknown";
+}
+
+/* Per emitter: what the receiver itself remembers (the fleet keeps the
+ * decoder). Open addressing under a keyed hash, so ids cannot be chosen to
+ * collide. */
+typedef struct em_slot {
+  uint64_t id;
+  double seen;   /* receive time of its last message; 0: free slot */
+  double last;   /* last value time, 0: none yet */
+  uint64_t group; /* hash of the metadata group last applied, 0: none */
+} em_slot;
+
+struct alec_rx {
+  const alec_plugin_config *cfg;
+  alec_rx_sink sink;
+  alec_rxq queue;
+  alec_rx_ingress ingress;
+  pthread_t thread;
+  int started;
+  atomic_int stop;
+  double interval; /* EvaluationInterval */
+
+  pthread_mutex_t fleet_lock; /* fleet and the counters below */
+  alec_fleet *fleet;
+  uint64_t held_back, unconvertible, dispatched, notifications, tlv_frames, fcnt_gaps;
+  uint64_t rs_stats[3];
+  atomic_uint_fast64_t rejected[ALEC_RX_REJ_COUNT];
+
+  pthread_mutex_t log_lock; /* rate limits of the log, any thread */
+  double last_log[ALEC_RX_REJ_COUNT];
+  uint64_t suppressed[ALEC_RX_REJ_COUNT];
+
+  /* Dispatch thread only. */
+  alec_rs rs;
+  int rs_ready;
+  uint64_t rs_synced;
+  int state_ready;
+  double next_state_save, last_state_error;
+  uint64_t state_errors_suppressed;
+  em_slot *ems;
+  size_t ems_mask, ems_used;
+  double next_prune, next_stale;
+  uint64_t oversized_seen, queue_drops_seen;
+  alec_sec sec;
+  alec_rl *rl;
+};
+
+static double now_real(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double now_mono(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void vlog_line(alec_rx *rx, int level, const char *fmt, va_list ap) {
+  if (rx->sink.log == NULL) return;
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  rx->sink.log(rx->sink.arg, level, buf);
+}
+
+void alec_rx_log(alec_rx *rx, int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlog_line(rx, level, fmt, ap);
+  va_end(ap);
+}
+
+/* 1 when a line of this kind may be logged now; the caller then logs the
+ * count of suppressed ones. A flood of garbage must not flood the log, and
+ * must not cost the formatting of lines nobody reads. */
+static int log_due(alec_rx *rx, int kind, uint64_t *more) {
+  double now = now_mono();
+  pthread_mutex_lock(&rx->log_lock);
+  int due = rx->last_log[kind] == 0 || now - rx->last_log[kind] >= LOG_INTERVAL;
+  if (due) {
+    *more = rx->suppressed[kind];
+    rx->suppressed[kind] = 0;
+    rx->last_log[kind] = now;
+  } else {
+    rx->suppressed[kind]++;
+  }
+  pthread_mutex_unlock(&rx->log_lock);
+  return due;
+}
+
+static void vreject(alec_rx *rx, int kind, const char *from, uint64_t emitter, const char *fmt, va_list ap) {
+  atomic_fetch_add_explicit(&rx->rejected[kind], 1, memory_order_relaxed);
+  uint64_t more;
+  if (!log_due(rx, kind, &more)) return;
+  char detail[256], tail[64] = "";
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  if (more) snprintf(tail, sizeof tail, " (%" PRIu64 " more not logged)", more);
+  if (emitter != UINT64_MAX && from)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING, "%s from %s, emitter %016" PRIx64 ": %s%s", reject_text[kind], from,
+                emitter, detail, tail);
+  else if (emitter != UINT64_MAX)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING, "%s, emitter %016" PRIx64 ": %s%s", reject_text[kind], emitter, detail,
+                tail);
+  else if (from)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING, "%s from %s: %s%s", reject_text[kind], from, detail, tail);
+  else
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING, "%s: %s%s", reject_text[kind], detail, tail);
+}
+
+void alec_rx_reject(alec_rx *rx, int kind, const char *from, uint64_t emitter, const char *fmt, ...) {
+  if (kind < 0 || kind >= ALEC_RX_REJ_COUNT) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vreject(rx, kind, from, emitter, fmt, ap);
+  va_end(ap);
+}
+
+static void msg_from(const alec_rx_msg *m, char *out, size_t cap) {
+  if (m->kind != ALEC_RX_DATAGRAM) {
+    snprintf(out, cap, "%.*s", (int)(cap > 1 ? cap - 1 : 0), m->host[0] ? m->host : "network server");
+    return;
+  }
+  char host[64], serv[16]; /* NI_MAXHOST needs _GNU_SOURCE; numeric forms fit */
+  if (m->from_len == 0 || getnameinfo((const struct sockaddr *)&m->from, m->from_len, host, sizeof host, serv,
+                                      sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    snprintf(out, cap, "?");
+    return;
+  }
+  if (m->from.ss_family == AF_INET6) snprintf(out, cap, "[%s]:%s", host, serv);
+  else snprintf(out, cap, "%s:%s", host, serv);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static void reject_msg(alec_rx *rx, int kind, const alec_rx_msg *m, uint64_t emitter, const char *fmt, ...) {
+  char from[ALEC_RX_NAME_LEN + 32];
+  msg_from(m, from, sizeof from);
+  va_list ap;
+  va_start(ap, fmt);
+  vreject(rx, kind, from, emitter, fmt, ap);
+  va_end(ap);
+}
+
+/* The transports only count what they drop; the dispatch thread logs. */
+static void log_ingress_drops(alec_rx *rx) {
+  uint64_t ov = atomic_load(&rx->ingress.oversized), qd = atomic_load(&rx->ingress.queue_drops);
+  if (ov != rx->oversized_seen) {
+    uint64_t n = ov - rx->oversized_seen;
+    rx->oversized_seen = ov;
+    uint64_t more;
+    if (log_due(rx, ALEC_RX_REJ_OVERSIZED, &more))
+      alec_rx_log(rx, ALEC_RX_LOG_WARNING, "%" PRIu64 " oversized message(s) dropped", n);
+  }
+  if (qd != rx->queue_drops_seen) {
+    uint64_t n = qd - rx->queue_drops_seen;
+    rx->queue_drops_seen = qd;
+    uint64_t more;
+    if (log_due(rx, ALEC_RX_REJ_QUEUE, &more))
+      alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                  "%" PRIu64 " message(s) dropped, the dispatch thread falls behind (QueueLength %zu)", n,
+                  rx->cfg->queue_length);
+  }
+}
+
+/* ---- per-emitter table ---------------------------------------------------- */
+
+static em_slot *em_find(alec_rx *rx, uint64_t id, int create) {
+  size_t i = (size_t)alec_hash_id(id) & rx->ems_mask;
+  for (;;) {
+    em_slot *s = &rx->ems[i];
+    if (s->seen == 0) {
+      if (!create || rx->ems_used >= (rx->ems_mask + 1) / 4 * 3) return NULL;
+      memset(s, 0, sizeof(*s));
+      s->id = id;
+      s->seen = -1; /* taken; the caller stamps it */
+      rx->ems_used++;
+      return s;
+    }
+    if (s->id == id) return s;
+    i = (i + 1) & rx->ems_mask;
+  }
+}
+
+/* Drops emitters not seen for 2 x EmitterTimeout (as the fleet does) by
+ * rebuilding the table: linear probing has no cheap delete, and with a keyed
+ * hash the rebuild is linear. */
+static void em_prune(alec_rx *rx, double now) {
+  double keep = 2 * rx->cfg->emitter_timeout;
+  size_t n = rx->ems_mask + 1;
+  em_slot *old = rx->ems;
+  em_slot *fresh = calloc(n, sizeof(*fresh));
+  if (fresh == NULL) return;
+  rx->ems = fresh;
+  rx->ems_used = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (old[i].seen == 0 || now - old[i].seen > keep) continue;
+    em_slot *s = em_find(rx, old[i].id, 1);
+    if (s) *s = old[i];
+  }
+  free(old);
+}
+
+/* The time of a frame's values (collectd-alec(5), TIME): a legacy header
+ * timestamp, or the network server's time of the uplink, within one day in
+ * the past and 60 s in the future wins, except that a message received
+ * within 2 s of it takes the finer receive time. Everything else: receive
+ * time. Times of one emitter always increase, as collectd's cache requires. */
+static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
+  double t = m->received, claimed = 0;
+  int has = 0;
+  if (info->has_timestamp) {
+    claimed = (double)info->timestamp;
+    has = 1;
+  } else if (m->has_event_time) {
+    claimed = m->event_time;
+    has = 1;
+  }
+  if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
+    t = claimed;
+  if (s) {
+    /* The next representable time: distinct for collectd (2^-30 s ticks). */
+    if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
+    s->last = t;
+  }
+  return t;
+}
+
+static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const alec_rx_msg *m, uint64_t id, char *out,
+                         size_t cap) {
+  (void)rx;
+  if (em) snprintf(out, cap, "%s", em->host);
+  else if (m && m->host[0]) snprintf(out, cap, "%s", m->host);
+  else alec_pc_default_host(id, out, cap);
+}
+
+void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
+  emitter_host(rx, alec_pc_find_emitter(rx->cfg, id), NULL, id, out, cap);
+}
+
+const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
+
+/* ---- keyframe requests and the state file ------------------------------------ */
+
+static void resync_note(alec_rx *rx, const alec_rx_msg *m, uint64_t id, int bare) {
+  if (!rx->rs_ready || m->reply.send == NULL) return;
+  alec_rs_request(&rx->rs, id, bare, 1.0 + now_mono(), &m->reply);
+}
+
+static void resync_flush(alec_rx *rx, const alec_rx_msg *m) {
+  if (!rx->rs_ready) return;
+  alec_rs_flush(&rx->rs, &m->reply);
+  uint64_t sum = rx->rs.sent + rx->rs.limited + rx->rs.failed;
+  if (sum == rx->rs_synced) return;
+  rx->rs_synced = sum;
+  pthread_mutex_lock(&rx->fleet_lock);
+  rx->rs_stats[0] = rx->rs.sent;
+  rx->rs_stats[1] = rx->rs.limited;
+  rx->rs_stats[2] = rx->rs.failed;
+  pthread_mutex_unlock(&rx->fleet_lock);
+}
+
+static int state_filter(void *arg, uint64_t id) {
+  const alec_rx *rx = arg;
+  return !rx->cfg->reject_unknown || alec_pc_find_emitter(rx->cfg, id) != NULL;
+}
+
+/* A refused state file never stops the receiver: it starts clean. */
+static void state_restore(alec_rx *rx) {
+  const char *path = rx->cfg->state_file;
+  if (path[0] == '\0') return;
+  char err[ALEC_PC_PATH_LEN + 256];
+  alec_fleet_state_info info;
+  double now = now_real();
+  int rc = alec_ps_load(path, rx->fleet, now, state_filter, rx, &info, err, sizeof err);
+  rx->state_ready = 1;
+  if (rc == 1) {
+    alec_rx_log(rx, ALEC_RX_LOG_INFO, "no state file \"%s\" yet, starting without emitter state", path);
+  } else if (rc == 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_INFO,
+                "restored %zu emitters from \"%s\" (saved %.0f s ago; %zu skipped, %zu changed group)",
+                info.emitters, path, now - info.saved_at, info.skipped, info.group_changes);
+  } else if (rc == ALEC_EIO) {
+    /* Unreadable: keep it, and do not overwrite what we could not read. */
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state, the state will not be saved", err);
+    rx->state_ready = 0;
+  } else {
+    char aside[ALEC_PC_PATH_LEN + 256];
+    int moved = alec_ps_set_aside(path, aside, sizeof aside);
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state%s%s", err,
+                moved == 0 ? ", the file was renamed to *.refused" : ": ", moved == 0 ? "" : aside);
+  }
+  rx->next_state_save = now_mono() + rx->cfg->state_interval;
+}
+
+/* Serialised under fleet_lock, written (and fsync'ed) outside it. */
+static void state_save(alec_rx *rx, int final) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  alec_fleet_state_info info;
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = alec_fleet_state_save(rx->fleet, now_real(), &buf, &len, &info);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  char err[ALEC_PC_PATH_LEN + 256];
+  if (rc == 0) rc = alec_ps_write_atomic(rx->cfg->state_file, buf, len, err, sizeof err);
+  else snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  free(buf);
+  if (rc != 0) {
+    /* An unwritable file fails at every StateInterval: say so once per
+     * STATE_ERROR_INTERVAL, with the count, not at every attempt. */
+    double now = now_mono();
+    if (final || rx->last_state_error == 0 || now - rx->last_state_error >= STATE_ERROR_INTERVAL) {
+      if (rx->state_errors_suppressed)
+        alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `StateFile': %s (%" PRIu64 " more failures not logged)", err,
+                    rx->state_errors_suppressed);
+      else alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `StateFile': %s", err);
+      rx->last_state_error = now;
+      rx->state_errors_suppressed = 0;
+    } else {
+      rx->state_errors_suppressed++;
+    }
+  } else if (final) {
+    alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\"", info.emitters, rx->cfg->state_file);
+  }
+}
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const alec_rx_msg *m, em_slot *s,
+                    alec_fleet_value *vals, int n, const alec_frame_info *info) {
+  /* A value the decoder could not reconstruct is a guess: never stored. */
+  size_t keep = 0;
+  for (int i = 0; i < n; i++)
+    if (!(vals[i].flags & ALEC_VALUE_UNRELIABLE)) vals[keep++] = vals[i];
+  char host[ALEC_RX_NAME_LEN];
+  emitter_host(rx, em, m, id, host, sizeof host);
+  alec_rx_frame f = {
+      .id = id,
+      .em = em,
+      .host = host,
+      .group = em && em->group[0] ? em->group : m->group,
+      .time = value_time(s, info, m),
+      .values = vals,
+      .n = keep,
+      .info = info,
+      .msg = m,
+  };
+  uint64_t sent = 0, unconv = 0;
+  if (keep && rx->sink.values) rx->sink.values(rx->sink.arg, &f, &sent, &unconv);
+  pthread_mutex_lock(&rx->fleet_lock);
+  rx->held_back += (uint64_t)n - keep;
+  rx->unconvertible += unconv;
+  rx->dispatched += sent;
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rx->sink.priority && rx->cfg->notify_priority >= 0 && info->priority <= (unsigned)rx->cfg->notify_priority &&
+      keep > 0)
+    rx->sink.priority(rx->sink.arg, &f);
+}
+
+/* Peer group from the network server's metadata, for emitters without a
+ * configured Group: applied when it first appears or changes. */
+static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint64_t id, const char *group) {
+  if ((em && em->group[0]) || group[0] == '\0' || s == NULL) return;
+  uint64_t h = 1;
+  for (const char *p = group; *p; p++) h = (h ^ (uint8_t)*p) * UINT64_C(0x100000001b3);
+  if (h == s->group) return;
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = alec_fleet_set_emitter_group(rx->fleet, id, group);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc == 0) s->group = h;
+  else alec_rx_log(rx, ALEC_RX_LOG_WARNING, "emitter %016" PRIx64 ": group \"%s\" from metadata: %s", id, group,
+                   alec_strerror(rc));
+}
+
+static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em,
+                           alec_format fmt, unsigned channels, const uint8_t *frame, size_t len, int bare) {
+  if (em == NULL && rx->cfg->reject_unknown) {
+    reject_msg(rx, ALEC_RX_REJ_UNKNOWN, m, id, "not configured (UnknownEmitters \"reject\")");
+    return;
+  }
+  if (em && em->format && em->format != fmt) {
+    reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "frame family %s, configured Format \"%s\"", alec_format_name(fmt),
+               alec_format_name(em->format));
+    return;
+  }
+  if (em && fmt == ALEC_FORMAT_FIXED && em->channels && em->channels != channels) {
+    reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "%u channels, configured Channels %u", channels, em->channels);
+    return;
+  }
+  /* Before decoding: a flood costs a hash lookup, not a decode. */
+  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
+    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
+               rx->cfg->rate_burst);
+    return;
+  }
+  em_slot *s = em_find(rx, id, 1);
+  if (s) s->seen = m->received;
+  apply_group(rx, em, s, id, m->group);
+  alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
+  alec_frame_info info;
+  memset(&info, 0, sizeof info);
+  pthread_mutex_lock(&rx->fleet_lock);
+  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, m->received, vals, ALEC_FLEET_MAX_VALUES,
+                             &info);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (n < 0) {
+    if (n == ALEC_ENOSPC)
+      reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
+    else if (n == ALEC_EREPLAY)
+      reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "%s frame: sequence already seen or behind the last one",
+                 alec_format_name(fmt));
+    else
+      reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "%s frame of %zu bytes: %s", alec_format_name(fmt), len,
+                 alec_strerror(n));
+    /* A frame that needs prediction state we do not have (restart without
+     * state, lost keyframe) is cured by a keyframe; a replay is not. */
+    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, id, bare);
+    return;
+  }
+  if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
+  if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
+  deliver(rx, id, em, m, s, vals, n, &info);
+}
+
+/* 1 when the datagram may be processed (*r then reads its records). */
+static int sec_admit(alec_rx *rx, const alec_rx_msg *m, alec_envelope_reader *r) {
+  int code, was_signed;
+  uint64_t who;
+  uint16_t key_id;
+  alec_sec_verdict v =
+      alec_sec_open(&rx->sec, rx->cfg, m->security, m->data, m->len, r, &code, &who, &was_signed, &key_id);
+  unsigned first = m->len ? m->data[0] : 0;
+  switch (v) {
+  case ALEC_SEC_OK: return 1;
+  case ALEC_SEC_MALFORMED:
+  case ALEC_SEC_VERSION:
+    reject_msg(rx, v == ALEC_SEC_VERSION ? ALEC_RX_REJ_VERSION : ALEC_RX_REJ_MALFORMED, m, UINT64_MAX,
+               "%zu bytes, first byte 0x%02x: %s", m->len, first, alec_strerror(code));
+    break;
+  case ALEC_SEC_UNSIGNED:
+    reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, who, "unsigned datagram of %zu bytes, the emitter or the socket requires signing",
+               m->len);
+    break;
+  case ALEC_SEC_UNKNOWN_KEY:
+    reject_msg(rx, ALEC_RX_REJ_UNKNOWN_KEY, m, UINT64_MAX, "key id %u is not in the AuthFile%s", key_id,
+               rx->sec.path ? "" : " (no AuthFile configured)");
+    break;
+  case ALEC_SEC_BAD_SIGNATURE:
+    reject_msg(rx, ALEC_RX_REJ_BAD_SIGNATURE, m, UINT64_MAX, "%zu bytes signed with key id %u: the tag does not verify",
+               m->len, key_id);
+    break;
+  case ALEC_SEC_REPLAY:
+    reject_msg(rx, ALEC_RX_REJ_REPLAY, m, UINT64_MAX, "key id %u: counter already seen or older than the replay window",
+               key_id);
+    break;
+  case ALEC_SEC_NOT_ALLOWED:
+    reject_msg(rx, ALEC_RX_REJ_NOT_ALLOWED, m, who, "key id %u may not sign for this emitter", key_id);
+    break;
+  }
+  return 0;
+}
+
+static void process_datagram(alec_rx *rx, const alec_rx_msg *m) {
+  const alec_pc_emitter *bare = alec_pc_find_source(rx->cfg, (const struct sockaddr *)&m->from, m->from_len);
+  if (bare) {
+    if (alec_sec_level(bare, m->security) == ALEC_PC_SEC_SIGN) {
+      reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, bare->id, "bare frame from its Source on a SecurityLevel Sign socket");
+      return;
+    }
+    process_record(rx, m, bare->id, bare, bare->format, bare->channels, m->data, m->len, 1);
+    return;
+  }
+  /* Authenticated and validated as a whole first: a forged, replayed or
+   * damaged datagram is refused entirely, before any emitter sees it. */
+  alec_envelope_reader r;
+  alec_envelope_record rec;
+  if (!sec_admit(rx, m, &r)) return;
+  while (alec_envelope_next(&r, &rec) > 0)
+    process_record(rx, m, rec.emitter, alec_pc_find_emitter(rx->cfg, rec.emitter), rec.format, rec.channels,
+                   rec.frame, rec.frame_len, 0);
+}
+
+/* A payload of an emitter the transport identified: the family and channel
+ * count come from the configured emitter or the transport's profile. */
+static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
+  const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, m->emitter);
+  alec_format fmt = em && em->format ? em->format : m->format ? (alec_format)m->format : ALEC_FORMAT_FIXED;
+  unsigned channels = em && em->channels ? em->channels : m->channels;
+  if (fmt == ALEC_FORMAT_FIXED && channels == 0) {
+    reject_msg(rx, ALEC_RX_REJ_FORMAT, m, m->emitter, "fixed frames need a channel count (Channels)");
+    return;
+  }
+  process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1);
+}
+
+void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
+  if (rx->rs_ready) alec_rs_begin(&rx->rs);
+  if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
+  else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
+  else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
+  resync_flush(rx, m);
+}
+
+/* ---- evaluation ---------------------------------------------------------------- */
+
+static void on_fleet_event(const alec_fleet_event *ev, void *arg) {
+  alec_rx *rx = arg;
+  rx->notifications++;
+  if (rx->sink.fleet_event) rx->sink.fleet_event(rx->sink.arg, ev);
+}
+
+static void sec_reload(alec_rx *rx) {
+  char msg[512];
+  int rc = alec_sec_maybe_reload(&rx->sec, now_mono(), msg, sizeof msg);
+  if (rc > 0) alec_rx_log(rx, ALEC_RX_LOG_INFO, "AuthFile %s", msg);
+  else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
+}
+
+void alec_rx_evaluate(alec_rx *rx, double now) {
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  if (now >= rx->next_stale) {
+    alec_fleet_remove_stale(rx->fleet, now);
+    rx->next_stale = now + STALE_CHECK;
+  }
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
+  if (rx->sink.tick) rx->sink.tick(rx->sink.arg, now);
+  if (now >= rx->next_prune) {
+    em_prune(rx, now);
+    rx->next_prune = now + PRUNE_INTERVAL;
+  }
+}
+
+/* Housekeeping that has its own clock, not the evaluations': a long
+ * EvaluationInterval must not stop state saves or key reloads. */
+static void housekeeping(alec_rx *rx) {
+  log_ingress_drops(rx);
+  sec_reload(rx); /* at most one stat() a second */
+  double mono = now_mono();
+  if (rx->state_ready && rx->cfg->state_interval > 0 && mono >= rx->next_state_save) {
+    rx->next_state_save = mono + rx->cfg->state_interval;
+    state_save(rx, 0);
+  }
+}
+
+static void timespec_add(struct timespec *t, double s) {
+  double whole = floor(s);
+  t->tv_sec += (time_t)whole;
+  t->tv_nsec += (long)((s - whole) * 1e9);
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+static int ts_before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *dispatch_main(void *arg) {
+  alec_rx *rx = arg;
+  /* Housekeeping at least once a second, evaluations every interval. */
+  double tick = rx->interval < 1.0 ? rx->interval : 1.0;
+  struct timespec next_eval, next_tick, now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  next_eval = next_tick = now;
+  timespec_add(&next_eval, rx->interval);
+  timespec_add(&next_tick, tick);
+  while (!atomic_load(&rx->stop)) {
+    const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
+    alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
+    while (m) {
+      alec_rx_msg *next = m->next;
+      alec_rx_process(rx, m);
+      free(m);
+      m = next;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!ts_before(&now, &next_tick)) {
+      housekeeping(rx);
+      next_tick = now;
+      timespec_add(&next_tick, tick);
+    }
+    if (!ts_before(&now, &next_eval)) {
+      alec_rx_evaluate(rx, now_real());
+      timespec_add(&next_eval, rx->interval);
+      /* Fell behind by more than one interval: do not run a burst of
+       * evaluations to catch up, each sees the same data. */
+      if (ts_before(&next_eval, &now)) {
+        next_eval = now;
+        timespec_add(&next_eval, rx->interval);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+static int build_fleet(alec_rx *rx) {
+  const alec_plugin_config *cfg = rx->cfg;
+  alec_fleet_config fc;
+  alec_fleet_config_init(&fc);
+  const alec_pc_fleet *f = &cfg->fleet;
+  fc.max_emitters = (uint32_t)cfg->max_emitters;
+  fc.emitter_timeout = cfg->emitter_timeout;
+  /* Fixed frames carry up to 64 channels; single and multi use their ids. */
+  fc.max_channels = ALEC_FIXED_MAX_CHANNELS;
+  size_t groups = 1;
+  for (size_t i = 0; i < cfg->n_emitters; i++) groups += cfg->emitters[i].group[0] != '\0';
+  groups += cfg->max_groups; /* groups from network-server metadata */
+  fc.max_groups = (uint32_t)(groups < 64 ? 64 : groups > ALEC_FLEET_MAX_GROUPS_LIMIT ? ALEC_FLEET_MAX_GROUPS_LIMIT
+                                                                                      : groups);
+  if (f->set & ALEC_PC_F_THRESHOLD) fc.z_enter = f->threshold;
+  if (f->set & ALEC_PC_F_EXIT_THRESHOLD) fc.z_exit = f->exit_threshold;
+  if (f->set & ALEC_PC_F_FAILURE_THRESHOLD) fc.z_failure = f->failure_threshold;
+  if (f->set & ALEC_PC_F_ENTER_COUNT) fc.enter_count = f->enter_count;
+  if (f->set & ALEC_PC_F_EXIT_COUNT) fc.exit_count = f->exit_count;
+  if (f->set & ALEC_PC_F_MIN_PEERS) fc.min_peers = f->min_peers;
+  if (f->set & ALEC_PC_F_SYNC_INTERVAL) fc.sync_interval = f->sync_interval;
+  if (f->set & ALEC_PC_F_MAD_FLOOR) fc.mad_floor = f->mad_floor;
+  if (cfg->scale) fc.decoder.ctx.scale = cfg->scale;
+  char err[256];
+  if (alec_fleet_config_validate(&fc, err, sizeof err) != 0) {
+    /* The fleet names its own fields; say which of ours they are. */
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR,
+                "<Fleet> (Threshold=z_enter, ExitThreshold=z_exit, FailureThreshold=z_failure, EnterCount, "
+                "ExitCount, MinPeers, MADFloor, SyncInterval; MaxEmitters, EmitterTimeout, Scale): %s",
+                err);
+    return -1;
+  }
+  int rc = alec_fleet_new(&rx->fleet, &fc);
+  if (rc != 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "cannot create the fleet: %s", alec_strerror(rc));
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->n_emitters; i++) {
+    const alec_pc_emitter *em = &cfg->emitters[i];
+    if (em->group[0] == '\0') continue;
+    rc = alec_fleet_set_emitter_group(rx->fleet, em->id, em->group);
+    if (rc != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `Group' \"%s\" in <Emitter %" PRIu64 ">: %s", em->group, em->id,
+                  alec_strerror(rc));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int sec_start(alec_rx *rx) {
+  char err[512], warn[512];
+  int rc = alec_sec_init(&rx->sec, rx->cfg->auth_file, err, sizeof err, warn, sizeof warn);
+  if (rc != 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `AuthFile': %s", err);
+    return -1;
+  }
+  if (warn[0]) alec_rx_log(rx, ALEC_RX_LOG_WARNING, "option `AuthFile': %s", warn);
+  if (rx->sec.keys) alec_rx_log(rx, ALEC_RX_LOG_INFO, "%zu keys loaded from %s", rx->sec.keys->n, rx->sec.path);
+  if (rx->cfg->rate_limit > 0) {
+    size_t cap = 2 * rx->cfg->max_emitters;
+    if (cap > ((size_t)1 << 22)) cap = (size_t)1 << 22; /* 128 MiB of buckets at most */
+    rc = alec_rl_new(&rx->rl, rx->cfg->rate_limit, rx->cfg->rate_burst, cap);
+    if (rc != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `RateLimit': %s", alec_strerror(rc));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink *sink) {
+  *out = NULL;
+  alec_rx *rx = calloc(1, sizeof(*rx));
+  if (rx == NULL) return -1;
+  rx->cfg = cfg;
+  rx->sink = *sink;
+  pthread_mutex_init(&rx->fleet_lock, NULL);
+  pthread_mutex_init(&rx->log_lock, NULL);
+  rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
+  if (build_fleet(rx) != 0) goto fail;
+  state_restore(rx);
+  if (cfg->resync_requests) {
+    if (alec_rs_init(&rx->rs, cfg->max_emitters, cfg->resync_interval) != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncRequests': out of memory");
+      goto fail;
+    }
+    rx->rs_ready = 1;
+  }
+  if (sec_start(rx) != 0) goto fail;
+  size_t slots = 64;
+  while (slots < 2 * cfg->max_emitters) slots <<= 1;
+  rx->ems = calloc(slots, sizeof(*rx->ems));
+  if (rx->ems == NULL) goto fail;
+  rx->ems_mask = slots - 1;
+  rx->next_prune = now_real() + PRUNE_INTERVAL;
+  /* Queue memory: QueueLength messages of at most a UDP payload each. */
+  if (alec_rxq_init(&rx->queue, cfg->queue_length, cfg->queue_length * 1472) != 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `QueueLength' %zu: cannot allocate the queue", cfg->queue_length);
+    goto fail;
+  }
+  *out = rx;
+  return 0;
+fail:
+  alec_rx_free(rx);
+  return -1;
+}
+
+int alec_rx_start(alec_rx *rx, alec_rx_spawn_fn spawn) {
+  atomic_store(&rx->stop, 0);
+  if (spawn(&rx->thread, dispatch_main, rx, "alec dispatch") != 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "cannot start the dispatch thread");
+    return -1;
+  }
+  rx->started = 1;
+  return 0;
+}
+
+void alec_rx_stop(alec_rx *rx) {
+  if (rx == NULL) return;
+  atomic_store(&rx->stop, 1);
+  if (rx->queue.ready) alec_rxq_interrupt(&rx->queue);
+  if (rx->started) {
+    pthread_join(rx->thread, NULL);
+    rx->started = 0;
+    /* What was queued before the transports stopped is still decoded: a
+     * frame accepted is a frame stored (QoS 1 acknowledged it). */
+    alec_rx_msg *m = alec_rxq_take_now(&rx->queue);
+    while (m) {
+      alec_rx_msg *next = m->next;
+      alec_rx_process(rx, m);
+      free(m);
+      m = next;
+    }
+  }
+  /* Nothing decodes any more: the state is final. */
+  if (rx->state_ready) state_save(rx, 1);
+  rx->state_ready = 0;
+}
+
+void alec_rx_free(alec_rx *rx) {
+  if (rx == NULL) return;
+  alec_rx_stop(rx);
+  alec_rxq_destroy(&rx->queue);
+  if (rx->rs_ready) alec_rs_destroy(&rx->rs);
+  alec_fleet_free(rx->fleet);
+  free(rx->ems);
+  alec_sec_free(&rx->sec);
+  alec_rl_free(rx->rl);
+  pthread_mutex_destroy(&rx->fleet_lock);
+  pthread_mutex_destroy(&rx->log_lock);
+  free(rx);
+}
+
+alec_rxq *alec_rx_queue(alec_rx *rx) { return &rx->queue; }
+alec_rx_ingress *alec_rx_ingress_counters(alec_rx *rx) { return &rx->ingress; }
+
+void alec_rx_submit(alec_rx *rx, alec_rx_msg *const *msgs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    atomic_fetch_add_explicit(&rx->ingress.messages, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rx->ingress.bytes, msgs[i]->len, memory_order_relaxed);
+  }
+  size_t done = alec_rxq_push(&rx->queue, msgs, n);
+  for (size_t i = done; i < n; i++) {
+    free(msgs[i]);
+    atomic_fetch_add_explicit(&rx->ingress.queue_drops, 1, memory_order_relaxed);
+  }
+}
+
+void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
+  memset(out, 0, sizeof(*out));
+  pthread_mutex_lock(&rx->fleet_lock);
+  alec_fleet_get_stats(rx->fleet, now, &out->fleet);
+  out->held_back = rx->held_back;
+  out->unconvertible = rx->unconvertible;
+  out->dispatched = rx->dispatched;
+  out->notifications = rx->notifications;
+  out->tlv_frames = rx->tlv_frames;
+  out->fcnt_gaps = rx->fcnt_gaps;
+  out->resync_sent = rx->rs_stats[0];
+  out->resync_limited = rx->rs_stats[1];
+  out->resync_failed = rx->rs_stats[2];
+  pthread_mutex_unlock(&rx->fleet_lock);
+  for (int k = 0; k < ALEC_RX_REJ_COUNT; k++) out->rejected[k] = atomic_load(&rx->rejected[k]);
+  out->rejected[ALEC_RX_REJ_OVERSIZED] += atomic_load(&rx->ingress.oversized);
+  out->messages = atomic_load(&rx->ingress.messages);
+  out->bytes = atomic_load(&rx->ingress.bytes);
+  out->queue_drops = atomic_load(&rx->ingress.queue_drops);
+  out->rejected[ALEC_RX_REJ_QUEUE] = out->queue_drops;
+  out->queued = alec_rxq_count(&rx->queue);
+  if (rx->sec.path) {
+    out->has_auth = 1;
+    out->auth_keys = atomic_load(&rx->sec.n_keys);
+    out->auth_reloads = atomic_load(&rx->sec.reloads);
+    out->auth_reload_errors = atomic_load(&rx->sec.reload_errors);
+  }
+}
+
+void alec_rx_with_fleet(alec_rx *rx, void (*fn)(void *arg, alec_fleet *fleet), void *arg) {
+  pthread_mutex_lock(&rx->fleet_lock);
+  fn(arg, rx->fleet);
+  pthread_mutex_unlock(&rx->fleet_lock);
+}

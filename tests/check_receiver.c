@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* The receiver core (src/receiver/) without collectd: its queue under
+ * several producers, and messages in, values, rejections and keyframe
+ * requests out through a test sink. */
+
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alec/encoder.h"
+#include "alec/envelope.h"
+#include "alec/error.h"
+#include "queue.h"
+#include "receiver.h"
+
+/* ---- queue ----------------------------------------------------------------- */
+
+static alec_rx_msg *msg(size_t len, uint32_t seq) {
+  alec_rx_msg *m = alec_rx_msg_new(len);
+  ck_assert_ptr_nonnull(m);
+  memcpy(m->data, &seq, sizeof seq < len ? sizeof seq : len);
+  return m;
+}
+
+static size_t list_len(alec_rx_msg *m) {
+  size_t n = 0;
+  while (m) {
+    alec_rx_msg *next = m->next;
+    free(m);
+    m = next;
+    n++;
+  }
+  return n;
+}
+
+static struct timespec in_ms(long ms) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (ms % 1000) * 1000000L;
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  return t;
+}
+
+START_TEST(queue_bounds) {
+  alec_rxq q;
+  ck_assert_int_eq(alec_rxq_init(&q, 0, 100), ALEC_EINVAL);
+  ck_assert_int_eq(alec_rxq_init(&q, 3, 100), 0);
+  ck_assert_ptr_null(alec_rxq_take_now(&q));
+  alec_rx_msg *m[5];
+  for (int i = 0; i < 5; i++) m[i] = msg(10, (uint32_t)i);
+  /* By count: three of four fit, in order. */
+  ck_assert_uint_eq(alec_rxq_push(&q, m, 4), 3);
+  ck_assert_uint_eq(alec_rxq_count(&q), 3);
+  alec_rx_msg *got = alec_rxq_take_now(&q);
+  ck_assert_ptr_eq(got, m[0]);
+  ck_assert_ptr_eq(got->next, m[1]);
+  ck_assert_ptr_eq(got->next->next, m[2]);
+  ck_assert_ptr_null(got->next->next->next);
+  ck_assert_uint_eq(list_len(got), 3);
+  /* By bytes: 10 + 81 > 90. */
+  alec_rxq_destroy(&q);
+  ck_assert_int_eq(alec_rxq_init(&q, 10, 90), 0);
+  alec_rx_msg *big = msg(81, 9);
+  ck_assert_uint_eq(alec_rxq_push(&q, &m[3], 1), 1);
+  ck_assert_uint_eq(alec_rxq_push(&q, &big, 1), 0);
+  free(big);
+  /* An empty queue's take returns at the deadline. */
+  ck_assert_uint_eq(list_len(alec_rxq_take_now(&q)), 1);
+  struct timespec dl = in_ms(20), t1;
+  ck_assert_ptr_null(alec_rxq_take(&q, &dl));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ck_assert(t1.tv_sec > dl.tv_sec || (t1.tv_sec == dl.tv_sec && t1.tv_nsec >= dl.tv_nsec));
+  /* Freed by destroy with whatever is still queued. */
+  ck_assert_uint_eq(alec_rxq_push(&q, &m[4], 1), 1);
+  alec_rxq_destroy(&q);
+}
+END_TEST
+
+#define PRODUCERS 3
+#define PER_PRODUCER 60000
+static alec_rxq tq;
+
+static void *producer(void *arg) {
+  uint32_t base = (uint32_t)(uintptr_t)arg * PER_PRODUCER;
+  for (uint32_t i = 0; i < PER_PRODUCER; i++) {
+    alec_rx_msg *m = msg(4 + i % 61, base + i);
+    while (alec_rxq_push(&tq, &m, 1) != 1) sched_yield();
+    /* Now and then the consumer must fall asleep between two pushes: the
+     * wake-up that follows must never be lost. */
+    if (i % 5000 == 0) {
+      struct timespec pause = {0, 3000000};
+      nanosleep(&pause, NULL);
+    }
+  }
+  return NULL;
+}
+
+/* Every message arrives once and in each producer's order, and the consumer,
+ * sleeping with a far deadline, is never left asleep on a queued message (a
+ * lost wake-up would stall it for the 30 s deadline, past the test's
+ * timeout). */
+START_TEST(queue_threads) {
+  ck_assert_int_eq(alec_rxq_init(&tq, 1000, 1000 * 64), 0);
+  pthread_t th[PRODUCERS];
+  for (uintptr_t p = 0; p < PRODUCERS; p++) ck_assert_int_eq(pthread_create(&th[p], NULL, producer, (void *)p), 0);
+  uint32_t next[PRODUCERS] = {0};
+  uint64_t total = 0, batches = 0;
+  while (total < (uint64_t)PRODUCERS * PER_PRODUCER) {
+    struct timespec dl = in_ms(30000);
+    alec_rx_msg *m = alec_rxq_take(&tq, &dl);
+    ck_assert_ptr_nonnull(m);
+    batches++;
+    while (m) {
+      uint32_t seq;
+      memcpy(&seq, m->data, sizeof seq);
+      unsigned p = seq / PER_PRODUCER;
+      ck_assert_uint_lt(p, PRODUCERS);
+      ck_assert_uint_eq(seq % PER_PRODUCER, next[p]);
+      ck_assert_uint_eq(m->len, 4 + next[p] % 61);
+      next[p]++;
+      alec_rx_msg *n = m->next;
+      free(m);
+      m = n;
+      total++;
+    }
+  }
+  for (int p = 0; p < PRODUCERS; p++) pthread_join(th[p], NULL);
+  ck_assert_ptr_null(alec_rxq_take_now(&tq));
+  ck_assert_uint_eq(tq.bytes, 0);
+  /* Batching: far fewer wake-ups than messages. */
+  ck_assert_uint_lt(batches, total / 4);
+  alec_rxq_destroy(&tq);
+}
+END_TEST
+
+/* ---- receiver -------------------------------------------------------------- */
+
+typedef struct capture {
+  size_t frames, values;
+  double last_value[8];
+  uint64_t last_id;
+  char last_host[ALEC_RX_NAME_LEN], last_group[ALEC_RX_GROUP_LEN];
+  double last_time;
+  size_t logs;
+  char last_log[1024];
+  size_t requests;
+  uint64_t request_ids[64];
+  int last_bare;
+} capture;
+
+static void cap_log(void *arg, int level, const char *m) {
+  (void)level;
+  capture *c = arg;
+  c->logs++;
+  snprintf(c->last_log, sizeof c->last_log, "%s", m);
+}
+
+static void cap_values(void *arg, const alec_rx_frame *f, uint64_t *sent, uint64_t *unconv) {
+  (void)unconv;
+  capture *c = arg;
+  c->frames++;
+  c->values += f->n;
+  c->last_id = f->id;
+  c->last_time = f->time;
+  snprintf(c->last_host, sizeof c->last_host, "%s", f->host);
+  snprintf(c->last_group, sizeof c->last_group, "%s", f->group);
+  for (size_t i = 0; i < f->n && i < 8; i++) c->last_value[f->values[i].channel % 8] = f->values[i].value;
+  *sent += f->n;
+}
+
+static int cap_send(void *ctx, const uint8_t *where, size_t where_len, const uint64_t *ids, unsigned n, int bare) {
+  (void)where;
+  (void)where_len;
+  capture *c = ctx;
+  for (unsigned i = 0; i < n && c->requests < 64; i++) c->request_ids[c->requests++] = ids[i];
+  c->last_bare = bare;
+  return 1;
+}
+
+static alec_plugin_config cfg;
+static capture cap;
+static alec_rx *rx;
+
+static void setup(void) {
+  memset(&cap, 0, sizeof cap);
+  alec_pc_init(&cfg);
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err) == 0, "%s", err);
+  alec_rx_sink sink = {.arg = &cap, .log = cap_log, .values = cap_values};
+  ck_assert_int_eq(alec_rx_new(&rx, &cfg, &sink), 0);
+}
+
+static void teardown(void) {
+  alec_rx_free(rx);
+  alec_pc_free(&cfg);
+}
+
+static alec_rx_msg *payload_msg(uint64_t id, const uint8_t *frame, size_t len, unsigned channels, double t) {
+  alec_rx_msg *m = alec_rx_msg_new(len);
+  ck_assert_ptr_nonnull(m);
+  m->kind = ALEC_RX_PAYLOAD;
+  m->has_emitter = 1;
+  m->emitter = id;
+  m->format = ALEC_FORMAT_FIXED;
+  m->channels = (uint8_t)channels;
+  m->received = t;
+  m->reply.send = cap_send;
+  m->reply.ctx = &cap;
+  memcpy(m->data, frame, len);
+  return m;
+}
+
+/* A payload of an emitter the transport identified decodes exactly, with
+ * the metadata's host and group, and times that increase. */
+START_TEST(payload_frames) {
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double t0 = (double)time(NULL);
+  for (int k = 0; k < 50; k++) {
+    double v[3] = {20.0 + 0.01 * k, 50.0 - 0.02 * k, 1000.0};
+    uint8_t frame[ALEC_FRAME_MAX];
+    int len = alec_encode_fixed(enc, v, 3, frame, sizeof frame);
+    ck_assert_int_gt(len, 0);
+    alec_rx_msg *m = payload_msg(0x70B3D57ED0001234u, frame, (size_t)len, 3, t0);
+    snprintf(m->host, sizeof m->host, "co2-hall");
+    snprintf(m->group, sizeof m->group, "building-a");
+    alec_rx_process(rx, m);
+    free(m);
+    ck_assert_uint_eq(cap.frames, (size_t)k + 1);
+    ck_assert_double_eq_tol(cap.last_value[0], v[0], 0.005);
+    ck_assert_double_eq_tol(cap.last_value[1], v[1], 0.005);
+    ck_assert_double_eq_tol(cap.last_value[2], v[2], 0.005);
+  }
+  ck_assert_str_eq(cap.last_host, "co2-hall");
+  ck_assert_str_eq(cap.last_group, "building-a");
+  /* All 50 frames arrived at the same receive time: still increasing. */
+  ck_assert(cap.last_time > t0);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.dispatched, 150);
+  ck_assert_uint_eq(st.fleet.groups >= 1, 1);
+  alec_encoder_free(enc);
+}
+END_TEST
+
+/* A lost frame: the next one's unreliable values are held back and a
+ * keyframe request goes back through the message's reply handle, once. */
+START_TEST(loss_requests_keyframe) {
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double t0 = (double)time(NULL);
+  for (int k = 0; k < 12; k++) {
+    double v[2] = {20.0 + 0.3 * k, 40.0 + 0.7 * k};
+    uint8_t frame[ALEC_FRAME_MAX];
+    int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    if (k == 5) continue; /* lost */
+    alec_rx_msg *m = payload_msg(77, frame, (size_t)len, 2, t0 + k);
+    alec_rx_process(rx, m);
+    free(m);
+  }
+  ck_assert_uint_eq(cap.requests, 1);
+  ck_assert_uint_eq(cap.request_ids[0], 77);
+  ck_assert_int_eq(cap.last_bare, 1);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_gt(st.held_back, 0);
+  ck_assert_uint_eq(st.resync_sent, 1);
+  alec_encoder_free(enc);
+}
+END_TEST
+
+/* Hostile input is counted by kind and logged at most once per kind and
+ * 10 s, and never reaches the sink. */
+START_TEST(rejections) {
+  double t0 = (double)time(NULL);
+  static const uint8_t junk[] = {0x07, 0x01, 0x02};
+  for (int i = 0; i < 1000; i++) {
+    alec_rx_msg *m = alec_rx_msg_new(sizeof junk);
+    m->kind = ALEC_RX_DATAGRAM;
+    m->received = t0;
+    memcpy(m->data, junk, sizeof junk);
+    alec_rx_process(rx, m);
+    free(m);
+  }
+  /* A fixed payload without a channel count: refused as a format error. */
+  alec_rx_msg *m = payload_msg(5, junk, sizeof junk, 0, t0);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_VERSION] + st.rejected[ALEC_RX_REJ_MALFORMED], 1000);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_FORMAT], 1);
+  ck_assert_uint_eq(cap.frames, 0);
+  ck_assert_uint_le(cap.logs, 3);
+  ck_assert_str_eq(alec_rx_reject_name(ALEC_RX_REJ_UNKNOWN), "unknown_emitter");
+}
+END_TEST
+
+/* Envelope datagrams through the threaded path: submit, dispatch thread,
+ * sink; stop drains what was queued. */
+static int plain_spawn(pthread_t *t, void *(*fn)(void *), void *arg, const char *name) {
+  (void)name;
+  return pthread_create(t, NULL, fn, arg);
+}
+
+START_TEST(threaded_envelopes) {
+  ck_assert_int_eq(alec_rx_start(rx, plain_spawn), 0);
+  alec_encoder *enc[4];
+  for (int e = 0; e < 4; e++) ck_assert_int_eq(alec_encoder_new(&enc[e], NULL), 0);
+  for (int k = 0; k < 100; k++) {
+    uint8_t buf[1400];
+    alec_envelope_writer w;
+    ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, 0), 0);
+    for (int e = 0; e < 4; e++) {
+      double v[2] = {10.0 * e + 0.1 * k, 5.0};
+      uint8_t frame[ALEC_FRAME_MAX];
+      int len = alec_encode_fixed(enc[e], v, 2, frame, sizeof frame);
+      ck_assert_int_gt(alec_envelope_add(&w, 100 + (uint64_t)e, ALEC_FORMAT_FIXED, 2, frame, (size_t)len), 0);
+    }
+    alec_rx_msg *m = alec_rx_msg_new(w.len);
+    m->kind = ALEC_RX_DATAGRAM;
+    m->received = (double)time(NULL);
+    memcpy(m->data, buf, w.len);
+    alec_rx_submit(rx, &m, 1);
+  }
+  alec_rx_stop(rx);
+  ck_assert_uint_eq(cap.frames, 400);
+  ck_assert_uint_eq(cap.values, 800);
+  for (int e = 0; e < 4; e++) alec_encoder_free(enc[e]);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("receiver");
+  TCase *tq_case = tcase_create("queue");
+  tcase_set_timeout(tq_case, 20);
+  tcase_add_test(tq_case, queue_bounds);
+  tcase_add_test(tq_case, queue_threads);
+  suite_add_tcase(s, tq_case);
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, payload_frames);
+  tcase_add_test(tc, loss_requests_keyframe);
+  tcase_add_test(tc, rejections);
+  tcase_add_test(tc, threaded_envelopes);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
