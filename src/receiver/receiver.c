@@ -589,6 +589,9 @@ void alec_rx_evaluate(alec_rx *rx, double now) {
 static void housekeeping(alec_rx *rx) {
   log_ingress_drops(rx);
   sec_reload(rx); /* at most one stat() a second */
+  /* Dashboard snapshots refresh by their own interval too (the sink checks
+   * whether one is due). */
+  if (rx->sink.tick) rx->sink.tick(rx->sink.arg, now_real());
   double mono = now_mono();
   if (rx->state_ready && rx->cfg->state_interval > 0 && mono >= rx->next_state_save) {
     rx->next_state_save = mono + rx->cfg->state_interval;

@@ -52,7 +52,8 @@ SEC_IT_TESTS = \
 	tests/integration/sec_flood.sh \
 	tests/integration/sec_rate.sh \
 	tests/integration/sec_config.sh \
-	tests/integration/sec_state.sh
+	tests/integration/sec_state.sh \
+	tests/integration/sec_intervals.sh
 TESTS += $(SEC_IT_TESTS)
 EXTRA_DIST += $(SEC_IT_TESTS)
 
