@@ -289,6 +289,14 @@ static const struct {
      "option `Source' in <Emitter 8>: the same source is already given to <Emitter 7>"},
     {"<Emitter 7>\nWhat 1\n</Emitter>", "option `What' in <Emitter 7>: unknown option"},
     {"MaxEmitters 1\n<Emitter 1>\n</Emitter>\n<Emitter 2>\n</Emitter>", "option `MaxEmitters': 1 is below the 2"},
+    /* A repeated single-valued option would silently win. */
+    {"MaxEmitters 10\nMaxEmitters 20", "option `MaxEmitters': given twice"},
+    {"<Dashboard>\n</Dashboard>\n<Dashboard>\n</Dashboard>", "option `Dashboard': given twice"},
+    {"<Dashboard>\nHistory 10\nHistory 20\n</Dashboard>", "option `History' in <Dashboard>: given twice"},
+    {"<Fleet>\nThreshold 4\n</Fleet>\n<Fleet>\nThreshold 5\n</Fleet>", "option `Threshold' in <Fleet>: given twice"},
+    {"StateFile \"/a\"\nStateFile \"/b\"", "option `StateFile': given twice"},
+    /* The fleet's own limit, not a wider one the fleet refuses at init. */
+    {"<Fleet>\nEnterCount 20000\n</Fleet>", "option `EnterCount' in <Fleet>: expects an integer in 1..10000"},
 };
 
 START_TEST(bad_configs) {

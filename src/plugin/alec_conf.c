@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "alec/error.h"
+#include "alec/fleet.h"
 
 
 static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
@@ -280,6 +281,7 @@ static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t 
     const oconfig_item_t *c = &ci->children[i];
     int rc;
     uint64_t u;
+    unsigned before = f->set;
     if (strcasecmp(c->key, "Threshold") == 0) {
       rc = get_double(&e, c, 0, 1e6, 1, &f->threshold);
       f->set |= ALEC_PC_F_THRESHOLD;
@@ -290,10 +292,10 @@ static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t 
       rc = get_double(&e, c, 0, 1e6, 1, &f->failure_threshold);
       f->set |= ALEC_PC_F_FAILURE_THRESHOLD;
     } else if (strcasecmp(c->key, "EnterCount") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, 1000000, &u))) f->enter_count = (unsigned)u;
+      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, ALEC_FLEET_DWELL_LIMIT, &u))) f->enter_count = (unsigned)u;
       f->set |= ALEC_PC_F_ENTER_COUNT;
     } else if (strcasecmp(c->key, "ExitCount") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, 1000000, &u))) f->exit_count = (unsigned)u;
+      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, ALEC_FLEET_DWELL_LIMIT, &u))) f->exit_count = (unsigned)u;
       f->set |= ALEC_PC_F_EXIT_COUNT;
     } else if (strcasecmp(c->key, "MinPeers") == 0) {
       if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 3, 1000000, &u))) f->min_peers = (unsigned)u;
@@ -311,6 +313,9 @@ static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t 
       rc = alec_pc_fail(&e, c->key, "unknown option");
     }
     if (rc) return rc;
+    /* A repeated option would silently win: refuse it (also across
+     * several <Fleet> blocks). */
+    if (f->set == before) return alec_pc_fail(&e, c->key, "given twice");
   }
   return 0;
 }
@@ -320,6 +325,7 @@ static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t 
 static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig_item_t *ci) {
   alec_pc_err e = {top->buf, top->len, " in <Dashboard>"};
   if (ci->values_num != 0) return alec_pc_fail(top, ci->key, "takes no argument");
+  unsigned seen = 0;
   d->enabled = 1;
   strcpy(d->listen.node, ALEC_PC_DEFAULT_NODE);
   strcpy(d->listen.service, ALEC_PC_DASHBOARD_PORT);
@@ -329,6 +335,12 @@ static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig
     const oconfig_item_t *c = &ci->children[i];
     int rc;
     uint64_t u;
+    static const char *const once[] = {"Listen", "History", "HistoryInterval"};
+    for (unsigned k = 0; k < 3; k++)
+      if (strcasecmp(c->key, once[k]) == 0) {
+        if (seen & (1u << k)) return alec_pc_fail(&e, c->key, "given twice");
+        seen |= 1u << k;
+      }
     if (strcasecmp(c->key, "Listen") == 0) {
       if ((rc = nvalues(&e, c, 1, 2)) || (rc = get_string(&e, c, 0, d->listen.node, sizeof d->listen.node)))
         return rc;
@@ -348,6 +360,24 @@ static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig
   return 0;
 }
 
+/* Options that take one value: given twice (in one block or across several
+ * <Plugin alec> blocks), the second would silently win. */
+static const char *const single_options[] = {
+    "SecurityLevel", "AuthFile",      "RateLimit",      "ReceiveBufferSize", "QueueLength",
+    "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
+    "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
+};
+_Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
+
+static int check_once(alec_pc_err *e, alec_plugin_config *cfg, const char *key) {
+  for (unsigned k = 0; k < sizeof single_options / sizeof single_options[0]; k++)
+    if (strcasecmp(key, single_options[k]) == 0) {
+      if (cfg->seen_options & (1u << k)) return alec_pc_fail(e, key, "given twice (only one is allowed)");
+      cfg->seen_options |= 1u << k;
+    }
+  return 0;
+}
+
 int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, size_t errlen) {
   alec_pc_err e = {err, errlen, ""};
   if (err && errlen) err[0] = '\0';
@@ -356,6 +386,7 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     const oconfig_item_t *c = &ci->children[i];
     int rc;
     uint64_t u;
+    if ((rc = check_once(&e, cfg, c->key))) return rc;
     if (strcasecmp(c->key, "Listen") == 0) {
       if ((rc = nvalues(&e, c, 1, 2))) return rc;
       if (cfg->n_listen >= ALEC_PC_MAX_LISTEN) return alec_pc_fail(&e, c->key, "at most %d Listen lines", ALEC_PC_MAX_LISTEN);

@@ -146,6 +146,7 @@ typedef struct alec_plugin_config {
    * Scale values are refused. */
   uint32_t scale;
   int finalized;
+  uint32_t seen_options; /* single-valued options already given (alec_conf.c) */
 } alec_plugin_config;
 
 /* Returns the number of data sources of a collectd type and the type of the

@@ -71,6 +71,18 @@ it_refuse_case "type with two data sources" "Channel" "$LISTEN
     Channel 0 \"load\" \"x\"
   </Profile>"
 
+# A repeated single-valued option or block would silently win.
+it_refuse_case "MaxEmitters twice" "option \`MaxEmitters': given twice" "$LISTEN
+  MaxEmitters 100
+  MaxEmitters 200"
+it_refuse_case "two <Dashboard> blocks" "option \`Dashboard': given twice" "$LISTEN
+  <Dashboard>
+    History 10
+  </Dashboard>
+  <Dashboard>
+    History 20
+  </Dashboard>"
+
 it_refuse_case "bad port" "Listen" "  Listen \"127.0.0.1\" \"notaport\"
 $GOOD_PROFILE"
 
