@@ -48,11 +48,7 @@
   X(NOT_ALLOWED, "unauthorized_emitter", "emitter not allowed for the key")            \
   X(RATE, "rate_limited", "rate limit exceeded")                                       \
   X(STALE, "stale_frame", "duplicate or late frame")                                   \
-  X(QUEUE, "queue_full", "receive queue full")                                         \
-  X(PORT, "port", "payload on an FPort without a profile")                             \
-  X(FALLBACK, "fallback", "payload is neither an ALEC frame nor the profile's fallback") \
-  X(DUPLICATE, "duplicate_uplink", "uplink delivered twice")                           \
-  X(TRANSPORT, "transport", "transport error")
+  X(QUEUE, "queue_full", "receive queue full")
 
 enum alec_rx_reject {
 #define ALEC_RX_REJ_ENUM(e, name, text) ALEC_RX_REJ_##e,
