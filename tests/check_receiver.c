@@ -306,6 +306,40 @@ START_TEST(rejections) {
 }
 END_TEST
 
+/* One emitter, one family: a single-value frame after fixed frames would
+ * move a fixed channel's predictor; it is refused and counted. */
+START_TEST(family_switch) {
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double t0 = (double)time(NULL);
+  uint8_t buf[1400], frame[ALEC_FRAME_MAX];
+  alec_envelope_writer w;
+  double v[2] = {21.5, 40.0};
+  int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+  ck_assert_int_eq(alec_envelope_writer_init(&w, buf, sizeof buf, 0), 0);
+  ck_assert_int_gt(alec_envelope_add(&w, 9, ALEC_FORMAT_FIXED, 2, frame, (size_t)len), 0);
+  alec_encoder *single;
+  ck_assert_int_eq(alec_encoder_new(&single, NULL), 0);
+  len = alec_encode_single(single, 1, 99.0, 0, frame, sizeof frame, NULL);
+  ck_assert_int_gt(len, 0);
+  ck_assert_int_gt(alec_envelope_add(&w, 9, ALEC_FORMAT_SINGLE, 0, frame, (size_t)len), 0);
+  alec_rx_msg *m = alec_rx_msg_new(w.len);
+  m->kind = ALEC_RX_DATAGRAM;
+  m->received = t0;
+  memcpy(m->data, buf, w.len);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(cap.frames, 1);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_FORMAT], 1);
+  ck_assert(strstr(cap.last_log, "family switch") != NULL);
+  ck_assert_double_eq_tol(cap.last_value[1], 40.0, 0.005);
+  alec_encoder_free(enc);
+  alec_encoder_free(single);
+}
+END_TEST
+
 /* Envelope datagrams through the threaded path: submit, dispatch thread,
  * sink; stop drains what was queued. */
 static int plain_spawn(pthread_t *t, void *(*fn)(void *), void *arg, const char *name) {
@@ -353,6 +387,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, payload_frames);
   tcase_add_test(tc, loss_requests_keyframe);
   tcase_add_test(tc, rejections);
+  tcase_add_test(tc, family_switch);
   tcase_add_test(tc, threaded_envelopes);
   suite_add_tcase(s, tc);
   return s;

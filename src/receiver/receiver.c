@@ -57,6 +57,7 @@ typedef struct em_slot {
   double seen;   /* receive time of its last message; 0: free slot */
   double last;   /* last value time, 0: none yet */
   uint64_t group; /* hash of the metadata group last applied, 0: none */
+  uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
 } em_slot;
 
 struct alec_rx {
@@ -447,6 +448,14 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   }
   em_slot *s = em_find(rx, id, 1);
   if (s) s->seen = m->received;
+  /* The families share one context per emitter: a single-value frame for
+   * source k would move the predictor of fixed channel k-1. An emitter
+   * speaks one family (a configured Format enforces it above). */
+  if (s && s->family && s->family != (uint8_t)fmt) {
+    reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "%s frame from an emitter that sends %s frames (family switch)",
+               alec_format_name(fmt), alec_format_name((alec_format)s->family));
+    return;
+  }
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
   alec_frame_info info;
@@ -469,6 +478,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
     if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, id, bare);
     return;
   }
+  if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
   deliver(rx, id, em, m, s, vals, n, &info);
