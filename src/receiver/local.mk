@@ -40,3 +40,13 @@ tests_check_receiver_SOURCES = tests/check_receiver.c
 tests_check_receiver_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
 tests_check_receiver_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_receiver_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread
+
+# `make bench-receiver` (and `make bench`): ids chosen to collide under the
+# old unkeyed hash against random ids (docs/SECURITY.md, hash flooding).
+noinst_PROGRAMS += src/receiver/bench-receiver
+src_receiver_bench_receiver_SOURCES = src/receiver/bench-receiver.c
+src_receiver_bench_receiver_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
+src_receiver_bench_receiver_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) -lm -lpthread
+BENCH_TARGETS += bench-receiver
+bench-receiver: src/receiver/bench-receiver$(EXEEXT)
+	$(AM_V_at)./src/receiver/bench-receiver$(EXEEXT)
