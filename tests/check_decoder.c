@@ -1222,6 +1222,207 @@ START_TEST(t_atomic) {
 }
 END_TEST
 
+/* ------------------------------------------------------- ghost frames */
+
+#define GH_CH 5
+#define GH_FRAMES 10
+
+/* Noisy 3-decimal signals: deltas quantise (scale 100), so the receiver's
+ * reconstruction differs from the emitter's raw input. */
+static void ghost_values(double v[GH_FRAMES][GH_CH]) {
+  uint32_t r = 12345u;
+  for (int k = 0; k < GH_FRAMES; k++)
+    for (int i = 0; i < GH_CH; i++) {
+      r = r * 1103515245u + 12345u;
+      double noise = (double)((r >> 16) % 2001u) / 1000.0 - 1.0; /* -1..1, 3 decimals */
+      v[k][i] = 20.0 * (i + 1) + 0.25 * k + noise;
+    }
+}
+
+static uint16_t saved_u16(const uint8_t *b, size_t off) {
+  return (uint16_t)(b[off] | b[off + 1] << 8);
+}
+
+/* The scenario of the reference 1.3.10 ghost frame: f5 was encoded but the
+ * device sent its own format; the receiver is fed v5 instead. */
+START_TEST(t_ghost_frame) {
+  double v[GH_FRAMES][GH_CH];
+  ghost_values(v);
+  for (int strict = 0; strict < 2; strict++) {
+    unsigned fl = strict ? ALEC_DECODER_STRICT_REFERENCE : 0;
+    alec_context *ectx = ref_ctx();
+    uint8_t f[GH_FRAMES][64];
+    size_t fn[GH_FRAMES];
+    for (int k = 0; k < GH_FRAMES; k++)
+      fn[k] = ref_enc_fixed(ectx, (uint16_t)k, 0, v[k], GH_CH, f[k]);
+    alec_decoder *a = mkdec(fl), *b = mkdec(fl);
+    double oa[GH_FRAMES][GH_CH], ob[GH_FRAMES][GH_CH];
+    for (int k = 0; k < GH_FRAMES; k++) {
+      alec_value va[GH_CH];
+      alec_frame_info info;
+      ck_assert_int_eq(alec_decoder_decode(a, ALEC_FORMAT_FIXED, GH_CH, f[k], fn[k], va, GH_CH,
+                                           &info), GH_CH);
+      ck_assert_uint_eq(info.n_unreliable, 0);
+      for (int i = 0; i < GH_CH; i++)
+        oa[k][i] = va[i].value;
+    }
+    int ghost = 4; /* f5, sequence 4 */
+    for (int k = 0; k < GH_FRAMES; k++) {
+      alec_value vb[GH_CH];
+      alec_frame_info info;
+      if (k == ghost) {
+        uint32_t ver = alec_context_version(alec_decoder_context(b));
+        ck_assert_int_eq(alec_decoder_feed_values(b, v[k], GH_CH), 0);
+        uint8_t sv[4096];
+        size_t sn = save_dec(b, sv, sizeof sv);
+        ck_assert_uint_ge(sn, 22);
+        ck_assert_uint_eq(sv[17], 1);
+        ck_assert_uint_eq(saved_u16(sv, 18), (uint16_t)k);
+        ck_assert_uint_eq(saved_u16(sv, 20), (uint16_t)ver);
+        /* the frame's header carried the same version */
+        ck_assert_uint_eq(saved_u16(sv, 20), alec_rd_be16(f[k] + 3));
+        /* had the real frame arrived too, it is a replay of the ghost */
+        if (!strict)
+          ck_assert_int_eq(alec_decoder_decode(b, ALEC_FORMAT_FIXED, GH_CH, f[k], fn[k], vb,
+                                               GH_CH, &info), ALEC_EREPLAY);
+        for (int i = 0; i < GH_CH; i++)
+          ob[k][i] = v[k][i];
+        continue;
+      }
+      ck_assert_int_eq(alec_decoder_decode(b, ALEC_FORMAT_FIXED, GH_CH, f[k], fn[k], vb, GH_CH,
+                                           &info), GH_CH);
+      ck_assert_uint_eq(info.gap, 0);
+      ck_assert_int_eq(info.reset, 0);
+      ck_assert_int_eq(info.context_mismatch, 0);
+      ck_assert_uint_eq(info.n_unreliable, 0);
+      for (int i = 0; i < GH_CH; i++) {
+        ck_assert_uint_eq(vb[i].flags & ALEC_VALUE_UNRELIABLE, 0);
+        ob[k][i] = vb[i].value;
+      }
+    }
+    /* Up to the ghost B is A. After it, B's EMA holds the raw v5 (as the
+     * emitter's does) where A's holds its reconstruction of v5, so the two
+     * differ; B's predictions are the closer to the emitter's, and over the
+     * frames after the ghost B's total error is the smaller. Both stay
+     * within the codec's bound (quantisation 0.005 plus a few frames' drift). */
+    double ea = 0, eb = 0;
+    int differ = 0;
+    for (int k = 0; k < GH_FRAMES; k++)
+      for (int i = 0; i < GH_CH; i++) {
+        ck_assert(fabs(ob[k][i] - v[k][i]) < 0.01);
+        ck_assert(fabs(oa[k][i] - v[k][i]) < 0.01);
+        if (k < ghost)
+          ck_assert_uint_eq(bits(ob[k][i]), bits(oa[k][i]));
+        if (k > ghost) {
+          ea += fabs(oa[k][i] - v[k][i]);
+          eb += fabs(ob[k][i] - v[k][i]);
+          differ += bits(ob[k][i]) != bits(oa[k][i]);
+        }
+      }
+    fprintf(stderr, "ghost strict=%d: after the ghost A err %.6f, B err %.6f, %d values differ\n",
+            strict, ea, eb, differ);
+    ck_assert_int_gt(differ, 0);
+    ck_assert(eb < ea);
+    alec_decoder_free(a);
+    alec_decoder_free(b);
+    alec_context_free(ectx);
+  }
+}
+END_TEST
+
+START_TEST(t_ghost_frame_invalid) {
+  double v[65];
+  for (int i = 0; i < 65; i++)
+    v[i] = i;
+  alec_decoder *d = mkdec(0);
+  /* once on a fresh decoder, once after a frame and a ghost */
+  for (int round = 0; round < 2; round++) {
+    uint8_t before[4096], after[4096];
+    size_t nb = save_dec(d, before, sizeof before);
+    ck_assert_int_eq(alec_decoder_feed_values(d, v, 0), ALEC_EINVAL);
+    ck_assert_int_eq(alec_decoder_feed_values(d, v, 65), ALEC_EINVAL);
+    ck_assert_int_eq(alec_decoder_feed_values(d, NULL, 3), ALEC_EINVAL);
+    ck_assert_int_eq(alec_decoder_feed_values(NULL, v, 3), ALEC_EINVAL);
+    size_t na = save_dec(d, after, sizeof after);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(after, before, na);
+    ck_assert_int_eq(alec_decoder_feed_values(d, v, 64), 0);
+  }
+  /* more channels than the context may hold: refused, unchanged */
+  alec_decoder_config cfg;
+  alec_decoder_config_init(&cfg);
+  cfg.ctx.max_sources = 4;
+  alec_decoder *s = NULL;
+  ck_assert_int_eq(alec_decoder_new(&s, &cfg), 0);
+  uint8_t before[4096], after[4096];
+  size_t nb = save_dec(s, before, sizeof before);
+  ck_assert_int_eq(alec_decoder_feed_values(s, v, 5), ALEC_ENOSPC);
+  size_t na = save_dec(s, after, sizeof after);
+  ck_assert_uint_eq(na, nb);
+  ck_assert_mem_eq(after, before, na);
+  alec_decoder_free(s);
+  alec_decoder_free(d);
+}
+END_TEST
+
+/* Fresh decoder: the ghost is frame 0 (0xFFFF + 1); then several ghosts in a
+ * row, each one sequence further; the save keeps the trackers. */
+START_TEST(t_ghost_frame_fresh_and_consecutive) {
+  double v[GH_FRAMES][GH_CH];
+  ghost_values(v);
+  alec_context *ectx = ref_ctx();
+  uint8_t f[GH_FRAMES][64];
+  size_t fn[GH_FRAMES];
+  for (int k = 0; k < GH_FRAMES; k++)
+    fn[k] = ref_enc_fixed(ectx, (uint16_t)k, 0, v[k], GH_CH, f[k]);
+  alec_decoder *d = mkdec(0);
+  ck_assert_int_eq(alec_decoder_feed_values(d, v[0], GH_CH), 0);
+  uint8_t sv[4096];
+  size_t sn = save_dec(d, sv, sizeof sv);
+  ck_assert_uint_eq(sv[17], 1);
+  ck_assert_uint_eq(saved_u16(sv, 18), 0);
+  ck_assert_uint_eq(saved_u16(sv, 20), 0);
+  alec_value out[GH_CH];
+  alec_frame_info info;
+  ck_assert_int_eq(alec_decoder_decode(d, ALEC_FORMAT_FIXED, GH_CH, f[1], fn[1], out, GH_CH,
+                                       &info), GH_CH);
+  ck_assert_uint_eq(info.gap, 0);
+  ck_assert_uint_eq(info.n_unreliable, 0);
+  /* f2, f3, f4 sent in another format */
+  for (int k = 2; k <= 4; k++) {
+    ck_assert_int_eq(alec_decoder_feed_values(d, v[k], GH_CH), 0);
+    sn = save_dec(d, sv, sizeof sv);
+    ck_assert_uint_eq(saved_u16(sv, 18), (uint16_t)k);
+    ck_assert_uint_eq(saved_u16(sv, 20), alec_rd_be16(f[k] + 3));
+  }
+  /* a restart between the ghosts and the next frame loses nothing */
+  alec_decoder *r = mkdec(0);
+  ck_assert_int_eq(alec_decoder_load(r, sv, sn), 0);
+  for (int k = 5; k < GH_FRAMES; k++) {
+    ck_assert_int_eq(alec_decoder_decode(r, ALEC_FORMAT_FIXED, GH_CH, f[k], fn[k], out, GH_CH,
+                                         &info), GH_CH);
+    ck_assert_uint_eq(info.gap, 0);
+    ck_assert_int_eq(info.context_mismatch, 0);
+    ck_assert_uint_eq(info.n_unreliable, 0);
+    for (int i = 0; i < GH_CH; i++)
+      ck_assert(fabs(out[i].value - v[k][i]) < 0.01);
+  }
+  /* a ghost after sequence 0xFFFF wraps to 0 */
+  alec_decoder *w = mkdec(0);
+  uint8_t b[64];
+  fn[0] = ref_enc_fixed(ectx, 0xFFFFu, 1, v[0], GH_CH, b); /* keyframe: all Raw32 */
+  ck_assert_int_eq(alec_decoder_decode(w, ALEC_FORMAT_FIXED, GH_CH, b, fn[0], out, GH_CH, &info),
+                   GH_CH);
+  ck_assert_int_eq(alec_decoder_feed_values(w, v[1], 1), 0);
+  sn = save_dec(w, sv, sizeof sv);
+  ck_assert_uint_eq(saved_u16(sv, 18), 0);
+  alec_decoder_free(w);
+  alec_decoder_free(r);
+  alec_decoder_free(d);
+  alec_context_free(ectx);
+}
+END_TEST
+
 START_TEST(t_decoder_save_load) {
   alec_decoder *d = mkdec(0), *d2 = mkdec(0);
   alec_context *ectx = ref_ctx();
@@ -1702,6 +1903,9 @@ static Suite *suite(void) {
   tcase_add_test(t, t_gap_flags_and_resync);
   tcase_add_test(t, t_atomic);
   tcase_add_test(t, t_decoder_save_load);
+  tcase_add_test(t, t_ghost_frame);
+  tcase_add_test(t, t_ghost_frame_invalid);
+  tcase_add_test(t, t_ghost_frame_fresh_and_consecutive);
   suite_add_tcase(s, t);
 
   t = tcase_create("vectors");

@@ -79,6 +79,16 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info /* may be NULL */);
 
+/* Ghost frame (reference 1.3.10 alec_decoder_feed_values): the emitter's
+ * encoder produced a fixed frame of these n values (channels 1..n, 1..64)
+ * but the device sent them in another format. Advances the fixed-frame
+ * trackers as if that frame (sequence last + 1, or 0 when none was seen;
+ * version = the context version before observing) had been decoded, and
+ * observes the values, so the next fixed frame decodes without a gap.
+ * ALEC_EINVAL for n outside 1..64; ALEC_ENOSPC / ALEC_ENOMEM when the new
+ * channels do not fit. On error nothing changed. */
+int alec_decoder_feed_values(alec_decoder *dec, const double *values, unsigned n);
+
 /* Bytes of heap this decoder holds, its context included. (Addition.) A
  * decoder with up to 4 sources and no pattern is one 352-byte block. */
 size_t alec_decoder_memory(const alec_decoder *dec);

@@ -562,6 +562,35 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   return (int)channels;
 }
 
+/* Ghost frame (spec 4.9, reference 1.3.10): the emitter built a fixed frame
+ * but sent something else. Its encoder still stamped that frame with its
+ * context version, took the next sequence number and observed the values, so
+ * the receiver mirrors all three; the next real frame then follows with no
+ * gap and no version jump. */
+int alec_decoder_feed_values(alec_decoder *dec, const double *values, unsigned n) {
+  if (!dec || !values || n == 0 || n > ALEC_FIXED_MAX_CHANNELS)
+    return ALEC_EINVAL;
+  alec_context *ctx = &dec->ctx;
+  size_t fresh = 0;
+  for (unsigned i = 0; i < n; i++)
+    fresh += !ctx_find_hint(ctx, i + 1, i);
+  /* Reserve first so that a refusal leaves the decoder unchanged. */
+  if (fresh) {
+    int rc = alec_context_reserve(ctx, fresh);
+    if (rc < 0)
+      return rc;
+  }
+  uint16_t wire_ver = (uint16_t)(ctx->version & 0xFFFFu);
+  /* 0xFFFF + 1 wraps to 0: a fresh decoder expects the ghost to be frame 0. */
+  uint16_t wire_seq = (uint16_t)((dec->fix_has ? dec->fix_seq : 0xFFFFu) + 1u);
+  dec->fix_has = 1;
+  dec->fix_seq = wire_seq;
+  dec->fix_ver = wire_ver;
+  for (unsigned i = 0; i < n; i++)
+    observe_id(ctx, i + 1, values[i]);
+  return 0;
+}
+
 int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info) {
