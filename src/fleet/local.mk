@@ -10,7 +10,7 @@ libalec_fleet_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
 libalec_fleet_la_LIBADD = libalec.la -lm
 libalec_fleet_la_LDFLAGS = -version-info 0:0:0
 
-nobase_include_HEADERS += \
+alecinclude_HEADERS += \
 	include/alec/fleet.h \
 	include/alec/preload.h
 EXTRA_DIST += src/fleet/README.md
@@ -42,4 +42,4 @@ bench-fleet: src/fleet/bench-fleet$(EXEEXT)
 # Fleet state save / restore for restarts (include/alec/fleet_state.h),
 # tested with the plugin's state file in tests/check_state.c.
 libalec_fleet_la_SOURCES += src/fleet/fleet_state.c
-nobase_include_HEADERS += include/alec/fleet_state.h
+alecinclude_HEADERS += include/alec/fleet_state.h

@@ -14,7 +14,7 @@ libalec_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
 libalec_la_LIBADD = $(XXHASH_LIBS) -lm
 libalec_la_LDFLAGS = -version-info 0:0:0
 
-nobase_include_HEADERS += \
+alecinclude_HEADERS += \
 	include/alec/alec.h \
 	include/alec/error.h \
 	include/alec/wire.h \
@@ -45,9 +45,15 @@ tests_check_hostile_LDADD = libalec.la $(CHECK_LIBS) -lm
 AM_CPPFLAGS += $(SODIUM_CFLAGS)
 libalec_la_SOURCES += src/lib/auth.c src/lib/hash.c
 libalec_la_LIBADD += $(SODIUM_LIBS)
-nobase_include_HEADERS += include/alec/auth.h include/alec/hash.h
+alecinclude_HEADERS += include/alec/auth.h include/alec/hash.h
 check_PROGRAMS += tests/check_auth
 TESTS += tests/check_auth
 tests_check_auth_SOURCES = tests/check_auth.c
 tests_check_auth_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_auth_LDADD = libalec.la $(SODIUM_LIBS) $(CHECK_LIBS)
+
+# pkg-config file for users of the installed library (`pkg-config --cflags
+# --libs libalec`; headers are included as <alec/alec.h>).
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = libalec.pc
+EXTRA_DIST += libalec.pc.in

@@ -4,7 +4,7 @@
 
 # Envelope: pure C, part of libalec.
 libalec_la_SOURCES += src/lib/envelope.c
-nobase_include_HEADERS += include/alec/envelope.h
+alecinclude_HEADERS += include/alec/envelope.h
 
 check_PROGRAMS += tests/check_envelope
 TESTS += tests/check_envelope
@@ -112,7 +112,7 @@ endif
 # keyframe requests and the state file of the plugin, their unit test, and
 # the integration tests tests/integration/loss.sh and restart.sh.
 libalec_la_SOURCES += src/lib/downlink.c
-nobase_include_HEADERS += include/alec/downlink.h
+alecinclude_HEADERS += include/alec/downlink.h
 check_PROGRAMS += tests/check_state
 TESTS += tests/check_state
 tests_check_state_SOURCES = tests/check_state.c
