@@ -4,7 +4,13 @@
 # fleet_demo, tests and the fleet benchmark.
 lib_LTLIBRARIES += libalec_fleet.la
 libalec_fleet_la_SOURCES = \
+	src/fleet/fleet_int.h \
 	src/fleet/fleet.c \
+	src/fleet/fleet_map.c \
+	src/fleet/fleet_ingest.c \
+	src/fleet/fleet_score.c \
+	src/fleet/fleet_pattern.c \
+	src/fleet/fleet_info.c \
 	src/fleet/preload.c
 libalec_fleet_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
 libalec_fleet_la_LIBADD = libalec.la -lm

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ALEC_FLEET_INT_H
+#define ALEC_FLEET_INT_H
+
+/* Layout of alec_fleet and its internals, shared by the fleet_*.c files only
+ * (not installed). Helpers on the per-frame path are static inline here so
+ * that splitting the module by concern costs no calls. */
+/* madvise(MADV_HUGEPAGE) is outside POSIX; without it (other systems) the
+ * large arrays are plain allocations. */
+#define _DEFAULT_SOURCE
+#include "alec/fleet.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "alec/preload.h"
+#include "alec/wire.h"
+
+#define NONE UINT32_MAX
+/* 0.6745 = Phi^-1(0.75): makes MAD-scaled deviations comparable to sigmas. */
+#define MAD_SCALE 0.6745
+/* Scores are clamped so that inf/NaN never enter the CUSUM or the baselines
+ * even with values near DBL_MAX. */
+#define Z_CLAMP 1e9
+/* Weight of the per-value EW mean/variance exposed by the accessors. */
+#define VALUE_EW_ALPHA 0.1
+/* Receiver-side pattern learner: candidate slots per emitter, and how many of
+ * an emitter's values a learned pattern survives without being seen again. */
+#define PAT_SLOTS 8
+#define PAT_EXPIRE 4096u
+/* Bound on group+channel slots whatever the configuration says. */
+#define GC_HARD_LIMIT (1u << 20)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch((p), 1, 3)
+#define PREFETCH_RO(p) __builtin_prefetch((p), 0, 3)
+#else
+#define PREFETCH(p) ((void)(p))
+#define PREFETCH_RO(p) ((void)(p))
+#endif
+
+/* ------------------------------------------------------------------ maps */
+
+/* Open addressing, linear probing, backward-shift deletion: O(1) expected
+ * with no tombstones to accumulate. Emitter ids come from the network, so
+ * keys are mixed with a per-table secret seed: without it, ids chosen to
+ * share their low hash bits would turn every lookup into a long probe. */
+typedef struct map_slot {
+  uint64_t key;
+  uint32_t val; /* NONE = empty */
+  uint32_t pad;
+  /* The emitter map keeps the decoder here: decoding can start as soon as
+   * the slot is read, while the emitter's own block is still on its way. */
+  void *aux;
+} map_slot;
+
+typedef struct u64map {
+  map_slot *s;
+  uint32_t mask; /* capacity - 1, capacity a power of two; 0 when unallocated */
+  uint32_t n;
+  uint64_t seed;
+} u64map;
+
+static inline uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+static inline uint32_t hslot(const u64map *m, uint64_t key) {
+  return (uint32_t)mix64(key ^ m->seed) & m->mask;
+}
+
+static inline const map_slot *map_slot_of(const u64map *m, uint64_t key) {
+  if (m->mask == 0) return NULL;
+  uint32_t i = hslot(m, key);
+  for (;;) {
+    const map_slot *s = &m->s[i];
+    if (s->val == NONE) return NULL;
+    if (s->key == key) return s;
+    i = (i + 1) & m->mask;
+  }
+}
+
+static inline uint32_t map_find(const u64map *m, uint64_t key) {
+  const map_slot *s = map_slot_of(m, key);
+  return s ? s->val : NONE;
+}
+
+/* Inserts or overwrites; the caller reserved room. */
+static inline void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux) {
+  uint32_t i = hslot(m, key);
+  while (m->s[i].val != NONE) {
+    if (m->s[i].key == key) {
+      m->s[i].val = val;
+      m->s[i].aux = aux;
+      return;
+    }
+    i = (i + 1) & m->mask;
+  }
+  m->s[i].key = key;
+  m->s[i].val = val;
+  m->s[i].aux = aux;
+  m->n++;
+}
+
+static inline void map_put(u64map *m, uint64_t key, uint32_t val) {
+  map_put_aux(m, key, val, NULL);
+}
+
+static inline size_t map_memory(const u64map *m) {
+  return m->mask ? ((size_t)m->mask + 1) * sizeof(map_slot) : 0;
+}
+
+/* ------------------------------------------------------------- structures */
+
+typedef struct fchan {
+  uint32_t id;
+  uint32_t gc;    /* group+channel slot, NONE: not scored */
+  uint8_t state;  /* alec_fleet_state */
+  uint8_t reason; /* ALEC_FLEET_REASON_* of the current anomaly */
+  uint8_t has_level;
+  uint8_t scored;    /* takes part in the running evaluation */
+  uint16_t above;    /* consecutive out-of-band evaluations while NORMAL */
+  uint16_t below;    /* consecutive in-band evaluations while anomalous */
+  uint16_t sev_up;   /* consecutive evaluations past z_failure while WARNING */
+  uint16_t sev_down; /* consecutive evaluations well below it while FAILURE */
+  uint32_t fresh_n;  /* values since the last evaluation */
+  uint32_t evals;
+  uint32_t base_n; /* in-control evaluations that fed base_z */
+  uint64_t values;
+  double fresh_sum;
+  double last, mean, var;
+  double level;
+  /* Scores live in z units, where float's 7 digits are plenty; it keeps a
+   * channel within 96 bytes. */
+  float score, base_z, cpos, cneg;
+} fchan;
+
+typedef struct pat_slot {
+  uint64_t bits;
+  uint32_t count; /* 0 = empty */
+  uint32_t last;  /* emitter value clock when last seen */
+} pat_slot;
+
+/* Channels of an emitter live inside it up to INLINE_CH (one block of
+ * memory per emitter, fetched together); more go to the heap. */
+#define INLINE_CH 4
+
+/* Fields touched by every frame come first. */
+typedef struct emitter {
+  alec_decoder *dec;
+  fchan *xch; /* heap channels when n_ch > INLINE_CH, else NULL */
+  uint16_t n_ch, cap_ch;
+  uint16_t group;
+  uint16_t pad;
+  uint32_t pat_clock;
+  uint32_t pad2;
+  double last_seen;
+  uint64_t frames, values, bytes;
+  uint64_t gaps, resets, resyncs;
+  uint64_t prio[5];
+  pat_slot pat[PAT_SLOTS];
+  fchan inl[INLINE_CH];
+  uint64_t id;
+  double first_seen;
+  uint64_t decode_errors, replays, unreliable, nonfinite;
+  uint32_t *errors; /* ALEC_FLEET_NERRORS counters, allocated on the first error */
+} emitter;
+
+static inline fchan *chans(emitter *e) { return e->xch ? e->xch : e->inl; }
+static inline const fchan *cchans(const emitter *e) { return e->xch ? e->xch : e->inl; }
+
+typedef struct gcslot {
+  uint16_t group;
+  uint8_t valid; /* median/mad of this evaluation are meaningful */
+  uint8_t shift_on;
+  int8_t shift_dir;
+  uint8_t pad[3];
+  uint32_t channel;
+  uint32_t n;        /* fresh peers in the running evaluation */
+  uint32_t up, down; /* peers that moved beyond the shift threshold */
+  uint32_t s_above, s_below;
+  uint32_t base_n;
+  size_t off, fill;
+  double median, mad;
+  double base_median, base_mad;
+} gcslot;
+
+typedef struct group {
+  char name[ALEC_FLEET_GROUP_MAX + 1];
+} group;
+
+struct alec_fleet {
+  alec_fleet_config cfg;
+  emitter *em;
+  uint32_t n_em, cap_em;
+  u64map emap;   /* id -> index into em */
+  u64map assign; /* id -> group index (operator assignments) */
+  group *groups;
+  uint32_t n_groups, cap_groups;
+  gcslot *gcs;
+  uint32_t n_gc, cap_gc, max_gc;
+  u64map gcmap;        /* (group << 32 | channel) -> index into gcs */
+  alec_decoder *spare; /* decoder tried on frames of unknown emitters */
+  alec_context *fctx;
+  double *scratch;
+  size_t cap_scratch;
+  uint64_t *pscratch;
+  size_t cap_pscratch;
+  int have_sync;
+  double last_sync;
+  alec_fleet_stats st; /* cumulative counters (gauges are computed on demand) */
+  alec_value vbuf[ALEC_FLEET_MAX_VALUES];
+};
+
+static inline int pat_learned(const alec_fleet *f, const emitter *e, const pat_slot *p) {
+  return f->cfg.pattern_min_count && p->count >= f->cfg.pattern_min_count &&
+         e->pat_clock - p->last <= PAT_EXPIRE;
+}
+
+static inline int is_active(const alec_fleet *f, const emitter *e, double now) {
+  double age = now - e->last_seen;
+  return !(age >= f->cfg.emitter_timeout); /* negative age (clock went back): active */
+}
+
+/* Cross-file internals stay out of the shared library's exported symbols,
+ * as they were when static: nothing outside the fleet module may call them. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FLEET_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define FLEET_INTERNAL
+#endif
+
+/* fleet_map.c */
+FLEET_INTERNAL void *alec_fleet__big_realloc(void *old, size_t bytes);
+FLEET_INTERNAL int alec_fleet__map_reserve(u64map *m, uint32_t extra);
+FLEET_INTERNAL void alec_fleet__map_del(u64map *m, uint64_t key);
+
+/* fleet.c */
+FLEET_INTERNAL void alec_fleet__emitter_release(emitter *e);
+FLEET_INTERNAL uint32_t alec_fleet__gc_lookup(alec_fleet *f, uint16_t g, uint32_t channel);
+
+/* fleet_ingest.c */
+FLEET_INTERNAL int alec_fleet__em_reserve(alec_fleet *f);
+FLEET_INTERNAL int alec_fleet__emitter_create(alec_fleet *f, uint64_t id, double now,
+                                              alec_decoder *dec);
+
+#endif
