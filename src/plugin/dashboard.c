@@ -544,9 +544,12 @@ void alec_dash_config_init(alec_dash_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->node, sizeof cfg->node, "%s", ALEC_DASH_DEFAULT_NODE);
   snprintf(cfg->service, sizeof cfg->service, "%s", ALEC_DASH_DEFAULT_PORT);
-  cfg->max_connections = 32;
-  cfg->per_ip_connections = 8;
-  cfg->timeout = 15;
+  /* A slow client holds a slot until the timeout; with 4 per address a
+   * handful of source addresses cannot fill 128 slots, and 10 s bounds how
+   * long an incomplete request line is kept. */
+  cfg->max_connections = 128;
+  cfg->per_ip_connections = 4;
+  cfg->timeout = 10;
 }
 
 static void common_headers(struct MHD_Response *r, const char *type) {
@@ -773,6 +776,17 @@ static int open_listener(const alec_dash_config *cfg, int *family, int *port, ch
   return fd;
 }
 
+/* libmicrohttpd hands the handler a NUL-terminated decoded URL, so a decoded
+ * %00 would silently cut "/api/emitters/1%00junk" down to emitter 1. Such a
+ * path is left undecoded instead, and then matches nothing. */
+static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  for (const char *p = s; (p = strchr(p, '%')) != NULL; p++)
+    if (p[1] == '0' && p[2] == '0') return strlen(s);
+  return MHD_http_unescape(s);
+}
+
 int alec_dash_start(alec_dash **out, const alec_dash_config *cfg, alec_snap_store *store, char *err,
                     size_t errlen) {
   if (err && errlen) err[0] = '\0';
@@ -798,7 +812,8 @@ int alec_dash_start(alec_dash **out, const alec_dash_config *cfg, alec_snap_stor
   d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, d, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_CONNECTION_LIMIT, c.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                             c.per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT, c.timeout,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape_no_nul, (void *)NULL, MHD_OPTION_END);
   if (d->mhd == NULL) {
     close(fd);
     free(d);

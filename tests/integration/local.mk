@@ -53,7 +53,8 @@ SEC_IT_TESTS = \
 	tests/integration/sec_rate.sh \
 	tests/integration/sec_config.sh \
 	tests/integration/sec_state.sh \
-	tests/integration/sec_intervals.sh
+	tests/integration/sec_intervals.sh \
+	tests/integration/sec_dashboard.sh
 TESTS += $(SEC_IT_TESTS)
 EXTRA_DIST += $(SEC_IT_TESTS)
 
