@@ -544,11 +544,12 @@ void alec_dash_config_init(alec_dash_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->node, sizeof cfg->node, "%s", ALEC_DASH_DEFAULT_NODE);
   snprintf(cfg->service, sizeof cfg->service, "%s", ALEC_DASH_DEFAULT_PORT);
-  /* A slow client holds a slot until the timeout; with 4 per address a
-   * handful of source addresses cannot fill 128 slots, and 10 s bounds how
-   * long an incomplete request line is kept. */
-  cfg->max_connections = 128;
-  cfg->per_ip_connections = 4;
+  /* A slow client holds a slot until the timeout; with 16 per address (a
+   * browser opens 6 per host, and the page polls the API meanwhile: 4 stalled
+   * Chromium) fewer than 16 source addresses cannot fill 256 slots, and 10 s
+   * bounds how long an incomplete request line is kept. */
+  cfg->max_connections = 256;
+  cfg->per_ip_connections = 16;
   cfg->timeout = 10;
 }
 

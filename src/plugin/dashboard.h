@@ -26,8 +26,8 @@
 typedef struct alec_dash_config {
   char node[256];             /* address to bind, "127.0.0.1" (loopback) */
   char service[32];           /* port, "25831"; "0": any free port (tests) */
-  unsigned max_connections;   /* 128 */
-  unsigned per_ip_connections; /* 4 */
+  unsigned max_connections;   /* 256 */
+  unsigned per_ip_connections; /* 16 */
   unsigned timeout;           /* s an idle connection is kept, 10 */
 } alec_dash_config;
 
