@@ -70,7 +70,10 @@ typedef struct alec_rx_msg {
   double received;          /* receive time, CLOCK_REALTIME seconds */
   double event_time;        /* the network server's time of the uplink */
   float rssi, snr;          /* best gateway */
-  const void *endpoint;     /* the transport's endpoint (profile mapping) */
+  const void *endpoint;     /* the transport's endpoint */
+  /* ALEC_RX_PAYLOAD: the profile the transport mapped this FPort to (its
+   * format, channels, channel map, TLV fallback), NULL: the emitter's own. */
+  const struct alec_pc_profile *profile;
   char host[ALEC_RX_NAME_LEN];   /* from metadata, "" unset */
   char group[ALEC_RX_GROUP_LEN]; /* from metadata, "" unset */
   struct sockaddr_storage from;  /* ALEC_RX_DATAGRAM: sender (bare-frame source) */
