@@ -15,27 +15,11 @@
 #include <time.h>
 
 #include "alec/encoder.h"
+#include "hashflood.h"
 #include "receiver.h"
 
 #define IDS 6000
 #define REPS 5
-
-/* The finalizer the tables used (MurmurHash3's), and its inverse: an
- * attacker who knows it picks the hash values and computes the ids. */
-static uint64_t inv_mul(uint64_t c) {
-  uint64_t x = c; /* Newton: correct to 2^k bits after k/3 steps */
-  for (int i = 0; i < 6; i++) x *= 2 - c * x;
-  return x;
-}
-
-static uint64_t unmix64(uint64_t y) {
-  y ^= y >> 33;
-  y *= inv_mul(UINT64_C(0xc4ceb9fe1a85ec53));
-  y ^= y >> 33;
-  y *= inv_mul(UINT64_C(0xff51afd7ed558ccd));
-  y ^= y >> 33;
-  return y;
-}
 
 static void null_values(void *arg, const alec_rx_frame *f, uint64_t *sent, uint64_t *unconv) {
   (void)arg;
@@ -117,7 +101,7 @@ int main(void) {
   static uint64_t colliding[IDS], random_ids[IDS];
   uint64_t r = UINT64_C(0x9E3779B97F4A7C15);
   for (size_t i = 0; i < IDS; i++) {
-    colliding[i] = unmix64(((uint64_t)(i + 1) << 32) | 0x5a5a5a5au);
+    colliding[i] = alec_hashflood_id(i);
     r ^= r << 13, r ^= r >> 7, r ^= r << 17;
     random_ids[i] = r;
   }

@@ -44,7 +44,7 @@ tests_check_receiver_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(S
 # `make bench-receiver` (and `make bench`): ids chosen to collide under the
 # old unkeyed hash against random ids (docs/SECURITY.md, hash flooding).
 noinst_PROGRAMS += src/receiver/bench-receiver
-src_receiver_bench_receiver_SOURCES = src/receiver/bench-receiver.c
+src_receiver_bench_receiver_SOURCES = src/receiver/bench-receiver.c src/receiver/hashflood.h
 src_receiver_bench_receiver_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
 src_receiver_bench_receiver_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) -lm -lpthread
 BENCH_TARGETS += bench-receiver

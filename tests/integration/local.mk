@@ -45,6 +45,7 @@ CLEANFILES += tests/run/dashboard.png tests/run/dashboard-emitter.png
 # envelope datagrams for sendraw.
 check_PROGRAMS += tests/integration/sectool
 tests_integration_sectool_SOURCES = tests/integration/sectool.c
+tests_integration_sectool_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
 tests_integration_sectool_LDADD = libalec.la $(SODIUM_LIBS)
 SEC_IT_TESTS = \
 	tests/integration/sec_auth.sh \
@@ -54,7 +55,8 @@ SEC_IT_TESTS = \
 	tests/integration/sec_config.sh \
 	tests/integration/sec_state.sh \
 	tests/integration/sec_intervals.sh \
-	tests/integration/sec_dashboard.sh
+	tests/integration/sec_dashboard.sh \
+	tests/integration/sec_hashflood.sh
 TESTS += $(SEC_IT_TESTS)
 EXTRA_DIST += $(SEC_IT_TESTS)
 

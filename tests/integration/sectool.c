@@ -8,6 +8,9 @@
  *                                                        first frame (1 channel,
  *                                                        Raw32) of a random emitter
  *                                                        id (B + a 40-bit random)
+ *   sectool --colliding-emitters N                       the same, ids chosen to
+ *                                                        collide under the old
+ *                                                        unkeyed table hash
  *   sectool --envelopes FILE                             ready envelopes (hex)
  * signing: [--key HEX | --key-file F] --key-id N [--counter C]
  *          (counter C, C+1, ... in output order; default 1)
@@ -24,6 +27,7 @@
 #include "alec/auth.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
+#include "hashflood.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) { /* splitmix64 */
@@ -86,7 +90,7 @@ static int u64arg(const char *v, uint64_t *out) {
 
 int main(int argc, char **argv) {
   const char *frames = NULL, *envelopes = NULL, *key_file = NULL, *key_text = NULL;
-  uint64_t emitter = 0, channels = 0, random_n = 0, seed = 1, base = 0, kid = 0, v;
+  uint64_t emitter = 0, channels = 0, random_n = 0, colliding = 0, seed = 1, base = 0, kid = 0, v;
   int have_kid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *a = argv[i], *val = argv[i + 1];
@@ -98,6 +102,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--emitter") == 0) emitter = v;
     else if (strcmp(a, "--channels") == 0 && v >= 1 && v <= 64) channels = v;
     else if (strcmp(a, "--random-emitters") == 0) random_n = v;
+    else if (strcmp(a, "--colliding-emitters") == 0) random_n = colliding = v;
     else if (strcmp(a, "--seed") == 0) seed = v;
     else if (strcmp(a, "--base") == 0) base = v;
     else if (strcmp(a, "--key-id") == 0 && v <= 65535) {
@@ -147,7 +152,8 @@ int main(int argc, char **argv) {
     for (uint64_t k = 0; k < random_n; k++) {
       frame[6] = (uint8_t)(0x41 + rng() % 2);
       alec_envelope_writer_init(&w, buf, sizeof buf - ALEC_AUTH_TRAILER_SIZE, 0);
-      if (alec_envelope_add(&w, base + (rng() >> 24), ALEC_FORMAT_FIXED, 1, frame, sizeof frame) < 0 ||
+      uint64_t id = colliding ? alec_hashflood_id(k) : base + (rng() >> 24);
+      if (alec_envelope_add(&w, id, ALEC_FORMAT_FIXED, 1, frame, sizeof frame) < 0 ||
           emit(buf, w.len, sizeof buf) != 0)
         return 1;
     }
@@ -192,6 +198,6 @@ int main(int argc, char **argv) {
 
 usage:
   fprintf(stderr, "usage: sectool (--frames FILE --emitter ID --channels N | --random-emitters N [--seed S] "
-                  "[--base B] | --envelopes FILE) [(--key HEX | --key-file F) --key-id N [--counter C]]\n");
+                  "[--base B] | --colliding-emitters N | --envelopes FILE) [(--key HEX | --key-file F) --key-id N [--counter C]]\n");
   return 2;
 }
