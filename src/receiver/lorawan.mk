@@ -16,3 +16,9 @@ TESTS += tests/check_tlv
 tests_check_tlv_SOURCES = tests/check_tlv.c
 tests_check_tlv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/src/receiver
 tests_check_tlv_LDADD = libalec_lorawan.la $(CHECK_LIBS)
+
+check_PROGRAMS += tests/check_nsevent
+TESTS += tests/check_nsevent
+tests_check_nsevent_SOURCES = tests/check_nsevent.c
+tests_check_nsevent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/src/receiver
+tests_check_nsevent_LDADD = libalec_lorawan.la $(CHECK_LIBS) -lm

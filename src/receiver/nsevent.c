@@ -347,6 +347,9 @@ static int copy_str(ns_parser *p, char *dst, size_t cap, const unsigned char *s,
 static int base64_decode(ns_parser *p, const unsigned char *s, size_t n) {
   /* Checked before decoding: the string's length bounds the output. */
   if (n > 4 * ((ALEC_NS_DATA_MAX + 2) / 3)) return fail(p, ALEC_NS_EPAYLOAD_LEN);
+  /* One byte more than a FRMPayload: a well-formed 243-byte payload is a
+   * length refusal, not a base64 one. */
+  uint8_t buf[ALEC_NS_DATA_MAX + 1];
   size_t bin = 0;
   const char *end = NULL;
   if (n == 0) {
@@ -354,10 +357,11 @@ static int base64_decode(ns_parser *p, const unsigned char *s, size_t n) {
     p->has_data = 1;
     return 1;
   }
-  if (sodium_base642bin(p->u->data, sizeof p->u->data, (const char *)s, n, NULL, &bin, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(buf, sizeof buf, (const char *)s, n, NULL, &bin, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != (const char *)s + n)
     return fail(p, ALEC_NS_EBASE64);
+  if (bin > ALEC_NS_DATA_MAX) return fail(p, ALEC_NS_EPAYLOAD_LEN);
+  memcpy(p->u->data, buf, bin);
   p->u->data_len = bin;
   p->has_data = 1;
   return 1;
