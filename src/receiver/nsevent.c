@@ -646,6 +646,8 @@ int alec_ns_parse_uplink(int dialect, const uint8_t *json, size_t len, alec_ns_u
       if (!out->has_fport && !p.has_data && !out->has_fcnt) err = ALEC_NS_ENOT_UPLINK;
       else if (!p.has_devinfo || !p.has_deveui || (p.has_data && out->data_len > 0 && !out->has_fport))
         err = ALEC_NS_EMISSING;
+      else if (!out->has_fcnt)
+        out->has_fcnt = 1, out->fcnt = 0; /* early ChirpStack v4 releases omitted zero values */
     } else {
       if (!p.has_uplink) err = ALEC_NS_ENOT_UPLINK;
       else if (!p.has_ids || !p.has_deveui || (out->data_len > 0 && !out->has_fport)) err = ALEC_NS_EMISSING;

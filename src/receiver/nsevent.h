@@ -99,8 +99,8 @@ typedef struct alec_ns_uplink {
   uint64_t dev_eui; /* ChirpStack deviceInfo.devEui, TTS end_device_ids.dev_eui */
   int has_fport, has_fcnt, has_time, has_rssi, has_snr;
   uint8_t fport;
-  uint32_t fcnt; /* TTS omits a zero f_cnt: absent there means 0 (has_fcnt
-                    set); ChirpStack always writes fCnt */
+  uint32_t fcnt; /* absent in an uplink means 0 (has_fcnt set): TTS omits
+                    zero values, and so did early ChirpStack v4 releases */
   double time;   /* unix seconds: ChirpStack "time", TTS uplink_message.received_at
                     (else the top-level received_at) */
   /* Best gateway: highest SNR, then highest RSSI, over rxInfo / rx_metadata
