@@ -90,6 +90,7 @@ START_TEST(tts_up) {
   ck_assert_str_eq(u.device_name, "em500-co2-12");
   ck_assert_str_eq(u.application_id, "office-air");
   ck_assert_str_eq(u.application_name, "");
+  ck_assert_str_eq(u.tenant_id, "ttn"); /* network_ids, until the topic says otherwise */
   ck_assert_str_eq(u.dedup_id, "as:up:01JEF0Q80B1C2D3E4F5G6H7J8K");
   ck_assert_uint_eq(u.n_tags, 0);
   ck_assert_uint_eq(u.data_len, sizeof tlv_example);

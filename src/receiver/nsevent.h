@@ -114,8 +114,9 @@ typedef struct alec_ns_uplink {
   /* ChirpStack deviceInfo.applicationId (UUID); TTS application_ids.application_id. */
   char application_id[ALEC_NS_ID_LEN];
   char application_name[ALEC_NS_NAME_LEN]; /* ChirpStack only */
-  /* ChirpStack deviceInfo.tenantId; TTS: the "@tenant" of the uplink topic,
-   * set by alec_ns_check_topic ("" on a single-tenant server). */
+  /* ChirpStack deviceInfo.tenantId; TTS uplink_message.network_ids.tenant_id,
+   * replaced by the "@tenant" of the uplink topic in alec_ns_check_topic
+   * ("" when the topic has none: a single-tenant server). */
   char tenant_id[ALEC_NS_ID_LEN];
   char device_profile_id[ALEC_NS_ID_LEN];     /* ChirpStack only */
   char device_profile_name[ALEC_NS_NAME_LEN]; /* ChirpStack only */
