@@ -65,7 +65,9 @@ typedef enum alec_fleet_state {
 
 typedef enum alec_fleet_event_kind {
   ALEC_FLEET_EVENT_EMITTER = 0, /* one emitter+channel deviates from its peers */
-  ALEC_FLEET_EVENT_SHIFT = 1    /* the whole group+channel moved together */
+  ALEC_FLEET_EVENT_SHIFT = 1,   /* the whole group+channel moved together */
+  ALEC_FLEET_EVENT_STALE = 2,   /* one emitter stopped reporting (channel 0) */
+  ALEC_FLEET_EVENT_SILENT = 3   /* a large part of a group stopped at once (channel 0) */
 } alec_fleet_event_kind;
 
 /* Why an emitter event fired (bit set). */
@@ -116,6 +118,14 @@ typedef struct alec_fleet_config {
   double shift_alpha;            /* 0.05: EWMA weight of the group median/MAD baseline, (0, 1] */
   uint32_t pattern_min_count;    /* 3: occurrences in recent values to learn a pattern;
                                     0 disables learning, else 2..255 */
+  double stale_periods;          /* 3: an emitter silent for more than this many of its own
+                                    reporting periods (at least 1 s, at most emitter_timeout)
+                                    is stale: a STALE event, and it leaves the baselines.
+                                    0 = no STALE events (baselines use 3); else [1, 1e6] */
+  double silent_fraction;        /* 0.2: when at least this fraction of a group (and at least
+                                    min_peers emitters) missed two of their own reports, one
+                                    SILENT event for the group replaces their STALE events;
+                                    0 = off, else (0, 1] */
   alec_decoder_config decoder;   /* for every emitter's decoder */
   alec_context_config fleet_ctx; /* the fleet dictionary's context */
 } alec_fleet_config;
@@ -249,6 +259,8 @@ typedef struct alec_fleet_emitter_info {
   unsigned n_channels;    /* tracked channels */
   unsigned n_patterns;    /* learned patterns (receiver side) */
   size_t memory;          /* bytes of heap for this emitter */
+  double period;          /* observed reporting period (s), 0 until known */
+  int stale;              /* silent beyond its stale horizon (stale_periods) */
 } alec_fleet_emitter_info;
 
 /* ALEC_ENOTFOUND when unknown. now only decides "active". */
