@@ -63,12 +63,26 @@ typedef enum alec_fleet_state {
   ALEC_FLEET_FAILURE = 2
 } alec_fleet_state;
 
+/* Event kinds, with the name notifications and tools give them (one table):
+ * EMITTER  one emitter+channel deviates from its peers
+ * SHIFT    the whole group+channel moved together
+ * STALE    one emitter stopped reporting (channel 0)
+ * SILENT   a large part of a group stopped at once (emitter 0, channel 0) */
+#define ALEC_FLEET_EVENT_KINDS(X)                                                                  \
+  X(EMITTER, 0, "emitter")                                                                         \
+  X(SHIFT, 1, "fleet-shift")                                                                       \
+  X(STALE, 2, "stale")                                                                             \
+  X(SILENT, 3, "silent")
+
 typedef enum alec_fleet_event_kind {
-  ALEC_FLEET_EVENT_EMITTER = 0, /* one emitter+channel deviates from its peers */
-  ALEC_FLEET_EVENT_SHIFT = 1,   /* the whole group+channel moved together */
-  ALEC_FLEET_EVENT_STALE = 2,   /* one emitter stopped reporting (channel 0) */
-  ALEC_FLEET_EVENT_SILENT = 3   /* a large part of a group stopped at once (channel 0) */
+#define ALEC_FLEET_KIND_ENUM(e, v, name) ALEC_FLEET_EVENT_##e = v,
+  ALEC_FLEET_EVENT_KINDS(ALEC_FLEET_KIND_ENUM)
+#undef ALEC_FLEET_KIND_ENUM
+  ALEC_FLEET_EVENT_KIND_COUNT
 } alec_fleet_event_kind;
+
+/* "emitter", "fleet-shift", "stale", "silent"; "unknown" otherwise. */
+const char *alec_fleet_event_kind_name(alec_fleet_event_kind k);
 
 /* Why an emitter event fired (bit set). */
 enum {
@@ -206,14 +220,22 @@ typedef struct alec_fleet_event {
   uint64_t emitter_id;       /* 0 for shift events */
   const char *group;         /* valid during the callback only */
   uint32_t channel;
-  double value;   /* emitter level (shift: group median) */
-  double median;  /* group median (shift: the baseline median it moved from) */
+  double value;   /* emitter level (shift: group median; stale: seconds since its last report;
+                     silent: overdue members) */
+  double median;  /* group median (shift: the baseline median it moved from; stale: the
+                     emitter's period; silent: members of the group) */
   double mad;     /* MAD used for the score: max(MAD, its recent average,
                      mad_floor) (shift: baseline MAD) */
   double score;   /* robust z (shift: (median - baseline) / baseline MAD) */
   double cusum;   /* drift statistic max(S+, S-) (emitter events) */
-  unsigned peers; /* fresh emitters compared */
+  unsigned peers; /* fresh emitters compared (stale: members of its group; silent: overdue
+                     members) */
   double time;    /* the evaluation's now */
+  /* The band in the value's unit, NaN where there is none: emitter events
+   * median -+ z_enter (warn) and z_failure (fail) MADs as scores count them;
+   * shift events baseline -+ shift_mads baseline MADs (warn); stale events
+   * warn_max = the stale horizon in seconds (value = seconds silent). */
+  double warn_min, warn_max, fail_min, fail_max;
 } alec_fleet_event;
 
 typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
@@ -226,6 +248,10 @@ typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
 int alec_fleet_evaluate(alec_fleet *fleet, double now, alec_fleet_event_cb cb, void *arg);
 
 /* ---- accessors ---------------------------------------------------------- */
+
+/* Observed reporting period of an emitter in seconds (what its values'
+ * interval should say), 0 when unknown or not an emitter. O(1). */
+double alec_fleet_emitter_period(const alec_fleet *fleet, uint64_t emitter_id);
 
 typedef struct alec_fleet_channel_info {
   uint32_t channel;

@@ -218,6 +218,24 @@ void alec_fleet_get_stats(const alec_fleet *f, double now, alec_fleet_stats *out
   out->memory_per_emitter = f->n_em ? (out->memory - fixed) / f->n_em : 0;
 }
 
+const char *alec_fleet_event_kind_name(alec_fleet_event_kind k) {
+  switch (k) {
+#define KIND_NAME(e, v, name)                                                                      \
+  case ALEC_FLEET_EVENT_##e:                                                                       \
+    return name;
+    ALEC_FLEET_EVENT_KINDS(KIND_NAME)
+#undef KIND_NAME
+  default:
+    return "unknown";
+  }
+}
+
+double alec_fleet_emitter_period(const alec_fleet *f, uint64_t id) {
+  if (!f) return 0;
+  uint32_t i = map_find(&f->emap, id);
+  return i == NONE ? 0 : f->em[i].period;
+}
+
 const char *alec_fleet_state_name(alec_fleet_state s) {
   switch (s) {
   case ALEC_FLEET_NORMAL: return "okay";

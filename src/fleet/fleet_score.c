@@ -179,6 +179,9 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
     ev.mad = s->base_mad;
     ev.score = clampz(score);
     ev.peers = s->n;
+    ev.warn_min = s->base_median - thr;
+    ev.warn_max = s->base_median + thr;
+    ev.fail_min = ev.fail_max = NAN;
     int on = !s->shift_on ? (d > thr && frac_up >= c->shift_fraction) ||
                                 (d < -thr && frac_down >= c->shift_fraction)
                           : fabs(d) < thr * (c->z_exit / c->z_enter);
@@ -273,6 +276,10 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   ev.score = z;
   ev.cusum = ch->cpos > ch->cneg ? ch->cpos : ch->cneg;
   ev.peers = s->n;
+  ev.warn_min = s->median - c->z_enter * s->mad / MAD_SCALE;
+  ev.warn_max = s->median + c->z_enter * s->mad / MAD_SCALE;
+  ev.fail_min = s->median - c->z_failure * s->mad / MAD_SCALE;
+  ev.fail_max = s->median + c->z_failure * s->mad / MAD_SCALE;
   ev.previous = (alec_fleet_state)ch->state;
   ev.reason = (level ? ALEC_FLEET_REASON_LEVEL : 0u) | (drift ? ALEC_FLEET_REASON_DRIFT : 0u);
 
@@ -404,6 +411,8 @@ static void stale_event(evctx *x, const emitter *e, double age, double horizon,
   ev.mad = horizon;
   ev.score = e->period > 0 ? ev.value / e->period : 0;
   ev.peers = x->f->groups[e->group].members;
+  ev.warn_min = ev.fail_min = ev.fail_max = NAN;
+  ev.warn_max = horizon;
   emit(x, &ev);
 }
 
@@ -454,6 +463,7 @@ static void stale_scan(evctx *x) {
       ev.median = g->members;
       ev.score = g->members ? (double)g->overdue / (double)g->members : 0;
       ev.peers = g->overdue;
+      ev.warn_min = ev.warn_max = ev.fail_min = ev.fail_max = NAN;
       emit(x, &ev);
     }
     /* Half way to a silence: members that go stale now may be its start. */

@@ -259,18 +259,25 @@ static void em_prune(alec_rx *rx, double now) {
  * the past and 60 s in the future wins, except that a message received
  * within 2 s of it takes the finer receive time. Everything else: receive
  * time. Times of one emitter always increase, as collectd's cache requires. */
-static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
-  double t = m->received, claimed = 0;
-  int has = 0;
-  if (info->has_timestamp) {
-    claimed = (double)info->timestamp;
-    has = 1;
-  } else if (m->has_event_time) {
-    claimed = m->event_time;
-    has = 1;
-  }
+static double plausible_time(const alec_rx_msg *m, int has, double claimed) {
+  double t = m->received;
   if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
     t = claimed;
+  return t;
+}
+
+/* The same time for the fleet, before decoding (the legacy header is read
+ * on its own), so that detection runs in data time: a replay or a burst
+ * after an outage is judged by when the values were measured. */
+static double data_time(const alec_rx_msg *m, alec_format fmt, const uint8_t *frame, size_t len) {
+  alec_header h;
+  if (fmt != ALEC_FORMAT_FIXED && alec_header_parse(frame, len, &h) == 0) return plausible_time(m, 1, h.timestamp);
+  return plausible_time(m, m->has_event_time, m->event_time);
+}
+
+static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
+  double t = info->has_timestamp ? plausible_time(m, 1, (double)info->timestamp)
+                                 : plausible_time(m, m->has_event_time, m->event_time);
   if (s) {
     /* The next representable time: distinct for collectd (2^-30 s ticks). */
     if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
@@ -380,7 +387,7 @@ static void state_save(alec_rx *rx, int final) {
 /* ---- decoding ---------------------------------------------------------------- */
 
 static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const alec_rx_msg *m, em_slot *s,
-                    alec_fleet_value *vals, int n, const alec_frame_info *info) {
+                    alec_fleet_value *vals, int n, const alec_frame_info *info, double period) {
   /* A value the decoder could not reconstruct is a guess: never stored. */
   size_t keep = 0;
   for (int i = 0; i < n; i++)
@@ -393,6 +400,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
       .host = host,
       .group = em && em->group[0] ? em->group : m->group,
       .time = value_time(s, info, m),
+      .interval = period,
       .values = vals,
       .n = keep,
       .info = info,
@@ -461,8 +469,9 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   pthread_mutex_lock(&rx->fleet_lock);
-  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, m->received, vals, ALEC_FLEET_MAX_VALUES,
-                             &info);
+  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, data_time(m, fmt, frame, len), vals,
+                             ALEC_FLEET_MAX_VALUES, &info);
+  double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (n < 0) {
     if (n == ALEC_ENOSPC)
@@ -481,7 +490,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
-  deliver(rx, id, em, m, s, vals, n, &info);
+  deliver(rx, id, em, m, s, vals, n, &info, period);
 }
 
 /* 1 when the datagram may be processed (*r then reads its records). */
@@ -578,6 +587,16 @@ static void sec_reload(alec_rx *rx) {
   else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
 }
 
+/* Scoring after every batch: the fleet's evaluation costs what arrived
+ * (pending channels, baselines due), so an emitter's dwell counts its own
+ * reports whatever EvaluationInterval is. */
+static void fleet_score(alec_rx *rx, double now) {
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
+}
+
 void alec_rx_evaluate(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
@@ -635,12 +654,14 @@ static void *dispatch_main(void *arg) {
   while (!atomic_load(&rx->stop)) {
     const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
+    int got = m != NULL;
     while (m) {
       alec_rx_msg *next = m->next;
       alec_rx_process(rx, m);
       free(m);
       m = next;
     }
+    if (got) fleet_score(rx, now_real());
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);
@@ -685,13 +706,17 @@ static int build_fleet(alec_rx *rx) {
   if (f->set & ALEC_PC_F_MIN_PEERS) fc.min_peers = f->min_peers;
   if (f->set & ALEC_PC_F_SYNC_INTERVAL) fc.sync_interval = f->sync_interval;
   if (f->set & ALEC_PC_F_MAD_FLOOR) fc.mad_floor = f->mad_floor;
+  if (f->set & ALEC_PC_F_STALE_PERIODS) fc.stale_periods = f->stale_periods;
+  if (f->set & ALEC_PC_F_SILENT_FRACTION) fc.silent_fraction = f->silent_fraction;
+  if (f->set & ALEC_PC_F_SHIFT_ALPHA) fc.shift_alpha = f->shift_alpha;
   if (cfg->scale) fc.decoder.ctx.scale = cfg->scale;
   char err[256];
   if (alec_fleet_config_validate(&fc, err, sizeof err) != 0) {
     /* The fleet names its own fields; say which of ours they are. */
     alec_rx_log(rx, ALEC_RX_LOG_ERROR,
                 "<Fleet> (Threshold=z_enter, ExitThreshold=z_exit, FailureThreshold=z_failure, EnterCount, "
-                "ExitCount, MinPeers, MADFloor, SyncInterval; MaxEmitters, EmitterTimeout, Scale): %s",
+                "ExitCount, MinPeers, MADFloor, SyncInterval, StalePeriods, SilentFraction, ShiftAlpha; MaxEmitters, "
+                "EmitterTimeout, Scale): %s",
                 err);
     return -1;
   }

@@ -69,6 +69,7 @@ typedef struct alec_rx_frame {
   const char *host;          /* configured, from metadata, or alec-<id> */
   const char *group;         /* "" for none */
   double time;               /* value time, increasing per emitter */
+  double interval;           /* the emitter's observed reporting period (s), 0 unknown */
   const alec_fleet_value *values;
   size_t n;
   const alec_frame_info *info;
