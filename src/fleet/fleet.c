@@ -24,7 +24,7 @@ void alec_fleet_config_init(alec_fleet_config *cfg) {
   cfg->mad_floor = 0.01;
   cfg->level_alpha = 1.0;
   cfg->cusum_k = 0.5;
-  cfg->cusum_h = 10.0;
+  cfg->cusum_h = 12.0;
   cfg->baseline_alpha = 0.01;
   cfg->drift_warmup = 50;
   cfg->sync_interval = 60.0;

@@ -58,6 +58,10 @@
  * to STALE_HOLD horizons while its group looks like it is going silent. */
 #define OVERDUE_PERIODS 2.0
 #define STALE_HOLD 2.0
+/* A group+channel judges fleet shifts (and follows the common trend) only
+ * after drift_warmup refreshes and this many of its reporting periods:
+ * while a fleet comes up, its median is that of whoever reported first. */
+#define SHIFT_WARM_PERIODS 5.0
 /* Channel references in the member and pending lists: emitter index << 8 |
  * channel index (max_channels <= 256, max_emitters < 2^24). */
 #define REF(e, c) (((uint32_t)(e) << 8) | (uint32_t)(c))
@@ -225,15 +229,18 @@ typedef struct gcslot {
   uint32_t n_mem, cap_mem;
   uint64_t stamp; /* evaluation that decided refresh_now */
   double last_refresh, cand_since;
+  double born; /* first refresh */
   double period; /* mean reporting period of the active members, 0 unknown */
   double median, mad;
   double base_median, base_mad;
+  double slope; /* of the baseline median, per second: projects older levels to now */
 } gcslot;
 
 typedef struct group {
   char name[ALEC_FLEET_GROUP_MAX + 1];
   uint32_t members, overdue; /* of the latest stale scan */
   uint8_t silent;            /* a group silence is notified */
+  double silent_end;         /* when the latest silence ended */
   uint8_t suspect;           /* overdue members look like the start of one */
 } group;
 

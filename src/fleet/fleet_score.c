@@ -164,7 +164,10 @@ static int rebuild_lists(alec_fleet *f) {
 static void shift_step(evctx *x, gcslot *s, double dt) {
   const alec_fleet_config *c = &x->f->cfg;
   double gp = s->period > 0 ? s->period : (dt > 0 ? dt : 1.0);
-  if (s->base_n >= c->drift_warmup) {
+  /* Without any member's period (two reports each) there is no time scale yet. */
+  int warm = s->base_n >= c->drift_warmup && (s->period > 0 || s->base_n >= 4 * c->drift_warmup) &&
+             x->now - s->born >= SHIFT_WARM_PERIODS * gp * (1.0 - 1e-9);
+  if (warm) {
     double thr = c->shift_mads * s->base_mad;
     double d = s->median - s->base_median;
     double frac_up = (double)s->up / (double)s->n, frac_down = (double)s->down / (double)s->n;
@@ -216,8 +219,16 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
     double w = 1.0 - pow(1.0 - c->shift_alpha, dt / gp);
     if (!(w <= 1.0)) w = 1.0;
     if (w < 1.0 / (double)s->base_n) w = 1.0 / (double)s->base_n; /* warm-up: running mean */
+    double before = s->base_median;
     s->base_median += w * (s->median - s->base_median);
     s->base_mad += w * (s->mad - s->base_mad);
+    /* The common trend, from the baseline (which a step does not move
+     * while it is a candidate): smoothed like the baseline itself. */
+    if (dt > 0 && warm) {
+      double inst = (s->base_median - before) / dt;
+      double sl = s->slope + w * (inst - s->slope);
+      s->slope = isfinite(sl) ? sl : 0.0;
+    }
   }
   if (!isfinite(s->base_median)) s->base_median = s->median;
   if (!(s->base_mad >= c->mad_floor) || !isfinite(s->base_mad)) s->base_mad = s->mad;
@@ -225,9 +236,11 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
 
 /* ------------------------------------------------------ emitter scoring */
 
+static double projected(const gcslot *s, const fchan *ch, double now);
+
 static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   const alec_fleet_config *c = &x->f->cfg;
-  double z = clampz(MAD_SCALE * (ch->level - s->median) / s->mad);
+  double z = clampz(MAD_SCALE * (projected(s, ch, x->now) - s->median) / s->mad);
   double az = fabs(z);
   double h = c->cusum_h;
   float hf = (float)h;
@@ -347,6 +360,17 @@ static int refresh_due(const gcslot *s, double now) {
   return now - s->last_refresh >= (s->period > 0 ? s->period / REFRESH_DIV : 0.0);
 }
 
+/* A level as of now: members report at their own phases, and during a
+ * common trend (a diurnal cycle) an older level lags its fresher peers by
+ * trend x age; compared as they are, every fresh emitter would look biased
+ * and the CUSUM would integrate that bias. */
+static double projected(const gcslot *s, const fchan *ch, double now) {
+  double age = now - ch->t_value;
+  if (!(age > 0)) return ch->level;
+  double v = ch->level + s->slope * age;
+  return isfinite(v) ? v : ch->level;
+}
+
 /* Median and MAD over every fresh member, whether it reported since the
  * previous refresh or not: the baseline must not depend on who happened to
  * report in the last evaluation interval. */
@@ -361,19 +385,22 @@ static void refresh(evctx *x, gcslot *s) {
     uint32_t r = s->mem[k];
     const emitter *e = &f->em[REF_E(r)];
     const fchan *ch = &cchans(e)[REF_C(r)];
-    if (!ch->has_level || now - ch->t_value > stale_horizon(f, e)) continue;
-    a[n++] = ch->level;
+    double age = now - ch->t_value;
+    if (!ch->has_level || age > stale_horizon(f, e)) continue;
+    double lv = projected(s, ch, now);
+    a[n++] = lv;
     if (e->period > 0) {
       psum += e->period;
       pn++;
     }
     if (s->base_n > 0) {
-      double d = ch->level - s->base_median;
+      double d = lv - s->base_median;
       if (d > thr) up++;
       if (d < -thr) down++;
     }
   }
   double dt = s->have_refresh && now > s->last_refresh ? now - s->last_refresh : 0.0;
+  if (!s->have_refresh || now < s->born) s->born = now;
   s->have_refresh = 1;
   s->last_refresh = now;
   s->n = n;
@@ -453,6 +480,7 @@ static void stale_scan(evctx *x) {
     int leave = g->silent && 2.0 * (double)g->overdue < need;
     if (enter || leave) {
       g->silent = (uint8_t)enter;
+      if (leave) g->silent_end = now;
       alec_fleet_event ev;
       memset(&ev, 0, sizeof ev);
       ev.kind = ALEC_FLEET_EVENT_SILENT;
@@ -483,6 +511,9 @@ static void stale_scan(evctx *x) {
       e->stale = STALE_FOLDED;
       continue;
     }
+    /* Back from a silence, members report again one period after another:
+     * one still silent after its hold is stale on its own account. */
+    if (e->stale == STALE_FOLDED && now - g->silent_end <= STALE_HOLD * h) continue;
     if (g->suspect && age <= STALE_HOLD * h) continue;
     e->stale = STALE_NOTIFIED;
     stale_event(x, e, age, h, ALEC_FLEET_WARNING);

@@ -590,7 +590,7 @@ static void sec_reload(alec_rx *rx) {
 /* Scoring after every batch: the fleet's evaluation costs what arrived
  * (pending channels, baselines due), so an emitter's dwell counts its own
  * reports whatever EvaluationInterval is. */
-static void fleet_score(alec_rx *rx, double now) {
+void alec_rx_score(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
   pthread_mutex_unlock(&rx->fleet_lock);
@@ -602,7 +602,10 @@ void alec_rx_evaluate(alec_rx *rx, double now) {
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
   if (now >= rx->next_stale) {
     alec_fleet_remove_stale(rx->fleet, now);
-    rx->next_stale = now + STALE_CHECK;
+    /* Removal is at 2 x EmitterTimeout: checking an eighth of that apart is
+     * plenty, and a week-long replay does not scan every emitter per second. */
+    double every = rx->cfg->emitter_timeout / 8;
+    rx->next_stale = now + (every > STALE_CHECK ? every : STALE_CHECK);
   }
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
@@ -661,7 +664,7 @@ static void *dispatch_main(void *arg) {
       free(m);
       m = next;
     }
-    if (got) fleet_score(rx, now_real());
+    if (got) alec_rx_score(rx, now_real());
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);

@@ -154,5 +154,8 @@ void alec_rx_process(alec_rx *rx, alec_rx_msg *m);
 /* Evaluates the fleet at `now` (unix seconds), as the dispatch thread does
  * every EvaluationInterval. */
 void alec_rx_evaluate(alec_rx *rx, double now);
+/* Scores what arrived since the previous call (the fleet's incremental
+ * evaluation only), as the dispatch thread does after every batch. */
+void alec_rx_score(alec_rx *rx, double now);
 
 #endif
