@@ -6,23 +6,33 @@
  *
  * Every emitter (identified by a uint64_t the transport gives: DevEUI, peer
  * address, ...) gets its own alec_decoder, counters and per-channel O(1)
- * statistics. The caller drives anomaly detection with alec_fleet_evaluate():
- * per peer group and channel, the fleet baseline is the median of the
- * emitters' recent levels and their MAD (floored at mad_floor, and never
- * below its own recent average, so that a chance dip of a small group's MAD
- * does not inflate every score), each emitter is scored with the modified
- * z-score 0.6745 (level - median) / MAD (Iglewicz & Hoaglin), a two-sided
- * CUSUM on that score minus the emitter's own in-control score catches slow
- * drifts (Page 1954; an emitter that always sits at the edge of a
- * heterogeneous fleet is not drifting), and an anti-flapping state machine
- * (hysteresis z_enter/z_exit + dwell enter_count/exit_count) turns scores
- * into NORMAL / WARNING / FAILURE states. A group whose median moves by more
- * than shift_mads baseline MADs with most members is one fleet-shift event
- * (entry and exit), and suppresses emitter entries in it meanwhile.
- * A level is the mean of the values an emitter+channel sent since the
- * previous evaluation (optionally smoothed, level_alpha). Only emitters seen
- * within emitter_timeout and with such fresh values take part. Per frame the
- * work is O(values); per evaluation it is O(tracked channels) (quickselect).
+ * statistics. Detection is independent of the reporting cadence (see
+ * src/fleet/README.md for the model and how to choose values):
+ * - each value moves its emitter+channel's level (EWMA, level_alpha per
+ *   value) and marks it pending; the emitter's reporting period is measured
+ *   from the intervals between its reports;
+ * - alec_fleet_evaluate() refreshes the baseline of every group+channel with
+ *   pending members: median and MAD (floored at mad_floor, never below its
+ *   recent average) over every FRESH member, i.e. one that reported within
+ *   stale_periods of its own periods (at most emitter_timeout), its level
+ *   projected to now along the group's common trend; in large groups at
+ *   most about 16 refreshes per reporting period;
+ * - it scores each pending emitter+channel once (modified z-score 0.6745
+ *   (level - median) / MAD, Iglewicz & Hoaglin; a two-sided CUSUM on that
+ *   score minus the emitter's own in-control score for slow drifts, Page
+ *   1954) and runs its anti-flapping state machine (z_enter/z_exit
+ *   hysteresis, enter_count/exit_count dwell counted in the emitter's own
+ *   scores, i.e. its reports) into NORMAL / WARNING / FAILURE;
+ * - a group+channel whose median leaves its baseline (an EWMA with weight
+ *   shift_alpha per reporting period) by more than shift_mads baseline MADs
+ *   with most members is one fleet-shift event; it suppresses nothing;
+ * - an emitter silent beyond its stale horizon is a STALE event, and a
+ *   group of which silent_fraction missed two reports at once one SILENT
+ *   event instead.
+ * Time ("now") is the caller's, data time preferably (the receiver gives a
+ * frame's claimed time when plausible). Per value the work is O(1); per
+ * evaluation O(pending + members of the refreshed baselines), plus a scan
+ * of the emitters for silence at most every quarter of the shortest period.
  *
  * Receiver-side pattern learning (recurring values) is kept apart from every
  * decoder's context, so it never changes how frames decode; patterns most
@@ -100,36 +110,39 @@ typedef struct alec_fleet_config {
   double z_enter;                /* 3.5: |z| above this is out of band */
   double z_exit;                 /* 2.5: back in band only below this; 0 < z_exit < z_enter */
   double z_failure;              /* 7.0: FAILURE rather than WARNING; > z_enter */
-  uint32_t enter_count;          /* 3: evaluations out of band before entering (N) */
-  uint32_t exit_count;           /* 5: evaluations in band before leaving (M) */
+  uint32_t enter_count;          /* 3: the emitter's own scores out of band before entering (N) */
+  uint32_t exit_count;           /* 5: own scores in band before leaving (M) */
   uint32_t min_peers;            /* 3: fewer fresh emitters in a group+channel: no scoring (>= 3) */
   double mad_floor;              /* 0.01 (one quantum at scale 100): MAD never below this */
-  double level_alpha;            /* 1.0: per-evaluation EWMA weight of the mean of the values
-                                    received since the previous evaluation, (0, 1]. 1 = no extra
-                                    smoothing: the CUSUM integrates over time, and smoothing its
+  double level_alpha;            /* 1.0: EWMA weight of each value in the level, (0, 1]. 1 = the
+                                    latest value, no smoothing: the CUSUM integrates over time, and smoothing its
                                     input makes it autocorrelated, which multiplies false drift
                                     alarms (measured, k 0.5 / h 10, 1000 noisy emitters: 0.03
                                     false entries per 10,000 emitter-evaluations at 1.0, 13.5
                                     at 0.5, 51 at 0.3) */
   double cusum_k;                /* 0.5: CUSUM reference value (allowance), in z units, [0, 100]:
                                     the classic design for a 1-sigma shift */
-  double cusum_h;                /* 10.0: CUSUM decision interval in z units; 0 disables drift
-                                    detection, else (0, 1e6]. k 0.5 / h 10 measured on the
-                                    scenarios: drift flagged at 2.4 MAD (mean, worst 3.6 over 200
-                                    seeds), 0.01-0.02 false entries per 10,000
-                                    emitter-evaluations on 1000 noisy emitters */
+  double cusum_h;                /* 12.0: CUSUM decision interval in z units; 0 disables drift
+                                    detection, else (0, 1e6]. h 10 gave 0.01-0.02 false entries
+                                    per 10,000 emitter-evaluations on 1000 noisy emitters, 3 in
+                                    the 4.9 million scores of the 14-day acceptance fleet; h 12
+                                    none there, drift flagged at 2.5 MAD (mean, worst 4.2) */
   double baseline_alpha;         /* 0.01: EWMA weight of each emitter's own in-control z
                                     (the CUSUM target), (0, 1] */
-  uint32_t drift_warmup;         /* 50: in-control evaluations of an emitter+channel (its own
-                                    baseline score) before its CUSUM runs; also the warm-up of
-                                    the group baseline used for fleet shifts */
+  uint32_t drift_warmup;         /* 50: in-control scores of an emitter+channel (its own
+                                    baseline score) before its CUSUM runs; also the refreshes
+                                    (and at least 5 periods) of the group baseline before fleet
+                                    shifts are judged */
   double sync_interval;          /* s, 60: pattern promotion period in evaluate(); 0 = only on
                                     alec_fleet_sync_patterns() */
   double shift_mads;             /* 5.0: group median moved by more than this many baseline
                                     MADs => fleet shift candidate */
   double shift_fraction;         /* 0.5: ...and at least this fraction of the peers moved the same
                                     way, (0, 1] */
-  double shift_alpha;            /* 0.05: EWMA weight of the group median/MAD baseline, (0, 1] */
+  double shift_alpha;            /* 0.25: EWMA weight per reporting period of the group
+                                    median/MAD baseline, (0, 1]: a time constant of about
+                                    1/shift_alpha - 0.5 periods. Common movement slower than
+                                    that is followed, not a shift */
   uint32_t pattern_min_count;    /* 3: occurrences in recent values to learn a pattern;
                                     0 disables learning, else 2..255 */
   double stale_periods;          /* 3: an emitter silent for more than this many of its own
