@@ -461,7 +461,10 @@ static void stale_scan(evctx *x) {
   for (uint32_t i = 0; i < f->n_em; i++) {
     const emitter *e = &f->em[i];
     double h = stale_horizon(f, e);
+    /* Floored like the horizon: a fast fleet is not overdue because the
+     * receiver or the network paused for a few of its periods. */
     double od = e->period > 0 ? OVERDUE_PERIODS * e->period : h;
+    if (od < STALE_FLOOR) od = STALE_FLOOR;
     if (od > h) od = h;
     group *g = &f->groups[e->group];
     g->members++;

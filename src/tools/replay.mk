@@ -14,3 +14,8 @@ src_fleet_fleet_story_LDADD = libalec_scenario.la libalec.la -lm
 
 TESTS += tests/replay_story.sh
 dist_check_SCRIPTS += tests/replay_story.sh
+
+# The alert lifecycle (AlertKey, band, RenotifyInterval, silent group)
+# through the real collectd.
+TESTS += tests/integration/fleet_lifecycle.sh
+EXTRA_DIST += tests/integration/fleet_lifecycle.sh
