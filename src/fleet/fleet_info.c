@@ -180,7 +180,7 @@ size_t alec_fleet_memory(const alec_fleet *f) {
              map_memory(&f->assign) + map_memory(&f->gcmap) +
              (size_t)f->cap_groups * sizeof(group) + (size_t)f->cap_gc * sizeof(gcslot) +
              f->cap_scratch * sizeof(double) + f->cap_pscratch * sizeof(uint64_t) +
-             alec_context_memory(f->fctx) + (size_t)f->cap_pend * sizeof(uint32_t);
+             alec_context_memory(f->fctx) + (size_t)f->cap_pend * sizeof(pend_ref);
   for (uint32_t i = 0; i < f->n_gc; i++) m += (size_t)f->gcs[i].cap_mem * sizeof(uint32_t);
   for (uint32_t i = 0; i < f->n_em; i++) m += emitter_memory(&f->em[i]) - sizeof(emitter);
   return m;

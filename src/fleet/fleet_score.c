@@ -108,15 +108,17 @@ int alec_fleet__gc_add_member(alec_fleet *f, uint32_t gc, uint32_t ref) {
   return 0;
 }
 
-static int pend_push(alec_fleet *f, uint32_t ref) {
+static int pend_push(alec_fleet *f, uint32_t ref, uint32_t gc) {
   if (f->n_pend == f->cap_pend) {
     uint32_t nc = f->cap_pend ? f->cap_pend * 2 : 64;
-    uint32_t *n = realloc(f->pend, (size_t)nc * sizeof *n);
+    pend_ref *n = realloc(f->pend, (size_t)nc * sizeof *n);
     if (!n) return ALEC_ENOMEM;
     f->pend = n;
     f->cap_pend = nc;
   }
-  f->pend[f->n_pend++] = ref;
+  f->pend[f->n_pend].ref = ref;
+  f->pend[f->n_pend].gc = gc;
+  f->n_pend++;
   return 0;
 }
 
@@ -124,7 +126,7 @@ void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c) {
   c->pending = 1;
   f->gcs[c->gc].pending++;
   /* Without room the flag stays: the rebuild lists it. */
-  if (pend_push(f, REF(e - f->em, c - chans(e))) != 0) f->members_dirty = 1;
+  if (pend_push(f, REF(e - f->em, c - chans(e)), c->gc) != 0) f->members_dirty = 1;
 }
 
 /* Emitters are addressed by index, which removal and group changes alter:
@@ -143,7 +145,7 @@ static int rebuild_lists(alec_fleet *f) {
       }
       if (alec_fleet__gc_add_member(f, ch[j].gc, REF(i, j)) != 0) return ALEC_ENOMEM;
       if (!ch[j].pending) continue;
-      if (pend_push(f, REF(i, j)) != 0) return ALEC_ENOMEM;
+      if (pend_push(f, REF(i, j), ch[j].gc) != 0) return ALEC_ENOMEM;
       f->gcs[ch[j].gc].pending++;
     }
   }
@@ -355,7 +357,7 @@ static int ensure_scratch(alec_fleet *f, size_t need) {
 
 static int refresh_due(const gcslot *s, double now) {
   if (!s->have_refresh || now < s->last_refresh) return 1;
-  uint32_t thr = s->n / REFRESH_DIV;
+  uint32_t thr = s->n_active / REFRESH_DIV;
   if (s->pending >= (thr ? thr : 1)) return 1;
   return now - s->last_refresh >= (s->period > 0 ? s->period / REFRESH_DIV : 0.0);
 }
@@ -381,7 +383,9 @@ static void refresh(evctx *x, gcslot *s) {
   double *a = f->scratch;
   uint32_t n = 0, up = 0, down = 0, pn = 0;
   double psum = 0, thr = c->shift_mads * s->base_mad;
-  for (uint32_t k = 0; k < s->n_mem; k++) {
+  uint32_t stride = s->n_mem > SAMPLE_MAX ? (s->n_mem + SAMPLE_MAX - 1) / SAMPLE_MAX : 1;
+  uint32_t start = stride > 1 ? s->sample_off++ % stride : 0;
+  for (uint32_t k = start; k < s->n_mem; k += stride) {
     uint32_t r = s->mem[k];
     const emitter *e = &f->em[REF_E(r)];
     const fchan *ch = &cchans(e)[REF_C(r)];
@@ -404,6 +408,8 @@ static void refresh(evctx *x, gcslot *s) {
   s->have_refresh = 1;
   s->last_refresh = now;
   s->n = n;
+  uint64_t na = (uint64_t)n * stride;
+  s->n_active = na > UINT32_MAX ? UINT32_MAX : (uint32_t)na;
   s->up = up;
   s->down = down;
   s->period = pn ? psum / (double)pn : 0.0;
@@ -437,7 +443,7 @@ static void stale_event(evctx *x, const emitter *e, double age, double horizon,
   ev.median = e->period;
   ev.mad = horizon;
   ev.score = e->period > 0 ? ev.value / e->period : 0;
-  ev.peers = x->f->groups[e->group].members;
+  ev.peers = x->f->groups[e->group].known;
   ev.warn_min = ev.fail_min = ev.fail_max = NAN;
   ev.warn_max = horizon;
   emit(x, &ev);
@@ -456,21 +462,9 @@ static void stale_scan(evctx *x) {
   if (f->have_stale_scan && now < f->next_stale_scan &&
       f->next_stale_scan - now <= c->emitter_timeout)
     return;
-  double minp = c->emitter_timeout;
-  for (uint32_t g = 0; g < f->n_groups; g++) f->groups[g].members = f->groups[g].overdue = 0;
-  for (uint32_t i = 0; i < f->n_em; i++) {
-    const emitter *e = &f->em[i];
-    double h = stale_horizon(f, e);
-    /* Floored like the horizon: a fast fleet is not overdue because the
-     * receiver or the network paused for a few of its periods. */
-    double od = e->period > 0 ? OVERDUE_PERIODS * e->period : h;
-    if (od < STALE_FLOOR) od = STALE_FLOOR;
-    if (od > h) od = h;
-    group *g = &f->groups[e->group];
-    g->members++;
-    if (now - e->last_seen > od) g->overdue++;
-    if (e->period > 0 && e->period < minp) minp = e->period;
-  }
+  /* One pass over the emitters: each group's verdict comes from the counts
+   * of the previous scan (a quarter period ago), the counts for the next
+   * are gathered meanwhile. */
   for (uint32_t gi = 0; gi < f->n_groups; gi++) {
     group *g = &f->groups[gi];
     if (c->silent_fraction <= 0) {
@@ -500,10 +494,23 @@ static void stale_scan(evctx *x) {
     /* Half way to a silence: members that go stale now may be its start. */
     g->suspect = g->overdue >= 2 && 2.0 * (double)g->overdue >= need;
   }
+  for (uint32_t gi = 0; gi < f->n_groups; gi++) {
+    f->groups[gi].known = f->groups[gi].members;
+    f->groups[gi].members = f->groups[gi].overdue = 0;
+  }
+  double minp = c->emitter_timeout;
   for (uint32_t i = 0; i < f->n_em; i++) {
     emitter *e = &f->em[i];
     double age = now - e->last_seen, h = stale_horizon(f, e);
-    const group *g = &f->groups[e->group];
+    /* Floored like the horizon: a fast fleet is not overdue because the
+     * receiver or the network paused for a few of its periods. */
+    double od = e->period > 0 ? OVERDUE_PERIODS * e->period : h;
+    if (od < STALE_FLOOR) od = STALE_FLOOR;
+    if (od > h) od = h;
+    group *g = &f->groups[e->group];
+    g->members++;
+    if (age > od) g->overdue++;
+    if (e->period > 0 && e->period < minp) minp = e->period;
     if (!(age > h)) {
       if (e->stale == STALE_NOTIFIED) stale_event(x, e, age, h, ALEC_FLEET_NORMAL);
       e->stale = STALE_NO;
@@ -518,6 +525,10 @@ static void stale_scan(evctx *x) {
      * one still silent after its hold is stale on its own account. */
     if (e->stale == STALE_FOLDED && now - g->silent_end <= STALE_HOLD * h) continue;
     if (g->suspect && age <= STALE_HOLD * h) continue;
+    if (e->stale == STALE_NO) {
+      e->stale = STALE_SEEN;
+      continue;
+    }
     e->stale = STALE_NOTIFIED;
     stale_event(x, e, age, h, ALEC_FLEET_WARNING);
   }
@@ -538,25 +549,21 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
   /* Which group+channels with pending members refresh now. */
   size_t need = 0;
   for (uint32_t k = 0; k < f->n_pend; k++) {
-    uint32_t r = f->pend[k];
-    gcslot *s = &f->gcs[chans(&f->em[REF_E(r)])[REF_C(r)].gc];
+    gcslot *s = &f->gcs[f->pend[k].gc];
     if (s->stamp == stamp) continue;
     s->stamp = stamp;
     s->refresh_now = (uint8_t)refresh_due(s, now);
-    if (s->refresh_now && s->n_mem > need) need = s->n_mem;
+    uint32_t cap = s->n_mem < SAMPLE_MAX ? s->n_mem : SAMPLE_MAX;
+    if (s->refresh_now && cap > need) need = cap;
   }
   if (ensure_scratch(f, need) != 0) {
-    for (uint32_t k = 0; k < f->n_pend; k++) {
-      uint32_t r = f->pend[k];
-      f->gcs[chans(&f->em[REF_E(r)])[REF_C(r)].gc].stamp = 0;
-    }
+    for (uint32_t k = 0; k < f->n_pend; k++) f->gcs[f->pend[k].gc].stamp = 0;
     return ALEC_ENOMEM;
   }
   f->st.evaluations = stamp;
   evctx x = {f, cb, arg, now, 0};
   for (uint32_t k = 0; k < f->n_pend; k++) {
-    uint32_t r = f->pend[k];
-    gcslot *s = &f->gcs[chans(&f->em[REF_E(r)])[REF_C(r)].gc];
+    gcslot *s = &f->gcs[f->pend[k].gc];
     if (s->refresh_now != 1) continue;
     s->refresh_now = 2; /* once per evaluation */
     refresh(&x, s);
@@ -564,14 +571,14 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
   /* Score the pending channels of what was refreshed; the others wait. */
   uint32_t keep = 0;
   for (uint32_t k = 0; k < f->n_pend; k++) {
-    uint32_t r = f->pend[k];
-    emitter *e = &f->em[REF_E(r)];
-    fchan *ch = &chans(e)[REF_C(r)];
-    gcslot *s = &f->gcs[ch->gc];
+    pend_ref p = f->pend[k];
+    gcslot *s = &f->gcs[p.gc];
     if (!s->refresh_now) {
-      f->pend[keep++] = r;
+      f->pend[keep++] = p;
       continue;
     }
+    emitter *e = &f->em[REF_E(p.ref)];
+    fchan *ch = &chans(e)[REF_C(p.ref)];
     ch->pending = 0;
     if (s->pending) s->pending--;
     if (s->valid) chan_step(&x, e, ch, s);

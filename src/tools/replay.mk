@@ -19,3 +19,13 @@ dist_check_SCRIPTS += tests/replay_story.sh
 # through the real collectd.
 TESTS += tests/integration/fleet_lifecycle.sh
 EXTRA_DIST += tests/integration/fleet_lifecycle.sh
+
+# `make bench-fleet-cadence` (and `make bench`): fleet CPU at real cadences
+# in virtual time (1M emitters every 10 min, 100k every second).
+noinst_PROGRAMS += src/fleet/bench-fleet-cadence
+src_fleet_bench_fleet_cadence_SOURCES = src/fleet/bench-cadence.c
+src_fleet_bench_fleet_cadence_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/fleet
+src_fleet_bench_fleet_cadence_LDADD = libalec_fleet.la libalec_scenario.la libalec.la -lm
+BENCH_TARGETS += bench-fleet-cadence
+bench-fleet-cadence: src/fleet/bench-fleet-cadence$(EXEEXT)
+	$(AM_V_at)./src/fleet/bench-fleet-cadence$(EXEEXT)
