@@ -15,8 +15,8 @@
  *   pending members: median and MAD (floored at mad_floor, never below its
  *   recent average) over every FRESH member, i.e. one that reported within
  *   stale_periods of its own periods (at most emitter_timeout), its level
- *   projected to now along the group's common trend; in large groups at
- *   most about 16 refreshes per reporting period;
+ *   projected to now along the group's common trend; about 4 refreshes per
+ *   reporting period, over at most 1024 (sampled) members;
  * - it scores each pending emitter+channel once (modified z-score 0.6745
  *   (level - median) / MAD, Iglewicz & Hoaglin; a two-sided CUSUM on that
  *   score minus the emitter's own in-control score for slow drifts, Page

@@ -39,8 +39,8 @@
 /* A group+channel baseline is refreshed once 1/REFRESH_DIV of its active
  * members have a value waiting to be scored, or when the oldest waited
  * 1/REFRESH_DIV of the group's reporting period: about REFRESH_DIV
- * selections per period whatever the group size, and an emitter is scored
- * against peers whose levels are at most that much older than its own. */
+ * selections per period whatever the group size (a value costs about
+ * REFRESH_DIV member visits), and a score waits at most that long. */
 #define REFRESH_DIV 4u
 /* A baseline is taken over at most SAMPLE_MAX members: larger groups are
  * sampled with a stride whose offset rotates at each refresh. The median

@@ -90,6 +90,7 @@ struct alec_rx {
   em_slot *ems;
   size_t ems_mask, ems_used;
   double next_prune, next_stale;
+  double data_clock; /* latest data time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
@@ -469,8 +470,12 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   pthread_mutex_lock(&rx->fleet_lock);
-  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, data_time(m, fmt, frame, len), vals,
-                             ALEC_FLEET_MAX_VALUES, &info);
+  double dt = data_time(m, fmt, frame, len);
+  /* Never ahead of the receive time: one emitter's fast clock must not age
+   * every other emitter's values. */
+  double clk = dt < m->received ? dt : m->received;
+  if (clk > rx->data_clock) rx->data_clock = clk;
+  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, dt, vals, ALEC_FLEET_MAX_VALUES, &info);
   double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (n < 0) {
@@ -664,7 +669,11 @@ static void *dispatch_main(void *arg) {
       free(m);
       m = next;
     }
-    if (got) alec_rx_score(rx, now_real());
+    /* While messages flow the fleet runs in their time, so that a backlog
+     * (a busy machine, a burst after an outage) does not make every emitter
+     * look silent; when nothing arrives, in real time, for stale scans. */
+    double fleet_now = got && rx->data_clock > 0 ? rx->data_clock : now_real();
+    if (got) alec_rx_score(rx, fleet_now);
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);
@@ -672,7 +681,7 @@ static void *dispatch_main(void *arg) {
       timespec_add(&next_tick, tick);
     }
     if (!ts_before(&now, &next_eval)) {
-      alec_rx_evaluate(rx, now_real());
+      alec_rx_evaluate(rx, fleet_now);
       timespec_add(&next_eval, rx->interval);
       /* Fell behind by more than one interval: do not run a burst of
        * evaluations to catch up, each sees the same data. */
