@@ -29,3 +29,7 @@ src_fleet_bench_fleet_cadence_LDADD = libalec_fleet.la libalec_scenario.la libal
 BENCH_TARGETS += bench-fleet-cadence
 bench-fleet-cadence: src/fleet/bench-fleet-cadence$(EXEEXT)
 	$(AM_V_at)./src/fleet/bench-fleet-cadence$(EXEEXT)
+
+# The same fleet story through the real collectd at a 50 ms cadence.
+TESTS += tests/integration/fleet_story.sh
+EXTRA_DIST += tests/integration/fleet_story.sh
