@@ -29,8 +29,9 @@
  * - an emitter silent beyond its stale horizon is a STALE event, and a
  *   group of which silent_fraction missed two reports at once one SILENT
  *   event instead.
- * Time ("now") is the caller's, data time preferably (the receiver gives a
- * frame's claimed time when plausible). Per value the work is O(1); per
+ * Time ("now") is the caller's: the receiver gives receive times (stamped
+ * by the transport, so a backlog keeps them), alec-replay the recording's.
+ * Per value the work is O(1); per
  * evaluation O(pending + members of the refreshed baselines), plus a scan
  * of the emitters for silence at most every quarter of the shortest period.
  *

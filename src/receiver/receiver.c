@@ -90,7 +90,7 @@ struct alec_rx {
   em_slot *ems;
   size_t ems_mask, ems_used;
   double next_prune, next_stale;
-  double data_clock; /* latest data time processed: the fleet's now while messages flow */
+  double data_clock; /* latest receive time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
@@ -265,15 +265,6 @@ static double plausible_time(const alec_rx_msg *m, int has, double claimed) {
   if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
     t = claimed;
   return t;
-}
-
-/* The same time for the fleet, before decoding (the legacy header is read
- * on its own), so that detection runs in data time: a replay or a burst
- * after an outage is judged by when the values were measured. */
-static double data_time(const alec_rx_msg *m, alec_format fmt, const uint8_t *frame, size_t len) {
-  alec_header h;
-  if (fmt != ALEC_FORMAT_FIXED && alec_header_parse(frame, len, &h) == 0) return plausible_time(m, 1, h.timestamp);
-  return plausible_time(m, m->has_event_time, m->event_time);
 }
 
 static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
@@ -470,12 +461,13 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   pthread_mutex_lock(&rx->fleet_lock);
-  double dt = data_time(m, fmt, frame, len);
-  /* Never ahead of the receive time: one emitter's fast clock must not age
-   * every other emitter's values. */
-  double clk = dt < m->received ? dt : m->received;
-  if (clk > rx->data_clock) rx->data_clock = clk;
-  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, dt, vals, ALEC_FLEET_MAX_VALUES, &info);
+  /* The fleet judges liveness (periods, stale, removal) against the clock
+   * of the receiver: an emitter whose own clock is plausibly but hours
+   * behind (a legacy timestamp within a day) is still live. Receive times
+   * are stamped by the transport, so a backlog keeps them. */
+  if (m->received > rx->data_clock) rx->data_clock = m->received;
+  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, m->received, vals, ALEC_FLEET_MAX_VALUES,
+                             &info);
   double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (n < 0) {
@@ -669,9 +661,9 @@ static void *dispatch_main(void *arg) {
       free(m);
       m = next;
     }
-    /* While messages flow the fleet runs in their time, so that a backlog
-     * (a busy machine, a burst after an outage) does not make every emitter
-     * look silent; when nothing arrives, in real time, for stale scans. */
+    /* While messages flow the fleet runs in their receive time, so that a
+     * backlog (a busy machine) does not make every emitter look silent;
+     * when nothing arrives, in real time, for stale scans. */
     double fleet_now = got && rx->data_clock > 0 ? rx->data_clock : now_real();
     if (got) alec_rx_score(rx, fleet_now);
     clock_gettime(CLOCK_MONOTONIC, &now);
