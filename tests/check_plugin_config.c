@@ -75,6 +75,29 @@ static const char *EXAMPLE = "Listen \"127.0.0.1\" \"25830\"\n"
                              "  Format \"single\"\n"
                              "</Emitter>\n";
 
+/* The options of issue 10: stale emitters, silent groups, the shift
+ * baseline and re-notification. */
+START_TEST(fleet_lifecycle_options) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(load(&cfg,
+                     "<Fleet>\n StalePeriods 4\n SilentFraction 0.3\n ShiftAlpha 0.1\n"
+                     " RenotifyInterval 300\n</Fleet>\n",
+                     err, sizeof err) == 0,
+                "%s", err);
+  ck_assert_uint_eq(cfg.fleet.set, ALEC_PC_F_STALE_PERIODS | ALEC_PC_F_SILENT_FRACTION | ALEC_PC_F_SHIFT_ALPHA |
+                                       ALEC_PC_F_RENOTIFY_INTERVAL);
+  ck_assert(cfg.fleet.stale_periods == 4 && cfg.fleet.silent_fraction == 0.3 && cfg.fleet.shift_alpha == 0.1);
+  ck_assert(cfg.fleet.renotify_interval == 300);
+  alec_pc_free(&cfg);
+  /* 0 turns stale and silent notifications off. */
+  ck_assert_msg(load(&cfg, "<Fleet>\n StalePeriods 0\n SilentFraction 0\n</Fleet>\n", err, sizeof err) == 0, "%s",
+                err);
+  ck_assert(cfg.fleet.stale_periods == 0 && cfg.fleet.silent_fraction == 0);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
 START_TEST(example_config) {
   alec_plugin_config cfg;
   char err[ALEC_PC_ERR_LEN];
@@ -237,6 +260,12 @@ static const struct {
     {"<Fleet>\nEvaluationInterval 0\n</Fleet>", "option `EvaluationInterval' in <Fleet>"},
     {"<Fleet>\nSyncInterval -1\n</Fleet>", "option `SyncInterval' in <Fleet>"},
     {"<Fleet>\nMADFloor 0\n</Fleet>", "option `MADFloor' in <Fleet>"},
+    {"<Fleet>\nStalePeriods 0.5\n</Fleet>", "option `StalePeriods' in <Fleet>: must be 0 (off) or at least 1"},
+    {"<Fleet>\nStalePeriods -1\n</Fleet>", "option `StalePeriods' in <Fleet>"},
+    {"<Fleet>\nSilentFraction 1.5\n</Fleet>", "option `SilentFraction' in <Fleet>"},
+    {"<Fleet>\nShiftAlpha 0\n</Fleet>", "option `ShiftAlpha' in <Fleet>"},
+    {"<Fleet>\nRenotifyInterval -5\n</Fleet>", "option `RenotifyInterval' in <Fleet>"},
+    {"<Fleet>\nRenotifyInterval 60\nRenotifyInterval 60\n</Fleet>", "option `RenotifyInterval' in <Fleet>: given twice"},
     {"<Fleet>\nThreshold\n</Fleet>", "option `Threshold' in <Fleet>: expects 1 argument"},
     {"<Fleet>\nBogus 1\n</Fleet>", "option `Bogus' in <Fleet>: unknown option"},
     {"<Fleet 1>\n</Fleet>", "option `Fleet': takes no argument"},
@@ -395,6 +424,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("plugin_config");
   TCase *tc = tcase_create("config");
   tcase_add_test(tc, example_config);
+  tcase_add_test(tc, fleet_lifecycle_options);
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, emitter_overrides);
   tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));

@@ -150,7 +150,7 @@ typedef struct capture {
   double last_value[8];
   uint64_t last_id;
   char last_host[ALEC_RX_NAME_LEN], last_group[ALEC_RX_GROUP_LEN];
-  double last_time;
+  double last_time, last_interval;
   size_t logs;
   char last_log[1024];
   size_t requests;
@@ -172,6 +172,7 @@ static void cap_values(void *arg, const alec_rx_frame *f, uint64_t *sent, uint64
   c->values += f->n;
   c->last_id = f->id;
   c->last_time = f->time;
+  c->last_interval = f->interval;
   snprintf(c->last_host, sizeof c->last_host, "%s", f->host);
   snprintf(c->last_group, sizeof c->last_group, "%s", f->group);
   for (size_t i = 0; i < f->n && i < 8; i++) c->last_value[f->values[i].channel % 8] = f->values[i].value;
@@ -249,6 +250,29 @@ START_TEST(payload_frames) {
   alec_rx_get_stats(rx, t0, &st);
   ck_assert_uint_eq(st.dispatched, 150);
   ck_assert_uint_eq(st.fleet.groups >= 1, 1);
+  alec_encoder_free(enc);
+}
+END_TEST
+
+/* Frames received 10 minutes apart give the fleet a 10-minute period, and
+ * the values that interval. */
+START_TEST(payload_period_interval) {
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double now = (double)time(NULL);
+  for (int k = 0; k < 8; k++) {
+    double v[2] = {20.0 + 0.1 * k, 50.0};
+    uint8_t frame[ALEC_FRAME_MAX];
+    int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    ck_assert_int_gt(len, 0);
+    double t = now + 600.0 * k;
+    alec_rx_msg *m = payload_msg(42, frame, (size_t)len, 2, t);
+    alec_rx_process(rx, m);
+    free(m);
+    alec_rx_score(rx, t);
+  }
+  ck_assert_uint_eq(cap.frames, 8);
+  ck_assert_double_eq_tol(cap.last_interval, 600.0, 1e-6);
   alec_encoder_free(enc);
 }
 END_TEST
@@ -385,6 +409,7 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, payload_frames);
+  tcase_add_test(tc, payload_period_interval);
   tcase_add_test(tc, loss_requests_keyframe);
   tcase_add_test(tc, rejections);
   tcase_add_test(tc, family_switch);

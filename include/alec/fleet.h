@@ -6,23 +6,34 @@
  *
  * Every emitter (identified by a uint64_t the transport gives: DevEUI, peer
  * address, ...) gets its own alec_decoder, counters and per-channel O(1)
- * statistics. The caller drives anomaly detection with alec_fleet_evaluate():
- * per peer group and channel, the fleet baseline is the median of the
- * emitters' recent levels and their MAD (floored at mad_floor, and never
- * below its own recent average, so that a chance dip of a small group's MAD
- * does not inflate every score), each emitter is scored with the modified
- * z-score 0.6745 (level - median) / MAD (Iglewicz & Hoaglin), a two-sided
- * CUSUM on that score minus the emitter's own in-control score catches slow
- * drifts (Page 1954; an emitter that always sits at the edge of a
- * heterogeneous fleet is not drifting), and an anti-flapping state machine
- * (hysteresis z_enter/z_exit + dwell enter_count/exit_count) turns scores
- * into NORMAL / WARNING / FAILURE states. A group whose median moves by more
- * than shift_mads baseline MADs with most members is one fleet-shift event
- * (entry and exit), and suppresses emitter entries in it meanwhile.
- * A level is the mean of the values an emitter+channel sent since the
- * previous evaluation (optionally smoothed, level_alpha). Only emitters seen
- * within emitter_timeout and with such fresh values take part. Per frame the
- * work is O(values); per evaluation it is O(tracked channels) (quickselect).
+ * statistics. Detection is independent of the reporting cadence (see
+ * src/fleet/README.md for the model and how to choose values):
+ * - each value moves its emitter+channel's level (EWMA, level_alpha per
+ *   value) and marks it pending; the emitter's reporting period is measured
+ *   from the intervals between its reports;
+ * - alec_fleet_evaluate() refreshes the baseline of every group+channel with
+ *   pending members: median and MAD (floored at mad_floor, never below its
+ *   recent average) over every FRESH member, i.e. one that reported within
+ *   stale_periods of its own periods (at most emitter_timeout), its level
+ *   projected to now along the group's common trend; about 4 refreshes per
+ *   reporting period, over at most 1024 (sampled) members;
+ * - it scores each pending emitter+channel once (modified z-score 0.6745
+ *   (level - median) / MAD, Iglewicz & Hoaglin; a two-sided CUSUM on that
+ *   score minus the emitter's own in-control score for slow drifts, Page
+ *   1954) and runs its anti-flapping state machine (z_enter/z_exit
+ *   hysteresis, enter_count/exit_count dwell counted in the emitter's own
+ *   scores, i.e. its reports) into NORMAL / WARNING / FAILURE;
+ * - a group+channel whose median leaves its baseline (an EWMA with weight
+ *   shift_alpha per reporting period) by more than shift_mads baseline MADs
+ *   with most members is one fleet-shift event; it suppresses nothing;
+ * - an emitter silent beyond its stale horizon is a STALE event, and a
+ *   group of which silent_fraction missed two reports at once one SILENT
+ *   event instead.
+ * Time ("now") is the caller's: the receiver gives receive times (stamped
+ * by the transport, so a backlog keeps them), alec-replay the recording's.
+ * Per value the work is O(1); per
+ * evaluation O(pending + members of the refreshed baselines), plus a scan
+ * of the emitters for silence at most every quarter of the shortest period.
  *
  * Receiver-side pattern learning (recurring values) is kept apart from every
  * decoder's context, so it never changes how frames decode; patterns most
@@ -63,10 +74,26 @@ typedef enum alec_fleet_state {
   ALEC_FLEET_FAILURE = 2
 } alec_fleet_state;
 
+/* Event kinds, with the name notifications and tools give them (one table):
+ * EMITTER  one emitter+channel deviates from its peers
+ * SHIFT    the whole group+channel moved together
+ * STALE    one emitter stopped reporting (channel 0)
+ * SILENT   a large part of a group stopped at once (emitter 0, channel 0) */
+#define ALEC_FLEET_EVENT_KINDS(X)                                                                  \
+  X(EMITTER, 0, "emitter")                                                                         \
+  X(SHIFT, 1, "fleet-shift")                                                                       \
+  X(STALE, 2, "stale")                                                                             \
+  X(SILENT, 3, "silent")
+
 typedef enum alec_fleet_event_kind {
-  ALEC_FLEET_EVENT_EMITTER = 0, /* one emitter+channel deviates from its peers */
-  ALEC_FLEET_EVENT_SHIFT = 1    /* the whole group+channel moved together */
+#define ALEC_FLEET_KIND_ENUM(e, v, name) ALEC_FLEET_EVENT_##e = v,
+  ALEC_FLEET_EVENT_KINDS(ALEC_FLEET_KIND_ENUM)
+#undef ALEC_FLEET_KIND_ENUM
+  ALEC_FLEET_EVENT_KIND_COUNT
 } alec_fleet_event_kind;
+
+/* "emitter", "fleet-shift", "stale", "silent"; "unknown" otherwise. */
+const char *alec_fleet_event_kind_name(alec_fleet_event_kind k);
 
 /* Why an emitter event fired (bit set). */
 enum {
@@ -84,38 +111,49 @@ typedef struct alec_fleet_config {
   double z_enter;                /* 3.5: |z| above this is out of band */
   double z_exit;                 /* 2.5: back in band only below this; 0 < z_exit < z_enter */
   double z_failure;              /* 7.0: FAILURE rather than WARNING; > z_enter */
-  uint32_t enter_count;          /* 3: evaluations out of band before entering (N) */
-  uint32_t exit_count;           /* 5: evaluations in band before leaving (M) */
+  uint32_t enter_count;          /* 3: the emitter's own scores out of band before entering (N) */
+  uint32_t exit_count;           /* 5: own scores in band before leaving (M) */
   uint32_t min_peers;            /* 3: fewer fresh emitters in a group+channel: no scoring (>= 3) */
   double mad_floor;              /* 0.01 (one quantum at scale 100): MAD never below this */
-  double level_alpha;            /* 1.0: per-evaluation EWMA weight of the mean of the values
-                                    received since the previous evaluation, (0, 1]. 1 = no extra
-                                    smoothing: the CUSUM integrates over time, and smoothing its
+  double level_alpha;            /* 1.0: EWMA weight of each value in the level, (0, 1]. 1 = the
+                                    latest value, no smoothing: the CUSUM integrates over time, and smoothing its
                                     input makes it autocorrelated, which multiplies false drift
                                     alarms (measured, k 0.5 / h 10, 1000 noisy emitters: 0.03
                                     false entries per 10,000 emitter-evaluations at 1.0, 13.5
                                     at 0.5, 51 at 0.3) */
   double cusum_k;                /* 0.5: CUSUM reference value (allowance), in z units, [0, 100]:
                                     the classic design for a 1-sigma shift */
-  double cusum_h;                /* 10.0: CUSUM decision interval in z units; 0 disables drift
-                                    detection, else (0, 1e6]. k 0.5 / h 10 measured on the
-                                    scenarios: drift flagged at 2.4 MAD (mean, worst 3.6 over 200
-                                    seeds), 0.01-0.02 false entries per 10,000
-                                    emitter-evaluations on 1000 noisy emitters */
+  double cusum_h;                /* 12.0: CUSUM decision interval in z units; 0 disables drift
+                                    detection, else (0, 1e6]. h 10 gave 0.01-0.02 false entries
+                                    per 10,000 emitter-evaluations on 1000 noisy emitters, 3 in
+                                    the 4.9 million scores of the 14-day acceptance fleet; h 12
+                                    none there, drift flagged at 2.5 MAD (mean, worst 4.2) */
   double baseline_alpha;         /* 0.01: EWMA weight of each emitter's own in-control z
                                     (the CUSUM target), (0, 1] */
-  uint32_t drift_warmup;         /* 50: in-control evaluations of an emitter+channel (its own
-                                    baseline score) before its CUSUM runs; also the warm-up of
-                                    the group baseline used for fleet shifts */
+  uint32_t drift_warmup;         /* 50: in-control scores of an emitter+channel (its own
+                                    baseline score) before its CUSUM runs; also the refreshes
+                                    (and at least 5 periods) of the group baseline before fleet
+                                    shifts are judged */
   double sync_interval;          /* s, 60: pattern promotion period in evaluate(); 0 = only on
                                     alec_fleet_sync_patterns() */
   double shift_mads;             /* 5.0: group median moved by more than this many baseline
                                     MADs => fleet shift candidate */
   double shift_fraction;         /* 0.5: ...and at least this fraction of the peers moved the same
                                     way, (0, 1] */
-  double shift_alpha;            /* 0.05: EWMA weight of the group median/MAD baseline, (0, 1] */
+  double shift_alpha;            /* 0.25: EWMA weight per reporting period of the group
+                                    median/MAD baseline, (0, 1]: a time constant of about
+                                    1/shift_alpha - 0.5 periods. Common movement slower than
+                                    that is followed, not a shift */
   uint32_t pattern_min_count;    /* 3: occurrences in recent values to learn a pattern;
                                     0 disables learning, else 2..255 */
+  double stale_periods;          /* 3: an emitter silent for more than this many of its own
+                                    reporting periods (at least 1 s, at most emitter_timeout)
+                                    is stale: a STALE event, and it leaves the baselines.
+                                    0 = no STALE events (baselines use 3); else [1, 1e6] */
+  double silent_fraction;        /* 0.2: when at least this fraction of a group (and at least
+                                    min_peers emitters) missed two of their own reports, one
+                                    SILENT event for the group replaces their STALE events;
+                                    0 = off, else (0, 1] */
   alec_decoder_config decoder;   /* for every emitter's decoder */
   alec_context_config fleet_ctx; /* the fleet dictionary's context */
 } alec_fleet_config;
@@ -196,14 +234,22 @@ typedef struct alec_fleet_event {
   uint64_t emitter_id;       /* 0 for shift events */
   const char *group;         /* valid during the callback only */
   uint32_t channel;
-  double value;   /* emitter level (shift: group median) */
-  double median;  /* group median (shift: the baseline median it moved from) */
+  double value;   /* emitter level (shift: group median; stale: seconds since its last report;
+                     silent: overdue members) */
+  double median;  /* group median (shift: the baseline median it moved from; stale: the
+                     emitter's period; silent: members of the group) */
   double mad;     /* MAD used for the score: max(MAD, its recent average,
                      mad_floor) (shift: baseline MAD) */
   double score;   /* robust z (shift: (median - baseline) / baseline MAD) */
   double cusum;   /* drift statistic max(S+, S-) (emitter events) */
-  unsigned peers; /* fresh emitters compared */
+  unsigned peers; /* fresh emitters compared (stale: members of its group; silent: overdue
+                     members) */
   double time;    /* the evaluation's now */
+  /* The band in the value's unit, NaN where there is none: emitter events
+   * median -+ z_enter (warn) and z_failure (fail) MADs as scores count them;
+   * shift events baseline -+ shift_mads baseline MADs (warn); stale events
+   * warn_max = the stale horizon in seconds (value = seconds silent). */
+  double warn_min, warn_max, fail_min, fail_max;
 } alec_fleet_event;
 
 typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
@@ -216,6 +262,10 @@ typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
 int alec_fleet_evaluate(alec_fleet *fleet, double now, alec_fleet_event_cb cb, void *arg);
 
 /* ---- accessors ---------------------------------------------------------- */
+
+/* Observed reporting period of an emitter in seconds (what its values'
+ * interval should say), 0 when unknown or not an emitter. O(1). */
+double alec_fleet_emitter_period(const alec_fleet *fleet, uint64_t emitter_id);
 
 typedef struct alec_fleet_channel_info {
   uint32_t channel;
@@ -249,6 +299,8 @@ typedef struct alec_fleet_emitter_info {
   unsigned n_channels;    /* tracked channels */
   unsigned n_patterns;    /* learned patterns (receiver side) */
   size_t memory;          /* bytes of heap for this emitter */
+  double period;          /* observed reporting period (s), 0 until known */
+  int stale;              /* silent beyond its stale horizon (stale_periods) */
 } alec_fleet_emitter_info;
 
 /* ALEC_ENOTFOUND when unknown. now only decides "active". */

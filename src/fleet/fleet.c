@@ -24,14 +24,16 @@ void alec_fleet_config_init(alec_fleet_config *cfg) {
   cfg->mad_floor = 0.01;
   cfg->level_alpha = 1.0;
   cfg->cusum_k = 0.5;
-  cfg->cusum_h = 10.0;
+  cfg->cusum_h = 12.0;
   cfg->baseline_alpha = 0.01;
   cfg->drift_warmup = 50;
   cfg->sync_interval = 60.0;
   cfg->shift_mads = 5.0;
   cfg->shift_fraction = 0.5;
-  cfg->shift_alpha = 0.05;
+  cfg->shift_alpha = 0.25;
   cfg->pattern_min_count = 3;
+  cfg->stale_periods = 3.0;
+  cfg->silent_fraction = 0.2;
   alec_decoder_config_init(&cfg->decoder);
   alec_context_config_init(&cfg->fleet_ctx);
 }
@@ -93,6 +95,10 @@ int alec_fleet_config_validate(const alec_fleet_config *c, char *err, size_t err
           c->shift_alpha);
   REQUIRE(c->pattern_min_count == 0 || (c->pattern_min_count >= 2 && c->pattern_min_count <= 255),
           "pattern_min_count", "must be 0 (off) or in 2..255", c->pattern_min_count);
+  REQUIRE(c->stale_periods == 0 || (c->stale_periods >= 1 && c->stale_periods <= 1e6),
+          "stale_periods", "must be 0 (off) or in [1, 1e6]", c->stale_periods);
+  REQUIRE(c->silent_fraction >= 0 && c->silent_fraction <= 1, "silent_fraction",
+          "must be 0 (off) or in (0, 1]", c->silent_fraction);
   if (alec_context_config_validate(&c->decoder.ctx) != 0) {
     if (err && errlen) snprintf(err, errlen, "fleet config: decoder.ctx is invalid");
     return ALEC_EINVAL;
@@ -184,7 +190,9 @@ void alec_fleet_free(alec_fleet *f) {
   free(f->emap.s);
   free(f->assign.s);
   free(f->groups);
+  for (uint32_t i = 0; i < f->n_gc; i++) free(f->gcs[i].mem);
   free(f->gcs);
+  free(f->pend);
   free(f->gcmap.s);
   alec_decoder_free(f->spare);
   alec_context_free(f->fctx);
@@ -250,6 +258,7 @@ int alec_fleet_set_emitter_group(alec_fleet *f, uint64_t id, const char *name) {
     emitter *e = &f->em[ei];
     if (e->group != (uint16_t)g) {
       e->group = (uint16_t)g;
+      f->members_dirty = 1;
       fchan *ch = chans(e);
       for (unsigned i = 0; i < e->n_ch; i++) {
         ch[i].gc = alec_fleet__gc_lookup(f, e->group, ch[i].id);

@@ -39,6 +39,8 @@ static void fill_info(const alec_fleet *f, const emitter *e, double now,
   for (int k = 0; k < PAT_SLOTS; k++)
     if (pat_learned(f, e, &e->pat[k])) o->n_patterns++;
   o->memory = emitter_memory(e);
+  o->period = e->period;
+  o->stale = now - e->last_seen > stale_horizon(f, e);
 }
 
 int alec_fleet_get_emitter(const alec_fleet *f, uint64_t id, double now,
@@ -139,6 +141,7 @@ static void remove_at(alec_fleet *f, uint32_t i) {
   emitter *e = &f->em[i];
   alec_fleet__map_del(&f->emap, e->id);
   alec_fleet__emitter_release(e);
+  f->members_dirty = 1; /* member and pending lists name emitters by index */
   uint32_t last = f->n_em - 1;
   if (i != last) {
     f->em[i] = f->em[last];
@@ -177,7 +180,8 @@ size_t alec_fleet_memory(const alec_fleet *f) {
              map_memory(&f->assign) + map_memory(&f->gcmap) +
              (size_t)f->cap_groups * sizeof(group) + (size_t)f->cap_gc * sizeof(gcslot) +
              f->cap_scratch * sizeof(double) + f->cap_pscratch * sizeof(uint64_t) +
-             alec_context_memory(f->fctx);
+             alec_context_memory(f->fctx) + (size_t)f->cap_pend * sizeof(pend_ref);
+  for (uint32_t i = 0; i < f->n_gc; i++) m += (size_t)f->gcs[i].cap_mem * sizeof(uint32_t);
   for (uint32_t i = 0; i < f->n_em; i++) m += emitter_memory(&f->em[i]) - sizeof(emitter);
   return m;
 }
@@ -212,6 +216,24 @@ void alec_fleet_get_stats(const alec_fleet *f, double now, alec_fleet_stats *out
   out->memory = alec_fleet_memory(f);
   size_t fixed = sizeof *f;
   out->memory_per_emitter = f->n_em ? (out->memory - fixed) / f->n_em : 0;
+}
+
+const char *alec_fleet_event_kind_name(alec_fleet_event_kind k) {
+  switch (k) {
+#define KIND_NAME(e, v, name)                                                                      \
+  case ALEC_FLEET_EVENT_##e:                                                                       \
+    return name;
+    ALEC_FLEET_EVENT_KINDS(KIND_NAME)
+#undef KIND_NAME
+  default:
+    return "unknown";
+  }
+}
+
+double alec_fleet_emitter_period(const alec_fleet *f, uint64_t id) {
+  if (!f) return 0;
+  uint32_t i = map_find(&f->emap, id);
+  return i == NONE ? 0 : f->em[i].period;
 }
 
 const char *alec_fleet_state_name(alec_fleet_state s) {

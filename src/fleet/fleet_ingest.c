@@ -41,6 +41,9 @@ static fchan *chan_get(alec_fleet *f, emitter *e, uint32_t id, unsigned hint) {
   memset(c, 0, sizeof *c);
   c->id = id;
   c->gc = alec_fleet__gc_lookup(f, e->group, id);
+  if (c->gc != NONE &&
+      alec_fleet__gc_add_member(f, c->gc, REF(e - f->em, e->n_ch - 1u)) != 0)
+    f->members_dirty = 1; /* the rebuild tries again */
   return c;
 }
 
@@ -88,7 +91,7 @@ static void learn(const alec_fleet *f, emitter *e, double v) {
   set[victim].last = now;
 }
 
-static void observe(alec_fleet *f, emitter *e, fchan *c, double v) {
+static void observe(alec_fleet *f, emitter *e, fchan *c, double v, double now) {
   c->values++;
   e->values++;
   if (c->values == 1) {
@@ -109,15 +112,34 @@ static void observe(alec_fleet *f, emitter *e, fchan *c, double v) {
     }
   }
   c->last = v;
-  double s = c->fresh_sum + v;
-  if (!isfinite(s)) { /* keep the latest value only */
-    c->fresh_sum = v;
-    c->fresh_n = 1;
+  /* The level moves per value, in the emitter's own reports, so that its
+   * smoothing does not depend on how often the fleet is evaluated. */
+  if (!c->has_level) {
+    c->level = v;
+    c->has_level = 1;
   } else {
-    c->fresh_sum = s;
-    if (c->fresh_n < UINT32_MAX) c->fresh_n++;
+    double l = c->level + f->cfg.level_alpha * (v - c->level);
+    c->level = isfinite(l) ? l : v;
   }
+  c->t_value = now;
+  if (!c->pending && c->gc != NONE) alec_fleet__pend(f, e, c);
   learn(f, e, v);
+}
+
+/* Reporting period from the intervals between the emitter's reports. */
+static void note_report(alec_fleet *f, emitter *e, double now) {
+  if (e->frames == 0) return; /* created by this frame, or restored */
+  double dt = now - e->last_seen;
+  if (!(dt > 1e-3) || (e->period > 0 && dt < REPORT_GAP * e->period)) return;
+  if (e->period > 0 && dt > 2.0 * e->period) dt = 2.0 * e->period;
+  if (e->period_n < UINT32_MAX) e->period_n++;
+  double w = e->period_n <= PERIOD_WARMUP ? 1.0 / (double)e->period_n : PERIOD_ALPHA;
+  e->period = e->period_n == 1 ? dt : e->period + w * (dt - e->period);
+  /* Stale scans run at a quarter of the shortest period: a new, shorter
+   * one brings the next scan forward. */
+  double q = e->period / 4.0;
+  if (q < STALE_FLOOR / 4.0) q = STALE_FLOOR / 4.0;
+  if (now + q < f->next_stale_scan) f->next_stale_scan = now + q;
 }
 
 /* Room for one more emitter (the caller checked max_emitters). */
@@ -196,6 +218,7 @@ static int process_one(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
     }
   }
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
+  note_report(f, e, now);
   /* The latest frame defines "last seen" even if the clock went backwards:
    * ages are clamped at 0 later, nothing is computed modulo anything. */
   e->last_seen = now;
@@ -225,7 +248,7 @@ static int process_one(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
         e->unreliable++;
     }
     if (!c || c->gc == NONE) f->st.untracked_values++;
-    if (c && usable) observe(f, e, c, v->value);
+    if (c && usable) observe(f, e, c, v->value, now);
     if ((size_t)i < cap) {
       alec_fleet_value *o = &out[i];
       o->channel = v->id;

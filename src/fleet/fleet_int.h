@@ -36,6 +36,43 @@
 #define PAT_EXPIRE 4096u
 /* Bound on group+channel slots whatever the configuration says. */
 #define GC_HARD_LIMIT (1u << 20)
+/* A group+channel baseline is refreshed once 1/REFRESH_DIV of its active
+ * members have a value waiting to be scored, or when the oldest waited
+ * 1/REFRESH_DIV of the group's reporting period: about REFRESH_DIV
+ * selections per period whatever the group size (a value costs about
+ * REFRESH_DIV member visits), and a score waits at most that long. */
+#define REFRESH_DIV 4u
+/* A baseline is taken over at most SAMPLE_MAX members: larger groups are
+ * sampled with a stride whose offset rotates at each refresh. The median
+ * of 1024 has a standard error of about 4 % of the spread, far below what
+ * a threshold of 3.5 MADs can tell, and the cost of a refresh no longer
+ * grows with the group. */
+#define SAMPLE_MAX 1024u
+/* Reporting period estimate: EWMA weight per report, after a plain mean of
+ * the first PERIOD_WARMUP intervals. Frames closer than REPORT_GAP periods
+ * (or 1 ms) to the previous one belong to the same report (one frame per
+ * channel, a retransmission). One interval counts for at most twice the
+ * estimate, so an outage does not stretch the period it is judged by. */
+#define PERIOD_ALPHA 0.1
+#define PERIOD_WARMUP 4u
+#define REPORT_GAP 0.25
+/* Stale and freshness horizons are never shorter than this (s): a receiver
+ * that stalls for a few evaluations must not make a 10 ms fleet stale. */
+#define STALE_FLOOR 1.0
+/* An emitter is overdue (counts towards a group silence) after this many of
+ * its periods without a report; a stale emitter's own notification waits up
+ * to STALE_HOLD horizons while its group looks like it is going silent. */
+#define OVERDUE_PERIODS 2.0
+#define STALE_HOLD 2.0
+/* A group+channel judges fleet shifts (and follows the common trend) only
+ * after drift_warmup refreshes and this many of its reporting periods:
+ * while a fleet comes up, its median is that of whoever reported first. */
+#define SHIFT_WARM_PERIODS 5.0
+/* Channel references in the member and pending lists: emitter index << 8 |
+ * channel index (max_channels <= 256, max_emitters < 2^24). */
+#define REF(e, c) (((uint32_t)(e) << 8) | (uint32_t)(c))
+#define REF_E(r) ((r) >> 8)
+#define REF_C(r) ((r)&0xffu)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch((p), 1, 3)
@@ -127,18 +164,17 @@ typedef struct fchan {
   uint8_t state;  /* alec_fleet_state */
   uint8_t reason; /* ALEC_FLEET_REASON_* of the current anomaly */
   uint8_t has_level;
-  uint8_t scored;    /* takes part in the running evaluation */
+  uint8_t pending;   /* has a value not scored yet (it is in the pending list) */
   uint16_t above;    /* consecutive out-of-band evaluations while NORMAL */
   uint16_t below;    /* consecutive in-band evaluations while anomalous */
   uint16_t sev_up;   /* consecutive evaluations past z_failure while WARNING */
   uint16_t sev_down; /* consecutive evaluations well below it while FAILURE */
-  uint32_t fresh_n;  /* values since the last evaluation */
   uint32_t evals;
   uint32_t base_n; /* in-control evaluations that fed base_z */
   uint64_t values;
-  double fresh_sum;
+  double t_value; /* time of its latest value in the statistics */
   double last, mean, var;
-  double level;
+  double level; /* EWMA over its own values, weight level_alpha per value */
   /* Scores live in z units, where float's 7 digits are plenty; it keeps a
    * channel within 96 bytes. */
   float score, base_z, cpos, cneg;
@@ -160,10 +196,12 @@ typedef struct emitter {
   fchan *xch; /* heap channels when n_ch > INLINE_CH, else NULL */
   uint16_t n_ch, cap_ch;
   uint16_t group;
-  uint16_t pad;
+  uint8_t stale; /* STALE_* */
+  uint8_t pad;
   uint32_t pat_clock;
-  uint32_t pad2;
+  uint32_t period_n; /* intervals that fed period */
   double last_seen;
+  double period; /* observed reporting period (s), 0 until two reports */
   uint64_t frames, values, bytes;
   uint64_t gaps, resets, resyncs;
   uint64_t prio[5];
@@ -178,24 +216,49 @@ typedef struct emitter {
 static inline fchan *chans(emitter *e) { return e->xch ? e->xch : e->inl; }
 static inline const fchan *cchans(const emitter *e) { return e->xch ? e->xch : e->inl; }
 
+/* STALE_SEEN: stale at one scan, notified at the next if still so (group
+ * verdicts come from the previous scan's counts: this waits for them). */
+enum { STALE_NO = 0, STALE_NOTIFIED = 1, STALE_FOLDED = 2, STALE_SEEN = 3 };
+
 typedef struct gcslot {
   uint16_t group;
-  uint8_t valid; /* median/mad of this evaluation are meaningful */
+  uint8_t valid; /* median/mad of the latest refresh are meaningful */
   uint8_t shift_on;
   int8_t shift_dir;
-  uint8_t pad[3];
+  uint8_t refresh_now; /* decided in the running evaluation (stamp) */
+  uint8_t have_refresh;
+  uint8_t cand; /* fleet-shift candidate (or back, while shift_on) since cand_since */
   uint32_t channel;
-  uint32_t n;        /* fresh peers in the running evaluation */
+  uint32_t n;        /* active peers in the latest refresh's sample */
+  uint32_t n_active; /* estimated active members (n x stride) */
+  uint32_t sample_off;
   uint32_t up, down; /* peers that moved beyond the shift threshold */
-  uint32_t s_above, s_below;
   uint32_t base_n;
-  size_t off, fill;
+  uint32_t pending; /* members with a value not scored yet */
+  uint32_t *mem;    /* REF() of every channel of this group+channel */
+  uint32_t n_mem, cap_mem;
+  uint64_t stamp; /* evaluation that decided refresh_now */
+  double last_refresh, cand_since;
+  double born; /* first refresh */
+  double period; /* mean reporting period of the active members, 0 unknown */
   double median, mad;
   double base_median, base_mad;
+  double slope; /* of the baseline median, per second: projects older levels to now */
 } gcslot;
+
+/* A pending channel and its group+channel, so that deciding which
+ * baselines to refresh does not fetch every pending emitter. */
+typedef struct pend_ref {
+  uint32_t ref, gc;
+} pend_ref;
 
 typedef struct group {
   char name[ALEC_FLEET_GROUP_MAX + 1];
+  uint32_t members, overdue; /* counted by the running stale scan */
+  uint32_t known;            /* members in the previous scan */
+  uint8_t silent;            /* a group silence is notified */
+  double silent_end;         /* when the latest silence ended */
+  uint8_t suspect;           /* overdue members look like the start of one */
 } group;
 
 struct alec_fleet {
@@ -215,6 +278,11 @@ struct alec_fleet {
   size_t cap_scratch;
   uint64_t *pscratch;
   size_t cap_pscratch;
+  pend_ref *pend; /* channels with a value not scored yet */
+  uint32_t n_pend, cap_pend;
+  int members_dirty; /* emitters moved or changed group: rebuild the lists */
+  double next_stale_scan;
+  int have_stale_scan;
   int have_sync;
   double last_sync;
   alec_fleet_stats st; /* cumulative counters (gauges are computed on demand) */
@@ -229,6 +297,27 @@ static inline int pat_learned(const alec_fleet *f, const emitter *e, const pat_s
 static inline int is_active(const alec_fleet *f, const emitter *e, double now) {
   double age = now - e->last_seen;
   return !(age >= f->cfg.emitter_timeout); /* negative age (clock went back): active */
+}
+
+/* How long an emitter may stay silent before it is stale (and leaves the
+ * baselines): stale_periods of its own reporting period, never below
+ * STALE_FLOOR, never above emitter_timeout; emitter_timeout while its period
+ * is unknown. */
+static inline double stale_horizon(const alec_fleet *f, const emitter *e) {
+  double t = f->cfg.emitter_timeout;
+  double k = f->cfg.stale_periods > 0 ? f->cfg.stale_periods : 3.0;
+  if (e->period > 0) {
+    double h = k * e->period;
+    if (h < STALE_FLOOR) h = STALE_FLOOR;
+    if (h < t) t = h;
+  }
+  return t;
+}
+
+/* Takes part in baselines: reported within its stale horizon. */
+static inline int is_fresh(const alec_fleet *f, const emitter *e, double now) {
+  double age = now - e->last_seen;
+  return !(age > stale_horizon(f, e));
 }
 
 /* Cross-file internals stay out of the shared library's exported symbols,
@@ -247,6 +336,10 @@ FLEET_INTERNAL void alec_fleet__map_del(u64map *m, uint64_t key);
 /* fleet.c */
 FLEET_INTERNAL void alec_fleet__emitter_release(emitter *e);
 FLEET_INTERNAL uint32_t alec_fleet__gc_lookup(alec_fleet *f, uint16_t g, uint32_t channel);
+
+/* fleet_score.c */
+FLEET_INTERNAL int alec_fleet__gc_add_member(alec_fleet *f, uint32_t gc, uint32_t ref);
+FLEET_INTERNAL void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c);
 
 /* fleet_ingest.c */
 FLEET_INTERNAL int alec_fleet__em_reserve(alec_fleet *f);

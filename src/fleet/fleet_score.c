@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Fleet module: evaluation (robust baselines, median/MAD, CUSUM, state
- * machine, events, fleet shifts). */
+ * machine, events, fleet shifts, stale emitters and silent groups).
+ *
+ * Cost follows the data: a value marks its channel pending (O(1)); an
+ * evaluation refreshes only the group+channels that have pending members
+ * (O(members) selection, at most about REFRESH_DIV times per reporting
+ * period of the group), scores only the pending channels, and scans the
+ * emitters for silence at a rate set by their shortest period. */
 #include "fleet_int.h"
 
 /* ------------------------------------------------------------ evaluation */
@@ -87,9 +93,83 @@ static void emit(evctx *x, alec_fleet_event *ev) {
   if (x->cb) x->cb(ev, x->arg);
 }
 
-static void shift_step(evctx *x, gcslot *s) {
+/* ------------------------------------------------ member and pending lists */
+
+int alec_fleet__gc_add_member(alec_fleet *f, uint32_t gc, uint32_t ref) {
+  gcslot *s = &f->gcs[gc];
+  if (s->n_mem == s->cap_mem) {
+    uint32_t nc = s->cap_mem ? s->cap_mem * 2 : 8;
+    uint32_t *n = realloc(s->mem, (size_t)nc * sizeof *n);
+    if (!n) return ALEC_ENOMEM;
+    s->mem = n;
+    s->cap_mem = nc;
+  }
+  s->mem[s->n_mem++] = ref;
+  return 0;
+}
+
+static int pend_push(alec_fleet *f, uint32_t ref, uint32_t gc) {
+  if (f->n_pend == f->cap_pend) {
+    uint32_t nc = f->cap_pend ? f->cap_pend * 2 : 64;
+    pend_ref *n = realloc(f->pend, (size_t)nc * sizeof *n);
+    if (!n) return ALEC_ENOMEM;
+    f->pend = n;
+    f->cap_pend = nc;
+  }
+  f->pend[f->n_pend].ref = ref;
+  f->pend[f->n_pend].gc = gc;
+  f->n_pend++;
+  return 0;
+}
+
+void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c) {
+  c->pending = 1;
+  f->gcs[c->gc].pending++;
+  /* Without room the flag stays: the rebuild lists it. */
+  if (pend_push(f, REF(e - f->em, c - chans(e)), c->gc) != 0) f->members_dirty = 1;
+}
+
+/* Emitters are addressed by index, which removal and group changes alter:
+ * then both lists are rebuilt from the channels (O(tracked channels), only
+ * after such a change). */
+static int rebuild_lists(alec_fleet *f) {
+  for (uint32_t g = 0; g < f->n_gc; g++) f->gcs[g].n_mem = f->gcs[g].pending = 0;
+  f->n_pend = 0;
+  for (uint32_t i = 0; i < f->n_em; i++) {
+    emitter *e = &f->em[i];
+    fchan *ch = chans(e);
+    for (unsigned j = 0; j < e->n_ch; j++) {
+      if (ch[j].gc == NONE) {
+        ch[j].pending = 0;
+        continue;
+      }
+      if (alec_fleet__gc_add_member(f, ch[j].gc, REF(i, j)) != 0) return ALEC_ENOMEM;
+      if (!ch[j].pending) continue;
+      if (pend_push(f, REF(i, j), ch[j].gc) != 0) return ALEC_ENOMEM;
+      f->gcs[ch[j].gc].pending++;
+    }
+  }
+  f->members_dirty = 0;
+  return 0;
+}
+
+/* ----------------------------------------------------------- fleet shifts */
+
+/* A fleet shift is the group median leaving its baseline (an EWMA of the
+ * median with weight shift_alpha per reporting period of the group) by more
+ * than shift_mads baseline MADs with at least shift_fraction of the peers
+ * beyond that distance on the same side, for enter_count reporting periods.
+ * The baseline holds still while a candidate lasts, so a step stays a step
+ * however long the dwell; a smooth common movement (a ramp, a diurnal cycle
+ * slow against the reporting period) is followed with a lag of about
+ * 1/shift_alpha periods and never departs that far. */
+static void shift_step(evctx *x, gcslot *s, double dt) {
   const alec_fleet_config *c = &x->f->cfg;
-  if (s->base_n >= c->drift_warmup) {
+  double gp = s->period > 0 ? s->period : (dt > 0 ? dt : 1.0);
+  /* Without any member's period (two reports each) there is no time scale yet. */
+  int warm = s->base_n >= c->drift_warmup && (s->period > 0 || s->base_n >= 4 * c->drift_warmup) &&
+             x->now - s->born >= SHIFT_WARM_PERIODS * gp * (1.0 - 1e-9);
+  if (warm) {
     double thr = c->shift_mads * s->base_mad;
     double d = s->median - s->base_median;
     double frac_up = (double)s->up / (double)s->n, frac_down = (double)s->down / (double)s->n;
@@ -104,51 +184,65 @@ static void shift_step(evctx *x, gcslot *s) {
     ev.mad = s->base_mad;
     ev.score = clampz(score);
     ev.peers = s->n;
-    if (!s->shift_on) {
-      int cand =
-          (d > thr && frac_up >= c->shift_fraction) || (d < -thr && frac_down >= c->shift_fraction);
-      s->s_above = cand ? s->s_above + 1 : 0;
-      if (s->s_above >= c->enter_count) {
-        s->shift_on = 1;
-        s->shift_dir = d > 0 ? 1 : -1;
-        s->s_above = s->s_below = 0;
-        x->f->st.shift_events++;
-        ev.severity = ALEC_FLEET_WARNING;
-        ev.previous = ALEC_FLEET_NORMAL;
-        emit(x, &ev);
-      }
-    } else {
-      int back = fabs(d) < thr * (c->z_exit / c->z_enter);
-      s->s_below = back ? s->s_below + 1 : 0;
-      if (s->s_below >= c->exit_count) {
-        s->shift_on = 0;
-        s->shift_dir = 0;
-        s->s_above = s->s_below = 0;
-        ev.severity = ALEC_FLEET_NORMAL;
-        ev.previous = ALEC_FLEET_WARNING;
-        emit(x, &ev);
-      }
+    ev.warn_min = s->base_median - thr;
+    ev.warn_max = s->base_median + thr;
+    ev.fail_min = ev.fail_max = NAN;
+    int on = !s->shift_on ? (d > thr && frac_up >= c->shift_fraction) ||
+                                (d < -thr && frac_down >= c->shift_fraction)
+                          : fabs(d) < thr * (c->z_exit / c->z_enter);
+    if (!on) {
+      s->cand = 0;
+    } else if (!s->cand) {
+      s->cand = 1;
+      s->cand_since = x->now;
+    }
+    unsigned dwell = s->shift_on ? c->exit_count : c->enter_count;
+    /* Dwell in the group's own reporting periods (a refresh at the first
+     * evaluation of the candidate counts as the first), not in refreshes,
+     * whose rate depends on the group size. */
+    if (s->cand && x->now - s->cand_since >= ((double)dwell - 1.0) * gp * (1.0 - 1e-9)) {
+      s->cand = 0;
+      alec_fleet_state prev = s->shift_on ? ALEC_FLEET_WARNING : ALEC_FLEET_NORMAL;
+      s->shift_on = !s->shift_on;
+      s->shift_dir = s->shift_on ? (d > 0 ? 1 : -1) : 0;
+      if (s->shift_on) x->f->st.shift_events++;
+      ev.severity = s->shift_on ? ALEC_FLEET_WARNING : ALEC_FLEET_NORMAL;
+      ev.previous = prev;
+      emit(x, &ev);
     }
   }
   /* The baseline follows the fleet (slowly), so a lasting shift becomes the
-   * new normal and its event ends. */
+   * new normal and its event ends; it holds while an entry is pending. */
   if (s->base_n < UINT32_MAX) s->base_n++;
-  double w = 1.0 / (double)s->base_n;
-  if (w < c->shift_alpha) w = c->shift_alpha;
   if (s->base_n == 1) {
     s->base_median = s->median;
     s->base_mad = s->mad;
-  } else {
+  } else if (s->shift_on || !s->cand) {
+    double w = 1.0 - pow(1.0 - c->shift_alpha, dt / gp);
+    if (!(w <= 1.0)) w = 1.0;
+    if (w < 1.0 / (double)s->base_n) w = 1.0 / (double)s->base_n; /* warm-up: running mean */
+    double before = s->base_median;
     s->base_median += w * (s->median - s->base_median);
     s->base_mad += w * (s->mad - s->base_mad);
+    /* The common trend, from the baseline (which a step does not move
+     * while it is a candidate): smoothed like the baseline itself. */
+    if (dt > 0 && warm) {
+      double inst = (s->base_median - before) / dt;
+      double sl = s->slope + w * (inst - s->slope);
+      s->slope = isfinite(sl) ? sl : 0.0;
+    }
   }
   if (!isfinite(s->base_median)) s->base_median = s->median;
   if (!(s->base_mad >= c->mad_floor) || !isfinite(s->base_mad)) s->base_mad = s->mad;
 }
 
+/* ------------------------------------------------------ emitter scoring */
+
+static double projected(const gcslot *s, const fchan *ch, double now);
+
 static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   const alec_fleet_config *c = &x->f->cfg;
-  double z = clampz(MAD_SCALE * (ch->level - s->median) / s->mad);
+  double z = clampz(MAD_SCALE * (projected(s, ch, x->now) - s->median) / s->mad);
   double az = fabs(z);
   double h = c->cusum_h;
   float hf = (float)h;
@@ -179,9 +273,11 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
     }
   }
   int level = az > c->z_enter;
+  /* No suppression during a fleet shift: the score is taken against the
+   * concurrent median, so a common move leaves it where it was, and an
+   * emitter far from its moved peers is as anomalous as ever. */
   int out_band = level || drift;
   int in_band = az < c->z_exit && (h <= 0 || (ch->cpos < h / 2 && ch->cneg < h / 2));
-  if (s->shift_on) out_band = 0; /* the group moved: one fleet event instead */
 
   alec_fleet_event ev;
   memset(&ev, 0, sizeof ev);
@@ -195,6 +291,10 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   ev.score = z;
   ev.cusum = ch->cpos > ch->cneg ? ch->cpos : ch->cneg;
   ev.peers = s->n;
+  ev.warn_min = s->median - c->z_enter * s->mad / MAD_SCALE;
+  ev.warn_max = s->median + c->z_enter * s->mad / MAD_SCALE;
+  ev.fail_min = s->median - c->z_failure * s->mad / MAD_SCALE;
+  ev.fail_max = s->median + c->z_failure * s->mad / MAD_SCALE;
   ev.previous = (alec_fleet_state)ch->state;
   ev.reason = (level ? ALEC_FLEET_REASON_LEVEL : 0u) | (drift ? ALEC_FLEET_REASON_DRIFT : 0u);
 
@@ -253,94 +353,238 @@ static int ensure_scratch(alec_fleet *f, size_t need) {
   return 0;
 }
 
+/* ------------------------------------------------------------ baselines */
+
+static int refresh_due(const gcslot *s, double now) {
+  if (!s->have_refresh || now < s->last_refresh) return 1;
+  uint32_t thr = s->n_active / REFRESH_DIV;
+  if (s->pending >= (thr ? thr : 1)) return 1;
+  return now - s->last_refresh >= (s->period > 0 ? s->period / REFRESH_DIV : 0.0);
+}
+
+/* A level as of now: members report at their own phases, and during a
+ * common trend (a diurnal cycle) an older level lags its fresher peers by
+ * trend x age; compared as they are, every fresh emitter would look biased
+ * and the CUSUM would integrate that bias. */
+static double projected(const gcslot *s, const fchan *ch, double now) {
+  double age = now - ch->t_value;
+  if (!(age > 0)) return ch->level;
+  double v = ch->level + s->slope * age;
+  return isfinite(v) ? v : ch->level;
+}
+
+/* Median and MAD over every fresh member, whether it reported since the
+ * previous refresh or not: the baseline must not depend on who happened to
+ * report in the last evaluation interval. */
+static void refresh(evctx *x, gcslot *s) {
+  alec_fleet *f = x->f;
+  const alec_fleet_config *c = &f->cfg;
+  double now = x->now;
+  double *a = f->scratch;
+  uint32_t n = 0, up = 0, down = 0, pn = 0;
+  double psum = 0, thr = c->shift_mads * s->base_mad;
+  uint32_t stride = s->n_mem > SAMPLE_MAX ? (s->n_mem + SAMPLE_MAX - 1) / SAMPLE_MAX : 1;
+  uint32_t start = stride > 1 ? s->sample_off++ % stride : 0;
+  for (uint32_t k = start; k < s->n_mem; k += stride) {
+    uint32_t r = s->mem[k];
+    const emitter *e = &f->em[REF_E(r)];
+    const fchan *ch = &cchans(e)[REF_C(r)];
+    double age = now - ch->t_value;
+    if (!ch->has_level || age > stale_horizon(f, e)) continue;
+    double lv = projected(s, ch, now);
+    a[n++] = lv;
+    if (e->period > 0) {
+      psum += e->period;
+      pn++;
+    }
+    if (s->base_n > 0) {
+      double d = lv - s->base_median;
+      if (d > thr) up++;
+      if (d < -thr) down++;
+    }
+  }
+  double dt = s->have_refresh && now > s->last_refresh ? now - s->last_refresh : 0.0;
+  if (!s->have_refresh || now < s->born) s->born = now;
+  s->have_refresh = 1;
+  s->last_refresh = now;
+  s->n = n;
+  uint64_t na = (uint64_t)n * stride;
+  s->n_active = na > UINT32_MAX ? UINT32_MAX : (uint32_t)na;
+  s->up = up;
+  s->down = down;
+  s->period = pn ? psum / (double)pn : 0.0;
+  s->valid = 0;
+  if (n < c->min_peers || n == 0) return;
+  s->median = median_of(a, n);
+  for (uint32_t k = 0; k < n; k++) a[k] = fabs(a[k] - s->median);
+  double mad = median_of(a, n);
+  s->mad = (mad >= c->mad_floor && isfinite(mad)) ? mad : (isfinite(mad) ? c->mad_floor : 1e300);
+  s->valid = 1;
+  shift_step(x, s, dt);
+  /* Scores divide by the larger of this refresh's MAD and its recent
+   * average: the MAD of a small group dips by chance (10 peers: by half,
+   * often), and every score would jump with it. A real widening of the
+   * fleet still counts at once. */
+  if (s->base_n > 1 && s->base_mad > s->mad) s->mad = s->base_mad;
+}
+
+/* ------------------------------------------------ stale and silent emitters */
+
+static void stale_event(evctx *x, const emitter *e, double age, double horizon,
+                        alec_fleet_state sev) {
+  alec_fleet_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = ALEC_FLEET_EVENT_STALE;
+  ev.severity = sev;
+  ev.previous = sev == ALEC_FLEET_NORMAL ? ALEC_FLEET_WARNING : ALEC_FLEET_NORMAL;
+  ev.emitter_id = e->id;
+  ev.group = x->f->groups[e->group].name;
+  ev.value = age < 0 ? 0 : age;
+  ev.median = e->period;
+  ev.mad = horizon;
+  ev.score = e->period > 0 ? ev.value / e->period : 0;
+  ev.peers = x->f->groups[e->group].known;
+  ev.warn_min = ev.fail_min = ev.fail_max = NAN;
+  ev.warn_max = horizon;
+  emit(x, &ev);
+}
+
+/* An emitter silent beyond its stale horizon is STALE (OKAY when it reports
+ * again). When enough of a group is overdue at once (a gateway down), the
+ * group gets one SILENT event and its members' STALE events are folded
+ * into it; a member still stale when the group is back gets its own. */
+static void stale_scan(evctx *x) {
+  alec_fleet *f = x->f;
+  const alec_fleet_config *c = &f->cfg;
+  double now = x->now;
+  if (c->stale_periods <= 0) return;
+  /* A clock that went back far reschedules rather than stalls the scans. */
+  if (f->have_stale_scan && now < f->next_stale_scan &&
+      f->next_stale_scan - now <= c->emitter_timeout)
+    return;
+  /* One pass over the emitters: each group's verdict comes from the counts
+   * of the previous scan (a quarter period ago), the counts for the next
+   * are gathered meanwhile. */
+  for (uint32_t gi = 0; gi < f->n_groups; gi++) {
+    group *g = &f->groups[gi];
+    if (c->silent_fraction <= 0) {
+      g->suspect = 0;
+      continue;
+    }
+    double need = ceil(c->silent_fraction * (double)g->members);
+    if (need < c->min_peers) need = c->min_peers;
+    int enter = !g->silent && g->members > 0 && (double)g->overdue >= need;
+    int leave = g->silent && 2.0 * (double)g->overdue < need;
+    if (enter || leave) {
+      g->silent = (uint8_t)enter;
+      if (leave) g->silent_end = now;
+      alec_fleet_event ev;
+      memset(&ev, 0, sizeof ev);
+      ev.kind = ALEC_FLEET_EVENT_SILENT;
+      ev.severity = enter ? ALEC_FLEET_WARNING : ALEC_FLEET_NORMAL;
+      ev.previous = enter ? ALEC_FLEET_NORMAL : ALEC_FLEET_WARNING;
+      ev.group = g->name;
+      ev.value = g->overdue;
+      ev.median = g->members;
+      ev.score = g->members ? (double)g->overdue / (double)g->members : 0;
+      ev.peers = g->overdue;
+      ev.warn_min = ev.warn_max = ev.fail_min = ev.fail_max = NAN;
+      emit(x, &ev);
+    }
+    /* Half way to a silence: members that go stale now may be its start. */
+    g->suspect = g->overdue >= 2 && 2.0 * (double)g->overdue >= need;
+  }
+  for (uint32_t gi = 0; gi < f->n_groups; gi++) {
+    f->groups[gi].known = f->groups[gi].members;
+    f->groups[gi].members = f->groups[gi].overdue = 0;
+  }
+  double minp = c->emitter_timeout;
+  for (uint32_t i = 0; i < f->n_em; i++) {
+    emitter *e = &f->em[i];
+    double age = now - e->last_seen, h = stale_horizon(f, e);
+    /* Floored like the horizon: a fast fleet is not overdue because the
+     * receiver or the network paused for a few of its periods. */
+    double od = e->period > 0 ? OVERDUE_PERIODS * e->period : h;
+    if (od < STALE_FLOOR) od = STALE_FLOOR;
+    if (od > h) od = h;
+    group *g = &f->groups[e->group];
+    g->members++;
+    if (age > od) g->overdue++;
+    if (e->period > 0 && e->period < minp) minp = e->period;
+    if (!(age > h)) {
+      if (e->stale == STALE_NOTIFIED) stale_event(x, e, age, h, ALEC_FLEET_NORMAL);
+      e->stale = STALE_NO;
+      continue;
+    }
+    if (e->stale == STALE_NOTIFIED) continue;
+    if (g->silent) {
+      e->stale = STALE_FOLDED;
+      continue;
+    }
+    /* Back from a silence, members report again one period after another:
+     * one still silent after its hold is stale on its own account. */
+    if (e->stale == STALE_FOLDED && now - g->silent_end <= STALE_HOLD * h) continue;
+    if (g->suspect && age <= STALE_HOLD * h) continue;
+    if (e->stale == STALE_NO) {
+      e->stale = STALE_SEEN;
+      continue;
+    }
+    e->stale = STALE_NOTIFIED;
+    stale_event(x, e, age, h, ALEC_FLEET_WARNING);
+  }
+  double dt = minp / 4.0;
+  if (dt < STALE_FLOOR / 4.0) dt = STALE_FLOOR / 4.0;
+  if (dt > c->emitter_timeout / 8.0) dt = c->emitter_timeout / 8.0;
+  f->have_stale_scan = 1;
+  f->next_stale_scan = now + dt;
+}
+
+/* ------------------------------------------------------------ evaluation */
+
 int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void *arg) {
   if (!f || !isfinite(now)) return ALEC_EINVAL;
   const alec_fleet_config *c = &f->cfg;
-  size_t total = 0;
-  for (uint32_t i = 0; i < f->n_em; i++) total += f->em[i].n_ch;
-  if (ensure_scratch(f, total) != 0) return ALEC_ENOMEM;
-
-  for (uint32_t g = 0; g < f->n_gc; g++) {
-    gcslot *s = &f->gcs[g];
-    s->n = s->up = s->down = 0;
-    s->valid = 0;
+  if (f->members_dirty && rebuild_lists(f) != 0) return ALEC_ENOMEM;
+  uint64_t stamp = f->st.evaluations + 1;
+  /* Which group+channels with pending members refresh now. */
+  size_t need = 0;
+  for (uint32_t k = 0; k < f->n_pend; k++) {
+    gcslot *s = &f->gcs[f->pend[k].gc];
+    if (s->stamp == stamp) continue;
+    s->stamp = stamp;
+    s->refresh_now = (uint8_t)refresh_due(s, now);
+    uint32_t cap = s->n_mem < SAMPLE_MAX ? s->n_mem : SAMPLE_MAX;
+    if (s->refresh_now && cap > need) need = cap;
   }
-  /* Pass 1: fold fresh values into levels, count peers per group+channel and
-   * how many moved beyond the shift threshold of the previous baseline. */
-  for (uint32_t i = 0; i < f->n_em; i++) {
-    emitter *e = &f->em[i];
-    int active = is_active(f, e, now);
-    for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &chans(e)[j];
-      ch->scored = 0;
-      if (ch->fresh_n == 0) continue;
-      double m = ch->fresh_sum / (double)ch->fresh_n;
-      ch->fresh_sum = 0;
-      ch->fresh_n = 0;
-      if (!ch->has_level) {
-        ch->level = m;
-        ch->has_level = 1;
-      } else {
-        double l = ch->level + c->level_alpha * (m - ch->level);
-        ch->level = isfinite(l) ? l : m;
-      }
-      if (!active || ch->gc == NONE) continue;
-      gcslot *s = &f->gcs[ch->gc];
-      ch->scored = 1;
-      s->n++;
-      if (s->base_n > 0) {
-        double thr = c->shift_mads * s->base_mad;
-        double d = ch->level - s->base_median;
-        if (d > thr) s->up++;
-        if (d < -thr) s->down++;
-      }
-    }
+  if (ensure_scratch(f, need) != 0) {
+    for (uint32_t k = 0; k < f->n_pend; k++) f->gcs[f->pend[k].gc].stamp = 0;
+    return ALEC_ENOMEM;
   }
-  size_t off = 0;
-  for (uint32_t g = 0; g < f->n_gc; g++) {
-    f->gcs[g].off = f->gcs[g].fill = off;
-    off += f->gcs[g].n;
-  }
-  /* Pass 2: gather the levels of each group+channel contiguously. */
-  for (uint32_t i = 0; i < f->n_em; i++) {
-    emitter *e = &f->em[i];
-    for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &chans(e)[j];
-      if (!ch->scored) continue;
-      f->scratch[f->gcs[ch->gc].fill++] = ch->level;
-    }
-  }
+  f->st.evaluations = stamp;
   evctx x = {f, cb, arg, now, 0};
-  /* Pass 3: robust baseline per group+channel, fleet shifts. */
-  for (uint32_t g = 0; g < f->n_gc; g++) {
-    gcslot *s = &f->gcs[g];
-    if (s->n < c->min_peers) continue;
-    double *a = f->scratch + s->off;
-    s->median = median_of(a, s->n);
-    for (uint32_t k = 0; k < s->n; k++) a[k] = fabs(a[k] - s->median);
-    double mad = median_of(a, s->n);
-    s->mad = (mad >= c->mad_floor && isfinite(mad)) ? mad : (isfinite(mad) ? c->mad_floor : 1e300);
-    s->valid = 1;
-    shift_step(&x, s);
-    /* Scores divide by the larger of this evaluation's MAD and its recent
-     * average: the MAD of a small group dips by chance (10 peers: by half,
-     * often), and every score would jump with it. A real widening of the
-     * fleet still counts at once. */
-    if (s->base_n > 1 && s->base_mad > s->mad) s->mad = s->base_mad;
+  for (uint32_t k = 0; k < f->n_pend; k++) {
+    gcslot *s = &f->gcs[f->pend[k].gc];
+    if (s->refresh_now != 1) continue;
+    s->refresh_now = 2; /* once per evaluation */
+    refresh(&x, s);
   }
-  /* Pass 4: score every fresh emitter+channel, run its state machine. */
-  for (uint32_t i = 0; i < f->n_em; i++) {
-    emitter *e = &f->em[i];
-    for (unsigned j = 0; j < e->n_ch; j++) {
-      fchan *ch = &chans(e)[j];
-      if (!ch->scored) continue;
-      ch->scored = 0;
-      const gcslot *s = &f->gcs[ch->gc];
-      if (!s->valid) continue;
-      chan_step(&x, e, ch, s);
+  /* Score the pending channels of what was refreshed; the others wait. */
+  uint32_t keep = 0;
+  for (uint32_t k = 0; k < f->n_pend; k++) {
+    pend_ref p = f->pend[k];
+    gcslot *s = &f->gcs[p.gc];
+    if (!s->refresh_now) {
+      f->pend[keep++] = p;
+      continue;
     }
+    emitter *e = &f->em[REF_E(p.ref)];
+    fchan *ch = &chans(e)[REF_C(p.ref)];
+    ch->pending = 0;
+    if (s->pending) s->pending--;
+    if (s->valid) chan_step(&x, e, ch, s);
   }
-  f->st.evaluations++;
+  f->n_pend = keep;
+  stale_scan(&x);
   if (!f->have_sync || now < f->last_sync) {
     f->have_sync = 1;
     f->last_sync = now;

@@ -49,3 +49,10 @@ bench-fleet: src/fleet/bench-fleet$(EXEEXT)
 # tested with the plugin's state file in tests/check_state.c.
 libalec_fleet_la_SOURCES += src/fleet/fleet_state.c
 alecinclude_HEADERS += include/alec/fleet_state.h
+
+# Detection at real cadences in virtual time (issue 10).
+check_PROGRAMS += tests/check_fleet_cadence
+TESTS += tests/check_fleet_cadence
+tests_check_fleet_cadence_SOURCES = tests/check_fleet_cadence.c
+tests_check_fleet_cadence_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/src/fleet
+tests_check_fleet_cadence_LDADD = libalec_fleet.la libalec_scenario.la libalec.la $(CHECK_LIBS) -lm

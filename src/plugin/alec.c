@@ -160,6 +160,9 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
   vl.values = &value;
   vl.values_len = 1;
   vl.time = DOUBLE_TO_CDTIME_T(f->time);
+  /* The emitter's own period: write_prometheus and the threshold plugin's
+   * missing-data logic then judge a 10-minute emitter by 10 minutes. */
+  if (f->interval > 0) vl.interval = DOUBLE_TO_CDTIME_T(f->interval);
   sstrncpy(vl.host, f->host, sizeof vl.host);
   sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
   sstrncpy(vl.plugin_instance, f->group, sizeof vl.plugin_instance);
@@ -218,10 +221,30 @@ static void sink_priority(void *arg, const alec_rx_frame *f) {
   plugin_notification_meta_free(nt.meta);
 }
 
+/* ---- fleet notifications ------------------------------------------------------ */
+
+/* What a notification is about, the same on its entry, its re-sends and its
+ * OKAY: kind/emitter/channel, or kind/group/channel for group events. */
+static void alert_key(const alec_fleet_event *ev, char *out, size_t cap) {
+  const char *k = alec_fleet_event_kind_name(ev->kind);
+  const char *g = ev->group ? ev->group : "";
+  switch (ev->kind) {
+  case ALEC_FLEET_EVENT_EMITTER:
+    ssnprintf(out, cap, "%s/%" PRIu64 "/%" PRIu32, k, ev->emitter_id, ev->channel);
+    break;
+  case ALEC_FLEET_EVENT_SHIFT: ssnprintf(out, cap, "%s/%s/%" PRIu32, k, g, ev->channel); break;
+  case ALEC_FLEET_EVENT_STALE: ssnprintf(out, cap, "%s/%" PRIu64, k, ev->emitter_id); break;
+  default: ssnprintf(out, cap, "%s/%s", k, g); break;
+  }
+}
+
+static void meta_band(notification_t *nt, const char *name, double v) {
+  if (isfinite(v)) plugin_notification_meta_add_double(nt, name, v);
+}
+
 /* Fleet state transitions (threshold.c conventions: FAILURE / WARNING on
- * entry, OKAY on exit). Called under fleet_lock, in the dispatch thread. */
-static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
-  (void)arg;
+ * entry, OKAY on exit), and re-sends of active ones. */
+static void fleet_notify(const alec_fleet_event *ev, int resend) {
   notification_t nt = {0};
   nt.severity = ev->severity == ALEC_FLEET_FAILURE ? NOTIF_FAILURE
                 : ev->severity == ALEC_FLEET_WARNING ? NOTIF_WARNING
@@ -229,21 +252,29 @@ static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
   nt.time = cdtime();
   sstrncpy(nt.plugin, PLUGIN_NAME, sizeof nt.plugin);
   sstrncpy(nt.plugin_instance, ev->group ? ev->group : "", sizeof nt.plugin_instance);
+  int group_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_SILENT;
+  int channel_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_EMITTER;
   const alec_pc_emitter *em;
-  if (ev->kind == ALEC_FLEET_EVENT_SHIFT) {
+  if (group_event) {
     em = group_emitter(nt.plugin_instance, ev->channel);
     sstrncpy(nt.host, hostname_g, sizeof nt.host);
   } else {
     em = alec_pc_find_emitter(&P.cfg, ev->emitter_id);
     alec_rx_emitter_host(P.rx, ev->emitter_id, nt.host, sizeof nt.host);
   }
-  const char *type;
-  int ds_type;
-  channel_names(em, ev->channel, &type, nt.type_instance, sizeof nt.type_instance, &ds_type);
-  sstrncpy(nt.type, type, sizeof nt.type);
   char what[2 * DATA_MAX_NAME_LEN + 64];
-  ssnprintf(what, sizeof what, "%s%s%s%s%s", nt.type, nt.type_instance[0] ? "-" : "", nt.type_instance,
-            nt.plugin_instance[0] ? " in group " : "", nt.plugin_instance);
+  if (channel_event) {
+    const char *type;
+    int ds_type;
+    channel_names(em, ev->channel, &type, nt.type_instance, sizeof nt.type_instance, &ds_type);
+    sstrncpy(nt.type, type, sizeof nt.type);
+    ssnprintf(what, sizeof what, "%s%s%s%s%s", nt.type, nt.type_instance[0] ? "-" : "", nt.type_instance,
+              nt.plugin_instance[0] ? " in group " : "", nt.plugin_instance);
+  } else {
+    /* Silence concerns the emitter (or the group), not one of its channels. */
+    sstrncpy(nt.type, alec_fleet_event_kind_name(ev->kind), sizeof nt.type);
+    ssnprintf(what, sizeof what, "group \"%s\"", nt.plugin_instance);
+  }
   if (ev->kind == ALEC_FLEET_EVENT_SHIFT) {
     if (nt.severity == NOTIF_OKAY)
       ssnprintf(nt.message, sizeof nt.message,
@@ -254,6 +285,21 @@ static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
                 "The whole fleet moved: %s has a fleet median of %g, its baseline was %g (MAD %g, score %.2f, "
                 "%u peers).",
                 what, ev->value, ev->median, ev->mad, ev->score, ev->peers);
+  } else if (ev->kind == ALEC_FLEET_EVENT_STALE) {
+    if (nt.severity == NOTIF_OKAY)
+      ssnprintf(nt.message, sizeof nt.message, "Host %s reports again (period %g s).", nt.host, ev->median);
+    else
+      ssnprintf(nt.message, sizeof nt.message,
+                "Host %s has not reported for %.0f s (its period: %g s; stale after %g s).", nt.host, ev->value,
+                ev->median, ev->mad);
+  } else if (ev->kind == ALEC_FLEET_EVENT_SILENT) {
+    if (nt.severity == NOTIF_OKAY)
+      ssnprintf(nt.message, sizeof nt.message, "The emitters of %s report again (%u of %.0f overdue).", what,
+                ev->peers, ev->median);
+    else
+      ssnprintf(nt.message, sizeof nt.message,
+                "%u of the %.0f emitters of %s stopped reporting at once (gateway or network outage?).", ev->peers,
+                ev->median, what);
   } else if (nt.severity == NOTIF_OKAY) {
     ssnprintf(nt.message, sizeof nt.message,
               "Host %s, %s is back in line with its fleet: %g, fleet median %g (MAD %g, score %.2f, %u peers).",
@@ -264,16 +310,27 @@ static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
               "Host %s, %s %s its fleet: %g, fleet median %g (MAD %g, score %.2f, %u peers).", nt.host, what, why,
               ev->value, ev->median, ev->mad, ev->score, ev->peers);
   }
+  char key[DATA_MAX_NAME_LEN + ALEC_FLEET_GROUP_MAX + 64];
+  alert_key(ev, key, sizeof key);
+  plugin_notification_meta_add_string(&nt, "AlertKey", key);
+  plugin_notification_meta_add_string(&nt, "Kind", alec_fleet_event_kind_name(ev->kind));
+  plugin_notification_meta_add_string(&nt, "Group", ev->group ? ev->group : "");
+  if (channel_event) plugin_notification_meta_add_unsigned_int(&nt, "Channel", ev->channel);
+  if (resend) plugin_notification_meta_add_boolean(&nt, "Renotify", 1);
   plugin_notification_meta_add_double(&nt, "CurrentValue", ev->value);
-  plugin_notification_meta_add_double(&nt, "FleetMedian", ev->median);
-  plugin_notification_meta_add_double(&nt, "FleetMAD", ev->mad);
-  plugin_notification_meta_add_double(&nt, "Score", ev->score);
+  /* collectd's threshold names, so that existing consumers show the band. */
+  meta_band(&nt, "WarningMin", ev->warn_min);
+  meta_band(&nt, "WarningMax", ev->warn_max);
+  meta_band(&nt, "FailureMin", ev->fail_min);
+  meta_band(&nt, "FailureMax", ev->fail_max);
+  if (channel_event) {
+    plugin_notification_meta_add_double(&nt, "FleetMedian", ev->median);
+    plugin_notification_meta_add_double(&nt, "FleetMAD", ev->mad);
+    plugin_notification_meta_add_double(&nt, "Score", ev->score);
+  }
   plugin_notification_meta_add_signed_int(&nt, "Peers", (int64_t)ev->peers);
-  if (ev->kind == ALEC_FLEET_EVENT_SHIFT) {
-    plugin_notification_meta_add_string(&nt, "Kind", "fleet-shift");
-  } else {
-    plugin_notification_meta_add_string(&nt, "Kind", "emitter");
-    plugin_notification_meta_add_unsigned_int(&nt, "EmitterId", ev->emitter_id);
+  if (!group_event) plugin_notification_meta_add_unsigned_int(&nt, "EmitterId", ev->emitter_id);
+  if (ev->kind == ALEC_FLEET_EVENT_EMITTER) {
     plugin_notification_meta_add_string(&nt, "Reason", (ev->reason & ALEC_FLEET_REASON_DRIFT) &&
                                                                !(ev->reason & ALEC_FLEET_REASON_LEVEL)
                                                            ? "drift"
@@ -283,6 +340,65 @@ static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
   /* Synchronous: every notification callback has run when it returns. */
   plugin_dispatch_notification(&nt);
   plugin_notification_meta_free(nt.meta);
+}
+
+/* Active alerts for RenotifyInterval (dispatch thread only). Few are active
+ * at once; past ALERTS_MAX the oldest re-sends are given up, counted. */
+#define ALERTS_MAX 4096
+typedef struct alert {
+  char key[DATA_MAX_NAME_LEN + ALEC_FLEET_GROUP_MAX + 64];
+  char group[ALEC_FLEET_GROUP_MAX + 1];
+  alec_fleet_event ev;
+  double sent;
+} alert;
+static alert *alerts;
+static size_t n_alerts;
+static uint64_t alerts_dropped;
+
+static void alert_track(const alec_fleet_event *ev) {
+  if (!(P.cfg.fleet.renotify_interval > 0)) return;
+  if (alerts == NULL && (alerts = calloc(ALERTS_MAX, sizeof *alerts)) == NULL) return;
+  char key[sizeof alerts[0].key];
+  alert_key(ev, key, sizeof key);
+  size_t i = 0;
+  while (i < n_alerts && strcmp(alerts[i].key, key) != 0) i++;
+  if (ev->severity == ALEC_FLEET_NORMAL) {
+    if (i < n_alerts) alerts[i] = alerts[--n_alerts];
+    return;
+  }
+  if (i == n_alerts) {
+    if (n_alerts == ALERTS_MAX) {
+      if (alerts_dropped++ == 0)
+        WARNING(PLUGIN_NAME " plugin: more than %d active alerts: RenotifyInterval re-sends only the first",
+                ALERTS_MAX);
+      return;
+    }
+    n_alerts++;
+  }
+  alert *a = &alerts[i];
+  sstrncpy(a->key, key, sizeof a->key);
+  sstrncpy(a->group, ev->group ? ev->group : "", sizeof a->group);
+  a->ev = *ev;
+  a->ev.group = a->group;
+  a->sent = CDTIME_T_TO_DOUBLE(cdtime());
+}
+
+static void alerts_renotify(double now) {
+  double every = P.cfg.fleet.renotify_interval;
+  if (!(every > 0)) return;
+  for (size_t i = 0; i < n_alerts; i++) {
+    alert *a = &alerts[i];
+    if (now < a->sent || now - a->sent < every) continue;
+    a->sent = now;
+    fleet_notify(&a->ev, 1);
+  }
+}
+
+/* Called under fleet_lock, in the dispatch thread. */
+static void sink_fleet_event(void *arg, const alec_fleet_event *ev) {
+  (void)arg;
+  fleet_notify(ev, 0);
+  alert_track(ev);
   if (P.snap) alec_snap_event_add(P.snap, ev);
 }
 
@@ -302,6 +418,7 @@ static void snap_gather(void *arg, alec_fleet *fleet) {
 
 static void sink_tick(void *arg, double now) {
   (void)arg;
+  alerts_renotify(now);
   if (P.snap == NULL) return;
   snap_job j = {now, 0, NULL};
   alec_rx_with_fleet(P.rx, snap_gather, &j);
@@ -503,6 +620,9 @@ static void release_all(void) {
     if (P.prio_meta[i]) meta_data_destroy(P.prio_meta[i]);
     P.prio_meta[i] = NULL;
   }
+  free(alerts);
+  alerts = NULL;
+  n_alerts = 0;
   P.initialized = 0;
 }
 

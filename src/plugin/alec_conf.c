@@ -309,6 +309,20 @@ static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t 
     } else if (strcasecmp(c->key, "MADFloor") == 0) {
       rc = get_double(&e, c, 0, 1e12, 1, &f->mad_floor);
       f->set |= ALEC_PC_F_MAD_FLOOR;
+    } else if (strcasecmp(c->key, "StalePeriods") == 0) {
+      rc = get_double(&e, c, 0, 1e6, 0, &f->stale_periods);
+      if (!rc && f->stale_periods > 0 && f->stale_periods < 1)
+        rc = alec_pc_fail(&e, c->key, "must be 0 (off) or at least 1 (got %g)", f->stale_periods);
+      f->set |= ALEC_PC_F_STALE_PERIODS;
+    } else if (strcasecmp(c->key, "SilentFraction") == 0) {
+      rc = get_double(&e, c, 0, 1, 0, &f->silent_fraction);
+      f->set |= ALEC_PC_F_SILENT_FRACTION;
+    } else if (strcasecmp(c->key, "ShiftAlpha") == 0) {
+      rc = get_double(&e, c, 0, 1, 1, &f->shift_alpha);
+      f->set |= ALEC_PC_F_SHIFT_ALPHA;
+    } else if (strcasecmp(c->key, "RenotifyInterval") == 0) {
+      rc = get_double(&e, c, 0, 1e7, 0, &f->renotify_interval);
+      f->set |= ALEC_PC_F_RENOTIFY_INTERVAL;
     } else {
       rc = alec_pc_fail(&e, c->key, "unknown option");
     }

@@ -328,7 +328,8 @@ static void kv_priority(jbuf *b, const uint64_t priority[5]) {
 static void put_event(jbuf *b, const alec_snap_event *ev) {
   jb_open(b, '{');
   kv_time(b, "time", ev->time);
-  kv_str(b, "kind", ev->kind == ALEC_FLEET_EVENT_SHIFT ? "shift" : "emitter");
+  /* "shift" predates the kind table: the API keeps it. */
+  kv_str(b, "kind", ev->kind == ALEC_FLEET_EVENT_SHIFT ? "shift" : alec_fleet_event_kind_name((alec_fleet_event_kind)ev->kind));
   kv_str(b, "transition", ev->severity == ALEC_FLEET_NORMAL    ? "exit"
                           : ev->previous == ALEC_FLEET_NORMAL ? "entry"
                                                               : "change");

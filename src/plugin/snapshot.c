@@ -349,7 +349,7 @@ void alec_snap_event_add(alec_snap_store *st, const alec_fleet_event *ev) {
   e->kind = (uint8_t)ev->kind;
   e->severity = (uint8_t)ev->severity;
   e->previous = (uint8_t)ev->previous;
-  e->has_id = ev->kind == ALEC_FLEET_EVENT_EMITTER;
+  e->has_id = ev->kind == ALEC_FLEET_EVENT_EMITTER || ev->kind == ALEC_FLEET_EVENT_STALE;
   e->reason = ev->reason;
   e->emitter_id = ev->emitter_id;
   e->channel = ev->channel;

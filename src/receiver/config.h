@@ -85,7 +85,11 @@ enum {
   ALEC_PC_F_MIN_PEERS = 1u << 5,
   ALEC_PC_F_EVALUATION_INTERVAL = 1u << 6,
   ALEC_PC_F_SYNC_INTERVAL = 1u << 7,
-  ALEC_PC_F_MAD_FLOOR = 1u << 8
+  ALEC_PC_F_MAD_FLOOR = 1u << 8,
+  ALEC_PC_F_STALE_PERIODS = 1u << 9,
+  ALEC_PC_F_SILENT_FRACTION = 1u << 10,
+  ALEC_PC_F_SHIFT_ALPHA = 1u << 11,
+  ALEC_PC_F_RENOTIFY_INTERVAL = 1u << 12
 };
 
 /* <Fleet> options; only those whose bit is in `set` override the fleet
@@ -95,6 +99,8 @@ typedef struct alec_pc_fleet {
   double threshold, exit_threshold, failure_threshold;
   unsigned enter_count, exit_count, min_peers;
   double evaluation_interval, sync_interval, mad_floor;
+  double stale_periods, silent_fraction, shift_alpha;
+  double renotify_interval; /* s; 0 (default): active alerts are not sent again */
 } alec_pc_fleet;
 
 typedef struct alec_pc_listen {

@@ -90,6 +90,7 @@ struct alec_rx {
   em_slot *ems;
   size_t ems_mask, ems_used;
   double next_prune, next_stale;
+  double data_clock; /* latest receive time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
@@ -259,18 +260,16 @@ static void em_prune(alec_rx *rx, double now) {
  * the past and 60 s in the future wins, except that a message received
  * within 2 s of it takes the finer receive time. Everything else: receive
  * time. Times of one emitter always increase, as collectd's cache requires. */
-static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
-  double t = m->received, claimed = 0;
-  int has = 0;
-  if (info->has_timestamp) {
-    claimed = (double)info->timestamp;
-    has = 1;
-  } else if (m->has_event_time) {
-    claimed = m->event_time;
-    has = 1;
-  }
+static double plausible_time(const alec_rx_msg *m, int has, double claimed) {
+  double t = m->received;
   if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
     t = claimed;
+  return t;
+}
+
+static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
+  double t = info->has_timestamp ? plausible_time(m, 1, (double)info->timestamp)
+                                 : plausible_time(m, m->has_event_time, m->event_time);
   if (s) {
     /* The next representable time: distinct for collectd (2^-30 s ticks). */
     if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
@@ -380,7 +379,7 @@ static void state_save(alec_rx *rx, int final) {
 /* ---- decoding ---------------------------------------------------------------- */
 
 static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const alec_rx_msg *m, em_slot *s,
-                    alec_fleet_value *vals, int n, const alec_frame_info *info) {
+                    alec_fleet_value *vals, int n, const alec_frame_info *info, double period) {
   /* A value the decoder could not reconstruct is a guess: never stored. */
   size_t keep = 0;
   for (int i = 0; i < n; i++)
@@ -393,6 +392,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
       .host = host,
       .group = em && em->group[0] ? em->group : m->group,
       .time = value_time(s, info, m),
+      .interval = period,
       .values = vals,
       .n = keep,
       .info = info,
@@ -461,8 +461,14 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   pthread_mutex_lock(&rx->fleet_lock);
+  /* The fleet judges liveness (periods, stale, removal) against the clock
+   * of the receiver: an emitter whose own clock is plausibly but hours
+   * behind (a legacy timestamp within a day) is still live. Receive times
+   * are stamped by the transport, so a backlog keeps them. */
+  if (m->received > rx->data_clock) rx->data_clock = m->received;
   int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, m->received, vals, ALEC_FLEET_MAX_VALUES,
                              &info);
+  double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (n < 0) {
     if (n == ALEC_ENOSPC)
@@ -481,7 +487,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
-  deliver(rx, id, em, m, s, vals, n, &info);
+  deliver(rx, id, em, m, s, vals, n, &info, period);
 }
 
 /* 1 when the datagram may be processed (*r then reads its records). */
@@ -578,12 +584,25 @@ static void sec_reload(alec_rx *rx) {
   else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
 }
 
+/* Scoring after every batch: the fleet's evaluation costs what arrived
+ * (pending channels, baselines due), so an emitter's dwell counts its own
+ * reports whatever EvaluationInterval is. */
+void alec_rx_score(alec_rx *rx, double now) {
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
+}
+
 void alec_rx_evaluate(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
   if (now >= rx->next_stale) {
     alec_fleet_remove_stale(rx->fleet, now);
-    rx->next_stale = now + STALE_CHECK;
+    /* Removal is at 2 x EmitterTimeout: checking an eighth of that apart is
+     * plenty, and a week-long replay does not scan every emitter per second. */
+    double every = rx->cfg->emitter_timeout / 8;
+    rx->next_stale = now + (every > STALE_CHECK ? every : STALE_CHECK);
   }
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
@@ -635,12 +654,18 @@ static void *dispatch_main(void *arg) {
   while (!atomic_load(&rx->stop)) {
     const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
+    int got = m != NULL;
     while (m) {
       alec_rx_msg *next = m->next;
       alec_rx_process(rx, m);
       free(m);
       m = next;
     }
+    /* While messages flow the fleet runs in their receive time, so that a
+     * backlog (a busy machine) does not make every emitter look silent;
+     * when nothing arrives, in real time, for stale scans. */
+    double fleet_now = got && rx->data_clock > 0 ? rx->data_clock : now_real();
+    if (got) alec_rx_score(rx, fleet_now);
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);
@@ -648,7 +673,7 @@ static void *dispatch_main(void *arg) {
       timespec_add(&next_tick, tick);
     }
     if (!ts_before(&now, &next_eval)) {
-      alec_rx_evaluate(rx, now_real());
+      alec_rx_evaluate(rx, fleet_now);
       timespec_add(&next_eval, rx->interval);
       /* Fell behind by more than one interval: do not run a burst of
        * evaluations to catch up, each sees the same data. */
@@ -685,13 +710,17 @@ static int build_fleet(alec_rx *rx) {
   if (f->set & ALEC_PC_F_MIN_PEERS) fc.min_peers = f->min_peers;
   if (f->set & ALEC_PC_F_SYNC_INTERVAL) fc.sync_interval = f->sync_interval;
   if (f->set & ALEC_PC_F_MAD_FLOOR) fc.mad_floor = f->mad_floor;
+  if (f->set & ALEC_PC_F_STALE_PERIODS) fc.stale_periods = f->stale_periods;
+  if (f->set & ALEC_PC_F_SILENT_FRACTION) fc.silent_fraction = f->silent_fraction;
+  if (f->set & ALEC_PC_F_SHIFT_ALPHA) fc.shift_alpha = f->shift_alpha;
   if (cfg->scale) fc.decoder.ctx.scale = cfg->scale;
   char err[256];
   if (alec_fleet_config_validate(&fc, err, sizeof err) != 0) {
     /* The fleet names its own fields; say which of ours they are. */
     alec_rx_log(rx, ALEC_RX_LOG_ERROR,
                 "<Fleet> (Threshold=z_enter, ExitThreshold=z_exit, FailureThreshold=z_failure, EnterCount, "
-                "ExitCount, MinPeers, MADFloor, SyncInterval; MaxEmitters, EmitterTimeout, Scale): %s",
+                "ExitCount, MinPeers, MADFloor, SyncInterval, StalePeriods, SilentFraction, ShiftAlpha; MaxEmitters, "
+                "EmitterTimeout, Scale): %s",
                 err);
     return -1;
   }

@@ -69,6 +69,7 @@ typedef struct alec_rx_frame {
   const char *host;          /* configured, from metadata, or alec-<id> */
   const char *group;         /* "" for none */
   double time;               /* value time, increasing per emitter */
+  double interval;           /* the emitter's observed reporting period (s), 0 unknown */
   const alec_fleet_value *values;
   size_t n;
   const alec_frame_info *info;
@@ -153,5 +154,8 @@ void alec_rx_process(alec_rx *rx, alec_rx_msg *m);
 /* Evaluates the fleet at `now` (unix seconds), as the dispatch thread does
  * every EvaluationInterval. */
 void alec_rx_evaluate(alec_rx *rx, double now);
+/* Scores what arrived since the previous call (the fleet's incremental
+ * evaluation only), as the dispatch thread does after every batch. */
+void alec_rx_score(alec_rx *rx, double now);
 
 #endif

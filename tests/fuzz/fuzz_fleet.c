@@ -42,7 +42,8 @@ typedef struct ev_ctx {
 static void on_event(const alec_fleet_event *ev, void *arg) {
   ev_ctx *c = arg;
   c->count++;
-  FUZZ_CHECK(ev->kind == ALEC_FLEET_EVENT_EMITTER || ev->kind == ALEC_FLEET_EVENT_SHIFT);
+  FUZZ_CHECK(ev->kind == ALEC_FLEET_EVENT_EMITTER || ev->kind == ALEC_FLEET_EVENT_SHIFT ||
+             ev->kind == ALEC_FLEET_EVENT_STALE || ev->kind == ALEC_FLEET_EVENT_SILENT);
   FUZZ_CHECK(ev->severity <= ALEC_FLEET_FAILURE && ev->previous <= ALEC_FLEET_FAILURE);
   FUZZ_CHECK(ev->severity != ev->previous);
   FUZZ_CHECK(ev->group != NULL && strlen(ev->group) <= ALEC_FLEET_GROUP_MAX);
@@ -52,7 +53,7 @@ static void on_event(const alec_fleet_event *ev, void *arg) {
     FUZZ_CHECK(ev->peers >= c->cfg->min_peers);
     FUZZ_CHECK(ev->mad >= c->cfg->mad_floor);
     FUZZ_CHECK((ev->reason & ~(unsigned)(ALEC_FLEET_REASON_LEVEL | ALEC_FLEET_REASON_DRIFT)) == 0);
-  } else {
+  } else if (ev->kind != ALEC_FLEET_EVENT_STALE) {
     FUZZ_CHECK(ev->emitter_id == 0);
   }
   FUZZ_CHECK(alec_fleet_state_name(ev->severity) != NULL);

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* bench-fleet-cadence: what the fleet costs at real cadences, in virtual
+ * time. Every emitter reports at its own phase once per period (fixed
+ * frames, 4 channels, pre-encoded); time advances in 0.1 s slices, each
+ * slice's frames go through alec_fleet_process and then one
+ * alec_fleet_evaluate runs, as the receiver's dispatch thread does (after
+ * every batch, and every EvaluationInterval). The first period creates the
+ * emitters and is not timed. Printed: CPU per virtual second as a share of
+ * one core, split into ingest (decode + level, O(1) per value) and
+ * evaluation (baselines, scores, stale scans), the same frames through bare
+ * decoders as the baseline, and memory per emitter-channel. Medians of
+ * REPEAT runs with their range; speed is printed, never asserted. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alec/alec.h"
+#include "alec/fleet.h"
+#include "scenario.h"
+
+#define CHANNELS 4
+#define SLOT 32
+#define SLICE 0.1
+#define REPEAT 3
+
+static double cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static long rss_bytes(void) {
+  FILE *fp = fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (!fp) return 0;
+  if (fscanf(fp, "%ld %ld", &pages, &rss) != 2) rss = 0;
+  fclose(fp);
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+typedef struct cfg {
+  const char *name;
+  unsigned n, groups, periods; /* periods: timed periods after the untimed first */
+  double period;
+  int bare; /* also time bare decoders */
+} bcfg;
+
+typedef struct res {
+  double ingest, eval, bare; /* CPU ns over the timed periods */
+  double vsec, frames;
+  double bytes_acct, bytes_rss;
+  uint64_t events;
+} res;
+
+/* A fixed pseudo-random phase in [0, 1) per emitter. */
+static double mix_phase(unsigned e) {
+  uint64_t x = (uint64_t)e * 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 29;
+  return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void count_ev(const alec_fleet_event *ev, void *arg) {
+  (void)ev;
+  ++*(uint64_t *)arg;
+}
+
+static int cmpd(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int run(const bcfg *b, res *out) {
+  unsigned n = b->n, rounds = b->periods + 1;
+  unsigned slices = (unsigned)(b->period / SLICE + 0.5);
+  uint8_t *frames = malloc((size_t)rounds * n * SLOT);
+  uint8_t *lens = malloc((size_t)rounds * n);
+  unsigned *bucket_start = calloc(slices + 1, sizeof *bucket_start);
+  uint32_t *order = malloc((size_t)n * sizeof *order);
+  if (!frames || !lens || !bucket_start || !order) return -1;
+  alec_scenario sc;
+  alec_scenario_init(&sc, "noisy");
+  sc.emitters = n;
+  sc.channels = CHANNELS;
+  for (unsigned e = 0; e < n; e++) {
+    alec_encoder *enc;
+    if (alec_encoder_new(&enc, NULL) != 0) return -1;
+    for (unsigned r = 0; r < rounds; r++) {
+      double v[CHANNELS];
+      for (unsigned c = 0; c < CHANNELS; c++) v[c] = alec_scenario_value(&sc, e, r, c);
+      int len = alec_encode_fixed(enc, v, CHANNELS, frames + ((size_t)r * n + e) * SLOT, SLOT);
+      if (len <= 0) return -1;
+      lens[(size_t)r * n + e] = (uint8_t)len;
+    }
+    alec_encoder_free(enc);
+  }
+  /* Emitters by phase slice (counting sort of a fixed pseudo-random phase). */
+  for (unsigned e = 0; e < n; e++) bucket_start[(uint32_t)(mix_phase(e) * slices) + 1]++;
+  for (unsigned s = 0; s < slices; s++) bucket_start[s + 1] += bucket_start[s];
+  unsigned *fill = calloc(slices, sizeof *fill);
+  if (!fill) return -1;
+  for (unsigned e = 0; e < n; e++) {
+    unsigned s = (uint32_t)(mix_phase(e) * slices);
+    order[bucket_start[s] + fill[s]++] = e;
+  }
+  free(fill);
+
+  alec_fleet_config fc;
+  alec_fleet_config_init(&fc);
+  fc.max_emitters = n;
+  fc.emitter_timeout = 4 * b->period;
+  fc.max_groups = b->groups + 1;
+  fc.pattern_min_count = 0; /* value learning is not what is measured */
+  fc.sync_interval = 0;
+  alec_fleet *f;
+  if (alec_fleet_new(&f, &fc) != 0) return -1;
+  long rss0 = rss_bytes();
+  char g[16];
+  for (unsigned e = 0; e < n; e++) {
+    snprintf(g, sizeof g, "g%u", e % b->groups);
+    if (alec_fleet_set_emitter_group(f, e, g) != 0) return -1;
+  }
+  memset(out, 0, sizeof *out);
+  double t = 0;
+  for (unsigned r = 0; r < rounds; r++) {
+    for (unsigned s = 0; s < slices; s++, t += SLICE) {
+      double c0 = cpu_ns();
+      for (unsigned k = bucket_start[s]; k < bucket_start[s + 1]; k++) {
+        unsigned e = order[k];
+        size_t i = (size_t)r * n + e;
+        if (alec_fleet_process(f, e, ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], t, NULL, 0,
+                               NULL) != CHANNELS)
+          return -1;
+      }
+      double c1 = cpu_ns();
+      if (alec_fleet_evaluate(f, t, count_ev, &out->events) < 0) return -1;
+      double c2 = cpu_ns();
+      if (r > 0) {
+        out->ingest += c1 - c0;
+        out->eval += c2 - c1;
+      }
+    }
+  }
+  out->vsec = (double)b->periods * b->period;
+  out->frames = (double)b->periods * n;
+  out->bytes_acct = (double)alec_fleet_memory(f) / ((double)n * CHANNELS);
+  out->bytes_rss = (double)(rss_bytes() - rss0) / ((double)n * CHANNELS);
+  alec_fleet_free(f);
+  if (b->bare) {
+    alec_decoder **dec = malloc((size_t)n * sizeof *dec);
+    if (!dec) return -1;
+    for (unsigned e = 0; e < n; e++)
+      if (alec_decoder_new(&dec[e], NULL) != 0) return -1;
+    alec_value vals[CHANNELS];
+    for (unsigned r = 0; r < rounds; r++) {
+      double c0 = cpu_ns();
+      for (unsigned k = 0; k < n; k++) {
+        unsigned e = order[k];
+        size_t i = (size_t)r * n + e;
+        if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
+                                CHANNELS, NULL) != CHANNELS)
+          return -1;
+      }
+      if (r > 0) out->bare += cpu_ns() - c0;
+    }
+    for (unsigned e = 0; e < n; e++) alec_decoder_free(dec[e]);
+    free(dec);
+  }
+  free(frames);
+  free(lens);
+  free(bucket_start);
+  free(order);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  (void)argv;
+  int quick = argc > 1; /* any argument: a small smoke run */
+  const bcfg cases[] = {
+      {"1M x 4 ch every 10 min, 64 groups", quick ? 20000 : 1000000, 64, 1, 600, 0},
+      {"100k x 4 ch every 1 s, 16 groups", quick ? 10000 : 100000, 16, quick ? 3 : 10, 1, 1},
+      {"100k x 4 ch every 1 s, 1 group", quick ? 10000 : 100000, 1, quick ? 3 : 10, 1, 1},
+  };
+  size_t nc = sizeof cases / sizeof cases[0];
+  printf("bench-fleet-cadence: virtual time in %.1f s slices, one evaluation per slice; median of %d runs "
+         "[min, max]\n\n",
+         SLICE, REPEAT);
+  printf("%-36s %9s %17s %17s %17s %9s %9s\n", "fleet", "frames", "ingest % core", "evaluate % core",
+         "bare decode % core", "B/em-ch", "RSS/em-ch");
+  for (size_t i = 0; i < nc; i++) {
+    double ing[REPEAT], ev[REPEAT], bare[REPEAT];
+    res r;
+    for (int k = 0; k < REPEAT; k++) {
+      if (run(&cases[i], &r) != 0) {
+        fprintf(stderr, "bench-fleet-cadence: %s failed\n", cases[i].name);
+        return 1;
+      }
+      ing[k] = 100.0 * r.ingest / (r.vsec * 1e9);
+      ev[k] = 100.0 * r.eval / (r.vsec * 1e9);
+      bare[k] = 100.0 * r.bare / (r.vsec * 1e9);
+    }
+    qsort(ing, REPEAT, sizeof *ing, cmpd);
+    qsort(ev, REPEAT, sizeof *ev, cmpd);
+    qsort(bare, REPEAT, sizeof *bare, cmpd);
+    char a[32], b[32], c[32];
+    snprintf(a, sizeof a, "%.3f [%.3f,%.3f]", ing[REPEAT / 2], ing[0], ing[REPEAT - 1]);
+    snprintf(b, sizeof b, "%.3f [%.3f,%.3f]", ev[REPEAT / 2], ev[0], ev[REPEAT - 1]);
+    if (cases[i].bare)
+      snprintf(c, sizeof c, "%.3f [%.3f,%.3f]", bare[REPEAT / 2], bare[0], bare[REPEAT - 1]);
+    else
+      snprintf(c, sizeof c, "-");
+    printf("%-36s %9.0f %17s %17s %17s %9.0f %9.0f\n", cases[i].name, r.frames, a, b, c, r.bytes_acct,
+           r.bytes_rss);
+    if (cases[i].bare)
+      printf("%-36s evaluation / bare decode = %.2fx, ingest / bare decode = %.2fx (medians)\n", "",
+             ev[REPEAT / 2] / bare[REPEAT / 2], ing[REPEAT / 2] / bare[REPEAT / 2]);
+  }
+  printf("(%% core: CPU seconds per virtual second x 100; ingest = alec_fleet_process (decode, level, "
+         "pending), evaluate = alec_fleet_evaluate (baselines, scores, stale scans); B/em-ch: "
+         "alec_fleet_memory per emitter-channel)\n");
+  return 0;
+}
