@@ -11,3 +11,8 @@ TESTS += tests/check_tlv
 tests_check_tlv_SOURCES = tests/check_tlv.c
 tests_check_tlv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/src/receiver
 tests_check_tlv_LDADD = libalec_lorawan.la $(CHECK_LIBS)
+
+# The receiver reads TLV fallbacks itself (profiles with Fallback) and
+# recovers from lost uplinks (lossrec.h).
+libalec_receiver_la_SOURCES += src/receiver/tlv.c src/receiver/tlv.h \
+	src/receiver/lossrec.c src/receiver/lossrec.h
