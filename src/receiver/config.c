@@ -190,6 +190,8 @@ static int check_fallback(alec_pc_err *e, alec_pc_profile *p) {
   if (s->format != ALEC_FORMAT_FIXED)
     return alec_pc_fail(e, "Fallback", "applies to Format \"fixed\" only (the reference feeds fixed-frame channels)");
   if (s->channels == 0) return alec_pc_fail(e, "Fallback", "needs Channels (one TLV item per channel)");
+  if (s->channels > ALEC_PC_MAX_FALLBACK_CHANNELS)
+    return alec_pc_fail(e, "Fallback", "supports up to %d channels, not %u", ALEC_PC_MAX_FALLBACK_CHANNELS, s->channels);
   uint64_t seen = 0;
   for (size_t i = 0; i < p->n_tlv; i++) {
     if (p->tlv[i].channel >= s->channels)

@@ -62,6 +62,7 @@ enum { ALEC_PC_FALLBACK_NONE = 0, ALEC_PC_FALLBACK_MILESIGHT_TLV = 1 };
  * dispatched marked as estimates. */
 enum { ALEC_PC_LOSS_HOLD = 0, ALEC_PC_LOSS_ESTIMATE = 1 };
 #define ALEC_PC_MAX_TLV 16
+#define ALEC_PC_MAX_FALLBACK_CHANNELS 16 /* lossrec.h ALEC_LR_MAX_CHANNELS */
 
 typedef struct alec_pc_tlv {
   uint8_t id, type; /* the item (alec_tlv_item) */

@@ -16,13 +16,13 @@ enum {
   ST_UNKNOWN = 1, /* predictor error E unknown (after ghosts of estimates) */
   ST_INT = 2      /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
 };
-#define NMAX 5
-/* Below this c, c * NMAX cannot move a value by a rounding step. */
-#define C_NEGLIGIBLE 1e-4
+#define NMAX 60
+/* Below this c, c * NMAX is far below a quantum. */
+#define C_NEGLIGIBLE 1e-5
 
 void alec_lr_init(alec_lr *s, unsigned channels) {
   memset(s, 0, sizeof *s);
-  s->n = (uint8_t)(channels > 64 ? 64 : channels);
+  s->n = (uint8_t)(channels > ALEC_LR_MAX_CHANNELS ? ALEC_LR_MAX_CHANNELS : channels);
 }
 
 int alec_lr_fcnt(alec_lr *s, uint32_t fcnt, uint32_t *lost) {
@@ -96,17 +96,33 @@ static uint32_t replay(alec_lr *s, alec_decoder *dec, uint32_t lost, const doubl
   return lost;
 }
 
-static void all_unknown(alec_lr *s) {
+void alec_lr_unknown(alec_lr *s) {
   for (unsigned i = 0; i < s->n; i++) {
     s->st[i] = ST_UNKNOWN;
     s->c[i] = 1.0;
   }
 }
 
+static void all_candidates(alec_lr *s, unsigned i) {
+  s->cand[i][0] = UINT64_MAX;
+  s->cand[i][1] = (UINT64_C(1) << (2 * NMAX + 1 - 64)) - 1;
+}
+
+static int has_cand(const alec_lr *s, unsigned i, int n) {
+  unsigned b = (unsigned)(n + NMAX);
+  return (s->cand[i][b / 64] >> (b % 64)) & 1;
+}
+
+static void drop_cand(alec_lr *s, unsigned i, int n) {
+  unsigned b = (unsigned)(n + NMAX);
+  s->cand[i][b / 64] &= ~(UINT64_C(1) << (b % 64));
+}
+
 /* An exact observation of channel i shrinks E by (1 - alpha). */
 static void exact_observed(alec_lr *s, unsigned i, double keep) {
   if (s->st[i] != ST_INT) return;
   s->c[i] *= keep;
+  s->eps[i] *= keep;
   if (s->c[i] * NMAX < C_NEGLIGIBLE) {
     s->st[i] = ST_EXACT;
     s->reanchored++;
@@ -118,12 +134,13 @@ uint32_t alec_lr_exact(alec_lr *s, alec_decoder *dec, uint32_t lost, const doubl
   if (dec && lost > 0) {
     done = replay(s, dec, lost, values);
     s->ghosts += done;
-    all_unknown(s);
+    alec_lr_unknown(s);
   }
   double keep = dec ? 1.0 - alpha_of(dec) : 0.7;
   for (unsigned i = 0; i < s->n; i++) {
     exact_observed(s, i, keep);
     s->last[i] = values[i];
+    s->last_exact[i] = 1;
   }
   s->has_last = 1;
   return done;
@@ -187,7 +204,7 @@ static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost
   }
   uint32_t done = replay(s, dec, lost, end);
   s->ghosts += done;
-  all_unknown(s);
+  alec_lr_unknown(s);
   return done;
 }
 
@@ -196,18 +213,22 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   unsigned n = s->n;
   alec_value vals[64];
   alec_frame_info fi;
+  int replayed = lost > 0;
   if (lost > 0) replay_before_frame(s, dec, lost, frame, len);
   int rc = peek(dec, n, frame, len, vals, &fi);
   /* A loss the fCnt did not show (no fCnt from the transport): the frame's
    * own sequence does, once. */
   if (rc == (int)n && lost == 0 && fi.gap > 0) {
     replay_before_frame(s, dec, fi.gap, frame, len);
+    replayed = 1;
     rc = peek(dec, n, frame, len, vals, &fi);
   }
   if (info) *info = fi;
   if (rc < 0) return rc;
   if (rc != (int)n) return ALEC_EMALFORMED;
   double a = alpha_of(dec), keep = 1.0 - a, k = keep / a, tol = tol_of(dec);
+  double tol_unit = (double)alec_context_scale(alec_decoder_context_const(dec));
+  if (!(tol_unit > 0)) tol_unit = 100;
   for (unsigned i = 0; i < n; i++) {
     double v = vals[i].value;
     if (!isfinite(v)) {
@@ -226,68 +247,104 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       exact_observed(s, i, keep);
       continue;
     }
+    if (vals[i].encoding == ALEC_ENC_REPEATED) {
+      /* The encoder's last value again: known exactly unless a loss came
+       * in between (then the lost uplink's value, estimated). */
+      if (s->last_exact[i] && !replayed) {
+        feed[i] = out[i] = s->last[i];
+        status[i] = ALEC_LR_EXACT;
+        exact_observed(s, i, keep);
+      } else {
+        feed[i] = out[i] = s->has_last ? s->last[i] : r;
+        status[i] = s->st[i] == ST_EXACT && !replayed ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
+        if (status[i] != ALEC_LR_EXACT) s->st[i] = ST_UNKNOWN;
+      }
+      continue;
+    }
+    alec_source_stats ss;
+    if (s->st[i] != ST_EXACT &&
+        (alec_context_source(alec_decoder_context_const(dec), i + 1, &ss) != 0 || ss.count < 3)) {
+      /* The predictor is still the last value (fewer than 3 observations):
+       * what the corrections below assume of the EMA does not hold. The
+       * last value becomes r; the EMA's error stays unknown. */
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_ESTIMATE;
+      s->st[i] = ST_UNKNOWN;
+      continue;
+    }
     if (s->st[i] == ST_EXACT && fabs(f) > tol) s->st[i] = ST_UNKNOWN; /* an undetected loss */
-    if (s->st[i] == ST_INT && s->c[i] == 1.0 && fabs(f) > tol) s->st[i] = ST_UNKNOWN;
+    if (s->st[i] == ST_INT && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i]) s->st[i] = ST_UNKNOWN;
+    double q = 0.5 / tol_unit; /* a delta's rounding */
     switch (s->st[i]) {
     case ST_EXACT:
       feed[i] = out[i] = r;
       status[i] = ALEC_LR_EXACT;
       break;
     case ST_UNKNOWN:
+    restart:
       /* E = n + f for some integer n: observing r - k f instead of r takes
-       * f out of the predictor, E becomes n. */
+       * f out of the predictor, E becomes n (plus alpha/(1-alpha)... of
+       * this frame's rounding, eps). */
       feed[i] = r - k * f;
       out[i] = r;
       status[i] = ALEC_LR_ESTIMATE;
       s->st[i] = ST_INT;
       s->c[i] = 1.0;
+      s->eps[i] = keep * q;
+      all_candidates(s, i);
       break;
     case ST_INT: {
-      double c = s->c[i];
+      double c = s->c[i], t = q + s->eps[i] + 1e-9;
       if (c == 1.0) {
         /* No exact observation since: every n fits, E stays n. */
         feed[i] = out[i] = r;
         status[i] = ALEC_LR_ESTIMATE;
         break;
       }
-      int hits = 0, same = 1;
-      double best = 0;
+      int hits = 0, same = 1, only = 0;
+      double val = 0, guess = 0;
+      int guess_n = NMAX + 1;
       for (int m = -NMAX; m <= NMAX; m++) {
+        if (!has_cand(s, i, m)) continue;
         double y = v - c * m, ry = nearbyint(y);
-        if (fabs(y - ry) > tol) continue;
-        if (hits && ry != best) same = 0;
-        best = ry;
+        if (fabs(y - ry) > t) {
+          drop_cand(s, i, m);
+          continue;
+        }
+        if (hits && ry != val) same = 0;
+        val = ry;
+        only = m;
         hits++;
+        if (abs(m) < abs(guess_n)) {
+          guess_n = m;
+          guess = ry;
+        }
       }
-      if (hits == 0) {
-        /* Nothing fits: the offset is not what we think; start over. */
-        feed[i] = r - k * f;
-        out[i] = r;
-        status[i] = ALEC_LR_ESTIMATE;
-        s->c[i] = 1.0;
+      if (hits == 0) goto restart; /* nothing fits: start over from here */
+      if (hits == 1) {
+        /* Identified: v - val is E itself; observing val - k E removes it. */
+        (void)only;
+        double e = v - val;
+        feed[i] = val - k * e;
+        out[i] = val;
+        status[i] = ALEC_LR_EXACT;
+        s->st[i] = ST_EXACT;
+        s->reanchored++;
         break;
       }
-      if (!same) {
-        /* Ambiguous: keep E as it is (E moves by alpha of a rounding
-         * error at most). */
-        feed[i] = v;
-        out[i] = nearbyint(v);
-        status[i] = ALEC_LR_ESTIMATE;
-        break;
-      }
-      /* Identified: v - best is E itself; observing best - k E removes it. */
-      double e = v - best;
-      feed[i] = best - k * e;
-      out[i] = best;
-      status[i] = ALEC_LR_EXACT;
-      s->st[i] = ST_EXACT;
-      s->reanchored++;
+      /* Several n fit: E keeps its form, plus alpha of this rounding. */
+      feed[i] = v;
+      s->eps[i] += a * q;
+      out[i] = same ? val : guess;
+      status[i] = same ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
       break;
     }
     }
   }
-  for (unsigned i = 0; i < n; i++)
+  for (unsigned i = 0; i < n; i++) {
     if (isfinite(out[i])) s->last[i] = out[i];
+    s->last_exact[i] = status[i] == ALEC_LR_EXACT && isfinite(out[i]);
+  }
   s->has_last = 1;
   return (int)n;
 }

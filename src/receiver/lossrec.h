@@ -15,9 +15,10 @@
  * What the estimates got wrong is an error E per channel in the predictor
  * (the EMA), which the receiver then removes: a decoded value is an integer
  * plus E, so its fraction gives E modulo 1 (corrected at once, leaving an
- * integer n), and after an exact observation (TLV) n shrinks to
- * (1 - alpha) n, whose fraction identifies n among -5..5. Only then are the
- * channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
+ * integer n), and after each exact observation (TLV) E = c n with c =
+ * (1 - alpha)^m: the fraction of every later decoded value rules out the
+ * candidates n in -60..60 it does not fit. One candidate left: E is known
+ * and removed. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
  * the reference"); before, they are estimates. Collectd-free, fleet-free:
  * it works on the emitter's alec_decoder. */
 
@@ -29,6 +30,8 @@
 /* LoRaWAN 1.0 MAX_FCNT_GAP: a larger jump is not a loss the network
  * server would have accepted; it is handled as a rejoin. */
 #define ALEC_LR_MAX_GAP 16384u
+/* Channels of a Fallback profile (Milesight devices have up to 8). */
+#define ALEC_LR_MAX_CHANNELS 16
 
 enum alec_lr_status {
   ALEC_LR_EXACT = 0,    /* the register the device measured */
@@ -50,9 +53,12 @@ typedef struct alec_lr {
   uint8_t has_last;  /* last[] holds the values of the latest uplink */
   uint64_t ghosts;   /* lost uplinks replayed into the decoder */
   uint64_t reanchored; /* channels that became exact again */
-  double last[64];   /* latest values (registers) */
-  uint8_t st[64];    /* per channel: exact, unknown E, E = c * integer */
-  double c[64];
+  double last[ALEC_LR_MAX_CHANNELS]; /* latest values (registers) */
+  uint8_t st[ALEC_LR_MAX_CHANNELS];  /* per channel: exact, unknown E, E = c * n + eps */
+  double c[ALEC_LR_MAX_CHANNELS];
+  double eps[ALEC_LR_MAX_CHANNELS];         /* bound on the non-integer part */
+  uint8_t last_exact[ALEC_LR_MAX_CHANNELS]; /* last[] is what the encoder last observed */
+  uint64_t cand[ALEC_LR_MAX_CHANNELS][2];   /* n = bit - 60 still possible */
 } alec_lr;
 
 void alec_lr_init(alec_lr *s, unsigned channels);
@@ -60,6 +66,10 @@ void alec_lr_init(alec_lr *s, unsigned channels);
 /* Classifies an uplink's fCnt (32-bit, or a 16-bit counter that wrapped)
  * and remembers it. *lost: uplinks lost before it. */
 int alec_lr_fcnt(alec_lr *s, uint32_t fcnt, uint32_t *lost);
+
+/* Every channel's predictor error unknown (state restored without this
+ * object, uplinks missed before the first one seen). */
+void alec_lr_unknown(alec_lr *s);
 
 /* The device restarted (rejoin): its encoder is fresh, so the decoder is
  * reset (context version 0, no sequence seen) and every channel waits for

@@ -34,6 +34,7 @@
 
 _Static_assert(ALEC_PC_GROUP_LEN == ALEC_FLEET_GROUP_MAX + 1, "group length must match the fleet's");
 _Static_assert(ALEC_RX_GROUP_LEN == ALEC_PC_GROUP_LEN, "metadata groups must fit the fleet's");
+_Static_assert(ALEC_PC_MAX_FALLBACK_CHANNELS == ALEC_LR_MAX_CHANNELS, "Fallback channels must fit the loss recovery");
 
 static const char *const reject_name[ALEC_RX_REJ_COUNT] = {
 #define REJ_NAME(e, name, text) name,
@@ -625,6 +626,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   }
   alec_lr *lr = s->lr;
   uint32_t lost = 0;
+  int first = !lr->has_fcnt && !lr->has_last;
   int fc = m->has_fcnt ? alec_lr_fcnt(lr, m->fcnt, &lost) : ALEC_LR_FCNT_NEXT;
   if (fc == ALEC_LR_FCNT_DUPLICATE) {
     reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "fCnt %" PRIu32 " already seen", m->fcnt);
@@ -647,9 +649,20 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     alec_lr_restart(lr, dec);
     rx->fcnt_resets++;
   }
+  if (first && dec) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
   if (!is_alec) {
-    alec_lr_exact(lr, dec, lost, exact);
-    rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+    rc = 0;
+    if (first && !dec && m->has_fcnt && m->fcnt > 0) {
+      /* Uplinks since the device's join were missed: ghosts of these
+       * values bring the decoder's counts and version to the encoder's. */
+      uint32_t missed = m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
+      rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+      dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
+      lost = missed - 1;
+      alec_lr_unknown(lr);
+    }
+    if (rc == 0) alec_lr_exact(lr, dec, lost, exact);
+    if (rc == 0) rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
     for (unsigned i = 0; i < n; i++) {
       out[i] = exact[i];
       status[i] = ALEC_LR_EXACT;
