@@ -102,10 +102,10 @@ static int uplink_exact(const run *u) {
   return 1;
 }
 
-static int build_config(alec_plugin_config *pc, const alec_le_config *cfg, char *err, size_t errlen) {
+int alec_le_profile_config(alec_plugin_config *pc, int estimate, unsigned max_emitters, char *err, size_t errlen) {
   alec_pc_init(pc);
   pc->resync_requests = 0; /* downlinks run on the wall clock: keep runs deterministic */
-  pc->max_emitters = cfg->sim.devices + 16;
+  pc->max_emitters = max_emitters;
   pc->emitter_timeout = 1e9;
   pc->profiles = calloc(1, sizeof *pc->profiles);
   if (!pc->profiles) return ALEC_ENOMEM;
@@ -115,7 +115,7 @@ static int build_config(alec_plugin_config *pc, const alec_le_config *cfg, char 
   p->s.format = ALEC_FORMAT_FIXED;
   p->s.channels = ALEC_LWS_CHANNELS;
   p->fallback = ALEC_PC_FALLBACK_MILESIGHT_TLV;
-  p->loss_recovery = cfg->estimate ? ALEC_PC_LOSS_ESTIMATE : ALEC_PC_LOSS_HOLD;
+  p->loss_recovery = estimate ? ALEC_PC_LOSS_ESTIMATE : ALEC_PC_LOSS_HOLD;
   p->s.map.ch = calloc(ALEC_LWS_CHANNELS, sizeof *p->s.map.ch);
   if (!p->s.map.ch) return ALEC_ENOMEM;
   p->s.map.n = ALEC_LWS_CHANNELS;
@@ -156,7 +156,7 @@ int alec_le_run(const alec_le_config *cfg, alec_le_result *out) {
   }
   if (cfg->receiver == ALEC_LE_OURS) {
     char err[512];
-    if ((rc = build_config(&pc, cfg, err, sizeof err)) != 0) goto done;
+    if ((rc = alec_le_profile_config(&pc, cfg->estimate, cfg->sim.devices + 16, err, sizeof err)) != 0) goto done;
     alec_rx_sink sink = {.arg = &u, .values = sink_values};
     if (alec_rx_new(&rx, &pc, &sink) != 0) {
       rc = ALEC_EINVAL;
@@ -223,6 +223,10 @@ int alec_le_run(const alec_le_config *cfg, alec_le_result *out) {
         for (int c = 0; c < n; c++) record(&u, v[c].id, v[c].value * mult[v[c].id], 0);
       }
     }
+    if (cfg->tail_from > 0 && up.time - cfg->sim.start >= cfg->tail_from) {
+      out->tail_expected += ALEC_LWS_CHANNELS;
+      for (int c = 0; c < ALEC_LWS_CHANNELS; c++) out->tail_exact += u.got[c] && u.err[c] < 0.01;
+    }
     if (ep->pending) {
       ep->pending = 0;
       ep->open = 1;
@@ -249,6 +253,7 @@ int alec_le_run(const alec_le_config *cfg, alec_le_result *out) {
     out->reanchored = st.reanchored;
     out->tlv_frames = st.tlv_frames;
     out->decode_rejects = st.rejected[ALEC_RX_REJ_DECODE];
+    out->fcnt_resets = st.fcnt_resets;
   } else {
     out->held_back = out->expected - out->delivered;
   }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "lorawan_sim.h"
 
 enum { ALEC_LE_OURS = 0, ALEC_LE_REFERENCE = 1 };
@@ -33,7 +34,10 @@ typedef struct alec_le_result {
   double tte_median, tte_p90, tte_max;
   uint64_t tte_never; /* episodes that ended (next loss, end) still inexact */
   /* Receiver counters (ours). */
-  uint64_t fcnt_gaps, ghosts, held_back, reanchored, tlv_frames, decode_rejects;
+  uint64_t fcnt_gaps, ghosts, held_back, reanchored, tlv_frames, decode_rejects, fcnt_resets;
+  /* Uplinks at or after tail_from: their values, and how many were
+   * delivered exact (sync regained for good). */
+  uint64_t tail_expected, tail_exact;
 } alec_le_result;
 
 typedef struct alec_le_config {
@@ -42,7 +46,14 @@ typedef struct alec_le_config {
   int estimate;      /* ours: LossRecovery "estimate" instead of "hold" */
   /* Reboot device 0 before this uplink index (a rejoin), 0: never. */
   uint64_t reboot_at;
+  double tail_from; /* s after the start; 0: no tail */
 } alec_le_config;
+
+/* The partner's profile as a test or a benchmark configures it: Format
+ * fixed, Channels 5, Fallback milesight-tlv, the five TLV items, registers
+ * to units by Multiply (temperature and pressure 0.1, humidity 0.5),
+ * ResyncRequests off (downlinks run on the wall clock). Finalized. */
+int alec_le_profile_config(alec_plugin_config *pc, int estimate, unsigned max_emitters, char *err, size_t errlen);
 
 /* 0, or a negative ALEC_E* code. */
 int alec_le_run(const alec_le_config *cfg, alec_le_result *out);

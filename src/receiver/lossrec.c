@@ -33,8 +33,13 @@ int alec_lr_fcnt(alec_lr *s, uint32_t fcnt, uint32_t *lost) {
     return ALEC_LR_FCNT_NEXT;
   }
   uint32_t d = fcnt - s->fcnt;
-  if (d == 0 || d > UINT32_MAX - ALEC_LR_MAX_GAP) return ALEC_LR_FCNT_DUPLICATE;
-  if (d <= ALEC_LR_MAX_GAP) {
+  if (d == 0) return ALEC_LR_FCNT_DUPLICATE;
+  int rejoin = fcnt < ALEC_LR_REJOIN_FCNT && fcnt < s->fcnt && s->fcnt <= UINT32_MAX - ALEC_LR_MAX_GAP;
+  /* Behind: a rejoined device counts from 0 again; a larger fCnt behind
+   * the last one is a late copy. */
+  if (d > UINT32_MAX - ALEC_LR_MAX_GAP && !rejoin)
+    return ALEC_LR_FCNT_DUPLICATE;
+  if (d <= ALEC_LR_MAX_GAP && !rejoin) {
     *lost = d - 1;
     s->fcnt = fcnt;
     return ALEC_LR_FCNT_NEXT;

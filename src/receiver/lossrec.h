@@ -30,6 +30,9 @@
 /* LoRaWAN 1.0 MAX_FCNT_GAP: a larger jump is not a loss the network
  * server would have accepted; it is handled as a rejoin. */
 #define ALEC_LR_MAX_GAP 16384u
+/* An fCnt below this one, behind the last: the device rejoined (its first
+ * uplinks after a join may be lost too). */
+#define ALEC_LR_REJOIN_FCNT 64u
 /* Channels of a Fallback profile (Milesight devices have up to 8). */
 #define ALEC_LR_MAX_CHANNELS 16
 
