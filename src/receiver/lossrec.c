@@ -19,6 +19,9 @@ enum {
 #define NMAX 60
 /* Below this c, c * NMAX is far below a quantum. */
 #define C_NEGLIGIBLE 1e-5
+/* Changes between received uplinks seen before their largest is trusted
+ * as the bound of the lost ones (about 5 hours at 10 minutes). */
+#define MIN_STEPS 32
 
 void alec_lr_init(alec_lr *s, unsigned channels) {
   memset(s, 0, sizeof *s);
@@ -105,12 +108,49 @@ void alec_lr_unknown(alec_lr *s) {
   for (unsigned i = 0; i < s->n; i++) {
     s->st[i] = ST_UNKNOWN;
     s->c[i] = 1.0;
+    s->nmax[i] = NMAX;
+  }
+}
+
+/* After `lost` ghosts interpolated between exact end points, the error left
+ * in the EMA: alpha * sum (1 - alpha)^(lost - j) * |estimate_j - value_j|,
+ * with |estimate_j - value_j| <= 2 (step + 1) min(j, lost + 1 - j) if no
+ * value moved faster than twice the fastest change seen. */
+static unsigned loss_bound(const alec_lr *s, unsigned i, uint32_t lost, double a) {
+  if (s->steps[i] < MIN_STEPS) return NMAX; /* too little history to tell */
+  double sum = 0, w = 1;
+  uint32_t from = lost > 400 ? lost - 400 : 0; /* older terms are below 1e-60 */
+  for (uint32_t j = lost; j > from; j--) {
+    uint32_t edge = j < lost + 1 - j ? j : lost + 1 - j;
+    sum += w * (double)edge;
+    w *= 1 - a;
+  }
+  double b = a * sum * 2 * (s->step[i] + 1) + 2;
+  return b >= NMAX ? NMAX : (unsigned)ceil(b);
+}
+
+static void after_replay(alec_lr *s, const alec_decoder *dec, uint32_t lost) {
+  double a = alpha_of(dec);
+  for (unsigned i = 0; i < s->n; i++) {
+    /* A second loss before the first was resolved: its error adds up. */
+    unsigned b = s->st[i] == ST_EXACT ? loss_bound(s, i, lost, a) : NMAX;
+    s->st[i] = ST_UNKNOWN;
+    s->c[i] = 1.0;
+    s->nmax[i] = (uint8_t)b;
   }
 }
 
 static void all_candidates(alec_lr *s, unsigned i) {
-  s->cand[i][0] = UINT64_MAX;
-  s->cand[i][1] = (UINT64_C(1) << (2 * NMAX + 1 - 64)) - 1;
+  unsigned m = s->nmax[i] ? s->nmax[i] : NMAX;
+  s->cand[i][0] = s->cand[i][1] = 0;
+  for (unsigned b = NMAX - m; b <= NMAX + m; b++) s->cand[i][b / 64] |= UINT64_C(1) << (b % 64);
+}
+
+static void note_step(alec_lr *s, unsigned i, double v) {
+  if (!s->last_exact[i] || !isfinite(v) || !isfinite(s->last[i])) return;
+  double d = fabs(v - s->last[i]);
+  if (d > s->step[i]) s->step[i] = d;
+  if (s->steps[i] < UINT8_MAX) s->steps[i]++;
 }
 
 static int has_cand(const alec_lr *s, unsigned i, int n) {
@@ -128,7 +168,7 @@ static void exact_observed(alec_lr *s, unsigned i, double keep) {
   if (s->st[i] != ST_INT) return;
   s->c[i] *= keep;
   s->eps[i] *= keep;
-  if (s->c[i] * NMAX < C_NEGLIGIBLE) {
+  if (s->c[i] * (s->nmax[i] ? s->nmax[i] : NMAX) < C_NEGLIGIBLE) {
     s->st[i] = ST_EXACT;
     s->reanchored++;
   }
@@ -139,11 +179,12 @@ uint32_t alec_lr_exact(alec_lr *s, alec_decoder *dec, uint32_t lost, const doubl
   if (dec && lost > 0) {
     done = replay(s, dec, lost, values);
     s->ghosts += done;
-    alec_lr_unknown(s);
+    after_replay(s, dec, done);
   }
   double keep = dec ? 1.0 - alpha_of(dec) : 0.7;
   for (unsigned i = 0; i < s->n; i++) {
     exact_observed(s, i, keep);
+    if (lost == 0) note_step(s, i, values[i]);
     s->last[i] = values[i];
     s->last_exact[i] = 1;
   }
@@ -209,7 +250,7 @@ static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost
   }
   uint32_t done = replay(s, dec, lost, end);
   s->ghosts += done;
-  alec_lr_unknown(s);
+  after_replay(s, dec, done);
   return done;
 }
 
@@ -262,7 +303,11 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       } else {
         feed[i] = out[i] = s->has_last ? s->last[i] : r;
         status[i] = s->st[i] == ST_EXACT && !replayed ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
-        if (status[i] != ALEC_LR_EXACT) s->st[i] = ST_UNKNOWN;
+        if (status[i] != ALEC_LR_EXACT) {
+          /* An estimate observed: its error is outside the loss bound. */
+          s->st[i] = ST_UNKNOWN;
+          s->nmax[i] = NMAX;
+        }
       }
       continue;
     }
@@ -275,6 +320,7 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       feed[i] = out[i] = r;
       status[i] = ALEC_LR_ESTIMATE;
       s->st[i] = ST_UNKNOWN;
+      s->nmax[i] = NMAX;
       continue;
     }
     if (s->st[i] == ST_EXACT && fabs(f) > tol) s->st[i] = ST_UNKNOWN; /* an undetected loss */
@@ -325,7 +371,12 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
           guess = ry;
         }
       }
-      if (hits == 0) goto restart; /* nothing fits: start over from here */
+      if (hits == 0) {
+        /* Nothing fits (a lost value moved faster than assumed): start
+         * over from here with every candidate. */
+        s->nmax[i] = NMAX;
+        goto restart;
+      }
       if (hits == 1) {
         /* Identified: v - val is E itself; observing val - k E removes it. */
         (void)only;
@@ -347,6 +398,7 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
     }
   }
   for (unsigned i = 0; i < n; i++) {
+    if (status[i] == ALEC_LR_EXACT && !replayed) note_step(s, i, out[i]);
     if (isfinite(out[i])) s->last[i] = out[i];
     s->last_exact[i] = status[i] == ALEC_LR_EXACT && isfinite(out[i]);
   }
