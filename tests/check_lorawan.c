@@ -271,6 +271,53 @@ START_TEST(t_conversion) {
 }
 END_TEST
 
+static unsigned downlinks, downlinks_bare;
+static int reply_send(void *ctx, const uint8_t *where, size_t where_len, const uint64_t *ids, unsigned n, int bare) {
+  (void)ctx;
+  (void)where;
+  (void)where_len;
+  (void)ids;
+  downlinks += n;
+  downlinks_bare += bare != 0;
+  return 1;
+}
+
+/* A loss asks the device for a keyframe the way its uplink came. */
+START_TEST(t_keyframe_request_after_loss) {
+  alec_plugin_config pc;
+  char err[256];
+  ck_assert_int_eq(alec_le_profile_config(&pc, 0, 16, err, sizeof err), 0);
+  pc.resync_requests = 1;
+  pc.resync_interval = 0;
+  sinkrec rec = {0};
+  alec_rx_sink sink = {.arg = &rec, .values = sink_values};
+  alec_rx *rx;
+  ck_assert_int_eq(alec_rx_new(&rx, &pc, &sink), 0);
+  uint8_t tlv[32];
+  double regs[5] = {100, 281, 115, 1127, 10088};
+  size_t n = alec_lws_tlv_encode(regs, tlv);
+  downlinks = downlinks_bare = 0;
+  for (uint32_t f = 0; f < 3; f += 2) { /* fCnt 0, then 2: one lost */
+    alec_rx_msg *m = payload(&pc, 11, f, tlv, n);
+    m->reply.send = reply_send;
+    m->reply.budget = 10;
+    m->reply.where_len = 1;
+    alec_rx_process(rx, m);
+    free(m);
+    ck_assert_uint_eq(downlinks, f ? 1 : 0);
+  }
+  ck_assert_uint_eq(downlinks_bare, 1);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, 0, &st);
+  ck_assert_uint_eq(st.fcnt_gaps, 1);
+  ck_assert_uint_eq(st.ghosts_replayed, 1);
+  ck_assert_uint_eq(st.resync_sent, 1);
+  ck_assert_uint_eq(rec.values, 10); /* TLV values are always dispatched */
+  alec_rx_free(rx);
+  alec_pc_free(&pc);
+}
+END_TEST
+
 /* Finalize refuses a fallback profile that cannot feed every channel. */
 START_TEST(t_config_checks) {
   alec_plugin_config pc;
@@ -301,6 +348,7 @@ int main(void) {
   tcase_add_test(tc, t_hostile_tlv);
   tcase_add_test(tc, t_conversion);
   tcase_add_test(tc, t_config_checks);
+  tcase_add_test(tc, t_keyframe_request_after_loss);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
