@@ -308,6 +308,7 @@ static const struct {
     {"<Profile \"m\">\nTLV \"co2\" 0\n</Profile>", "option `TLV' in <Profile \"m\">: needs Fallback"},
     {"<Profile \"m\">\nFormat \"multi\"\nFallback \"milesight-tlv\"\n</Profile>", "applies to Format \"fixed\" only"},
     {"<Profile \"m\">\nLossRecovery \"guess\"\n</Profile>", "expects \"hold\" or \"estimate\""},
+    {"<Profile \"m\">\nLossRecovery \"hold\"\nLossRecovery \"estimate\"\n</Profile>", "option `LossRecovery' in <Profile \"m\">: given twice"},
     {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Multiply 0\n</Profile>", "Multiply 0 would make"},
     {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Add \"x\"\n</Profile>", "Add expects a finite number"},
     {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Scale 2\n</Profile>", "[Multiply <m>] [Add <a>]"},

@@ -50,3 +50,6 @@ src_receiver_bench_lorawan_LDADD = $(LOSSEVAL_LIBS)
 BENCH_TARGETS += bench-lorawan
 bench-lorawan: src/receiver/bench-lorawan$(EXEEXT)
 	$(AM_V_at)./src/receiver/bench-lorawan$(EXEEXT)
+
+TESTS += tests/lorawan_sim.sh
+dist_check_SCRIPTS += tests/lorawan_sim.sh
