@@ -14,7 +14,12 @@
 enum {
   ST_EXACT = 0,   /* receiver context = encoder context */
   ST_UNKNOWN = 1, /* predictor error E unknown (after ghosts of estimates) */
-  ST_INT = 2      /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
+  ST_INT = 2,     /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
+  /* E identified and removed, unless the true n lay outside the candidates
+   * and aliased with one inside: then E is now an integer D that is no
+   * multiple of 10 (0.7 x 10, 0.49 x 100, ...), which the next exact
+   * observation makes fractional (E = c D). */
+  ST_VERIFY = 3
 };
 #define NMAX 60
 /* Below this c, c * NMAX is far below a quantum. */
@@ -167,6 +172,7 @@ static void drop_cand(alec_lr *s, unsigned i, int n) {
 
 /* An exact observation of channel i shrinks E by (1 - alpha). */
 static void exact_observed(alec_lr *s, unsigned i, double keep) {
+  if (s->st[i] == ST_VERIFY) s->c[i] *= keep;
   if (s->st[i] != ST_INT) return;
   s->c[i] *= keep;
   s->eps[i] *= keep;
@@ -188,6 +194,7 @@ uint32_t alec_lr_exact(alec_lr *s, alec_decoder *dec, uint32_t lost, const doubl
     exact_observed(s, i, keep);
     if (lost == 0) note_step(s, i, values[i]);
     s->last[i] = values[i];
+    s->rep[i] = values[i];
     s->last_exact[i] = 1;
   }
   s->has_last = 1;
@@ -277,6 +284,8 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   if (rc < 0) return rc;
   if (rc != (int)n) return ALEC_EMALFORMED;
   double a = alpha_of(dec), keep = 1.0 - a, k = keep / a, tol = tol_of(dec);
+  double rep_new[ALEC_LR_MAX_CHANNELS];
+  for (unsigned i = 0; i < n; i++) rep_new[i] = NAN;
   double tol_unit = (double)alec_context_scale(alec_decoder_context_const(dec));
   if (!(tol_unit > 0)) tol_unit = 100;
   for (unsigned i = 0; i < n; i++) {
@@ -304,6 +313,14 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         feed[i] = out[i] = s->last[i];
         status[i] = ALEC_LR_EXACT;
         exact_observed(s, i, keep);
+      } else if (!replayed && s->has_last) {
+        /* The last value was uncertain, and is again. Observing what was
+         * observed as it (its true value plus E) leaves E as it is. */
+        feed[i] = s->rep[i];
+        out[i] = s->last[i];
+        status[i] = ALEC_LR_ESTIMATE;
+        rep_new[i] = s->rep[i];
+        if (s->st[i] == ST_EXACT) s->st[i] = ST_UNKNOWN; /* cannot happen: last was exact */
       } else {
         feed[i] = out[i] = s->has_last ? s->last[i] : r;
         status[i] = s->st[i] == ST_EXACT && !replayed ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
@@ -328,12 +345,29 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       continue;
     }
     if (s->st[i] == ST_EXACT && fabs(f) > tol) s->st[i] = ST_UNKNOWN; /* an undetected loss */
-    if (s->st[i] == ST_INT && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i]) s->st[i] = ST_UNKNOWN;
+    if ((s->st[i] == ST_INT || s->st[i] == ST_VERIFY) && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i])
+      s->st[i] = ST_UNKNOWN;
     double q = 0.5 / tol_unit; /* a delta's rounding */
     switch (s->st[i]) {
     case ST_EXACT:
       feed[i] = out[i] = r;
       status[i] = ALEC_LR_EXACT;
+      break;
+    case ST_VERIFY:
+      if (s->c[i] == 1.0) {
+        /* Not yet verifiable: E stays the integer it is. */
+        feed[i] = out[i] = r;
+        status[i] = ALEC_LR_ESTIMATE;
+        break;
+      }
+      if (fabs(f) > tol + s->eps[i]) {
+        s->nmax[i] = NMAX;
+        goto restart; /* an alias: start over */
+      }
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_EXACT;
+      s->st[i] = ST_EXACT;
+      s->reanchored++;
       break;
     case ST_UNKNOWN:
     restart:
@@ -387,16 +421,26 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         double e = v - val;
         feed[i] = val - k * e;
         out[i] = val;
-        status[i] = ALEC_LR_EXACT;
-        s->st[i] = ST_EXACT;
-        s->reanchored++;
+        if (s->nmax[i] < NMAX) {
+          /* The candidates covered what the estimates can have got wrong. */
+          status[i] = ALEC_LR_EXACT;
+          s->st[i] = ST_EXACT;
+          s->reanchored++;
+          break;
+        }
+        /* Only the widest range was assumed: verify before dispatching. */
+        status[i] = ALEC_LR_ESTIMATE;
+        s->st[i] = ST_VERIFY;
+        s->c[i] = 1.0;
+        s->eps[i] = keep * q;
         break;
       }
       /* Several n fit: E keeps its form, plus alpha of this rounding. */
       feed[i] = v;
+      rep_new[i] = v;
       s->eps[i] += a * q;
       out[i] = same ? val : guess;
-      status[i] = same ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
+      status[i] = same && s->nmax[i] < NMAX ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
       break;
     }
     }
@@ -404,6 +448,7 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   for (unsigned i = 0; i < n; i++) {
     if (status[i] == ALEC_LR_EXACT && !replayed) note_step(s, i, out[i]);
     if (isfinite(out[i])) s->last[i] = out[i];
+    s->rep[i] = isnan(rep_new[i]) ? out[i] : rep_new[i];
     s->last_exact[i] = status[i] == ALEC_LR_EXACT && isfinite(out[i]);
   }
   s->has_last = 1;

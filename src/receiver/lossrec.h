@@ -21,7 +21,10 @@
  * removed. The candidates span what the estimates can have got wrong if no
  * lost value changed by more than twice the largest change seen between
  * two received uplinks (at most -60..60; all of it when that assumption
- * fails or a second loss comes first). Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
+ * fails or a second loss comes first). On the widest range an offset
+ * beyond it could alias with a candidate (differ by a multiple of the
+ * period of c n modulo 1); the next exact observation would make that
+ * error fractional, so the channel is verified once more first. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
  * the reference"); before, they are estimates. Collectd-free, fleet-free:
  * it works on the emitter's alec_decoder. */
 
@@ -66,6 +69,7 @@ typedef struct alec_lr {
   uint8_t last_exact[ALEC_LR_MAX_CHANNELS]; /* last[] is what the encoder last observed */
   uint8_t nmax[ALEC_LR_MAX_CHANNELS];       /* |n| bound of the current loss */
   double step[ALEC_LR_MAX_CHANNELS];        /* largest change between two uplinks seen */
+  double rep[ALEC_LR_MAX_CHANNELS];         /* to observe for a Repeated: keeps E's form */
   uint8_t steps[ALEC_LR_MAX_CHANNELS];      /* changes seen (saturating) */
   uint64_t cand[ALEC_LR_MAX_CHANNELS][2];   /* n = bit - 60 still possible */
 } alec_lr;

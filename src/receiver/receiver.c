@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alec/context.h"
 #include "alec/decoder.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
@@ -648,17 +649,26 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     /* A rejoin: the device restarted, its encoder with it. */
     alec_lr_restart(lr, dec);
     rx->fcnt_resets++;
+  } else if (dec == NULL && lr->has_last) {
+    /* The fleet dropped the emitter's decoder (stale): start over. */
+    alec_lr_restart(lr, NULL);
   }
-  if (first && dec) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
+  int empty = dec == NULL || alec_context_source_count(alec_decoder_context_const(dec)) == 0;
+  if (first && !empty) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
   if (!is_alec) {
     rc = 0;
-    if (first && !dec && m->has_fcnt && m->fcnt > 0) {
-      /* Uplinks since the device's join were missed: ghosts of these
-       * values bring the decoder's counts and version to the encoder's. */
-      uint32_t missed = m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
-      rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
-      dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
-      lost = missed - 1;
+    if (empty && (!m->has_fcnt || m->fcnt > 0)) {
+      /* A decoder starts on a device that is not at its cold start (the
+       * fCnt counts its encoder's frames since the join): ghosts of these
+       * values bring the decoder's counts and version to the encoder's,
+       * the predictors' errors are unknown. */
+      uint32_t missed = !m->has_fcnt ? 1 : m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
+      if (dec == NULL) {
+        rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+        dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
+        missed--;
+      }
+      lost = missed;
       alec_lr_unknown(lr);
     }
     if (rc == 0) alec_lr_exact(lr, dec, lost, exact);
@@ -668,7 +678,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
       status[i] = ALEC_LR_EXACT;
     }
     if (rc == 0) rx->tlv_frames++;
-  } else if (dec == NULL) {
+  } else if (empty) {
     rc = ALEC_ENOPRED;
   } else {
     rc = alec_lr_decode(lr, dec, lost, m->data, m->len, feed, out, status, &info);
