@@ -23,7 +23,7 @@ noinst_LTLIBRARIES += src/tools/libalec_lwsim.la
 src_tools_libalec_lwsim_la_SOURCES = src/tools/lorawan_sim.c src/tools/lorawan_sim.h
 src_tools_libalec_lwsim_la_LIBADD = libalec.la
 
-bin_PROGRAMS += src/tools/alec-lorawan-sim
+noinst_PROGRAMS += src/tools/alec-lorawan-sim
 src_tools_alec_lorawan_sim_SOURCES = src/tools/alec-lorawan-sim.c
 src_tools_alec_lorawan_sim_CPPFLAGS = $(AM_CPPFLAGS) $(SODIUM_CFLAGS)
 src_tools_alec_lorawan_sim_LDADD = src/tools/libalec_lwsim.la libalec.la $(SODIUM_LIBS) -lm

@@ -633,6 +633,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "fCnt %" PRIu32 " already seen", m->fcnt);
     return;
   }
+  uint32_t gap = lost; /* uplinks the fCnt says were lost */
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[64];
   uint8_t status[64];
@@ -684,7 +685,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     rc = alec_lr_decode(lr, dec, lost, m->data, m->len, feed, out, status, &info);
     if (rc >= 0) rc = alec_fleet_feed_values(rx->fleet, id, feed, n, m->received);
   }
-  rx->fcnt_gaps += lost;
+  rx->fcnt_gaps += gap;
   rx->ghosts_replayed += lr->ghosts - ghosts0;
   rx->reanchored += lr->reanchored - re0;
   pthread_mutex_unlock(&rx->fleet_lock);
@@ -694,7 +695,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
       return;
     }
     reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "fixed frame of %zu bytes: %s%s", m->len, alec_strerror(rc),
-               dec == NULL ? " (no state yet: the next TLV fallback starts it)" : "");
+               empty ? " (no state yet: the next TLV fallback starts it)" : "");
     resync_note(rx, m, id, 1);
     return;
   }
