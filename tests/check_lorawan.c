@@ -220,6 +220,12 @@ START_TEST(t_hostile_tlv) {
   static const uint8_t truncated[] = {0x01, 0x75, 0x64, 0x03, 0x67, 0x19};
   static const uint8_t unknown[] = {0x01, 0x75, 0x64, 0x99, 0x42, 0x00};
   static const uint8_t incomplete[] = {0x01, 0x75, 0x64, 0x03, 0x67, 0x19, 0x01};
+  uint8_t many[3 * (ALEC_PC_MAX_TLV + 1)];
+  for (size_t i = 0; i < sizeof many; i += 3) {
+    many[i] = 0x01;
+    many[i + 1] = 0x75;
+    many[i + 2] = 0x64;
+  }
   struct {
     const uint8_t *p;
     size_t n;
@@ -229,6 +235,7 @@ START_TEST(t_hostile_tlv) {
       {unknown, sizeof unknown, ALEC_RX_REJ_OF_TLV(ALEC_TLV_EUNKNOWN)},
       {incomplete, sizeof incomplete, ALEC_RX_REJ_TLV_INCOMPLETE},
       {good, 0, ALEC_RX_REJ_OF_TLV(ALEC_TLV_EEMPTY)},
+      {many, sizeof many, ALEC_RX_REJ_OF_TLV(ALEC_TLV_ENOSPC)},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     alec_rx_msg *m = payload(&pc, 7, (uint32_t)i, bad[i].p, bad[i].n);
