@@ -13,6 +13,7 @@
 #include "alec/decoder.h"
 #include "alec/encoder.h"
 #include "alec/error.h"
+#include "alec/fleet.h"
 #include "loss_eval.h"
 #include "lossrec.h"
 #include "receiver.h"
@@ -345,6 +346,58 @@ START_TEST(t_keyframe_request_after_loss) {
 }
 END_TEST
 
+/* alec_fleet_feed_values: the ghost frame with the fleet's bookkeeping. */
+START_TEST(t_fleet_feed_values) {
+  alec_fleet_config fc;
+  alec_fleet_config_init(&fc);
+  fc.max_emitters = 3;
+  alec_fleet *fl;
+  ck_assert_int_eq(alec_fleet_new(&fl, &fc), 0);
+  alec_encoder_config ec;
+  alec_encoder_config_init(&ec);
+  ec.reference_compat = 1;
+  ec.keyframe_interval = 30;
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, &ec), 0);
+  double v[5] = {100, 281, 115, 1127, 10088};
+  uint8_t frame[64];
+  /* Cold start: the 27-byte frame goes out as TLV, the receiver is fed. */
+  ck_assert_int_eq(alec_encode_fixed(enc, v, 5, frame, sizeof frame), 27);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 42, v, 5, 1000.0), 0);
+  for (int i = 1; i < 20; i++) {
+    v[3] += 1;
+    int n = alec_encode_fixed(enc, v, 5, frame, sizeof frame);
+    ck_assert_int_gt(n, 0);
+    alec_fleet_value out[5];
+    alec_frame_info info;
+    ck_assert_int_eq(alec_fleet_process(fl, 42, ALEC_FORMAT_FIXED, 5, frame, (size_t)n, 1000.0 + i, out, 5, &info), 5);
+    ck_assert_uint_eq(info.gap, 0);
+    ck_assert_uint_eq(info.n_unreliable, 0);
+    for (int c = 0; c < 5; c++) ck_assert(fabs(out[c].value - v[c]) < 0.0115);
+  }
+  alec_fleet_emitter_info ei;
+  ck_assert_int_eq(alec_fleet_get_emitter(fl, 42, 1020.0, &ei), 0);
+  ck_assert_uint_eq(ei.frames, 20);
+  ck_assert_uint_eq(ei.values, 100);
+  ck_assert_uint_eq(ei.gaps, 0);
+  alec_fleet_channel_info ci;
+  ck_assert_int_eq(alec_fleet_get_channel(fl, 42, 0, &ci), 0);
+  ck_assert_uint_eq(ci.values, 20);
+  /* Bounds, and nothing changes on refusal. */
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 43, v, 5, 1021.0), 0);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 44, v, 5, 1021.0), 0);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 45, v, 5, 1021.0), ALEC_ENOSPC);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 42, v, 0, 1021.0), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 42, v, 65, 1021.0), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_feed_values(fl, 42, v, 5, NAN), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_feed_values(NULL, 42, v, 5, 1.0), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_get_emitter(fl, 42, 1021.0, &ei), 0);
+  ck_assert_uint_eq(ei.frames, 20);
+  alec_encoder_free(enc);
+  alec_fleet_free(fl);
+}
+END_TEST
+
 /* Finalize refuses a fallback profile that cannot feed every channel. */
 START_TEST(t_config_checks) {
   alec_plugin_config pc;
@@ -377,6 +430,7 @@ int main(void) {
   tcase_add_test(tc, t_conversion);
   tcase_add_test(tc, t_config_checks);
   tcase_add_test(tc, t_keyframe_request_after_loss);
+  tcase_add_test(tc, t_fleet_feed_values);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
