@@ -273,8 +273,9 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   int replayed = lost > 0;
   if (lost > 0) replay_before_frame(s, dec, lost, frame, len);
   int rc = peek(dec, n, frame, len, vals, &fi);
-  /* A loss the fCnt did not show (no fCnt from the transport): the frame's
-   * own sequence does, once. */
+  /* A loss the fCnt did not show (no fCnt from the transport, or an
+   * encoder that counts otherwise): the frame's sequence counts the
+   * encoder's frames, so it wins, once (the trackers are aligned after). */
   if (rc == (int)n && lost == 0 && fi.gap > 0) {
     replay_before_frame(s, dec, fi.gap, frame, len);
     replayed = 1;
@@ -390,7 +391,7 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         status[i] = ALEC_LR_ESTIMATE;
         break;
       }
-      int hits = 0, same = 1, only = 0;
+      int hits = 0, same = 1;
       double val = 0, guess = 0;
       int guess_n = NMAX + 1;
       for (int m = -NMAX; m <= NMAX; m++) {
@@ -402,7 +403,6 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         }
         if (hits && ry != val) same = 0;
         val = ry;
-        only = m;
         hits++;
         if (abs(m) < abs(guess_n)) {
           guess_n = m;
@@ -417,7 +417,6 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       }
       if (hits == 1) {
         /* Identified: v - val is E itself; observing val - k E removes it. */
-        (void)only;
         double e = v - val;
         feed[i] = val - k * e;
         out[i] = val;
