@@ -307,6 +307,8 @@ static const struct {
      "option `TLV' in <Profile \"m\">: argument 1 must name a TLV item"},
     {"<Profile \"m\">\nTLV \"co2\" 0\n</Profile>", "option `TLV' in <Profile \"m\">: needs Fallback"},
     {"<Profile \"m\">\nFormat \"multi\"\nFallback \"milesight-tlv\"\n</Profile>", "applies to Format \"fixed\" only"},
+    {"<Profile \"m\">\nChannels 1\nFallback \"milesight-tlv\"\nTLV \"co2\" 0\nChannel 3 \"gauge\"\n</Profile>",
+     "index 3 is outside the 1 channels"},
     {"<Profile \"m\">\nLossRecovery \"guess\"\n</Profile>", "expects \"hold\" or \"estimate\""},
     {"<Profile \"m\">\nLossRecovery \"hold\"\nLossRecovery \"estimate\"\n</Profile>", "option `LossRecovery' in <Profile \"m\">: given twice"},
     {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Multiply 0\n</Profile>", "Multiply 0 would make"},
