@@ -57,6 +57,7 @@ enum alec_lr_fcnt {
 
 typedef struct alec_lr {
   uint32_t fcnt;
+  uint32_t pending; /* lost before uplinks that were not the encoder's (alarms) */
   uint8_t has_fcnt;
   uint8_t n;         /* channels */
   uint8_t has_last;  /* last[] holds the values of the latest uplink */

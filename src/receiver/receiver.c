@@ -579,7 +579,7 @@ static int tlv_values(alec_rx *rx, const alec_rx_msg *m, const alec_pc_profile *
   if ((have & all) != all) {
     reject_msg(rx, ALEC_RX_REJ_TLV_INCOMPLETE, m, m->emitter, "%zu items, channels 0x%" PRIx64 " of 0x%" PRIx64, k,
                have & all, all);
-    return -1;
+    return 1;
   }
   return 0;
 }
@@ -600,7 +600,8 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   }
   int is_alec = alec_tlv_is_alec_frame(m->data, m->len);
   double exact[64];
-  if (!is_alec && tlv_values(rx, m, prof, exact) != 0) return;
+  int parsed = is_alec ? 0 : tlv_values(rx, m, prof, exact);
+  if (parsed < 0) return;
   if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
     reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
                rx->cfg->rate_burst);
@@ -633,6 +634,14 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "fCnt %" PRIu32 " already seen", m->fcnt);
     return;
   }
+  if (parsed > 0) {
+    /* A TLV uplink without the channels (an alarm, a history record): not
+     * one of the encoder's frames, but it took an fCnt. Already refused. */
+    lr->pending += lost;
+    return;
+  }
+  if (fc == ALEC_LR_FCNT_NEXT) lost += lr->pending;
+  lr->pending = 0;
   uint32_t gap = lost; /* uplinks the fCnt says were lost */
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[64];
