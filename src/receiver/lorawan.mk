@@ -53,3 +53,8 @@ bench-lorawan: src/receiver/bench-lorawan$(EXEEXT)
 
 TESTS += tests/lorawan_sim.sh
 dist_check_SCRIPTS += tests/lorawan_sim.sh
+
+# Issue 15 through collectd and mosquitto (skipped without the MQTT
+# transport's test library).
+TESTS += tests/integration/mqtt_loss.sh
+EXTRA_DIST += tests/integration/mqtt_loss.sh
