@@ -7,3 +7,16 @@
 libalec_receiver_la_SOURCES += src/receiver/mqtt.c src/receiver/mqtt.h
 libalec_receiver_la_CFLAGS += $(MOSQUITTO_CFLAGS)
 libalec_receiver_la_LIBADD = libalec_lorawan.la $(MOSQUITTO_LIBS)
+
+if BUILD_PLUGIN
+# The <MQTT> option table through the parser and finalize, and the man page
+# entry of every option.
+check_PROGRAMS += tests/check_mqtt_config
+TESTS += tests/check_mqtt_config
+tests_check_mqtt_config_SOURCES = tests/check_mqtt_config.c \
+	tests/oconfig_util.c tests/oconfig_util.h \
+	src/plugin/alec_conf.c src/receiver/config.c
+tests_check_mqtt_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS)
+tests_check_mqtt_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_mqtt_config_LDADD = libalec_lorawan.la libalec.la $(CHECK_LIBS) -lpthread
+endif
