@@ -87,6 +87,7 @@ tests_integration_lorapub_LDADD = libalec.la $(MOSQUITTO_LIBS) $(SODIUM_LIBS) -l
 MQTT_IT_TESTS = \
 	tests/integration/mqtt.sh \
 	tests/integration/mqtt_restart.sh \
-	tests/integration/mqtt_hostile.sh
+	tests/integration/mqtt_hostile.sh \
+	tests/integration/mqtt_raw.sh
 TESTS += $(MQTT_IT_TESTS)
 EXTRA_DIST += $(MQTT_IT_TESTS) tests/integration/mqtt_lib.sh

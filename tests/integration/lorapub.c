@@ -33,6 +33,7 @@
 
 #include "alec/decoder.h"
 #include "alec/encoder.h"
+#include "alec/envelope.h"
 
 #define CHANNELS 5
 #define MAX_DEVICES 1000
@@ -92,7 +93,10 @@ static int gen(int argc, char **argv) {
     else die("gen: too many arguments");
   }
   int tts = strcmp(dialect, "tts") == 0;
-  if (!tts && strcmp(dialect, "chirpstack") != 0) die("--dialect chirpstack|tts");
+  /* raw: a bare frame on alec/<id>/up; raw-envelope: envelope datagrams of
+   * one gateway; payloads written as hex (pub --hex). */
+  int raw = strcmp(dialect, "raw") == 0, env = strcmp(dialect, "raw-envelope") == 0;
+  if (!tts && !raw && !env && strcmp(dialect, "chirpstack") != 0) die("--dialect chirpstack|tts|raw|raw-envelope");
   if (!events || !expect || devices == 0 || devices > MAX_DEVICES || apps == 0) die("gen: bad arguments");
   FILE *ev = fopen(events, "w"), *ex = fopen(expect, "w");
   if (!ev || !ex) die("gen: cannot write the output files");
@@ -124,7 +128,25 @@ static int gen(int argc, char **argv) {
       iso_time(t0 + (double)r * 600.0 + (double)d, when, sizeof when);
       int rssi = -40 - (int)((d * 7 + r * 3) % 80);
       double snr = 9.5 - (double)((d * 3 + r) % 30) * 0.75; /* below zero for some */
-      if (tts) {
+      if (raw || env) {
+        uint8_t buf[512];
+        const uint8_t *p = frame;
+        size_t plen = (size_t)n;
+        if (env) {
+          alec_envelope_writer w;
+          if (alec_envelope_writer_init(&w, buf, sizeof buf, 0) != 0 ||
+              alec_envelope_add(&w, dev_eui, ALEC_FORMAT_FIXED, CHANNELS, frame, (size_t)n) <= 0)
+            die("envelope");
+          p = buf;
+          plen = w.len;
+        }
+        if (env) fprintf(ev, "alec/gw-1/up\t");
+        else fprintf(ev, "alec/%s/up\t", eui);
+        for (size_t i = 0; i < plen; i++) fprintf(ev, "%02x", p[i]);
+        fputc('\n', ev);
+        snprintf(host, sizeof host, "alec-%s", eui);
+        snprintf(group, sizeof group, "-");
+      } else if (tts) {
         fprintf(ev,
                 "v3/%s@ttn/devices/%s/up\t{\"end_device_ids\":{\"device_id\":\"%s\",\"application_ids\":{"
                 "\"application_id\":\"%s\"},\"dev_eui\":\"%016" PRIX64 "\",\"join_eui\":\"70B3D57ED0000000\","
@@ -166,7 +188,7 @@ static int gen(int argc, char **argv) {
           kept++;
         }
       /* Link quality travels with the values: none when all are held back. */
-      if (kept) fprintf(ex, "L %s %s %f %f\n", host, group, (double)rssi, snr);
+      if (kept && !raw && !env) fprintf(ex, "L %s %s %f %f\n", host, group, (double)rssi, snr);
     }
   }
   for (unsigned d = 0; d < devices; d++) {
@@ -229,7 +251,12 @@ static int pub(int argc, char **argv) {
   const char *host = "127.0.0.1", *id = NULL, *file = NULL;
   int port = 0, qos = 1;
   double rate = 0;
+  int hex = 0;
   for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--hex") == 0) {
+      hex = 1;
+      continue;
+    }
     if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) host = argv[++i];
     else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
     else if (strcmp(argv[i], "--qos") == 0 && i + 1 < argc) qos = atoi(argv[++i]);
@@ -253,7 +280,8 @@ static int pub(int argc, char **argv) {
   if (mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) die("loop_start");
   size_t cap = 1 << 20;
   char *line = malloc(cap);
-  if (!line) die("out of memory");
+  unsigned char *binbuf = malloc(cap);
+  if (!line || !binbuf) die("out of memory");
   unsigned long sent = 0, retries = 0;
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -264,6 +292,12 @@ static int pub(int argc, char **argv) {
     char *payload = tab + 1;
     size_t len = strlen(payload);
     if (len && payload[len - 1] == '\n') payload[--len] = '\0';
+    if (hex) {
+      size_t bin = 0;
+      if (sodium_hex2bin(binbuf, cap, payload, len, NULL, &bin, NULL) != 0) die("pub: bad hex");
+      memcpy(payload, binbuf, bin);
+      len = bin;
+    }
     if (rate > 0) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
@@ -312,6 +346,7 @@ static int pub(int argc, char **argv) {
   mosquitto_destroy(m);
   mosquitto_lib_cleanup();
   free(line);
+  free(binbuf);
   if (f != stdin) fclose(f);
   return 0;
 }

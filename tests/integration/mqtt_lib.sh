@@ -88,12 +88,14 @@ mq_stop() {
 # host's channel is the order of arrival.
 mq_got_values() {
   local f h g t
-  for f in "$IT_CSV"/*/alec-*/gauge-ch*-[0-9]*; do
+  for f in "$IT_CSV"/*/alec*/gauge-ch*-[0-9]*; do
     [ -f "$f" ] || continue
     h=$(basename "$(dirname "$(dirname "$f")")")
     [ "$h" = it-receiver ] && continue
     g=$(basename "$(dirname "$f")")
-    g=${g#alec-}
+    g=${g#alec}
+    g=${g#-}
+    g=${g:--}
     t=$(basename "$f")
     t=${t#gauge-ch}
     t=${t%-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]}
@@ -126,6 +128,6 @@ mq_stat() { it_csv_last it-receiver "alec-mqtt-$1" "$2" | awk '{ printf "%.0f\n"
 mq_wait_values() { it_wait_for "${2:-60}" mq__values_at_least "$1"; }
 mq__values_at_least() {
   local n
-  n=$(awk 'FNR > 1' "$IT_CSV"/*/alec-*/gauge-ch*-[0-9]* 2>/dev/null | wc -l)
+  n=$(awk 'FNR > 1' "$IT_CSV"/*/alec*/gauge-ch*-[0-9]* 2>/dev/null | wc -l)
   [ "$n" -ge "$1" ]
 }
