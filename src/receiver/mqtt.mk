@@ -20,3 +20,13 @@ tests_check_mqtt_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_s
 tests_check_mqtt_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_mqtt_config_LDADD = libalec_lorawan.la libalec.la $(CHECK_LIBS) -lpthread
 endif
+
+# `make bench-mqtt` (and `make bench`): one frame per MQTT message against
+# collectd's network plugin (docs/PERFORMANCE.md, "MQTT").
+BENCH_TARGETS += bench-mqtt
+EXTRA_DIST += contrib/bench-mqtt.sh
+bench-mqtt: all tests/integration/lorapub$(EXEEXT)
+	ALEC_SHARED="$${ALEC_SHARED:-$(abs_top_srcdir)/../shared}" \
+	ALEC_BUILDDIR="$(abs_top_builddir)" ALEC_SRCDIR="$(abs_top_srcdir)" \
+	COLLECTD_BIN="$(COLLECTD_BIN)" \
+	$(top_srcdir)/contrib/bench-mqtt.sh
