@@ -501,6 +501,8 @@ static void submit_mqtt(cdtime_t t) {
     }
     sstrncpy(vl.type, "errors", sizeof vl.type);
     for (int k = 0; k < ALEC_MQTT_REJ_COUNT; k++) {
+      /* The parser's last kinds are errors of its helpers, never of a message. */
+      if (k >= -ALEC_NS_EDIALECT - 1 && k < ALEC_NS_KINDS) continue;
       ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_mqtt_reject_name(k));
       v.derive = (derive_t)ms.rejected[k];
       plugin_dispatch_values(&vl);
