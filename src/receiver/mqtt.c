@@ -420,7 +420,9 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc) {
   client *c = obj;
   int was = atomic_exchange(&c->connected, 0);
   if (rc == 0 || atomic_load(&c->stop)) return; /* ours */
-  if (was) add(&c->disconnects, 1);
+  /* A connection attempt that failed is the backoff's to log. */
+  if (!was) return;
+  add(&c->disconnects, 1);
   conn_log(c, ALEC_RX_LOG_WARNING, "disconnected from", mosquitto_strerror(rc));
 }
 
