@@ -41,6 +41,7 @@ typedef struct alec_plugin {
   alec_mqtt *mqtt;
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   meta_data_t *prio_meta[5];
+  meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
   /* <Dashboard>: snapshots taken by the dispatch thread, served by the
@@ -54,9 +55,9 @@ static alec_plugin P;
 
 /* ---- naming ---------------------------------------------------------------- */
 
-static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
-                          int *ds_type) {
-  const alec_pc_channel *c = em ? alec_pc_channel_find(em->map, ch) : NULL;
+static void map_names(const alec_pc_chanmap *map, uint32_t ch, const char **type, char *ti, size_t ticap,
+                      int *ds_type) {
+  const alec_pc_channel *c = map ? alec_pc_channel_find(map, ch) : NULL;
   if (c) {
     *type = c->type;
     sstrncpy(ti, c->type_instance, ticap);
@@ -66,6 +67,11 @@ static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **t
     ssnprintf(ti, ticap, "ch%" PRIu32, ch);
     *ds_type = P.default_ds_type;
   }
+}
+
+static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
+                          int *ds_type) {
+  map_names(em ? em->map : NULL, ch, type, ti, ticap, ds_type);
 }
 
 /* The channel of a fleet-shift notification has no emitter: take the names
@@ -170,7 +176,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     const alec_fleet_value *v = &f->values[i];
     const char *type;
     int ds_type;
-    channel_names(f->em, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
+    map_names(f->map, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
     if (to_value(v->value, ds_type, &value) != 0) {
       (*unconvertible)++;
       continue;
@@ -179,6 +185,8 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     /* One prebuilt meta per priority: plugin_dispatch_values deep-copies
      * vl.meta, so sharing it saves a create/destroy per value. */
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
+    /* LossRecovery "estimate": the value is not the measured one. */
+    if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
     plugin_dispatch_values(&vl);
     (*dispatched)++;
   }
@@ -388,6 +396,10 @@ static int alec_init(void) {
                                                        alec_priority_name((alec_priority)i)) != 0)
       goto fail;
   }
+  P.estimated_meta = meta_data_create();
+  if (P.estimated_meta == NULL || meta_data_add_string(P.estimated_meta, "alec:priority", "P3") != 0 ||
+      meta_data_add_boolean(P.estimated_meta, "alec:estimated", true) != 0)
+    goto fail;
   alec_rx_sink sink = {
       .arg = NULL,
       .log = sink_log,
@@ -539,6 +551,13 @@ static int alec_read(void) {
     submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)s.resync_limited}, t);
     submit("derive", "resync_send_errors", (value_t){.derive = (derive_t)s.resync_failed}, t);
   }
+  if (s.tlv_frames || s.fcnt_gaps || s.estimated) {
+    /* LoRaWAN fallback and loss recovery (docs/PROTOCOL.md). */
+    submit("derive", "tlv_frames", (value_t){.derive = (derive_t)s.tlv_frames}, t);
+    submit("derive", "fcnt_gaps", (value_t){.derive = (derive_t)s.fcnt_gaps}, t);
+    submit("derive", "values_estimated", (value_t){.derive = (derive_t)s.estimated}, t);
+    submit("derive", "channels_reanchored", (value_t){.derive = (derive_t)s.reanchored}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)s.queued}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st->anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st->shift_events}, t);
@@ -580,6 +599,8 @@ static void release_all(void) {
     if (P.prio_meta[i]) meta_data_destroy(P.prio_meta[i]);
     P.prio_meta[i] = NULL;
   }
+  if (P.estimated_meta) meta_data_destroy(P.estimated_meta);
+  P.estimated_meta = NULL;
   P.initialized = 0;
 }
 
