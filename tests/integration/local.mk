@@ -88,6 +88,7 @@ MQTT_IT_TESTS = \
 	tests/integration/mqtt.sh \
 	tests/integration/mqtt_restart.sh \
 	tests/integration/mqtt_hostile.sh \
-	tests/integration/mqtt_raw.sh
+	tests/integration/mqtt_raw.sh \
+	tests/integration/mqtt_tlv.sh
 TESTS += $(MQTT_IT_TESTS)
 EXTRA_DIST += $(MQTT_IT_TESTS) tests/integration/mqtt_lib.sh
