@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "alec/error.h"
 #include "alec/fleet.h"
@@ -157,6 +158,24 @@ static int to_value(double v, int ds_type, value_t *out) {
 
 /* ---- the receiver's sink ------------------------------------------------------ */
 
+/* collectd stops its write threads before it calls shutdown callbacks
+ * (plugin_shutdown_all), and drops what is queued then. From our shutdown
+ * on, the frames still in the receive queue and those the broker delivers
+ * until the client has disconnected (acknowledged at QoS 1, so no longer
+ * the broker's) go to the writers directly: without the value cache and
+ * the filter chains, but stored. */
+static atomic_int writers_gone;
+static atomic_uint_fast64_t written_directly;
+
+static void dispatch_value(const value_list_t *vl) {
+  if (!atomic_load_explicit(&writers_gone, memory_order_relaxed)) {
+    plugin_dispatch_values(vl);
+    return;
+  }
+  plugin_write(NULL, NULL, vl);
+  atomic_fetch_add_explicit(&written_directly, 1, memory_order_relaxed);
+}
+
 static void sink_log(void *arg, int level, const char *msg) {
   (void)arg;
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
@@ -187,7 +206,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
     /* LossRecovery "estimate": the value is not the measured one. */
     if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
-    plugin_dispatch_values(&vl);
+    dispatch_value(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
@@ -200,12 +219,12 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     if (m->has_rssi) {
       sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
       value.gauge = m->rssi;
-      plugin_dispatch_values(&vl);
+      dispatch_value(&vl);
     }
     if (m->has_snr) {
       sstrncpy(vl.type, "lora_snr", sizeof vl.type);
       value.gauge = m->snr;
-      plugin_dispatch_values(&vl);
+      dispatch_value(&vl);
     }
   }
 }
@@ -607,6 +626,7 @@ static void release_all(void) {
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);
     alec_rx_stop(P.rx);
@@ -616,6 +636,9 @@ static int alec_shutdown(void) {
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " messages, %" PRIu64 " values dispatched, %" PRIu64
                      " held back, %" PRIu64 " rejected, %" PRIu64 " queue drops",
          s.messages, s.dispatched, s.held_back + s.unconvertible, rej, s.queue_drops);
+    if (atomic_load(&written_directly))
+      INFO(PLUGIN_NAME " plugin: %" PRIu64 " values received during shutdown written directly (no cache, no chains)",
+           (uint64_t)atomic_load(&written_directly));
   }
   release_all();
   alec_pc_free(&P.cfg);
