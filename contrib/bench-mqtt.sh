@@ -9,7 +9,11 @@
 #   mqtt-raw         <MQTT> Dialect raw + EmitterLevel: a bare 5-channel fixed
 #                    frame per message, the DevEUI in the topic;
 #   mqtt-chirpstack  <MQTT> Dialect chirpstack: a ChirpStack v4 uplink event
-#                    (about 1.3 kB of JSON, base64 frame) per message.
+#                    (about 1.3 kB of JSON, base64 frame) per message; with
+#                    the link quality of each uplink (lora_rssi, lora_snr: 7
+#                    values dispatched per frame, 5 counted);
+#   mqtt-chirpstack-nolink  the same without alec.types.db in TypesDB, so
+#                    without the link-quality values (5 dispatched per frame).
 #
 # Rates are frames (= messages) per second; the network plugin gets the same
 # values per second (5 per frame). A fresh collectd and a fresh mosquitto
@@ -23,7 +27,8 @@
 # --repeat times, so a change of the machine's load weighs on all alike.
 #
 #   contrib/bench-mqtt.sh [--rates "25000 50000"] [--seconds S] [--repeat N]
-#                         [--receivers "network mqtt-raw mqtt-chirpstack"] [--out FILE]
+#                         [--receivers "network mqtt-raw mqtt-chirpstack mqtt-chirpstack-nolink"]
+#                         [--out FILE]
 #
 # ALEC_BUILDDIR (default: ./build of the checkout) is the build tree used.
 set -u
@@ -31,7 +36,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 rates="25000 50000"
 seconds=4
 repeat=2
-receivers="network mqtt-raw mqtt-chirpstack"
+receivers="network mqtt-raw mqtt-chirpstack mqtt-chirpstack-nolink"
 out=""
 devices=1000
 while [ $# -gt 0 ]; do
@@ -128,7 +133,7 @@ EOF
     IT_TMP=$saved_tmp
     local dialect=raw extra="    Topic \"alec/+/up\"
     EmitterLevel 1"
-    if [ "$receiver" = mqtt-chirpstack ]; then
+    if [ "${receiver#mqtt-chirpstack}" != "$receiver" ]; then
       dialect=chirpstack
       extra="    FPort 85 \"em500\"
     GroupFrom \"application\""
@@ -153,6 +158,7 @@ EOF
     CleanSession true
 $extra
   </MQTT>"
+    [ "$receiver" = mqtt-chirpstack-nolink ] && sed -i "s| \"$IT_SRCDIR/contrib/alec.types.db\"||" "$IT_CONF"
     local save_tmp2=$IT_TMP
     IT_TMP=$IT_TMP/run$run
     mq_start
@@ -178,7 +184,7 @@ $extra
     ;;
   mqtt-*)
     local d=raw hexarg=--hex
-    [ "$receiver" = mqtt-chirpstack ] && d=chirpstack && hexarg=""
+    [ "${receiver#mqtt-chirpstack}" != "$receiver" ] && d=chirpstack && hexarg=""
     # shellcheck disable=SC2086
     "$MQ_LORAPUB" gen --dialect "$d" --devices "$devices" --apps 2 --rounds $((frames / devices)) /dev/stdout /dev/null |
       "$MQ_LORAPUB" pub $hexarg --qos 0 --port "$port" --id bench-pub --rate "$rate" - >"$IT_TMP/run$run/send.out" 2>&1 ||
