@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "alec/error.h"
 #include "alec/fleet.h"
@@ -25,6 +26,7 @@
 #include "receiver.h"
 #include "snapshot.h"
 #include "udp.h"
+#include "mqtt.h"
 
 #define PLUGIN_NAME "alec"
 
@@ -37,6 +39,8 @@ typedef struct alec_plugin {
   int initialized;
   alec_rx *rx;
   alec_udp *udp;
+  alec_mqtt *mqtt;
+  int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   meta_data_t *prio_meta[5];
   meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
   int default_ds_type;
@@ -154,6 +158,24 @@ static int to_value(double v, int ds_type, value_t *out) {
 
 /* ---- the receiver's sink ------------------------------------------------------ */
 
+/* collectd stops its write threads before it calls shutdown callbacks
+ * (plugin_shutdown_all), and drops what is queued then. From our shutdown
+ * on, the frames still in the receive queue and those the broker delivers
+ * until the client has disconnected (acknowledged at QoS 1, so no longer
+ * the broker's) go to the writers directly: without the value cache and
+ * the filter chains, but stored. */
+static atomic_int writers_gone;
+static atomic_uint_fast64_t written_directly;
+
+static void dispatch_value(const value_list_t *vl) {
+  if (!atomic_load_explicit(&writers_gone, memory_order_relaxed)) {
+    plugin_dispatch_values(vl);
+    return;
+  }
+  plugin_write(NULL, NULL, vl);
+  atomic_fetch_add_explicit(&written_directly, 1, memory_order_relaxed);
+}
+
 static void sink_log(void *arg, int level, const char *msg) {
   (void)arg;
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
@@ -187,10 +209,27 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
     /* LossRecovery "estimate": the value is not the measured one. */
     if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
-    plugin_dispatch_values(&vl);
+    dispatch_value(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
+  /* LoRaWAN link quality of the uplink that carried the frame (best
+   * gateway); SNR goes negative, hence types of our own. */
+  const alec_rx_msg *m = f->msg;
+  if (m && P.lora_types_ok && (m->has_rssi || m->has_snr)) {
+    vl.meta = NULL;
+    vl.type_instance[0] = '\0';
+    if (m->has_rssi) {
+      sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
+      value.gauge = m->rssi;
+      dispatch_value(&vl);
+    }
+    if (m->has_snr) {
+      sstrncpy(vl.type, "lora_snr", sizeof vl.type);
+      value.gauge = m->snr;
+      dispatch_value(&vl);
+    }
+  }
 }
 
 static void sink_priority(void *arg, const alec_rx_frame *f) {
@@ -480,6 +519,10 @@ static int alec_init(void) {
   int ds_type;
   P.default_ds_type = type_check(NULL, ALEC_PC_DEFAULT_TYPE, &ds_type) == 1 ? ds_type : DS_TYPE_GAUGE;
   P.score_types_ok = type_check(NULL, "alec_score", &ds_type) == 1 && type_check(NULL, "alec_anomaly", &ds_type) == 1;
+  P.lora_types_ok = type_check(NULL, "lora_rssi", &ds_type) == 1 && type_check(NULL, "lora_snr", &ds_type) == 1;
+  if (P.cfg.n_mqtt && !P.lora_types_ok)
+    NOTICE(PLUGIN_NAME " plugin: types lora_rssi / lora_snr not found: uplink RSSI and SNR are not dispatched "
+                       "(add alec.types.db to TypesDB)");
   if (!P.score_types_ok)
     NOTICE(PLUGIN_NAME " plugin: types alec_score / alec_anomaly not found: per-emitter scores are not dispatched "
                        "(add alec.types.db to TypesDB)");
@@ -506,6 +549,8 @@ static int alec_init(void) {
   if (alec_udp_open(&P.udp, &P.cfg, P.rx) != 0) goto fail;
   if (alec_rx_start(P.rx, spawn) != 0) goto fail;
   if (alec_udp_start(P.udp, spawn) != 0) goto fail;
+  if (alec_mqtt_open(&P.mqtt, &P.cfg, P.rx) != 0) goto fail;
+  if (alec_mqtt_start(P.mqtt, spawn) != 0) goto fail;
   P.initialized = 1;
   return 0;
 fail:
@@ -566,6 +611,53 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
   }
 }
 
+/* Per <MQTT> block, plugin instance "mqtt-<name>": connection, messages,
+ * redeliveries, downlinks and refusals by kind. */
+static void submit_mqtt(cdtime_t t) {
+  for (size_t i = 0; i < alec_mqtt_count(P.mqtt); i++) {
+    alec_mqtt_stats ms;
+    alec_mqtt_get_stats(P.mqtt, i, &ms);
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = t;
+    sstrncpy(vl.host, hostname_g, sizeof vl.host);
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
+    ssnprintf(vl.plugin_instance, sizeof vl.plugin_instance, "mqtt-%s", ms.name);
+    const struct {
+      const char *type, *ti;
+      uint64_t n;
+      int gauge;
+    } rows[] = {
+        {"gauge", "connected", (uint64_t)ms.connected, 1},
+        {"packets", "messages", ms.messages, 0},
+        {"total_bytes", "messages", ms.bytes, 0},
+        {"derive", "duplicates", ms.duplicates, 0},
+        {"derive", "connects", ms.connects, 0},
+        {"derive", "disconnects", ms.disconnects, 0},
+        {"derive", "connect_failures", ms.connect_failures, 0},
+        {"derive", "downlinks", ms.downlinks, 0},
+        {"derive", "downlink_errors", ms.downlink_errors, 0},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+      sstrncpy(vl.type, rows[k].type, sizeof vl.type);
+      sstrncpy(vl.type_instance, rows[k].ti, sizeof vl.type_instance);
+      if (rows[k].gauge) v.gauge = (gauge_t)rows[k].n;
+      else v.derive = (derive_t)rows[k].n;
+      plugin_dispatch_values(&vl);
+    }
+    sstrncpy(vl.type, "errors", sizeof vl.type);
+    for (int k = 0; k < ALEC_MQTT_REJ_COUNT; k++) {
+      /* The parser's last kinds are errors of its helpers, never of a message. */
+      if (k >= -ALEC_NS_EDIALECT - 1 && k < ALEC_NS_KINDS) continue;
+      ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_mqtt_reject_name(k));
+      v.derive = (derive_t)ms.rejected[k];
+      plugin_dispatch_values(&vl);
+    }
+  }
+}
+
 static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
@@ -614,6 +706,7 @@ static int alec_read(void) {
     ssnprintf(ti, sizeof ti, "rejected_%s", alec_rx_reject_name(k));
     submit("errors", ti, (value_t){.derive = (derive_t)s.rejected[k]}, t);
   }
+  submit_mqtt(t);
   if (s.has_auth) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
@@ -625,9 +718,12 @@ static int alec_read(void) {
 static void release_all(void) {
   /* Transports first: what they queued is still decoded and saved. */
   alec_udp_stop(P.udp);
+  alec_mqtt_stop(P.mqtt);
   alec_rx_stop(P.rx);
   alec_udp_free(P.udp);
   P.udp = NULL;
+  alec_mqtt_free(P.mqtt);
+  P.mqtt = NULL;
   /* The server reads only the store; the store outlives it. */
   alec_dash_stop(P.dash);
   P.dash = NULL;
@@ -650,7 +746,9 @@ static void release_all(void) {
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
+    alec_mqtt_stop(P.mqtt);
     alec_rx_stop(P.rx);
     alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
     uint64_t rej = 0;
@@ -658,6 +756,9 @@ static int alec_shutdown(void) {
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " messages, %" PRIu64 " values dispatched, %" PRIu64
                      " held back, %" PRIu64 " rejected, %" PRIu64 " queue drops",
          s.messages, s.dispatched, s.held_back + s.unconvertible, rej, s.queue_drops);
+    if (atomic_load(&written_directly))
+      INFO(PLUGIN_NAME " plugin: %" PRIu64 " values received during shutdown written directly (no cache, no chains)",
+           (uint64_t)atomic_load(&written_directly));
   }
   release_all();
   alec_pc_free(&P.cfg);
