@@ -366,6 +366,7 @@ static const char *const single_options[] = {
     "SecurityLevel", "AuthFile",      "RateLimit",      "ReceiveBufferSize", "QueueLength",
     "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
     "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
+    "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
 };
 _Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
 
@@ -449,6 +450,23 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       if (strcasecmp(buf, "accept") == 0) cfg->reject_unknown = 0;
       else if (strcasecmp(buf, "reject") == 0) cfg->reject_unknown = 1;
       else return alec_pc_fail(&e, c->key, "expects \"accept\" or \"reject\", got \"%s\"", buf);
+      cfg->unknown_set = 1;
+    } else if (strcasecmp(c->key, "UnknownMaxChannels") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 256, &u))) return rc;
+      cfg->unknown_max_channels = (unsigned)u;
+    } else if (strcasecmp(c->key, "MaxNewIdentifiers") == 0) {
+      if ((rc = get_double(&e, c, 1, 1e7, 0, &cfg->max_new_identifiers))) return rc;
+    } else if (strcasecmp(c->key, "MaxScoreValues") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 100000000, &u))) return rc;
+      cfg->max_score_values = (size_t)u;
+    } else if (strcasecmp(c->key, "UnknownScores") == 0) {
+      char buf[16];
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
+        return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\"");
+      if (strcasecmp(buf, "anomalous") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ANOMALOUS;
+      else if (strcasecmp(buf, "all") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ALL;
+      else if (strcasecmp(buf, "none") == 0) cfg->unknown_scores = ALEC_PC_SCORES_NONE;
+      else return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\", got \"%s\"", buf);
     } else if (strcasecmp(c->key, "NotifyPriority") == 0) {
       char buf[16];
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))

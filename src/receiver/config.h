@@ -54,6 +54,7 @@ typedef struct alec_pc_profile {
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
  * listening socket's level; Listen: the plugin-wide SecurityLevel). */
+enum { ALEC_PC_SCORES_ANOMALOUS = 0, ALEC_PC_SCORES_ALL = 1, ALEC_PC_SCORES_NONE = 2 };
 enum { ALEC_PC_SEC_UNSET = 0, ALEC_PC_SEC_NONE = 1, ALEC_PC_SEC_SIGN = 2 };
 #define ALEC_PC_PATH_LEN 1024
 
@@ -123,6 +124,14 @@ typedef struct alec_plugin_config {
   size_t max_emitters;
   double emitter_timeout; /* seconds */
   int reject_unknown;
+  /* Amplification bounds (docs/SECURITY.md, "Bounded resources"): what an
+   * unknown emitter can make the receiver dispatch and remember. */
+  int unknown_set;                /* UnknownEmitters given: no non-loopback default */
+  int unknown_defaulted;          /* finalize chose "reject" for a non-loopback Listen */
+  unsigned unknown_max_channels;  /* UnknownMaxChannels, 16; 1..256 */
+  double max_new_identifiers;     /* MaxNewIdentifiers per second (burst: one second), 1000 */
+  int unknown_scores;             /* UnknownScores: ALEC_PC_SCORES_* */
+  size_t max_score_values;        /* MaxScoreValues per read interval, 20000 */
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
   int security;                    /* plugin-wide SecurityLevel, the default of Listen */
   char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
@@ -167,6 +176,8 @@ const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint6
  * then an address-only Source), or NULL. */
 const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
                                            socklen_t len);
+/* 1 when a Listen node is a loopback address (127/8, ::1, localhost). */
+int alec_pc_is_loopback(const char *node);
 const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id);
 
 /* Error text of the parser and of finalize: "option `X' in <Block>: ..." */

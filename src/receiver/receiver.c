@@ -58,6 +58,8 @@ typedef struct em_slot {
   double last;   /* last value time, 0: none yet */
   uint64_t group; /* hash of the metadata group last applied, 0: none */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
+  uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
+  uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
 } em_slot;
 
 struct alec_rx {
@@ -93,6 +95,7 @@ struct alec_rx {
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
+  double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 };
 
 static double now_real(void) {
@@ -410,6 +413,51 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
     rx->sink.priority(rx->sink.arg, &f);
 }
 
+/* What an unknown emitter may make the daemon create: its first
+ * UnknownMaxChannels channel ids (0..255), each new one paid from a
+ * receiver-wide bucket of MaxNewIdentifiers per second. Values of other
+ * channels are dropped before the sink, so one datagram cannot create
+ * identifiers without bound. Returns the number of values kept. */
+static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slot *s, alec_fleet_value *vals,
+                          int n) {
+  int keep = 0, over = 0, rate = 0;
+  double now = m->received;
+  if (now > rx->id_refill) {
+    rx->id_tokens += (now - rx->id_refill) * rx->cfg->max_new_identifiers;
+    if (rx->id_tokens > rx->cfg->max_new_identifiers) rx->id_tokens = rx->cfg->max_new_identifiers;
+    rx->id_refill = now;
+  }
+  for (int i = 0; i < n; i++) {
+    uint32_t c = vals[i].channel;
+    if (s == NULL || c > 255) {
+      over++;
+      continue;
+    }
+    uint64_t bit = UINT64_C(1) << (c & 63);
+    if (!(s->chans[c >> 6] & bit)) {
+      if (s->n_chans >= rx->cfg->unknown_max_channels) {
+        over++;
+        continue;
+      }
+      if (rx->id_tokens < 1) {
+        rate++;
+        continue;
+      }
+      rx->id_tokens -= 1;
+      s->chans[c >> 6] |= bit;
+      s->n_chans++;
+    }
+    vals[keep++] = vals[i];
+  }
+  if (over)
+    reject_msg(rx, ALEC_RX_REJ_CHANNELS, m, id, "%d value(s) of channels beyond the first %u dropped", over,
+               rx->cfg->unknown_max_channels);
+  if (rate)
+    reject_msg(rx, ALEC_RX_REJ_NEW_IDS, m, id, "%d value(s) of new channels dropped (MaxNewIdentifiers %g/s)", rate,
+               rx->cfg->max_new_identifiers);
+  return keep;
+}
+
 /* Peer group from the network server's metadata, for emitters without a
  * configured Group: applied when it first appears or changes. */
 static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint64_t id, const char *group) {
@@ -438,6 +486,13 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   }
   if (em && fmt == ALEC_FORMAT_FIXED && em->channels && em->channels != channels) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "%u channels, configured Channels %u", channels, em->channels);
+    return;
+  }
+  /* A fixed frame carries all its channels every time: wider than the
+   * bound, it would never be stored whole; refused before decoding. */
+  if (em == NULL && fmt == ALEC_FORMAT_FIXED && channels > rx->cfg->unknown_max_channels) {
+    reject_msg(rx, ALEC_RX_REJ_CHANNELS, m, id, "fixed frame of %u channels (UnknownMaxChannels %u)", channels,
+               rx->cfg->unknown_max_channels);
     return;
   }
   /* Before decoding: a flood costs a hash lookup, not a decode. */
@@ -481,6 +536,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
+  if (em == NULL) n = admit_channels(rx, m, id, s, vals, n);
   deliver(rx, id, em, m, s, vals, n, &info);
 }
 
@@ -759,6 +815,10 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   if (rx->ems == NULL) goto fail;
   rx->ems_mask = slots - 1;
   rx->next_prune = now_real() + PRUNE_INTERVAL;
+  rx->id_tokens = cfg->max_new_identifiers;
+  if (cfg->unknown_defaulted)
+    alec_rx_log(rx, ALEC_RX_LOG_NOTICE, "a Listen address is not loopback: frames of emitters without <Emitter> "
+                                        "block are refused (set UnknownEmitters \"accept\" to take them)");
   /* Queue memory: QueueLength messages of at most a UDP payload each. */
   if (alec_rxq_init(&rx->queue, cfg->queue_length, cfg->queue_length * 1472) != 0) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `QueueLength' %zu: cannot allocate the queue", cfg->queue_length);

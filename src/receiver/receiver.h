@@ -48,6 +48,8 @@
   X(NOT_ALLOWED, "unauthorized_emitter", "emitter not allowed for the key")            \
   X(RATE, "rate_limited", "rate limit exceeded")                                       \
   X(STALE, "stale_frame", "duplicate or late frame")                                   \
+  X(CHANNELS, "channel_limit", "unknown emitter above UnknownMaxChannels")               \
+  X(NEW_IDS, "identifier_rate", "new identifiers above MaxNewIdentifiers")             \
   X(QUEUE, "queue_full", "receive queue full")
 
 enum alec_rx_reject {

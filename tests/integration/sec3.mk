@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: MIT
+# Hardening, round two (docs/SECURITY.md): amplification by unknown emitters,
+# replays across restarts and key re-adds, peer poisoning, hostile state and
+# key files, clamped timestamps. Real collectd, loopback only.
+SEC3_IT_TESTS = \
+	tests/integration/sec_amplify.sh
+TESTS += $(SEC3_IT_TESTS)
+EXTRA_DIST += $(SEC3_IT_TESTS)
