@@ -353,6 +353,8 @@ static int alec_init(void) {
     ERROR(PLUGIN_NAME " plugin: %s", err[0] ? err : "out of memory");
     return -1;
   }
+  /* The state file is bound to its receiver: by default collectd's name. */
+  if (P.cfg.receiver_id[0] == '\0') sstrncpy(P.cfg.receiver_id, hostname_g, sizeof P.cfg.receiver_id);
   int ds_type;
   P.default_ds_type = type_check(NULL, ALEC_PC_DEFAULT_TYPE, &ds_type) == 1 ? ds_type : DS_TYPE_GAUGE;
   P.score_types_ok = type_check(NULL, "alec_score", &ds_type) == 1 && type_check(NULL, "alec_anomaly", &ds_type) == 1;

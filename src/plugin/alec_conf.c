@@ -367,6 +367,7 @@ static const char *const single_options[] = {
     "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
     "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
     "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
+    "ReceiverId",
 };
 _Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
 
@@ -477,6 +478,9 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else return alec_pc_fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
     } else if (strcasecmp(c->key, "StateFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->state_file, sizeof cfg->state_file)))
+        return rc;
+    } else if (strcasecmp(c->key, "ReceiverId") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->receiver_id, sizeof cfg->receiver_id)))
         return rc;
     } else if (strcasecmp(c->key, "StateInterval") == 0) {
       if ((rc = get_double(&e, c, 0, 86400.0 * 7, 0, &cfg->state_interval))) return rc;

@@ -139,6 +139,7 @@ typedef struct alec_plugin_config {
   double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
   /* Restarts and resynchronisation (state.c, resync.c). */
   char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
+  char receiver_id[ALEC_PC_NAME_LEN]; /* ReceiverId: binds the state file; the plugin's default: Hostname */
   double state_interval;             /* StateInterval seconds, 0: only at shutdown */
   int resync_requests;               /* ResyncRequests (default true) */
   double resync_interval;            /* ResyncInterval seconds per emitter */

@@ -325,21 +325,34 @@ static int state_filter(void *arg, uint64_t id) {
 static void state_restore(alec_rx *rx) {
   const char *path = rx->cfg->state_file;
   if (path[0] == '\0') return;
-  char err[ALEC_PC_PATH_LEN + 256];
+  char err[ALEC_PC_PATH_LEN + 512];
   alec_fleet_state_info info;
+  alec_ps_meta meta;
   double now = now_real();
-  int rc = alec_ps_load(path, rx->fleet, now, state_filter, rx, &info, err, sizeof err);
+  int rc = alec_ps_load_rx(path, rx->fleet, now, state_filter, rx, rx->cfg->receiver_id, &meta, &info, err,
+                           sizeof err);
   rx->state_ready = 1;
   if (rc == 1) {
     alec_rx_log(rx, ALEC_RX_LOG_INFO, "no state file \"%s\" yet, starting without emitter state", path);
   } else if (rc == 0) {
+    /* Counters at or below what was accepted before the restart are
+     * replays, whatever the 64-counter windows of memory would say. */
+    for (size_t i = 0; i < meta.n_keys; i++) alec_sec_restore_counter(&rx->sec, meta.keys[i].id, meta.keys[i].top);
+    free(meta.keys);
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
-                "restored %zu emitters from \"%s\" (saved %.0f s ago; %zu skipped, %zu changed group)",
-                info.emitters, path, now - info.saved_at, info.skipped, info.group_changes);
+                "restored %zu emitters and the replay counters of %zu keys from \"%s\" (saved %.0f s ago; %zu "
+                "skipped, %zu changed group)%s",
+                info.emitters, meta.n_keys, path, now - info.saved_at, info.skipped, info.group_changes,
+                meta.format == 1 ? "; an older format without replay counters: replays of datagrams signed before "
+                                   "the restart are possible until the next save"
+                                 : "");
   } else if (rc == ALEC_EIO) {
     /* Unreadable: keep it, and do not overwrite what we could not read. */
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state, the state will not be saved", err);
     rx->state_ready = 0;
+  } else if (rc == ALEC_EAUTH) {
+    /* Not ours to trust; our own save replaces it (mode 0600). */
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state", err);
   } else {
     char aside[ALEC_PC_PATH_LEN + 256];
     int moved = alec_ps_set_aside(path, aside, sizeof aside);
@@ -358,8 +371,24 @@ static void state_save(alec_rx *rx, int final) {
   int rc = alec_fleet_state_save(rx->fleet, now_real(), &buf, &len, &info);
   pthread_mutex_unlock(&rx->fleet_lock);
   char err[ALEC_PC_PATH_LEN + 256];
-  if (rc == 0) rc = alec_ps_write_atomic(rx->cfg->state_file, buf, len, err, sizeof err);
-  else snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  if (rc == 0) {
+    /* The replay counters: only this thread touches the key table. */
+    alec_ps_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.receiver, sizeof meta.receiver, "%s", rx->cfg->receiver_id);
+    size_t cap = alec_sec_counter_count(&rx->sec);
+    meta.keys = cap ? malloc(cap * sizeof(*meta.keys)) : NULL;
+    if (cap && meta.keys == NULL) {
+      rc = ALEC_ENOMEM;
+      snprintf(err, sizeof err, "out of memory");
+    } else {
+      meta.n_keys = alec_sec_export_counters(&rx->sec, meta.keys, cap);
+      rc = alec_ps_save_rx(rx->cfg->state_file, &meta, buf, len, err, sizeof err);
+    }
+    free(meta.keys);
+  } else {
+    snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  }
   free(buf);
   if (rc != 0) {
     /* An unwritable file fails at every StateInterval: say so once per
@@ -800,6 +829,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   pthread_mutex_init(&rx->log_lock, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   if (build_fleet(rx) != 0) goto fail;
+  /* Keys first: the state file restores their replay counters. */
+  if (sec_start(rx) != 0) goto fail;
   state_restore(rx);
   if (cfg->resync_requests) {
     if (alec_rs_init(&rx->rs, cfg->max_emitters, cfg->resync_interval) != 0) {
@@ -808,7 +839,6 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
     }
     rx->rs_ready = 1;
   }
-  if (sec_start(rx) != 0) goto fail;
   size_t slots = 64;
   while (slots < 2 * cfg->max_emitters) slots <<= 1;
   rx->ems = calloc(slots, sizeof(*rx->ems));

@@ -10,6 +10,12 @@
 #include <sys/stat.h>
 
 #include "alec/error.h"
+#include "state.h"
+
+struct alec_sec_memo {
+  uint16_t id;
+  alec_replay_window w;
+};
 
 int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char *warn, size_t warnlen) {
   memset(s, 0, sizeof(*s));
@@ -42,8 +48,89 @@ int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char 
 void alec_sec_free(alec_sec *s) {
   alec_auth_table_free(s->keys);
   free(s->path);
+  free(s->memo);
   s->keys = NULL;
   s->path = NULL;
+  s->memo = NULL;
+  s->n_memo = s->cap_memo = 0;
+}
+
+/* ---- replay windows of absent keys ---------------------------------------- */
+
+static size_t memo_pos(const alec_sec *s, uint16_t id) {
+  size_t lo = 0, hi = s->n_memo;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->memo[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* The later of two windows: a window only ever moves up. */
+static void window_merge(alec_replay_window *into, const alec_replay_window *w) {
+  if (!w->used) return;
+  if (!into->used || w->top > into->top) *into = *w;
+  else if (w->top == into->top) into->bitmap |= w->bitmap;
+}
+
+/* At most 65536 entries (one per key id): bounded whatever the files say. */
+static void memo_put(alec_sec *s, uint16_t id, const alec_replay_window *w) {
+  if (!w->used) return;
+  size_t i = memo_pos(s, id);
+  if (i < s->n_memo && s->memo[i].id == id) {
+    window_merge(&s->memo[i].w, w);
+    return;
+  }
+  if (s->n_memo == s->cap_memo) {
+    size_t cap = s->cap_memo ? 2 * s->cap_memo : 16;
+    struct alec_sec_memo *n = realloc(s->memo, cap * sizeof(*n));
+    if (n == NULL) return; /* out of memory: the window is lost, as before */
+    s->memo = n;
+    s->cap_memo = cap;
+  }
+  memmove(&s->memo[i + 1], &s->memo[i], (s->n_memo - i) * sizeof(*s->memo));
+  s->memo[i].id = id;
+  s->memo[i].w = *w;
+  s->n_memo++;
+}
+
+static int memo_take(alec_sec *s, uint16_t id, alec_replay_window *out) {
+  size_t i = memo_pos(s, id);
+  if (i >= s->n_memo || s->memo[i].id != id) return 0;
+  *out = s->memo[i].w;
+  memmove(&s->memo[i], &s->memo[i + 1], (s->n_memo - i - 1) * sizeof(*s->memo));
+  s->n_memo--;
+  return 1;
+}
+
+void alec_sec_restore_counter(alec_sec *s, uint16_t id, uint64_t top) {
+  /* Every counter up to top counts as seen: the bitmap of the last 64 was
+   * not saved, and refusing one of them costs an honest sender nothing
+   * (its counters only go up). */
+  alec_replay_window w = {top, ~UINT64_C(0), 1};
+  alec_auth_key *k = s->keys ? alec_auth_table_find(s->keys, id) : NULL;
+  if (k) window_merge(&k->window, &w);
+  else memo_put(s, id, &w);
+}
+
+size_t alec_sec_counter_count(const alec_sec *s) { return (s->keys ? s->keys->n : 0) + s->n_memo; }
+
+size_t alec_sec_export_counters(const alec_sec *s, alec_ps_key *out, size_t cap) {
+  size_t n = 0, i = 0, j = 0, nk = s->keys ? s->keys->n : 0;
+  /* Both lists are sorted by id and disjoint: merge them. */
+  while ((i < nk || j < s->n_memo) && n < cap) {
+    const alec_auth_key *k = i < nk ? &s->keys->keys[i] : NULL;
+    const struct alec_sec_memo *m = j < s->n_memo ? &s->memo[j] : NULL;
+    if (k && (!m || k->id < m->id)) {
+      if (k->window.used) out[n++] = (alec_ps_key){k->id, k->window.top};
+      i++;
+    } else {
+      out[n++] = (alec_ps_key){m->id, m->w.top};
+      j++;
+    }
+  }
+  return n;
 }
 
 int alec_sec_maybe_reload(alec_sec *s, double now, char *err, size_t errlen) {
@@ -75,6 +162,14 @@ int alec_sec_maybe_reload(alec_sec *s, double now, char *err, size_t errlen) {
     return rc;
   }
   alec_auth_table_inherit(fresh, s->keys);
+  /* A key id that leaves keeps its window here; one that comes back (or
+   * was restored from the state file before it was loaded) gets it back. */
+  for (size_t i = 0; i < s->keys->n; i++)
+    if (alec_auth_table_find(fresh, s->keys->keys[i].id) == NULL) memo_put(s, s->keys->keys[i].id, &s->keys->keys[i].window);
+  for (size_t i = 0; i < fresh->n; i++) {
+    alec_replay_window w;
+    if (memo_take(s, fresh->keys[i].id, &w)) window_merge(&fresh->keys[i].window, &w);
+  }
   /* Only the dispatch thread reads the table: swapping the pointer here is
    * the whole synchronisation. */
   alec_auth_table_free(s->keys);

@@ -3,6 +3,7 @@
 # replays across restarts and key re-adds, peer poisoning, hostile state and
 # key files, clamped timestamps. Real collectd, loopback only.
 SEC3_IT_TESTS = \
-	tests/integration/sec_amplify.sh
+	tests/integration/sec_amplify.sh \
+	tests/integration/sec_replay.sh
 TESTS += $(SEC3_IT_TESTS)
 EXTRA_DIST += $(SEC3_IT_TESTS)
