@@ -58,9 +58,18 @@ typedef struct em_slot {
   double last;   /* last value time, 0: none yet */
   uint64_t group; /* hash of the metadata group last applied, 0: none */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
+  uint8_t trust;    /* EM_SIGNED, EM_APART (unknown emitters, AuthFile configured) */
   uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
   uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
 } em_slot;
+
+/* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
+#define EM_SIGNED 1u /* a record of it arrived in a verified signed datagram */
+#define EM_APART 2u  /* placed in UNAUTH_GROUP by the receiver */
+#define UNAUTH_GROUP "unauthenticated"
+/* How a record arrived: its datagram verified, unsigned, or a payload of a
+ * transport that identified the emitter itself (network server). */
+enum { REC_UNSIGNED = 0, REC_SIGNED = 1, REC_TRANSPORT = 2 };
 
 struct alec_rx {
   const alec_plugin_config *cfg;
@@ -250,7 +259,20 @@ static void em_prune(alec_rx *rx, double now) {
   rx->ems = fresh;
   rx->ems_used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (old[i].seen == 0 || now - old[i].seen > keep) continue;
+    if (old[i].seen == 0) continue;
+    if (now - old[i].seen > keep) {
+      /* Group assignments the receiver made go with the emitter: the
+       * fleet bounds them by MaxEmitters. */
+      if ((old[i].trust & EM_APART) || old[i].group) {
+        const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, old[i].id);
+        if (em == NULL || em->group[0] == '\0') {
+          pthread_mutex_lock(&rx->fleet_lock);
+          alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
+          pthread_mutex_unlock(&rx->fleet_lock);
+        }
+      }
+      continue;
+    }
     em_slot *s = em_find(rx, old[i].id, 1);
     if (s) *s = old[i];
   }
@@ -502,8 +524,48 @@ static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint
                    alec_strerror(rc));
 }
 
+/* An emitter authenticated by signature is never judged against peers
+ * whose data nobody authenticated: with an AuthFile, an unknown emitter
+ * whose records arrive unsigned goes to the group "unauthenticated" (unless
+ * it has a group of its own), and once one of its records arrived signed,
+ * its unsigned records are refused while the receiver remembers it.
+ * 0: go on, -1: refused. */
+static int separate(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em, em_slot *s,
+                    int how) {
+  if (em || how == REC_TRANSPORT || rx->sec.keys == NULL || s == NULL) return 0;
+  const char *to = NULL;
+  if (how == REC_SIGNED) {
+    s->trust |= EM_SIGNED;
+    if (s->trust & EM_APART) to = "";
+  } else {
+    if (s->trust & EM_SIGNED) {
+      reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record of an emitter whose records arrived signed");
+      return -1;
+    }
+    if (!(s->trust & EM_APART) && m->group[0] == '\0') to = UNAUTH_GROUP;
+  }
+  if (to == NULL) return 0;
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = to[0] ? alec_fleet_set_emitter_group(rx->fleet, id, to) : alec_fleet_clear_emitter_group(rx->fleet, id);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc != 0) {
+    /* Fail closed: an unsigned emitter that cannot be kept apart is not
+     * decoded into the group of authenticated ones. */
+    if (how != REC_SIGNED) {
+      reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record, cannot be kept apart from signed emitters: %s",
+                 alec_strerror(rc));
+      return -1;
+    }
+    return 0;
+  }
+  if (to[0]) s->trust |= EM_APART;
+  else s->trust &= (uint8_t)~EM_APART;
+  return 0;
+}
+
 static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em,
-                           alec_format fmt, unsigned channels, const uint8_t *frame, size_t len, int bare) {
+                           alec_format fmt, unsigned channels, const uint8_t *frame, size_t len, int bare,
+                           int how) {
   if (em == NULL && rx->cfg->reject_unknown) {
     reject_msg(rx, ALEC_RX_REJ_UNKNOWN, m, id, "not configured (UnknownEmitters \"reject\")");
     return;
@@ -540,6 +602,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                alec_format_name(fmt), alec_format_name((alec_format)s->family));
     return;
   }
+  if (separate(rx, m, id, em, s, how) != 0) return;
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
   alec_frame_info info;
@@ -570,13 +633,14 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
 }
 
 /* 1 when the datagram may be processed (*r then reads its records). */
-static int sec_admit(alec_rx *rx, const alec_rx_msg *m, alec_envelope_reader *r) {
+static int sec_admit(alec_rx *rx, const alec_rx_msg *m, alec_envelope_reader *r, int *was_signed_out) {
   int code, was_signed;
   uint64_t who;
   uint16_t key_id;
   alec_sec_verdict v =
       alec_sec_open(&rx->sec, rx->cfg, m->security, m->data, m->len, r, &code, &who, &was_signed, &key_id);
   unsigned first = m->len ? m->data[0] : 0;
+  *was_signed_out = was_signed;
   switch (v) {
   case ALEC_SEC_OK: return 1;
   case ALEC_SEC_MALFORMED:
@@ -614,17 +678,18 @@ static void process_datagram(alec_rx *rx, const alec_rx_msg *m) {
       reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, bare->id, "bare frame from its Source on a SecurityLevel Sign socket");
       return;
     }
-    process_record(rx, m, bare->id, bare, bare->format, bare->channels, m->data, m->len, 1);
+    process_record(rx, m, bare->id, bare, bare->format, bare->channels, m->data, m->len, 1, REC_UNSIGNED);
     return;
   }
   /* Authenticated and validated as a whole first: a forged, replayed or
    * damaged datagram is refused entirely, before any emitter sees it. */
   alec_envelope_reader r;
   alec_envelope_record rec;
-  if (!sec_admit(rx, m, &r)) return;
+  int was_signed = 0;
+  if (!sec_admit(rx, m, &r, &was_signed)) return;
   while (alec_envelope_next(&r, &rec) > 0)
     process_record(rx, m, rec.emitter, alec_pc_find_emitter(rx->cfg, rec.emitter), rec.format, rec.channels,
-                   rec.frame, rec.frame_len, 0);
+                   rec.frame, rec.frame_len, 0, was_signed ? REC_SIGNED : REC_UNSIGNED);
 }
 
 /* A payload of an emitter the transport identified: the family and channel
@@ -637,7 +702,7 @@ static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, m->emitter, "fixed frames need a channel count (Channels)");
     return;
   }
-  process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1);
+  process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1, REC_TRANSPORT);
 }
 
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
@@ -784,6 +849,27 @@ static int build_fleet(alec_rx *rx) {
   if (rc != 0) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "cannot create the fleet: %s", alec_strerror(rc));
     return -1;
+  }
+  /* The receiver keeps unknown unsigned emitters apart; configured ones
+   * are where the operator put them: say so when a group mixes levels. */
+  const char *checked[64]; /* each group scanned once; a startup check, not a bound */
+  size_t n_checked = 0;
+  for (size_t i = 0; i < cfg->n_emitters && n_checked < 64; i++) {
+    const alec_pc_emitter *a = &cfg->emitters[i];
+    if (a->security != ALEC_PC_SEC_SIGN) continue;
+    int seen = 0;
+    for (size_t k = 0; k < n_checked; k++) seen |= strcmp(checked[k], a->group) == 0;
+    if (seen) continue;
+    checked[n_checked++] = a->group;
+    for (size_t j = 0; j < cfg->n_emitters; j++) {
+      const alec_pc_emitter *b = &cfg->emitters[j];
+      if (b->security == ALEC_PC_SEC_SIGN || strcmp(a->group, b->group) != 0) continue;
+      alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                  "group \"%s\": <Emitter %" PRIu64 "> (SecurityLevel Sign) is compared with <Emitter %" PRIu64
+                  ">, whose frames need no signature",
+                  a->group, a->id, b->id);
+      break;
+    }
   }
   for (size_t i = 0; i < cfg->n_emitters; i++) {
     const alec_pc_emitter *em = &cfg->emitters[i];

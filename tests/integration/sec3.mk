@@ -4,6 +4,7 @@
 # key files, clamped timestamps. Real collectd, loopback only.
 SEC3_IT_TESTS = \
 	tests/integration/sec_amplify.sh \
-	tests/integration/sec_replay.sh
+	tests/integration/sec_replay.sh \
+	tests/integration/sec_poison.sh
 TESTS += $(SEC3_IT_TESTS)
 EXTRA_DIST += $(SEC3_IT_TESTS)
