@@ -89,9 +89,9 @@ done
 [ "$scored" = 5 ] || it_check_fail "$scored of 5 honest emitters were scored"
 last=$(it_csv_last honest-1 alec alec_score-temperature-room)
 it_say "honest emitters: $flagged notifications, $shifts fleet shifts, $scored scored (last score of honest-1: $last)"
-# ... and the unsigned ones among themselves.
-ls "$IT_CSV"/alec-0000000000000064/ 2>/dev/null | grep -q '^alec-unauthenticated$' ||
-  it_say "note: no value directory alec-unauthenticated for the unsigned emitters (values keep their own plugin instance)"
+# ... and the unsigned ones among themselves (scores of the fleet's group).
+n_apart=$(find "$IT_CSV" -path '*/alec-unauthenticated/*' -name 'alec_*' | wc -l)
+it_say "score files of unsigned emitters in group \"unauthenticated\": $n_apart (UnknownScores \"anomalous\")"
 
 # An honest id sent unsigned is refused.
 before=$(it_stat errors-rejected_unauthenticated)
