@@ -415,6 +415,44 @@ START_TEST(gate_key_memory) {
 }
 END_TEST
 
+/* Issue 13 finding 16: a key file others may write is refused (at start and
+ * at a reload, which keeps the keys), unless strict modes are off. */
+START_TEST(gate_file_modes) {
+  alec_sec s;
+  char err[512], warn[512];
+  ck_assert_int_eq(chmod(keypath, 0666), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+  ck_assert_ptr_nonnull(strstr(err, "writable by group or others"));
+  ck_assert_ptr_null(s.keys);
+  ck_assert_int_eq(chmod(keypath, 0620), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+  ck_assert_int_eq(alec_sec_init_mode(&s, keypath, 0, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_ptr_nonnull(strstr(warn, "group or others"));
+  alec_sec_free(&s);
+  ck_assert_int_eq(chmod(keypath, 0600), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_str_eq(warn, "");
+  /* Made writable while running: the reload is refused, the keys stay. */
+  write_file(keypath, "7: 08080808080808080808080808080808\n");
+  ck_assert_int_eq(chmod(keypath, 0646), 0);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 2.0, err, sizeof err), ALEC_EAUTH);
+  ck_assert_ptr_nonnull(strstr(err, "keeping the 2 keys"));
+  ck_assert_uint_eq(atomic_load(&s.n_keys), 2);
+  ck_assert_int_eq(chmod(keypath, 0600), 0);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 3.1, err, sizeof err), 1);
+  ck_assert_uint_eq(atomic_load(&s.n_keys), 1);
+  if (geteuid() == 0) {
+    ck_assert_int_eq(chown(keypath, 65534, 65534), 0);
+    alec_sec_free(&s);
+    ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err, "uid 65534"));
+    ck_assert_int_eq(chown(keypath, 0, 0), 0);
+  }
+  alec_sec_free(&s);
+  write_file(keypath, KEYS);
+}
+END_TEST
+
 /* ---- rate limit --------------------------------------------------------------- */
 
 START_TEST(rate_buckets) {
@@ -478,6 +516,7 @@ static Suite *security_suite(void) {
   tcase_add_test(tc, gate_verdicts);
   tcase_add_test(tc, gate_reload);
   tcase_add_test(tc, gate_key_memory);
+  tcase_add_test(tc, gate_file_modes);
   suite_add_tcase(s, tc);
   tc = tcase_create("ratelimit");
   tcase_add_test(tc, rate_buckets);

@@ -367,7 +367,7 @@ static const char *const single_options[] = {
     "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
     "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
     "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
-    "ReceiverId",
+    "ReceiverId",    "AuthFileStrictModes",
 };
 _Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
 
@@ -421,6 +421,10 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     } else if (strcasecmp(c->key, "AuthFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->auth_file, sizeof cfg->auth_file)))
         return rc;
+    } else if (strcasecmp(c->key, "AuthFileStrictModes") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1))) return rc;
+      if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(&e, c->key, "expects true or false");
+      cfg->auth_lax_modes = c->values[0].value.boolean == 0;
     } else if (strcasecmp(c->key, "RateLimit") == 0) {
       if ((rc = nvalues(&e, c, 1, 2))) return rc;
       for (int k = 0; k < c->values_num; k++)

@@ -886,7 +886,8 @@ static int build_fleet(alec_rx *rx) {
 
 static int sec_start(alec_rx *rx) {
   char err[512], warn[512];
-  int rc = alec_sec_init(&rx->sec, rx->cfg->auth_file, err, sizeof err, warn, sizeof warn);
+  int rc = alec_sec_init_mode(&rx->sec, rx->cfg->auth_file, !rx->cfg->auth_lax_modes, err, sizeof err, warn,
+                              sizeof warn);
   if (rc != 0) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `AuthFile': %s", err);
     return -1;

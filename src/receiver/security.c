@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alec/error.h"
 #include "state.h"
@@ -17,8 +18,32 @@ struct alec_sec_memo {
   alec_replay_window w;
 };
 
+/* 0, or ALEC_EAUTH with the reason: a key file somebody else can write. */
+static int unsafe_mode(const alec_sec *s, const struct stat *st, char *err, size_t errlen) {
+  if (!s->strict) return 0;
+  if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+    snprintf(err, errlen,
+             "%s is writable by group or others (mode %03o): anybody who can write it can add a key; chmod go-w "
+             "it (or set AuthFileStrictModes false)",
+             s->path, (unsigned)(st->st_mode & 0777));
+    return ALEC_EAUTH;
+  }
+  if (st->st_uid != geteuid() && st->st_uid != 0) {
+    snprintf(err, errlen, "%s belongs to uid %u, neither the daemon's user (uid %u) nor root (or set AuthFileStrictModes false)",
+             s->path, (unsigned)st->st_uid, (unsigned)geteuid());
+    return ALEC_EAUTH;
+  }
+  return 0;
+}
+
 int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char *warn, size_t warnlen) {
+  return alec_sec_init_mode(s, path, 1, err, errlen, warn, warnlen);
+}
+
+int alec_sec_init_mode(alec_sec *s, const char *path, int strict, char *err, size_t errlen, char *warn,
+                       size_t warnlen) {
   memset(s, 0, sizeof(*s));
+  s->strict = strict;
   if (err && errlen) err[0] = '\0';
   if (warn && warnlen) warn[0] = '\0';
   if (path == NULL || *path == '\0') return 0;
@@ -30,8 +55,14 @@ int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char 
   struct stat st;
   if (stat(path, &st) == 0) {
     s->mtime = st.st_mtim;
+    s->ctime = st.st_ctim;
     s->ino = st.st_ino;
     s->size = st.st_size;
+    int rc = unsafe_mode(s, &st, err, errlen);
+    if (rc != 0) {
+      alec_sec_free(s);
+      return rc;
+    }
     if ((st.st_mode & 077) && warn && warnlen)
       snprintf(warn, warnlen, "%s is readable or writable by group or others (mode %03o): its keys are secrets", path,
                (unsigned)(st.st_mode & 0777));
@@ -147,15 +178,23 @@ int alec_sec_maybe_reload(alec_sec *s, double now, char *err, size_t errlen) {
     return ALEC_EIO;
   }
   if (s->stat_errno == 0 && st.st_mtim.tv_sec == s->mtime.tv_sec && st.st_mtim.tv_nsec == s->mtime.tv_nsec &&
-      st.st_ino == s->ino && st.st_size == s->size)
+      st.st_ctim.tv_sec == s->ctime.tv_sec && st.st_ctim.tv_nsec == s->ctime.tv_nsec && st.st_ino == s->ino &&
+      st.st_size == s->size)
     return 0;
   s->stat_errno = 0;
   s->mtime = st.st_mtim;
+  s->ctime = st.st_ctim;
   s->ino = st.st_ino;
   s->size = st.st_size;
   alec_auth_table *fresh;
   char why[384];
-  int rc = alec_auth_table_load(&fresh, s->path, why, sizeof why);
+  int rc = unsafe_mode(s, &st, why, sizeof why);
+  if (rc != 0) {
+    atomic_fetch_add(&s->reload_errors, 1);
+    snprintf(err, errlen, "%s; keeping the %zu keys loaded before", why, s->keys->n);
+    return rc;
+  }
+  rc = alec_auth_table_load(&fresh, s->path, why, sizeof why);
   if (rc != 0) {
     atomic_fetch_add(&s->reload_errors, 1);
     snprintf(err, errlen, "%s; keeping the %zu keys loaded before", why, s->keys->n);
