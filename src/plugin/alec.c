@@ -475,6 +475,8 @@ static int alec_read(void) {
   submit("derive", "lost_frames", (value_t){.derive = (derive_t)st->gaps}, t);
   submit("derive", "queue_drops", (value_t){.derive = (derive_t)s.queue_drops}, t);
   submit("derive", "scores_limited", (value_t){.derive = (derive_t)P.scores_limited}, t);
+  submit("derive", "timestamps_clamped_past", (value_t){.derive = (derive_t)s.time_clamped[0]}, t);
+  submit("derive", "timestamps_clamped_future", (value_t){.derive = (derive_t)s.time_clamped[1]}, t);
   if (P.cfg.resync_requests) {
     submit("derive", "resync_requests", (value_t){.derive = (derive_t)s.resync_sent}, t);
     submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)s.resync_limited}, t);

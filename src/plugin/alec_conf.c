@@ -367,7 +367,7 @@ static const char *const single_options[] = {
     "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
     "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
     "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
-    "ReceiverId",    "AuthFileStrictModes",
+    "ReceiverId",    "AuthFileStrictModes", "TimestampTolerance",
 };
 _Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
 
@@ -483,6 +483,18 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     } else if (strcasecmp(c->key, "StateFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->state_file, sizeof cfg->state_file)))
         return rc;
+    } else if (strcasecmp(c->key, "TimestampTolerance") == 0) {
+      if ((rc = nvalues(&e, c, 2, 2))) return rc;
+      double v[2];
+      for (int k = 0; k < 2; k++) {
+        if (c->values[k].type != OCONFIG_TYPE_NUMBER || !(c->values[k].value.number >= 0) ||
+            c->values[k].value.number > 86400.0 * 7)
+          return alec_pc_fail(&e, c->key, "expects <past seconds> <future seconds>, numbers in 0..604800");
+        v[k] = c->values[k].value.number;
+      }
+      cfg->time_past = v[0];
+      cfg->time_future = v[1];
+      cfg->has_time_tolerance = 1;
     } else if (strcasecmp(c->key, "ReceiverId") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->receiver_id, sizeof cfg->receiver_id)))
         return rc;

@@ -187,6 +187,10 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
   if (cfg->unknown_max_channels == 0) cfg->unknown_max_channels = 16;
   if (cfg->max_new_identifiers == 0) cfg->max_new_identifiers = 1000;
   if (cfg->max_score_values == 0) cfg->max_score_values = 20000;
+  if (!cfg->has_time_tolerance) {
+    cfg->time_past = 600;
+    cfg->time_future = 5;
+  }
   /* A socket others can reach takes only the configured fleet unless the
    * operator said otherwise: one datagram of an unknown id must not be able
    * to create emitters and identifiers on a public port by default. */

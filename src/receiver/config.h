@@ -132,6 +132,10 @@ typedef struct alec_plugin_config {
   double max_new_identifiers;     /* MaxNewIdentifiers per second (burst: one second), 1000 */
   int unknown_scores;             /* UnknownScores: ALEC_PC_SCORES_* */
   size_t max_score_values;        /* MaxScoreValues per read interval, 20000 */
+  /* TimestampTolerance: a claimed value time (legacy header, network
+   * server) further than this from the receive time is replaced by it. */
+  int has_time_tolerance;
+  double time_past, time_future; /* seconds, 600 and 5 */
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
   int security;                    /* plugin-wide SecurityLevel, the default of Listen */
   char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */

@@ -26,8 +26,6 @@
 #define LOG_INTERVAL 10.0
 #define STALE_CHECK 1.0
 #define PRUNE_INTERVAL 60.0
-#define TIME_PAST_MAX 86400.0
-#define TIME_FUTURE_MAX 60.0
 #define TIME_LIVE 2.0
 #define STATE_ERROR_INTERVAL 300.0
 
@@ -84,6 +82,7 @@ struct alec_rx {
   pthread_mutex_t fleet_lock; /* fleet and the counters below */
   alec_fleet *fleet;
   uint64_t held_back, unconvertible, dispatched, notifications, tlv_frames, fcnt_gaps;
+  uint64_t time_clamped[2];
   uint64_t rs_stats[3];
   atomic_uint_fast64_t rejected[ALEC_RX_REJ_COUNT];
 
@@ -280,11 +279,15 @@ static void em_prune(alec_rx *rx, double now) {
 }
 
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
- * timestamp, or the network server's time of the uplink, within one day in
- * the past and 60 s in the future wins, except that a message received
- * within 2 s of it takes the finer receive time. Everything else: receive
- * time. Times of one emitter always increase, as collectd's cache requires. */
-static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
+ * timestamp, or the network server's time of the uplink, wins when it lies
+ * within TimestampTolerance of the receive time (default 600 s in the past,
+ * 5 s in the future), except that a message received within 2 s of it takes
+ * the finer receive time. Further off, the receive time is used and the
+ * clamp counted: one frame stamped ahead must not drag every later value of
+ * its emitter into the future (times of one emitter only increase, as
+ * collectd's cache requires), nor a fresh emitter land a day in the past. */
+static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *info, const alec_rx_msg *m,
+                         int *clamped) {
   double t = m->received, claimed = 0;
   int has = 0;
   if (info->has_timestamp) {
@@ -294,8 +297,11 @@ static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_
     claimed = m->event_time;
     has = 1;
   }
-  if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
-    t = claimed;
+  if (has) {
+    if (claimed + rx->cfg->time_past < t) *clamped = 1;
+    else if (claimed > t + rx->cfg->time_future) *clamped = 2;
+    else if (!(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
+  }
   if (s) {
     /* The next representable time: distinct for collectd (2^-30 s ticks). */
     if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
@@ -441,12 +447,13 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
     if (!(vals[i].flags & ALEC_VALUE_UNRELIABLE)) vals[keep++] = vals[i];
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
+  int clamped = 0;
   alec_rx_frame f = {
       .id = id,
       .em = em,
       .host = host,
       .group = em && em->group[0] ? em->group : m->group,
-      .time = value_time(s, info, m),
+      .time = value_time(rx, s, info, m, &clamped),
       .values = vals,
       .n = keep,
       .info = info,
@@ -458,6 +465,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   rx->held_back += (uint64_t)n - keep;
   rx->unconvertible += unconv;
   rx->dispatched += sent;
+  if (clamped) rx->time_clamped[clamped - 1]++;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rx->sink.priority && rx->cfg->notify_priority >= 0 && info->priority <= (unsigned)rx->cfg->notify_priority &&
       keep > 0)
@@ -1019,6 +1027,8 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   out->notifications = rx->notifications;
   out->tlv_frames = rx->tlv_frames;
   out->fcnt_gaps = rx->fcnt_gaps;
+  out->time_clamped[0] = rx->time_clamped[0];
+  out->time_clamped[1] = rx->time_clamped[1];
   out->resync_sent = rx->rs_stats[0];
   out->resync_limited = rx->rs_stats[1];
   out->resync_failed = rx->rs_stats[2];

@@ -104,6 +104,7 @@ typedef struct alec_rx_stats {
   uint64_t resync_sent, resync_limited, resync_failed;
   uint64_t messages, bytes, queue_drops;
   uint64_t tlv_frames, fcnt_gaps; /* LoRaWAN: fallback payloads fed, uplinks lost by fCnt */
+  uint64_t time_clamped[2]; /* claimed value times replaced: [0] too old, [1] ahead (TimestampTolerance) */
   size_t queued;
   int has_auth;
   uint64_t auth_keys, auth_reloads, auth_reload_errors;
