@@ -20,7 +20,8 @@ struct alec_sec_memo {
 
 /* 0, or ALEC_EAUTH with the reason: a key file somebody else can write. */
 static int unsafe_mode(const alec_sec *s, const struct stat *st, char *err, size_t errlen) {
-  if (!s->strict) return 0;
+  /* Not a regular file: the loader refuses it with its own reason. */
+  if (!s->strict || !S_ISREG(st->st_mode)) return 0;
   if (st->st_mode & (S_IWGRP | S_IWOTH)) {
     snprintf(err, errlen,
              "%s is writable by group or others (mode %03o): anybody who can write it can add a key; chmod go-w "

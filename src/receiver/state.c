@@ -185,6 +185,28 @@ static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
   return alec_rd_be32(b) == want ? 0 : ALEC_ECORRUPT;
 }
 
+int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info) {
+  memset(m, 0, sizeof(*m));
+  uint8_t magic[4];
+  int rc = 0;
+  m->format = 1;
+  if (fread(magic, 1, 4, f) == 4 && memcmp(magic, "ALRS", 4) == 0) {
+    m->format = 2;
+    rc = read_section(f, alec_preload_crc32(0, magic, 4), m);
+    if (rc == 0 && receiver && strcmp(receiver, m->receiver) != 0) rc = ALEC_ENOTFOUND;
+  } else if (fseek(f, 0, SEEK_SET) != 0) { /* format 1: the fleet state from its first byte */
+    rc = ALEC_EIO;
+  }
+  if (rc == 0) rc = alec_fleet_state_read(fleet, f, now, filter, arg, info);
+  if (rc != 0) {
+    free(m->keys);
+    m->keys = NULL;
+    m->n_keys = 0;
+  }
+  return rc;
+}
+
 int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
                     const char *receiver, alec_ps_meta *out, alec_fleet_state_info *info, char *err,
                     size_t errlen) {
@@ -222,34 +244,18 @@ int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_
     close(fd);
     return fail(err, errlen, "\"%s\": %s", path, strerror(e));
   }
-  uint8_t magic[4];
-  int rc = 0;
-  m->format = 1;
-  if (fread(magic, 1, 4, f) == 4 && memcmp(magic, "ALRS", 4) == 0) {
-    m->format = 2;
-    rc = read_section(f, alec_preload_crc32(0, magic, 4), m);
-    if (rc == 0 && receiver && strcmp(receiver, m->receiver) != 0) {
-      if (err && errlen)
-        snprintf(err, errlen, "state file \"%s\" refused: it belongs to receiver \"%s\", this is \"%s\" (ReceiverId)",
-                 path, m->receiver, receiver);
-      fclose(f);
-      free(m->keys);
-      m->keys = NULL;
-      m->n_keys = 0;
-      return ALEC_ECORRUPT;
-    }
-  } else {
-    rewind(f); /* format 1: the fleet state from its first byte */
-  }
-  if (rc == 0) rc = alec_fleet_state_read(fleet, f, now, filter, arg, info);
+  int rc = alec_ps_read_rx(f, fleet, now, filter, arg, receiver, m, info);
   fclose(f);
   if (rc == 0) {
     if (m == &local) free(local.keys);
     return 0;
   }
-  free(m->keys);
-  m->keys = NULL;
-  m->n_keys = 0;
+  if (rc == ALEC_ENOTFOUND && receiver && strcmp(receiver, m->receiver) != 0) {
+    if (err && errlen)
+      snprintf(err, errlen, "state file \"%s\" refused: it belongs to receiver \"%s\", this is \"%s\" (ReceiverId)",
+               path, m->receiver, receiver);
+    return ALEC_ECORRUPT;
+  }
   const char *why;
   switch (rc) {
   case ALEC_ETRUNC: why = "truncated"; break;

@@ -9,6 +9,7 @@
  * Independent of collectd (tested by tests/check_state.c). */
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "alec/fleet_state.h"
@@ -66,6 +67,13 @@ int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *flee
  * the decoder state that our emitters' next frames are decoded against. */
 int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
                     const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info, char *err, size_t errlen);
+
+/* The reading part of alec_ps_load_rx, on a stream: 0, ALEC_ENOTFOUND
+ * (another receiver's file: m->receiver names it), or what the section or
+ * alec_fleet_state_read refuses it with; on error m has no keys and the
+ * fleet no emitter. */
+int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info);
 
 /* Renames a refused state file to "<path>.refused" (replacing an older
  * one), so that the next save does not destroy what an operator may want
