@@ -298,7 +298,9 @@ typedef struct snap_job {
 
 static void snap_gather(void *arg, alec_fleet *fleet) {
   snap_job *j = arg;
-  if (alec_snap_due(P.snap, j->now)) j->rc = alec_snap_gather(P.snap, fleet, j->now, &j->pending);
+  /* An idle fleet is not copied again (issue 13 finding 11). */
+  if (alec_snap_due(P.snap, j->now) && !alec_snap_unchanged(P.snap, fleet, j->now))
+    j->rc = alec_snap_gather(P.snap, fleet, j->now, &j->pending);
 }
 
 static void sink_tick(void *arg, double now) {
