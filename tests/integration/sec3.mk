@@ -7,6 +7,7 @@ SEC3_IT_TESTS = \
 	tests/integration/sec_replay.sh \
 	tests/integration/sec_poison.sh \
 	tests/integration/sec_files.sh \
-	tests/integration/sec_time.sh
+	tests/integration/sec_time.sh \
+	tests/integration/sec_snapshot.sh
 TESTS += $(SEC3_IT_TESTS)
 EXTRA_DIST += $(SEC3_IT_TESTS)
