@@ -485,6 +485,8 @@ static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slo
     rx->id_tokens += (now - rx->id_refill) * rx->cfg->max_new_identifiers;
     if (rx->id_tokens > rx->cfg->max_new_identifiers) rx->id_tokens = rx->cfg->max_new_identifiers;
     rx->id_refill = now;
+  } else if (now < rx->id_refill - 1.0) {
+    rx->id_refill = now; /* the clock went back: count from here, no refill */
   }
   for (int i = 0; i < n; i++) {
     uint32_t c = vals[i].channel;
