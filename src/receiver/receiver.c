@@ -542,7 +542,12 @@ static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint
  * 0: go on, -1: refused. */
 static int separate(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em, em_slot *s,
                     int how) {
-  if (em || how == REC_TRANSPORT || rx->sec.keys == NULL || s == NULL) return 0;
+  if (em || how == REC_TRANSPORT || rx->sec.keys == NULL) return 0;
+  if (s == NULL) { /* the receiver's table is full: it could not keep it apart */
+    if (how == REC_SIGNED) return 0;
+    reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record, no room to keep it apart from signed emitters");
+    return -1;
+  }
   const char *to = NULL;
   if (how == REC_SIGNED) {
     s->trust |= EM_SIGNED;
