@@ -6,7 +6,8 @@
 # must not keep copying the fleet (snapshots skip an unchanged fleet and
 # take at most 1/20 of the thread), and /api/fleet is paged: the default
 # document holds 200 emitters, ?offset=&limit= pages through all of them,
-# ?group= filters, bad parameters are 400. Prints what it measured.
+# ?group= filters, bad parameters are 400. Prints what it measured; the
+# dispatch thread's CPU share must stay below 20% (73% before, at 2000).
 IT_LIMIT=240
 . "$(dirname "$0")/lib.sh"
 
@@ -55,7 +56,7 @@ get /api/fleet "$IT_TMP/p0.json" >"$IT_TMP/p0.w"
 build=$(grep -o '"build_seconds":[0-9.e+-]*' "$IT_TMP/p0.json" | cut -d: -f2)
 was=$(awk -v c="$build" 'BEGIN { printf "%.0f", 100 * c / 0.5 }')
 it_say "idle with $N x 64 channels: dispatch thread ${busy}% busy; one snapshot costs ${build} s (every 0.5 s before: about ${was}% of the thread)"
-awk -v b="$busy" 'BEGIN { exit !(b < 10) }' || it_check_fail "the dispatch thread is ${busy}% busy without traffic"
+awk -v b="$busy" 'BEGIN { exit !(b < 20) }' || it_check_fail "the dispatch thread is ${busy}% busy without traffic"
 
 read -r st bytes secs <"$IT_TMP/p0.w"
 listed=$(grep -o '"id_dec"' "$IT_TMP/p0.json" | wc -l)
