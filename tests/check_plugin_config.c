@@ -192,6 +192,54 @@ START_TEST(defaults) {
 }
 END_TEST
 
+/* Issue 13 finding 2: the amplification bounds and the safe default of a
+ * listener others can reach. */
+START_TEST(amplification_bounds) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(load(&cfg, "", err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(cfg.unknown_max_channels, 16);
+  ck_assert(cfg.max_new_identifiers == 1000);
+  ck_assert_uint_eq(cfg.max_score_values, 20000);
+  ck_assert_int_eq(cfg.unknown_scores, ALEC_PC_SCORES_ANOMALOUS);
+  ck_assert_int_eq(cfg.reject_unknown, 0);
+  alec_pc_free(&cfg);
+  static const struct {
+    const char *text;
+    int reject;
+  } cases[] = {
+      {"Listen \"0.0.0.0\"", 1},
+      {"Listen \"127.0.0.1\"\nListen \"::\" 25831", 1},
+      {"Listen \"192.0.2.1\"", 1},
+      {"Listen \"127.1.2.3\"\nListen \"::1\" 25831\nListen \"localhost\" 25832", 0},
+      {"Listen \"::ffff:127.0.0.1\"", 0},
+      {"Listen \"0.0.0.0\"\nUnknownEmitters \"accept\"", 0},
+      {"UnknownEmitters \"accept\"\nListen \"0.0.0.0\"", 0},
+      {"Listen \"0.0.0.0\"\nUnknownEmitters \"reject\"", 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ck_assert_msg(load(&cfg, cases[i].text, err, sizeof err) == 0, "%s: %s", cases[i].text, err);
+    ck_assert_msg(cfg.reject_unknown == cases[i].reject, "%s: reject_unknown %d", cases[i].text, cfg.reject_unknown);
+    alec_pc_free(&cfg);
+  }
+  ck_assert_msg(load(&cfg, "UnknownMaxChannels 4\nMaxNewIdentifiers 50\nMaxScoreValues 10\nUnknownScores \"all\"",
+                     err, sizeof err) == 0,
+                "%s", err);
+  ck_assert_uint_eq(cfg.unknown_max_channels, 4);
+  ck_assert(cfg.max_new_identifiers == 50);
+  ck_assert_uint_eq(cfg.max_score_values, 10);
+  ck_assert_int_eq(cfg.unknown_scores, ALEC_PC_SCORES_ALL);
+  alec_pc_free(&cfg);
+  static const char *const bad[] = {"UnknownMaxChannels 0", "UnknownMaxChannels 257", "MaxNewIdentifiers 0",
+                                    "UnknownScores \"some\"", "MaxScoreValues 0",
+                                    "UnknownMaxChannels 4\nUnknownMaxChannels 5"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_msg(load(&cfg, bad[i], err, sizeof err) != 0, "accepted: %s", bad[i]);
+    alec_pc_free(&cfg);
+  }
+}
+END_TEST
+
 START_TEST(emitter_overrides) {
   alec_plugin_config cfg;
   char err[ALEC_PC_ERR_LEN];
@@ -489,6 +537,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, example_config);
   tcase_add_test(tc, fleet_lifecycle_options);
   tcase_add_test(tc, defaults);
+  tcase_add_test(tc, amplification_bounds);
   tcase_add_test(tc, emitter_overrides);
   tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, several_blocks);

@@ -398,6 +398,110 @@ START_TEST(threaded_envelopes) {
 }
 END_TEST
 
+/* Issue 13 finding 2: an unknown emitter's channels are bounded
+ * (UnknownMaxChannels) and so are new identifiers per second
+ * (MaxNewIdentifiers); configured emitters are not. */
+static void restart_rx(unsigned max_channels, double max_ids) {
+  alec_rx_free(rx);
+  alec_pc_free(&cfg);
+  memset(&cap, 0, sizeof cap);
+  alec_pc_init(&cfg);
+  cfg.unknown_max_channels = max_channels;
+  cfg.max_new_identifiers = max_ids;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err) == 0, "%s", err);
+  alec_rx_sink sink = {.arg = &cap, .log = cap_log, .values = cap_values};
+  ck_assert_int_eq(alec_rx_new(&rx, &cfg, &sink), 0);
+}
+
+START_TEST(unknown_bounds) {
+  restart_rx(16, 1000);
+  double t0 = (double)time(NULL);
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double v[64];
+  for (int i = 0; i < 64; i++) v[i] = 20.0 + i;
+  uint8_t frame[ALEC_FRAME_MAX];
+  /* Fixed frames wider than the bound: refused before decoding. */
+  int len = alec_encode_fixed(enc, v, 20, frame, sizeof frame);
+  ck_assert_int_gt(len, 0);
+  alec_rx_msg *m = payload_msg(500, frame, (size_t)len, 20, t0);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_CHANNELS], 1);
+  ck_assert_uint_eq(st.fleet.frames, 0);
+  ck_assert_uint_eq(cap.values, 0);
+  /* Multi frames of 24 names: the first 16 are dispatched, every time. */
+  alec_encoder *menc;
+  ck_assert_int_eq(alec_encoder_new(&menc, NULL), 0);
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < 24; i++) v[i] = 20.0 + i + 3.0 * k;
+    len = alec_encode_multi(menc, v, 24, (uint64_t)(t0 * 1000) + (uint64_t)k, frame, sizeof frame);
+    ck_assert_int_gt(len, 0);
+    m = payload_msg(501, frame, (size_t)len, 0, t0 + k);
+    m->format = ALEC_FORMAT_MULTI;
+    alec_rx_process(rx, m);
+    free(m);
+  }
+  ck_assert_uint_eq(cap.values, 3 * 16);
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_CHANNELS], 4);
+  alec_encoder_free(menc);
+
+  /* 10 new identifiers per second: 5 emitters x 4 channels at once get 10
+   * through, the rest come with the frames of the next second. */
+  restart_rx(16, 10);
+  alec_encoder *fe[5];
+  for (int e = 0; e < 5; e++) ck_assert_int_eq(alec_encoder_new(&fe[e], NULL), 0);
+  for (int k = 0; k < 2; k++)
+    for (int e = 0; e < 5; e++) {
+      len = alec_encode_fixed(fe[e], v, 4, frame, sizeof frame);
+      m = payload_msg(600 + (uint64_t)e, frame, (size_t)len, 4, t0 + k);
+      alec_rx_process(rx, m);
+      free(m);
+    }
+  for (int e = 0; e < 5; e++) alec_encoder_free(fe[e]);
+  alec_rx_get_stats(rx, t0, &st);
+  /* Second 0: 10 tokens, 10 channels. Second 1: those 10 again, and 10
+   * more tokens for the other 10 channels. */
+  ck_assert_uint_eq(cap.values, 10 + 10 + 10);
+  ck_assert_uint_gt(st.rejected[ALEC_RX_REJ_NEW_IDS], 0);
+  alec_encoder_free(enc);
+}
+END_TEST
+
+/* Issue 13 finding 10: a claimed time outside TimestampTolerance is
+ * replaced by the receive time and counted. */
+START_TEST(time_tolerance) {
+  double t0 = (double)time(NULL);
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double v[2] = {1, 2};
+  uint8_t frame[ALEC_FRAME_MAX];
+  const double claims[] = {t0 + 59, t0 - 86000, t0 - 30, t0 + 4};
+  const double want[] = {t0, t0 + 1, t0 - 30 + 2 /* increasing */, t0 + 4 + 3};
+  for (int k = 0; k < 4; k++) {
+    int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    alec_rx_msg *m = payload_msg(800, frame, (size_t)len, 2, t0 + k);
+    m->has_event_time = 1;
+    m->event_time = claims[k];
+    alec_rx_process(rx, m);
+    free(m);
+    if (k < 2) ck_assert_double_eq(cap.last_time, want[k]);
+  }
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.time_clamped[1], 1);
+  ck_assert_uint_eq(st.time_clamped[0], 1);
+  /* -30 s is within the tolerance, but times of one emitter only increase. */
+  ck_assert_double_eq(cap.last_time, t0 + 4);
+  (void)want;
+  alec_encoder_free(enc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("receiver");
   TCase *tq_case = tcase_create("queue");
@@ -413,6 +517,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, loss_requests_keyframe);
   tcase_add_test(tc, rejections);
   tcase_add_test(tc, family_switch);
+  tcase_add_test(tc, unknown_bounds);
+  tcase_add_test(tc, time_tolerance);
   tcase_add_test(tc, threaded_envelopes);
   suite_add_tcase(s, tc);
   return s;

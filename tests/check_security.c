@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "oconfig_util.h"
 #include "ratelimit.h"
 #include "security.h"
+#include "state.h"
 
 static int load(alec_plugin_config *cfg, const char *text, char *err, size_t errlen) {
   return alec_test_pc_load(cfg, text, NULL, err, errlen);
@@ -352,6 +354,105 @@ START_TEST(gate_reload) {
 }
 END_TEST
 
+/* Issue 13 findings 3 and 4: a key removed and re-added keeps its window;
+ * counters restored from the state file make everything at or below them
+ * a replay, for loaded keys and for keys loaded later. */
+START_TEST(gate_key_memory) {
+  alec_plugin_config cfg;
+  gate_config(&cfg);
+  alec_sec s;
+  char err[512], warn[512];
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  uint8_t b[256];
+  uint64_t e[] = {150};
+  size_t n;
+  for (uint64_t c = 100; c < 200; c++) {
+    n = signed_dgram(b, sizeof b, e, 1, 8, KEY8, c);
+    ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  }
+  write_file(keypath, "7: 000102030405060708090a0b0c0d0e0f\n");
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 2.0, err, sizeof err), 1);
+  n = signed_dgram(b, sizeof b, e, 1, 8, KEY8, 150);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_UNKNOWN_KEY);
+  write_file(keypath, KEYS);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 3.1, err, sizeof err), 1);
+  for (uint64_t c = 100; c < 200; c++) {
+    n = signed_dgram(b, sizeof b, e, 1, 8, KEY8, c);
+    ck_assert_msg(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v == ALEC_SEC_REPLAY, "counter %" PRIu64 " accepted again", c);
+  }
+  n = signed_dgram(b, sizeof b, e, 1, 8, KEY8, 200);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  /* Export: loaded keys that accepted a counter and remembered ones, by id. */
+  alec_sec_restore_counter(&s, 3, 77);     /* not loaded: remembered */
+  alec_sec_restore_counter(&s, 7, 1000);   /* loaded */
+  alec_sec_restore_counter(&s, 8, 10);     /* below its window: no effect */
+  alec_ps_key k[8];
+  ck_assert_uint_eq(alec_sec_counter_count(&s), 3);
+  ck_assert_uint_eq(alec_sec_export_counters(&s, k, 8), 3);
+  ck_assert_uint_eq(k[0].id, 3);
+  ck_assert(k[0].top == 77);
+  ck_assert_uint_eq(k[1].id, 7);
+  ck_assert(k[1].top == 1000);
+  ck_assert_uint_eq(k[2].id, 8);
+  ck_assert(k[2].top == 200);
+  uint64_t e1[] = {1};
+  for (uint64_t c = 930; c <= 1000; c++) {
+    n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, c);
+    ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_REPLAY);
+  }
+  n = signed_dgram(b, sizeof b, e1, 1, 7, KEY7, 1001);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  /* Key 3 loaded later: its restored counter applies. */
+  write_file(keypath, KEYS "3: 000102030405060708090a0b0c0d0e0f\n");
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 4.2, err, sizeof err), 1);
+  n = signed_dgram(b, sizeof b, e1, 1, 3, KEY7, 77);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_REPLAY);
+  n = signed_dgram(b, sizeof b, e1, 1, 3, KEY7, 78);
+  ck_assert_int_eq(run(&s, &cfg, ALEC_PC_SEC_SIGN, b, n).v, ALEC_SEC_OK);
+  ck_assert_uint_eq(alec_sec_export_counters(&s, k, 8), 3);
+  alec_sec_free(&s);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+/* Issue 13 finding 16: a key file others may write is refused (at start and
+ * at a reload, which keeps the keys), unless strict modes are off. */
+START_TEST(gate_file_modes) {
+  alec_sec s;
+  char err[512], warn[512];
+  ck_assert_int_eq(chmod(keypath, 0666), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+  ck_assert_ptr_nonnull(strstr(err, "writable by group or others"));
+  ck_assert_ptr_null(s.keys);
+  ck_assert_int_eq(chmod(keypath, 0620), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+  ck_assert_int_eq(alec_sec_init_mode(&s, keypath, 0, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_ptr_nonnull(strstr(warn, "group or others"));
+  alec_sec_free(&s);
+  ck_assert_int_eq(chmod(keypath, 0600), 0);
+  ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), 0);
+  ck_assert_str_eq(warn, "");
+  /* Made writable while running: the reload is refused, the keys stay. */
+  write_file(keypath, "7: 08080808080808080808080808080808\n");
+  ck_assert_int_eq(chmod(keypath, 0646), 0);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 2.0, err, sizeof err), ALEC_EAUTH);
+  ck_assert_ptr_nonnull(strstr(err, "keeping the 2 keys"));
+  ck_assert_uint_eq(atomic_load(&s.n_keys), 2);
+  ck_assert_int_eq(chmod(keypath, 0600), 0);
+  ck_assert_int_eq(alec_sec_maybe_reload(&s, 3.1, err, sizeof err), 1);
+  ck_assert_uint_eq(atomic_load(&s.n_keys), 1);
+  if (geteuid() == 0) {
+    ck_assert_int_eq(chown(keypath, 65534, 65534), 0);
+    alec_sec_free(&s);
+    ck_assert_int_eq(alec_sec_init(&s, keypath, err, sizeof err, warn, sizeof warn), ALEC_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err, "uid 65534"));
+    ck_assert_int_eq(chown(keypath, 0, 0), 0);
+  }
+  alec_sec_free(&s);
+  write_file(keypath, KEYS);
+}
+END_TEST
+
 /* ---- rate limit --------------------------------------------------------------- */
 
 START_TEST(rate_buckets) {
@@ -414,6 +515,8 @@ static Suite *security_suite(void) {
   tcase_add_checked_fixture(tc, setup_dir, teardown_dir);
   tcase_add_test(tc, gate_verdicts);
   tcase_add_test(tc, gate_reload);
+  tcase_add_test(tc, gate_key_memory);
+  tcase_add_test(tc, gate_file_modes);
   suite_add_tcase(s, tc);
   tc = tcase_create("ratelimit");
   tcase_add_test(tc, rate_buckets);

@@ -481,6 +481,106 @@ static void rm_tmpdir(void) {
   rmdir(tmpdir);
 }
 
+/* Format 2 (issue 13 findings 3 and 7): the receiver section carries the
+ * receiver id and the replay counters; format 1 files are still read; a
+ * file of another receiver, another owner or writable by others is refused. */
+START_TEST(state_file_receiver_section) {
+  make_tmpdir();
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/alec.state", tmpdir);
+  rig r;
+  alec_fleet *a;
+  size_t len;
+  uint8_t *buf = make_state(&len, &r, &a);
+  alec_ps_key keys[3] = {{1, 1000}, {5, UINT64_C(0xFFFFFFFFFFFFFFF0)}, {65535, 7}};
+  alec_ps_meta m;
+  memset(&m, 0, sizeof m);
+  strcpy(m.receiver, "rx-a");
+  m.keys = keys;
+  m.n_keys = 3;
+  ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+  alec_fleet_state_info info;
+  alec_ps_meta got;
+  alec_fleet *b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, "rx-a", &got, &info, err, sizeof err), 0);
+  ck_assert_uint_eq(got.format, 2);
+  ck_assert_str_eq(got.receiver, "rx-a");
+  ck_assert_uint_eq(got.n_keys, 3);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_uint_eq(got.keys[i].id, keys[i].id);
+    ck_assert(got.keys[i].top == keys[i].top);
+  }
+  free(got.keys);
+  ck_assert_uint_eq(info.emitters, N_EM);
+  alec_fleet_free(b);
+  /* Another receiver's file: refused, nothing restored. */
+  b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, "rx-b", &got, &info, err, sizeof err),
+                   ALEC_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(err, "rx-a"));
+  ck_assert_ptr_null(got.keys);
+  ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
+  alec_fleet_free(b);
+  /* Every single-bit change of the section is refused. */
+  FILE *fp = fopen(path, "rb");
+  ck_assert_ptr_nonnull(fp);
+  static uint8_t file[1 << 20];
+  size_t flen = fread(file, 1, sizeof file, fp);
+  fclose(fp);
+  size_t section = flen - len;
+  ck_assert_uint_eq(section, 4 + 4 + 4 + 1 + 4 + 4 + 30 + 4);
+  for (size_t bit = 0; bit < section * 8; bit++) {
+    file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    FILE *mf = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(file, 1, flen, mf), flen);
+    fclose(mf);
+    b = fleet_new(100);
+    int rc = alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err);
+    ck_assert_msg(rc < 0, "bit %zu: accepted", bit);
+    ck_assert_ptr_null(got.keys);
+    alec_fleet_free(b);
+    file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+  }
+  /* Every prefix of the section. */
+  for (size_t cut = 0; cut < section; cut++) {
+    FILE *mf = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(file, 1, cut, mf), cut);
+    fclose(mf);
+    b = fleet_new(100);
+    ck_assert_int_lt(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), 0);
+    alec_fleet_free(b);
+  }
+  /* Format 1 (the bare fleet state) is still read, without counters. */
+  ck_assert_int_eq(alec_ps_write_atomic(path, buf, len, err, sizeof err), 0);
+  b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, "rx-b", &got, &info, err, sizeof err), 0);
+  ck_assert_uint_eq(got.format, 1);
+  ck_assert_uint_eq(got.n_keys, 0);
+  ck_assert_uint_eq(info.emitters, N_EM);
+  alec_fleet_free(b);
+  /* Writable by group or others: refused before it is read. */
+  ck_assert_int_eq(chmod(path, 0666), 0);
+  b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), ALEC_EAUTH);
+  ck_assert_ptr_nonnull(strstr(err, "writable"));
+  ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
+  ck_assert_int_eq(chmod(path, 0620), 0);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), ALEC_EAUTH);
+  /* Owned by another user (only root can make one). */
+  ck_assert_int_eq(chmod(path, 0600), 0);
+  if (geteuid() == 0) {
+    ck_assert_int_eq(chown(path, 65534, 65534), 0);
+    ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), ALEC_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err, "owned by uid 65534"));
+  }
+  alec_fleet_free(b);
+  alec_fleet_free(a);
+  rig_free(&r);
+  free(buf);
+  rm_tmpdir();
+}
+END_TEST
+
 START_TEST(state_file_io) {
   make_tmpdir();
   char path[512], err[512];
@@ -703,6 +803,7 @@ static Suite *state_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("state_file");
   tcase_add_test(tc, state_file_io);
+  tcase_add_test(tc, state_file_receiver_section);
   suite_add_tcase(s, tc);
   tc = tcase_create("resync");
   tcase_add_test(tc, resync_limits);

@@ -175,6 +175,9 @@ const alec_fleet_config *alec_fleet_get_config(const alec_fleet *fleet);
  * (assignments are bounded by max_emitters). Changing the group of a known
  * emitter restarts its detector warm-up. */
 int alec_fleet_set_emitter_group(alec_fleet *fleet, uint64_t emitter_id, const char *group);
+/* Removes the assignment (the emitter, if known, moves to the default group
+ * ""), so that it no longer counts against max_emitters. */
+int alec_fleet_clear_emitter_group(alec_fleet *fleet, uint64_t emitter_id);
 
 /* One decoded value as the fleet returns it. */
 typedef struct alec_fleet_value {

@@ -268,3 +268,15 @@ int alec_fleet_set_emitter_group(alec_fleet *f, uint64_t id, const char *name) {
   }
   return 0;
 }
+
+/* Assignments are bounded by max_emitters: a receiver that assigns groups
+ * to emitters it learns (metadata, unauthenticated ones) releases them when
+ * it forgets the emitter. */
+int alec_fleet_clear_emitter_group(alec_fleet *f, uint64_t id) {
+  if (!f) return ALEC_EINVAL;
+  if (map_find(&f->assign, id) == NONE) return 0;
+  int rc = alec_fleet_set_emitter_group(f, id, "");
+  if (rc) return rc;
+  alec_fleet__map_del(&f->assign, id);
+  return 0;
+}

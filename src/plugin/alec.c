@@ -50,6 +50,7 @@ typedef struct alec_plugin {
   alec_snap_store *snap;
   alec_dash *dash;
   int snap_failed; /* the last refresh failed: logged once */
+  uint64_t scores_limited; /* score value lists not dispatched (MaxScoreValues) */
 } alec_plugin;
 
 static alec_plugin P;
@@ -460,7 +461,9 @@ typedef struct snap_job {
 
 static void snap_gather(void *arg, alec_fleet *fleet) {
   snap_job *j = arg;
-  if (alec_snap_due(P.snap, j->now)) j->rc = alec_snap_gather(P.snap, fleet, j->now, &j->pending);
+  /* An idle fleet is not copied again (issue 13 finding 11). */
+  if (alec_snap_due(P.snap, j->now) && !alec_snap_unchanged(P.snap, fleet, j->now))
+    j->rc = alec_snap_gather(P.snap, fleet, j->now, &j->pending);
 }
 
 static void sink_tick(void *arg, double now) {
@@ -516,6 +519,8 @@ static int alec_init(void) {
     ERROR(PLUGIN_NAME " plugin: %s", err[0] ? err : "out of memory");
     return -1;
   }
+  /* The state file is bound to its receiver: by default collectd's name. */
+  if (P.cfg.receiver_id[0] == '\0') sstrncpy(P.cfg.receiver_id, hostname_g, sizeof P.cfg.receiver_id);
   int ds_type;
   P.default_ds_type = type_check(NULL, ALEC_PC_DEFAULT_TYPE, &ds_type) == 1 ? ds_type : DS_TYPE_GAUGE;
   P.score_types_ok = type_check(NULL, "alec_score", &ds_type) == 1 && type_check(NULL, "alec_anomaly", &ds_type) == 1;
@@ -573,15 +578,19 @@ static void submit(const char *type, const char *ti, value_t v, cdtime_t t) {
 
 /* Per active emitter and tracked channel: its score and state, for writers
  * that take no notifications. Called under fleet_lock. */
+/* Bounded by configuration (collectd-alec(5), MaxScoreValues, UnknownScores):
+ * unknown emitters report only channels that are not normal by default, so
+ * a burst of ids cannot double the values dispatched every interval. */
 static void submit_scores(void *arg, alec_fleet *fleet) {
   cdtime_t t = *(const cdtime_t *)arg;
   double now = CDTIME_T_TO_DOUBLE(t);
-  size_t n = alec_fleet_emitter_count(fleet);
+  size_t n = alec_fleet_emitter_count(fleet), budget = P.cfg.max_score_values;
   for (size_t i = 0; i < n; i++) {
     alec_fleet_emitter_info ei;
     if (alec_fleet_emitter_at(fleet, i, now, &ei) != 0) break;
     if (!ei.active) continue;
     const alec_pc_emitter *em = alec_pc_find_emitter(&P.cfg, ei.id);
+    if (em == NULL && P.cfg.unknown_scores == ALEC_PC_SCORES_NONE) continue;
     value_list_t vl = VALUE_LIST_INIT;
     value_t v;
     vl.values = &v;
@@ -594,6 +603,12 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
       alec_fleet_channel_info ci;
       if (alec_fleet_get_channel(fleet, ei.id, k, &ci) != 0) break;
       if (ci.evaluations == 0) continue; /* never compared with peers */
+      if (em == NULL && P.cfg.unknown_scores == ALEC_PC_SCORES_ANOMALOUS && ci.state == ALEC_FLEET_NORMAL) continue;
+      if (budget < 2) {
+        P.scores_limited += 2;
+        continue;
+      }
+      budget -= 2;
       const char *type;
       char ti[DATA_MAX_NAME_LEN];
       int ds_type;
@@ -682,6 +697,9 @@ static int alec_read(void) {
   if (st->frames) submit("gauge", "compression_ratio", (value_t){.gauge = st->compression_ratio}, t);
   submit("derive", "lost_frames", (value_t){.derive = (derive_t)st->gaps}, t);
   submit("derive", "queue_drops", (value_t){.derive = (derive_t)s.queue_drops}, t);
+  submit("derive", "scores_limited", (value_t){.derive = (derive_t)P.scores_limited}, t);
+  submit("derive", "timestamps_clamped_past", (value_t){.derive = (derive_t)s.time_clamped[0]}, t);
+  submit("derive", "timestamps_clamped_future", (value_t){.derive = (derive_t)s.time_clamped[1]}, t);
   if (P.cfg.resync_requests) {
     submit("derive", "resync_requests", (value_t){.derive = (derive_t)s.resync_sent}, t);
     submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)s.resync_limited}, t);

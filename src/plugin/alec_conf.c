@@ -607,6 +607,8 @@ static const char *const single_options[] = {
     "SecurityLevel", "AuthFile",      "RateLimit",      "ReceiveBufferSize", "QueueLength",
     "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
     "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
+    "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
+    "ReceiverId",    "AuthFileStrictModes", "TimestampTolerance",
 };
 _Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
 
@@ -660,6 +662,10 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     } else if (strcasecmp(c->key, "AuthFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->auth_file, sizeof cfg->auth_file)))
         return rc;
+    } else if (strcasecmp(c->key, "AuthFileStrictModes") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1))) return rc;
+      if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(&e, c->key, "expects true or false");
+      cfg->auth_lax_modes = c->values[0].value.boolean == 0;
     } else if (strcasecmp(c->key, "RateLimit") == 0) {
       if ((rc = nvalues(&e, c, 1, 2))) return rc;
       for (int k = 0; k < c->values_num; k++)
@@ -690,6 +696,23 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       if (strcasecmp(buf, "accept") == 0) cfg->reject_unknown = 0;
       else if (strcasecmp(buf, "reject") == 0) cfg->reject_unknown = 1;
       else return alec_pc_fail(&e, c->key, "expects \"accept\" or \"reject\", got \"%s\"", buf);
+      cfg->unknown_set = 1;
+    } else if (strcasecmp(c->key, "UnknownMaxChannels") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 256, &u))) return rc;
+      cfg->unknown_max_channels = (unsigned)u;
+    } else if (strcasecmp(c->key, "MaxNewIdentifiers") == 0) {
+      if ((rc = get_double(&e, c, 1, 1e7, 0, &cfg->max_new_identifiers))) return rc;
+    } else if (strcasecmp(c->key, "MaxScoreValues") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 100000000, &u))) return rc;
+      cfg->max_score_values = (size_t)u;
+    } else if (strcasecmp(c->key, "UnknownScores") == 0) {
+      char buf[16];
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
+        return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\"");
+      if (strcasecmp(buf, "anomalous") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ANOMALOUS;
+      else if (strcasecmp(buf, "all") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ALL;
+      else if (strcasecmp(buf, "none") == 0) cfg->unknown_scores = ALEC_PC_SCORES_NONE;
+      else return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\", got \"%s\"", buf);
     } else if (strcasecmp(c->key, "NotifyPriority") == 0) {
       char buf[16];
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
@@ -700,6 +723,21 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else return alec_pc_fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
     } else if (strcasecmp(c->key, "StateFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->state_file, sizeof cfg->state_file)))
+        return rc;
+    } else if (strcasecmp(c->key, "TimestampTolerance") == 0) {
+      if ((rc = nvalues(&e, c, 2, 2))) return rc;
+      double v[2];
+      for (int k = 0; k < 2; k++) {
+        if (c->values[k].type != OCONFIG_TYPE_NUMBER || !(c->values[k].value.number >= 0) ||
+            c->values[k].value.number > 86400.0 * 7)
+          return alec_pc_fail(&e, c->key, "expects <past seconds> <future seconds>, numbers in 0..604800");
+        v[k] = c->values[k].value.number;
+      }
+      cfg->time_past = v[0];
+      cfg->time_future = v[1];
+      cfg->has_time_tolerance = 1;
+    } else if (strcasecmp(c->key, "ReceiverId") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->receiver_id, sizeof cfg->receiver_id)))
         return rc;
     } else if (strcasecmp(c->key, "StateInterval") == 0) {
       if ((rc = get_double(&e, c, 0, 86400.0 * 7, 0, &cfg->state_interval))) return rc;

@@ -49,6 +49,15 @@ void alec_dash_stop(alec_dash *d);
 /* The API's documents (malloc'ed, NUL terminated, *len without the NUL).
  * 0, ALEC_ENOMEM, or ALEC_ENOSPC past ALEC_DASH_DOC_MAX. */
 int alec_dash_fleet_json(const alec_snap *s, char **buf, size_t *len);
+/* /api/fleet: groups, stats and events, and a page of the emitters in
+ * display order, of one group (NULL: all): emitters [offset, offset+limit)
+ * with "page" {group, offset, limit, total, count}. alec_dash_fleet_json is
+ * the first page of all groups (the unpaged /api/fleet). limit
+ * 1..ALEC_DASH_PAGE_MAX, else ALEC_EINVAL. */
+#define ALEC_DASH_PAGE_DEFAULT 200u
+#define ALEC_DASH_PAGE_MAX 1000u
+int alec_dash_fleet_page_json(const alec_snap *s, const char *group, size_t offset, size_t limit, char **buf,
+                              size_t *len);
 /* Emitter s->emitters[index] with its history h (nullable). */
 int alec_dash_emitter_json(const alec_snap *s, size_t index, const alec_snap_history *h, char **buf,
                            size_t *len);

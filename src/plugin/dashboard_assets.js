@@ -15,6 +15,11 @@
   let lastFleet = null;
   let sortKey = 'state';
   let sortDir = -1;
+  /* The fleet document comes in pages of the server's display order (worst
+     first): #/?page=N&group=G select one; sorting applies within the page. */
+  const PAGE = 200;
+  let pageNo = 0;
+  let pageGroup = null;
 
   /* ---------------------------------------------------------------- DOM */
 
@@ -125,12 +130,18 @@
       sortKey = q[1];
       sortDir = q[2] === 'asc' ? 1 : -1;
     }
+    const pg = /[?&]page=([0-9]{1,6})(?:&|$)/.exec(location.hash);
+    pageNo = pg ? parseInt(pg[1], 10) : 0;
+    const gr = /[?&]group=([^&]*)/.exec(location.hash);
+    pageGroup = null;
+    if (gr) { try { pageGroup = decodeURIComponent(gr[1]); } catch (e) { pageGroup = null; } }
     loadFleet(generation);
   }
 
   async function loadFleet(gen) {
     try {
-      const f = await getJSON('api/fleet');
+      const f = await getJSON('api/fleet?offset=' + pageNo * PAGE + '&limit=' + PAGE +
+        (pageGroup !== null ? '&group=' + encodeURIComponent(pageGroup) : ''));
       if (gen !== generation) return;
       lastFleet = f;
       renderFleet(f);
@@ -202,6 +213,24 @@
     return out;
   }
 
+  function fleetHash(page, group) {
+    return '#/?sort=' + sortKey + '&dir=' + (sortDir < 0 ? 'desc' : 'asc') + (page ? '&page=' + page : '') +
+      (group !== null ? '&group=' + encodeURIComponent(group) : '');
+  }
+
+  function pager(p) {
+    if (!p) return null;
+    const first = p.count ? p.offset + 1 : 0, last = p.offset + p.count;
+    const pages = Math.max(1, Math.ceil(p.total / PAGE));
+    return h('div', { class: 'pager', id: 'pager' },
+      'Emitters ' + fmtInt(first) + '\u2013' + fmtInt(last) + ' of ' + fmtInt(p.total) +
+        (p.group !== null ? ' in group ' + groupLabel(p.group) : '') + ' (worst first) \u00b7 ',
+      pageNo > 0 ? h('a', { href: fleetHash(pageNo - 1, pageGroup) }, '\u2190 previous') : null,
+      pageNo > 0 && pageNo + 1 < pages ? ' \u00b7 ' : null,
+      pageNo + 1 < pages ? h('a', { href: fleetHash(pageNo + 1, pageGroup) }, 'next \u2192') : null,
+      pageGroup !== null ? [' \u00b7 ', h('a', { href: fleetHash(0, null) }, 'all groups')] : null);
+  }
+
   function headerRow() {
     return h('tr', null, COLUMNS.map(c => {
       const sorted = c.key === sortKey;
@@ -211,7 +240,7 @@
         onclick: c.nosort ? null : () => {
           if (sortKey === c.key) sortDir = -sortDir;
           else { sortKey = c.key; sortDir = c.num || c.key === 'state' ? -1 : 1; }
-          history.replaceState(null, '', '#/?sort=' + sortKey + '&dir=' + (sortDir < 0 ? 'desc' : 'asc'));
+          history.replaceState(null, '', fleetHash(pageNo, pageGroup));
           if (lastFleet) renderFleet(lastFleet);
         }
       }, c.label, sorted ? h('span', { class: 'arrow' }, sortDir < 0 ? '\u25bc' : '\u25b2') : null);
@@ -309,11 +338,15 @@
       if (!byGroup.has(e.group)) byGroup.set(e.group, []);
       byGroup.get(e.group).push(e);
     }
-    const groups = f.groups.slice().sort((a, b) => (b.anomalous - a.anomalous) || a.name.localeCompare(b.name));
+    /* Groups without an emitter on this page are left out (their counts
+       are in the cards and on the pages that hold them). */
+    const groups = f.groups.filter(g => (byGroup.get(g.name) || []).length > 0 || (f.page && !f.page.total))
+      .sort((a, b) => (b.anomalous - a.anomalous) || a.name.localeCompare(b.name));
     const sections = groups.map(g => {
       const list = sortedEmitters(byGroup.get(g.name) || []);
       return h('section', { class: 'panel group', 'data-group': g.name },
-        h('h2', null, 'Group ' + groupLabel(g.name), h('span', { class: 'meta' },
+        h('h2', null, h('a', { href: fleetHash(0, g.name), title: 'only this group' }, 'Group ' + groupLabel(g.name)),
+          h('span', { class: 'meta' },
           g.emitters + ' emitters \u00b7 ' + g.active + ' active \u00b7 ',
           h('span', { class: g.anomalous ? 'sev-failure' : '' }, g.anomalous + ' anomalous'))),
         g.bands.length ? h('div', { class: 'bands' }, g.bands.map(b => bandText(b, f.config.z_enter)))
@@ -324,7 +357,7 @@
     if (!groups.length) sections.push(h('p', { class: 'empty' }, 'No emitter has sent a frame yet.'));
 
     setView('fleet', [h('span', null, 'fleet overview')],
-      [cards, alert, ...sections, eventsPanel('Recent anomaly events', f.events, f.events_total, now, true)]);
+      [cards, alert, pager(f.page), ...sections, eventsPanel('Recent anomaly events', f.events, f.events_total, now, true)]);
     document.body.setAttribute('data-seq', f.seq);
   }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alec/error.h"
 #include "alec/hash.h"
@@ -62,6 +63,12 @@ struct alec_snap_store {
   double last_refresh;
   int have_refresh;
   uint64_t seq;
+  /* Incremental refresh (issue 13 finding 11): what the last snapshot saw,
+   * to skip rebuilding an unchanged fleet, and what building it cost, so
+   * the dashboard takes at most 1/COST_SHARE of the dispatch thread. */
+  uint64_t seen_frames, seen_events;
+  size_t seen_emitters, seen_active, seen_anomalous;
+  double last_full, build_start, last_cost;
 
   /* The published snapshot, swapped under pub_lock. */
   pthread_mutex_t pub_lock;
@@ -369,10 +376,34 @@ void alec_snap_event_add(alec_snap_store *st, const alec_fleet_event *ev) {
 
 /* ---------------------------------------------------------------- snapshots */
 
+#define COST_SHARE 20.0 /* a snapshot costing c seconds waits at least COST_SHARE x c for the next */
+#define IDLE_REBUILD 10.0 /* an unchanged fleet is still rebuilt this often (ages, active flags) */
+
+static double mono_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 int alec_snap_due(const alec_snap_store *st, double now) {
   if (st == NULL || !isfinite(now)) return 0;
   if (!st->have_refresh) return 1;
-  return now < st->last_refresh || now - st->last_refresh >= st->cfg.refresh_interval;
+  double gap = st->cfg.refresh_interval;
+  if (COST_SHARE * st->last_cost > gap) gap = COST_SHARE * st->last_cost;
+  return now < st->last_refresh || now - st->last_refresh >= gap;
+}
+
+int alec_snap_unchanged(alec_snap_store *st, const alec_fleet *fleet, double now) {
+  if (st == NULL || fleet == NULL || !st->have_refresh || !isfinite(now) || now < st->last_refresh ||
+      now - st->last_full >= IDLE_REBUILD)
+    return 0;
+  alec_fleet_stats fs;
+  alec_fleet_get_stats(fleet, now, &fs);
+  if (fs.frames != st->seen_frames || st->ev_total != st->seen_events || fs.emitters != st->seen_emitters ||
+      fs.active != st->seen_active || fs.anomalous != st->seen_anomalous)
+    return 0;
+  st->last_refresh = now; /* the next look after another interval */
+  return 1;
 }
 
 static void snap_free(alec_snap *s) {
@@ -679,6 +710,7 @@ int alec_snap_gather(alec_snap_store *st, const alec_fleet *fleet, double now, a
   const alec_fleet_config *fc = alec_fleet_get_config(fleet);
   alec_snap *s = calloc(1, sizeof *s);
   if (s == NULL) return ALEC_ENOMEM;
+  st->build_start = mono_now();
   atomic_init(&s->refs, 1);
   pthread_mutex_init(&s->cache_lock, NULL);
   s->time = now;
@@ -816,7 +848,15 @@ int alec_snap_publish(alec_snap_store *st, alec_snap *s) {
 
   st->seq = s->seq;
   st->last_refresh = now;
+  st->last_full = now;
   st->have_refresh = 1;
+  st->seen_frames = s->stats.frames;
+  st->seen_events = st->ev_total;
+  st->seen_emitters = s->stats.emitters;
+  st->seen_active = s->stats.active;
+  st->seen_anomalous = s->stats.anomalous;
+  st->last_cost = mono_now() - st->build_start;
+  s->build_seconds = st->last_cost; /* set before readers can see it: published below */
   pthread_mutex_lock(&st->pub_lock);
   alec_snap *old = st->cur;
   st->cur = s;

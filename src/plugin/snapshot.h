@@ -127,6 +127,7 @@ typedef struct alec_snap {
   alec_fleet_stats stats;
   double z_enter, z_exit, z_failure, emitter_timeout, mad_floor;
   uint32_t min_peers;
+  double build_seconds;     /* what building this snapshot cost the dispatch thread */
   uint64_t history_dropped; /* channels shown without chart (history_memory) */
   size_t history_bytes;     /* held by the rings */
 
@@ -191,8 +192,15 @@ void alec_snap_record(alec_snap_store *st, uint64_t id, const alec_fleet_value *
 /* A fleet state transition (call from the alec_fleet_evaluate callback). */
 void alec_snap_event_add(alec_snap_store *st, const alec_fleet_event *ev);
 /* 1 when a refresh is due at now (refresh_interval elapsed, or time went
- * backwards). */
+ * backwards). The interval grows with what the last snapshot cost to build
+ * (at least 20 times that), so a large fleet cannot keep the dispatch
+ * thread busy with snapshots. */
 int alec_snap_due(const alec_snap_store *st, double now);
+/* 1 when the fleet has not changed since the last snapshot (no frame, no
+ * event, same emitter, active and anomalous counts; at most 10 s ago): the
+ * caller skips the refresh, and the next is due an interval later. The
+ * fleet must not change meanwhile (caller holds its lock). */
+int alec_snap_unchanged(alec_snap_store *st, const alec_fleet *fleet, double now);
 /* Copies the fleet's state into a new snapshot and publishes it. The fleet
  * must not change meanwhile (the caller holds the fleet's lock); the history
  * lock is taken briefly. 0, or ALEC_ENOMEM (the previous snapshot stays). */

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -311,6 +312,24 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     cfg->n_listen = 1;
   }
   if (cfg->queue_length == 0) cfg->queue_length = 65536;
+  if (cfg->unknown_max_channels == 0) cfg->unknown_max_channels = 16;
+  if (cfg->max_new_identifiers == 0) cfg->max_new_identifiers = 1000;
+  if (cfg->max_score_values == 0) cfg->max_score_values = 20000;
+  if (!cfg->has_time_tolerance) {
+    cfg->time_past = 600;
+    cfg->time_future = 5;
+  }
+  /* A socket others can reach takes only the configured fleet unless the
+   * operator said otherwise: one datagram of an unknown id must not be able
+   * to create emitters and identifiers on a public port by default. */
+  cfg->unknown_defaulted = 0;
+  if (!cfg->unknown_set && !cfg->reject_unknown) {
+    for (size_t i = 0; i < cfg->n_listen; i++)
+      if (!alec_pc_is_loopback(cfg->listen[i].node)) {
+        cfg->reject_unknown = 1;
+        cfg->unknown_defaulted = 1;
+      }
+  }
   if (cfg->max_emitters == 0) cfg->max_emitters = 10000;
   if (cfg->emitter_timeout == 0) cfg->emitter_timeout = 300;
   const alec_pc_fleet *f = &cfg->fleet;
@@ -426,6 +445,18 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     return alec_pc_fail(&top, "MaxEmitters", "%zu is below the %zu configured <Emitter> blocks", cfg->max_emitters,
                 cfg->n_emitters);
   cfg->finalized = 1;
+  return 0;
+}
+
+int alec_pc_is_loopback(const char *node) {
+  if (strcasecmp(node, "localhost") == 0) return 1;
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, node, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, node, &a6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+  }
   return 0;
 }
 

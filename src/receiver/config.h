@@ -81,6 +81,7 @@ typedef struct alec_pc_profile {
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
  * listening socket's level; Listen: the plugin-wide SecurityLevel). */
+enum { ALEC_PC_SCORES_ANOMALOUS = 0, ALEC_PC_SCORES_ALL = 1, ALEC_PC_SCORES_NONE = 2 };
 enum { ALEC_PC_SEC_UNSET = 0, ALEC_PC_SEC_NONE = 1, ALEC_PC_SEC_SIGN = 2 };
 #define ALEC_PC_PATH_LEN 1024
 
@@ -245,13 +246,27 @@ typedef struct alec_plugin_config {
   size_t max_emitters;
   double emitter_timeout; /* seconds */
   int reject_unknown;
+  /* Amplification bounds (docs/SECURITY.md, "Bounded resources"): what an
+   * unknown emitter can make the receiver dispatch and remember. */
+  int unknown_set;                /* UnknownEmitters given: no non-loopback default */
+  int unknown_defaulted;          /* finalize chose "reject" for a non-loopback Listen */
+  unsigned unknown_max_channels;  /* UnknownMaxChannels, 16; 1..256 */
+  double max_new_identifiers;     /* MaxNewIdentifiers per second (burst: one second), 1000 */
+  int unknown_scores;             /* UnknownScores: ALEC_PC_SCORES_* */
+  size_t max_score_values;        /* MaxScoreValues per read interval, 20000 */
+  /* TimestampTolerance: a claimed value time (legacy header, network
+   * server) further than this from the receive time is replaced by it. */
+  int has_time_tolerance;
+  double time_past, time_future; /* seconds, 600 and 5 */
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
   int security;                    /* plugin-wide SecurityLevel, the default of Listen */
   char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
+  int auth_lax_modes;               /* AuthFileStrictModes false: accept a key file others may write */
   size_t n_sign_emitters;          /* emitters with SecurityLevel Sign (finalize) */
   double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
   /* Restarts and resynchronisation (state.c, resync.c). */
   char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
+  char receiver_id[ALEC_PC_NAME_LEN]; /* ReceiverId: binds the state file; the plugin's default: Hostname */
   double state_interval;             /* StateInterval seconds, 0: only at shutdown */
   int resync_requests;               /* ResyncRequests (default true) */
   double resync_interval;            /* ResyncInterval seconds per emitter */
@@ -291,6 +306,8 @@ const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint6
  * then an address-only Source), or NULL. */
 const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
                                            socklen_t len);
+/* 1 when a Listen node is a loopback address (127/8, ::1, localhost). */
+int alec_pc_is_loopback(const char *node);
 const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id);
 /* raw * Multiply + Add of the channel's line, raw without one. */
 double alec_pc_convert(const alec_pc_chanmap *map, uint32_t id, double raw);

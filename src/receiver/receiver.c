@@ -28,8 +28,6 @@
 #define LOG_INTERVAL 10.0
 #define STALE_CHECK 1.0
 #define PRUNE_INTERVAL 60.0
-#define TIME_PAST_MAX 86400.0
-#define TIME_FUTURE_MAX 60.0
 #define TIME_LIVE 2.0
 #define STATE_ERROR_INTERVAL 300.0
 
@@ -66,7 +64,18 @@ typedef struct em_slot {
   uint64_t group; /* hash of the metadata group last applied, 0: none */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
   alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
+  uint8_t trust;    /* EM_SIGNED, EM_APART (unknown emitters, AuthFile configured) */
+  uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
+  uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
 } em_slot;
+
+/* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
+#define EM_SIGNED 1u /* a record of it arrived in a verified signed datagram */
+#define EM_APART 2u  /* placed in UNAUTH_GROUP by the receiver */
+#define UNAUTH_GROUP "unauthenticated"
+/* How a record arrived: its datagram verified, unsigned, or a payload of a
+ * transport that identified the emitter itself (network server). */
+enum { REC_UNSIGNED = 0, REC_SIGNED = 1, REC_TRANSPORT = 2 };
 
 struct alec_rx {
   const alec_plugin_config *cfg;
@@ -82,6 +91,7 @@ struct alec_rx {
   alec_fleet *fleet;
   uint64_t held_back, unconvertible, dispatched, notifications, tlv_frames, fcnt_gaps;
   uint64_t estimated, ghosts_replayed, fcnt_resets, reanchored;
+  uint64_t time_clamped[2];
   uint64_t rs_stats[3];
   atomic_uint_fast64_t rejected[ALEC_RX_REJ_COUNT];
 
@@ -103,6 +113,7 @@ struct alec_rx {
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
+  double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 };
 
 static double now_real(void) {
@@ -258,7 +269,21 @@ static void em_prune(alec_rx *rx, double now) {
   rx->ems_used = 0;
   for (size_t i = 0; i < n; i++) {
     if (old[i].seen == 0) continue;
-    em_slot *s = now - old[i].seen > keep ? NULL : em_find(rx, old[i].id, 1);
+    if (now - old[i].seen > keep) {
+      /* Group assignments the receiver made go with the emitter: the
+       * fleet bounds them by MaxEmitters. */
+      if ((old[i].trust & EM_APART) || old[i].group) {
+        const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, old[i].id);
+        if (em == NULL || em->group[0] == '\0') {
+          pthread_mutex_lock(&rx->fleet_lock);
+          alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
+          pthread_mutex_unlock(&rx->fleet_lock);
+        }
+      }
+      free(old[i].lr);
+      continue;
+    }
+    em_slot *s = em_find(rx, old[i].id, 1);
     if (s) *s = old[i];
     else free(old[i].lr);
   }
@@ -266,20 +291,29 @@ static void em_prune(alec_rx *rx, double now) {
 }
 
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
- * timestamp, or the network server's time of the uplink, within one day in
- * the past and 60 s in the future wins, except that a message received
- * within 2 s of it takes the finer receive time. Everything else: receive
- * time. Times of one emitter always increase, as collectd's cache requires. */
-static double plausible_time(const alec_rx_msg *m, int has, double claimed) {
-  double t = m->received;
-  if (has && claimed + TIME_PAST_MAX >= t && claimed <= t + TIME_FUTURE_MAX && !(t >= claimed && t - claimed < TIME_LIVE))
-    t = claimed;
-  return t;
-}
-
-static double value_time(em_slot *s, const alec_frame_info *info, const alec_rx_msg *m) {
-  double t = info->has_timestamp ? plausible_time(m, 1, (double)info->timestamp)
-                                 : plausible_time(m, m->has_event_time, m->event_time);
+ * timestamp, or the network server's time of the uplink, wins when it lies
+ * within TimestampTolerance of the receive time (default 600 s in the past,
+ * 5 s in the future), except that a message received within 2 s of it takes
+ * the finer receive time. Further off, the receive time is used and the
+ * clamp counted: one frame stamped ahead must not drag every later value of
+ * its emitter into the future (times of one emitter only increase, as
+ * collectd's cache requires), nor a fresh emitter land a day in the past. */
+static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *info, const alec_rx_msg *m,
+                         int *clamped) {
+  double t = m->received, claimed = 0;
+  int has = 0;
+  if (info->has_timestamp) {
+    claimed = (double)info->timestamp;
+    has = 1;
+  } else if (m->has_event_time) {
+    claimed = m->event_time;
+    has = 1;
+  }
+  if (has) {
+    if (claimed + rx->cfg->time_past < t) *clamped = 1;
+    else if (claimed > t + rx->cfg->time_future) *clamped = 2;
+    else if (!(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
+  }
   if (s) {
     /* The next representable time: distinct for collectd (2^-30 s ticks). */
     if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
@@ -331,21 +365,34 @@ static int state_filter(void *arg, uint64_t id) {
 static void state_restore(alec_rx *rx) {
   const char *path = rx->cfg->state_file;
   if (path[0] == '\0') return;
-  char err[ALEC_PC_PATH_LEN + 256];
+  char err[ALEC_PC_PATH_LEN + 512];
   alec_fleet_state_info info;
+  alec_ps_meta meta;
   double now = now_real();
-  int rc = alec_ps_load(path, rx->fleet, now, state_filter, rx, &info, err, sizeof err);
+  int rc = alec_ps_load_rx(path, rx->fleet, now, state_filter, rx, rx->cfg->receiver_id, &meta, &info, err,
+                           sizeof err);
   rx->state_ready = 1;
   if (rc == 1) {
     alec_rx_log(rx, ALEC_RX_LOG_INFO, "no state file \"%s\" yet, starting without emitter state", path);
   } else if (rc == 0) {
+    /* Counters at or below what was accepted before the restart are
+     * replays, whatever the 64-counter windows of memory would say. */
+    for (size_t i = 0; i < meta.n_keys; i++) alec_sec_restore_counter(&rx->sec, meta.keys[i].id, meta.keys[i].top);
+    free(meta.keys);
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
-                "restored %zu emitters from \"%s\" (saved %.0f s ago; %zu skipped, %zu changed group)",
-                info.emitters, path, now - info.saved_at, info.skipped, info.group_changes);
+                "restored %zu emitters and the replay counters of %zu keys from \"%s\" (saved %.0f s ago; %zu "
+                "skipped, %zu changed group)%s",
+                info.emitters, meta.n_keys, path, now - info.saved_at, info.skipped, info.group_changes,
+                meta.format == 1 ? "; an older format without replay counters: replays of datagrams signed before "
+                                   "the restart are possible until the next save"
+                                 : "");
   } else if (rc == ALEC_EIO) {
     /* Unreadable: keep it, and do not overwrite what we could not read. */
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state, the state will not be saved", err);
     rx->state_ready = 0;
+  } else if (rc == ALEC_EAUTH) {
+    /* Not ours to trust; our own save replaces it (mode 0600). */
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "%s; starting with a clean state", err);
   } else {
     char aside[ALEC_PC_PATH_LEN + 256];
     int moved = alec_ps_set_aside(path, aside, sizeof aside);
@@ -364,8 +411,24 @@ static void state_save(alec_rx *rx, int final) {
   int rc = alec_fleet_state_save(rx->fleet, now_real(), &buf, &len, &info);
   pthread_mutex_unlock(&rx->fleet_lock);
   char err[ALEC_PC_PATH_LEN + 256];
-  if (rc == 0) rc = alec_ps_write_atomic(rx->cfg->state_file, buf, len, err, sizeof err);
-  else snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  if (rc == 0) {
+    /* The replay counters: only this thread touches the key table. */
+    alec_ps_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.receiver, sizeof meta.receiver, "%s", rx->cfg->receiver_id);
+    size_t cap = alec_sec_counter_count(&rx->sec);
+    meta.keys = cap ? malloc(cap * sizeof(*meta.keys)) : NULL;
+    if (cap && meta.keys == NULL) {
+      rc = ALEC_ENOMEM;
+      snprintf(err, sizeof err, "out of memory");
+    } else {
+      meta.n_keys = alec_sec_export_counters(&rx->sec, meta.keys, cap);
+      rc = alec_ps_save_rx(rx->cfg->state_file, &meta, buf, len, err, sizeof err);
+    }
+    free(meta.keys);
+  } else {
+    snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
+  }
   free(buf);
   if (rc != 0) {
     /* An unwritable file fails at every StateInterval: say so once per
@@ -398,12 +461,13 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   for (size_t i = 0; map && i < keep; i++) vals[i].value = alec_pc_convert(map, vals[i].channel, vals[i].value);
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
+  int clamped = 0;
   alec_rx_frame f = {
       .id = id,
       .em = em,
       .host = host,
       .group = em && em->group[0] ? em->group : m->group,
-      .time = value_time(s, info, m),
+      .time = value_time(rx, s, info, m, &clamped),
       .interval = period,
       .values = vals,
       .n = keep,
@@ -418,10 +482,58 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   rx->unconvertible += unconv;
   rx->dispatched += sent;
   for (size_t i = 0; i < keep; i++) rx->estimated += (vals[i].flags & ALEC_RX_VALUE_ESTIMATED) != 0;
+  if (clamped) rx->time_clamped[clamped - 1]++;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rx->sink.priority && rx->cfg->notify_priority >= 0 && info->priority <= (unsigned)rx->cfg->notify_priority &&
       keep > 0)
     rx->sink.priority(rx->sink.arg, &f);
+}
+
+/* What an unknown emitter may make the daemon create: its first
+ * UnknownMaxChannels channel ids (0..255), each new one paid from a
+ * receiver-wide bucket of MaxNewIdentifiers per second. Values of other
+ * channels are dropped before the sink, so one datagram cannot create
+ * identifiers without bound. Returns the number of values kept. */
+static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slot *s, alec_fleet_value *vals,
+                          int n) {
+  int keep = 0, over = 0, rate = 0;
+  double now = m->received;
+  if (now > rx->id_refill) {
+    rx->id_tokens += (now - rx->id_refill) * rx->cfg->max_new_identifiers;
+    if (rx->id_tokens > rx->cfg->max_new_identifiers) rx->id_tokens = rx->cfg->max_new_identifiers;
+    rx->id_refill = now;
+  } else if (now < rx->id_refill - 1.0) {
+    rx->id_refill = now; /* the clock went back: count from here, no refill */
+  }
+  for (int i = 0; i < n; i++) {
+    uint32_t c = vals[i].channel;
+    if (s == NULL || c > 255) {
+      over++;
+      continue;
+    }
+    uint64_t bit = UINT64_C(1) << (c & 63);
+    if (!(s->chans[c >> 6] & bit)) {
+      if (s->n_chans >= rx->cfg->unknown_max_channels) {
+        over++;
+        continue;
+      }
+      if (rx->id_tokens < 1) {
+        rate++;
+        continue;
+      }
+      rx->id_tokens -= 1;
+      s->chans[c >> 6] |= bit;
+      s->n_chans++;
+    }
+    vals[keep++] = vals[i];
+  }
+  if (over)
+    reject_msg(rx, ALEC_RX_REJ_CHANNELS, m, id, "%d value(s) of channels beyond the first %u dropped", over,
+               rx->cfg->unknown_max_channels);
+  if (rate)
+    reject_msg(rx, ALEC_RX_REJ_NEW_IDS, m, id, "%d value(s) of new channels dropped (MaxNewIdentifiers %g/s)", rate,
+               rx->cfg->max_new_identifiers);
+  return keep;
 }
 
 /* Peer group from the network server's metadata, for emitters without a
@@ -439,8 +551,53 @@ static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint
                    alec_strerror(rc));
 }
 
+/* An emitter authenticated by signature is never judged against peers
+ * whose data nobody authenticated: with an AuthFile, an unknown emitter
+ * whose records arrive unsigned goes to the group "unauthenticated" (unless
+ * it has a group of its own), and once one of its records arrived signed,
+ * its unsigned records are refused while the receiver remembers it.
+ * 0: go on, -1: refused. */
+static int separate(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em, em_slot *s,
+                    int how) {
+  if (em || how == REC_TRANSPORT || rx->sec.keys == NULL) return 0;
+  if (s == NULL) { /* the receiver's table is full: it could not keep it apart */
+    if (how == REC_SIGNED) return 0;
+    reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record, no room to keep it apart from signed emitters");
+    return -1;
+  }
+  const char *to = NULL;
+  if (how == REC_SIGNED) {
+    s->trust |= EM_SIGNED;
+    if (s->trust & EM_APART) to = "";
+  } else {
+    if (s->trust & EM_SIGNED) {
+      reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record of an emitter whose records arrived signed");
+      return -1;
+    }
+    if (!(s->trust & EM_APART) && m->group[0] == '\0') to = UNAUTH_GROUP;
+  }
+  if (to == NULL) return 0;
+  pthread_mutex_lock(&rx->fleet_lock);
+  int rc = to[0] ? alec_fleet_set_emitter_group(rx->fleet, id, to) : alec_fleet_clear_emitter_group(rx->fleet, id);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc != 0) {
+    /* Fail closed: an unsigned emitter that cannot be kept apart is not
+     * decoded into the group of authenticated ones. */
+    if (how != REC_SIGNED) {
+      reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, id, "unsigned record, cannot be kept apart from signed emitters: %s",
+                 alec_strerror(rc));
+      return -1;
+    }
+    return 0;
+  }
+  if (to[0]) s->trust |= EM_APART;
+  else s->trust &= (uint8_t)~EM_APART;
+  return 0;
+}
+
 static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const alec_pc_emitter *em,
-                           alec_format fmt, unsigned channels, const uint8_t *frame, size_t len, int bare) {
+                           alec_format fmt, unsigned channels, const uint8_t *frame, size_t len, int bare,
+                           int how) {
   if (em == NULL && rx->cfg->reject_unknown) {
     reject_msg(rx, ALEC_RX_REJ_UNKNOWN, m, id, "not configured (UnknownEmitters \"reject\")");
     return;
@@ -452,6 +609,13 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   }
   if (em && fmt == ALEC_FORMAT_FIXED && em->channels && em->channels != channels) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "%u channels, configured Channels %u", channels, em->channels);
+    return;
+  }
+  /* A fixed frame carries all its channels every time: wider than the
+   * bound, it would never be stored whole; refused before decoding. */
+  if (em == NULL && fmt == ALEC_FORMAT_FIXED && channels > rx->cfg->unknown_max_channels) {
+    reject_msg(rx, ALEC_RX_REJ_CHANNELS, m, id, "fixed frame of %u channels (UnknownMaxChannels %u)", channels,
+               rx->cfg->unknown_max_channels);
     return;
   }
   /* Before decoding: a flood costs a hash lookup, not a decode. */
@@ -470,6 +634,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                alec_format_name(fmt), alec_format_name((alec_format)s->family));
     return;
   }
+  if (separate(rx, m, id, em, s, how) != 0) return;
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
   alec_frame_info info;
@@ -501,17 +666,19 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
+  if (em == NULL) n = admit_channels(rx, m, id, s, vals, n);
   deliver(rx, id, em, m, s, vals, n, &info, period);
 }
 
 /* 1 when the datagram may be processed (*r then reads its records). */
-static int sec_admit(alec_rx *rx, const alec_rx_msg *m, alec_envelope_reader *r) {
+static int sec_admit(alec_rx *rx, const alec_rx_msg *m, alec_envelope_reader *r, int *was_signed_out) {
   int code, was_signed;
   uint64_t who;
   uint16_t key_id;
   alec_sec_verdict v =
       alec_sec_open(&rx->sec, rx->cfg, m->security, m->data, m->len, r, &code, &who, &was_signed, &key_id);
   unsigned first = m->len ? m->data[0] : 0;
+  *was_signed_out = was_signed;
   switch (v) {
   case ALEC_SEC_OK: return 1;
   case ALEC_SEC_MALFORMED:
@@ -549,17 +716,18 @@ static void process_datagram(alec_rx *rx, const alec_rx_msg *m) {
       reject_msg(rx, ALEC_RX_REJ_UNAUTH, m, bare->id, "bare frame from its Source on a SecurityLevel Sign socket");
       return;
     }
-    process_record(rx, m, bare->id, bare, bare->format, bare->channels, m->data, m->len, 1);
+    process_record(rx, m, bare->id, bare, bare->format, bare->channels, m->data, m->len, 1, REC_UNSIGNED);
     return;
   }
   /* Authenticated and validated as a whole first: a forged, replayed or
    * damaged datagram is refused entirely, before any emitter sees it. */
   alec_envelope_reader r;
   alec_envelope_record rec;
-  if (!sec_admit(rx, m, &r)) return;
+  int was_signed = 0;
+  if (!sec_admit(rx, m, &r, &was_signed)) return;
   while (alec_envelope_next(&r, &rec) > 0)
     process_record(rx, m, rec.emitter, alec_pc_find_emitter(rx->cfg, rec.emitter), rec.format, rec.channels,
-                   rec.frame, rec.frame_len, 0);
+                   rec.frame, rec.frame_len, 0, was_signed ? REC_SIGNED : REC_UNSIGNED);
 }
 
 /* Milesight TLV to channel values (registers): every channel needs its item,
@@ -751,7 +919,7 @@ static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, m->emitter, "fixed frames need a channel count (Channels)");
     return;
   }
-  process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1);
+  process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1, REC_TRANSPORT);
 }
 
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
@@ -922,6 +1090,27 @@ static int build_fleet(alec_rx *rx) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "cannot create the fleet: %s", alec_strerror(rc));
     return -1;
   }
+  /* The receiver keeps unknown unsigned emitters apart; configured ones
+   * are where the operator put them: say so when a group mixes levels. */
+  const char *checked[64]; /* each group scanned once; a startup check, not a bound */
+  size_t n_checked = 0;
+  for (size_t i = 0; i < cfg->n_emitters && n_checked < 64; i++) {
+    const alec_pc_emitter *a = &cfg->emitters[i];
+    if (a->security != ALEC_PC_SEC_SIGN) continue;
+    int seen = 0;
+    for (size_t k = 0; k < n_checked; k++) seen |= strcmp(checked[k], a->group) == 0;
+    if (seen) continue;
+    checked[n_checked++] = a->group;
+    for (size_t j = 0; j < cfg->n_emitters; j++) {
+      const alec_pc_emitter *b = &cfg->emitters[j];
+      if (b->security == ALEC_PC_SEC_SIGN || strcmp(a->group, b->group) != 0) continue;
+      alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                  "group \"%s\": <Emitter %" PRIu64 "> (SecurityLevel Sign) is compared with <Emitter %" PRIu64
+                  ">, whose frames need no signature",
+                  a->group, a->id, b->id);
+      break;
+    }
+  }
   for (size_t i = 0; i < cfg->n_emitters; i++) {
     const alec_pc_emitter *em = &cfg->emitters[i];
     if (em->group[0] == '\0') continue;
@@ -937,7 +1126,8 @@ static int build_fleet(alec_rx *rx) {
 
 static int sec_start(alec_rx *rx) {
   char err[512], warn[512];
-  int rc = alec_sec_init(&rx->sec, rx->cfg->auth_file, err, sizeof err, warn, sizeof warn);
+  int rc = alec_sec_init_mode(&rx->sec, rx->cfg->auth_file, !rx->cfg->auth_lax_modes, err, sizeof err, warn,
+                              sizeof warn);
   if (rc != 0) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `AuthFile': %s", err);
     return -1;
@@ -966,6 +1156,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   pthread_mutex_init(&rx->log_lock, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   if (build_fleet(rx) != 0) goto fail;
+  /* Keys first: the state file restores their replay counters. */
+  if (sec_start(rx) != 0) goto fail;
   state_restore(rx);
   if (cfg->resync_requests) {
     if (alec_rs_init(&rx->rs, cfg->max_emitters, cfg->resync_interval) != 0) {
@@ -974,13 +1166,16 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
     }
     rx->rs_ready = 1;
   }
-  if (sec_start(rx) != 0) goto fail;
   size_t slots = 64;
   while (slots < 2 * cfg->max_emitters) slots <<= 1;
   rx->ems = calloc(slots, sizeof(*rx->ems));
   if (rx->ems == NULL) goto fail;
   rx->ems_mask = slots - 1;
   rx->next_prune = now_real() + PRUNE_INTERVAL;
+  rx->id_tokens = cfg->max_new_identifiers;
+  if (cfg->unknown_defaulted)
+    alec_rx_log(rx, ALEC_RX_LOG_NOTICE, "a Listen address is not loopback: frames of emitters without <Emitter> "
+                                        "block are refused (set UnknownEmitters \"accept\" to take them)");
   /* Queue memory: QueueLength messages of at most a UDP payload each. */
   if (alec_rxq_init(&rx->queue, cfg->queue_length, cfg->queue_length * 1472) != 0) {
     alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `QueueLength' %zu: cannot allocate the queue", cfg->queue_length);
@@ -1070,6 +1265,8 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   out->ghosts_replayed = rx->ghosts_replayed;
   out->fcnt_resets = rx->fcnt_resets;
   out->reanchored = rx->reanchored;
+  out->time_clamped[0] = rx->time_clamped[0];
+  out->time_clamped[1] = rx->time_clamped[1];
   out->resync_sent = rx->rs_stats[0];
   out->resync_limited = rx->rs_stats[1];
   out->resync_failed = rx->rs_stats[2];

@@ -49,6 +49,8 @@
   X(NOT_ALLOWED, "unauthorized_emitter", "emitter not allowed for the key")            \
   X(RATE, "rate_limited", "rate limit exceeded")                                       \
   X(STALE, "stale_frame", "duplicate or late frame")                                   \
+  X(CHANNELS, "channel_limit", "unknown emitter above UnknownMaxChannels")               \
+  X(NEW_IDS, "identifier_rate", "new identifiers above MaxNewIdentifiers")             \
   X(QUEUE, "queue_full", "receive queue full")                                         \
   X(TLV_INCOMPLETE, "tlv_incomplete", "TLV payload without an item for every channel")
 
@@ -124,6 +126,7 @@ typedef struct alec_rx_stats {
    * estimates, lost uplinks mirrored into the decoders, fCnt resets
    * (rejoins), channels that became exact again after a loss. */
   uint64_t estimated, ghosts_replayed, fcnt_resets, reanchored;
+  uint64_t time_clamped[2]; /* claimed value times replaced: [0] too old, [1] ahead (TimestampTolerance) */
   size_t queued;
   int has_auth;
   uint64_t auth_keys, auth_reloads, auth_reload_errors;

@@ -36,19 +36,42 @@ typedef struct alec_sec {
   alec_auth_table *keys; /* NULL: no AuthFile */
   char *path;            /* NULL: no AuthFile */
   /* What the file looked like when last examined (loaded or refused). */
-  struct timespec mtime;
+  struct timespec mtime, ctime; /* ctime: a chmod or chown is a change too */
   ino_t ino;
   off_t size;
   int stat_errno;
+  int strict; /* refuse files others may write (AuthFileStrictModes) */
   double next_check;
   _Atomic uint64_t reloads, reload_errors;
   _Atomic size_t n_keys;
+  /* Replay windows of key ids that are not in the current table (removed
+   * by a reload, or restored from the state file for a key not loaded):
+   * a key that comes back gets its window back. Sorted by id. */
+  struct alec_sec_memo *memo;
+  size_t n_memo, cap_memo;
 } alec_sec;
+
+struct alec_ps_key;
+/* Restores the highest counter accepted under key id before a restart:
+ * every counter at or below it is then a replay. Kept for a key id that is
+ * not loaded, until it is. */
+void alec_sec_restore_counter(alec_sec *s, uint16_t id, uint64_t top);
+/* The highest counter of every key id that accepted one (loaded or
+ * remembered), sorted by id; at most cap. Returns the number written. */
+size_t alec_sec_export_counters(const alec_sec *s, struct alec_ps_key *out, size_t cap);
+/* How many alec_sec_export_counters may write. */
+size_t alec_sec_counter_count(const alec_sec *s);
 
 /* Loads the AuthFile if path is not NULL/empty. 0, or a negative code with
  * the reason in err. *warn (may be NULL) receives a warning to log, or ""
  * (a key file readable by group or others). */
 int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char *warn, size_t warnlen);
+/* As alec_sec_init; strict (the default of alec_sec_init and of the
+ * AuthFileStrictModes option) refuses, at start and at every reload, a key
+ * file that group or others may write or that belongs to somebody other
+ * than the daemon's user or root: whoever can write it can add a key. */
+int alec_sec_init_mode(alec_sec *s, const char *path, int strict, char *err, size_t errlen, char *warn,
+                       size_t warnlen);
 void alec_sec_free(alec_sec *s);
 
 /* Called often from the dispatch thread with a monotonic time in seconds;

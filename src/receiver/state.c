@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "alec/error.h"
+#include "alec/preload.h"
+#include "alec/wire.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -114,9 +116,104 @@ int alec_ps_save(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
   return rc;
 }
 
-int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
-                 alec_fleet_state_info *info, char *err, size_t errlen) {
+int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *fleet_state, size_t len, char *err,
+                    size_t errlen) {
+  size_t rl = strlen(m->receiver);
+  if (rl > ALEC_PS_RECEIVER_MAX || m->n_keys > ALEC_PS_MAX_KEYS) return fail(err, errlen, "bad receiver section");
+  size_t hl = 4 + 4 + 4 + 1 + rl + 4 + 10 * m->n_keys + 4;
+  uint8_t *buf = malloc(hl + len);
+  if (buf == NULL) return fail(err, errlen, "out of memory");
+  uint8_t *p = buf;
+  memcpy(p, "ALRS", 4);
+  alec_wr_be32(p + 4, ALEC_PS_FORMAT);
+  alec_wr_be32(p + 8, 0);
+  p[12] = (uint8_t)rl;
+  memcpy(p + 13, m->receiver, rl);
+  p += 13 + rl;
+  alec_wr_be32(p, (uint32_t)m->n_keys);
+  p += 4;
+  for (size_t i = 0; i < m->n_keys; i++, p += 10) {
+    alec_wr_be16(p, m->keys[i].id);
+    alec_wr_be64(p + 2, m->keys[i].top);
+  }
+  alec_wr_be32(p, alec_preload_crc32(0, buf, (size_t)(p - buf)));
+  p += 4;
+  if (len) memcpy(p, fleet_state, len);
+  int rc = alec_ps_write_atomic(path, buf, hl + len, err, errlen);
+  free(buf);
+  return rc;
+}
+
+/* Reads exactly n bytes into out and adds them to *crc; ALEC_ETRUNC. */
+static int rd_exact(FILE *f, uint8_t *out, size_t n, uint32_t *crc) {
+  if (n && fread(out, 1, n, f) != n) return ferror(f) ? ALEC_EIO : ALEC_ETRUNC;
+  *crc = alec_preload_crc32(*crc, out, n);
+  return 0;
+}
+
+/* The receiver section after its magic; keys grow as they are read, so a
+ * count that the file does not back costs nothing. */
+static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
+  uint8_t b[16];
+  int rc;
+  if ((rc = rd_exact(f, b, 9, &crc))) return rc;
+  if (alec_rd_be32(b) != ALEC_PS_FORMAT) return ALEC_EVERSION;
+  if (alec_rd_be32(b + 4) != 0 || b[8] > ALEC_PS_RECEIVER_MAX) return ALEC_ECORRUPT;
+  size_t rl = b[8];
+  if ((rc = rd_exact(f, (uint8_t *)m->receiver, rl, &crc))) return rc;
+  m->receiver[rl] = '\0';
+  if (memchr(m->receiver, '\0', rl)) return ALEC_ECORRUPT;
+  if ((rc = rd_exact(f, b, 4, &crc))) return rc;
+  uint32_t n = alec_rd_be32(b);
+  if (n > ALEC_PS_MAX_KEYS) return ALEC_ECORRUPT;
+  size_t cap = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if ((rc = rd_exact(f, b, 10, &crc))) return rc;
+    alec_ps_key k = {alec_rd_be16(b), alec_rd_be64(b + 2)};
+    if (i && k.id <= m->keys[i - 1].id) return ALEC_ECORRUPT;
+    if (i == cap) {
+      cap = cap ? 2 * cap : 16;
+      alec_ps_key *nk = realloc(m->keys, cap * sizeof(*nk));
+      if (nk == NULL) return ALEC_ENOMEM;
+      m->keys = nk;
+    }
+    m->keys[i] = k;
+    m->n_keys = i + 1;
+  }
+  uint32_t want = crc;
+  if (fread(b, 1, 4, f) != 4) return ferror(f) ? ALEC_EIO : ALEC_ETRUNC;
+  return alec_rd_be32(b) == want ? 0 : ALEC_ECORRUPT;
+}
+
+int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info) {
+  memset(m, 0, sizeof(*m));
+  uint8_t magic[4];
+  int rc = 0;
+  m->format = 1;
+  if (fread(magic, 1, 4, f) == 4 && memcmp(magic, "ALRS", 4) == 0) {
+    m->format = 2;
+    rc = read_section(f, alec_preload_crc32(0, magic, 4), m);
+    if (rc == 0 && receiver && strcmp(receiver, m->receiver) != 0) rc = ALEC_ENOTFOUND;
+  } else if (fseek(f, 0, SEEK_SET) != 0) { /* format 1: the fleet state from its first byte */
+    rc = ALEC_EIO;
+  }
+  if (rc == 0) rc = alec_fleet_state_read(fleet, f, now, filter, arg, info);
+  if (rc != 0) {
+    free(m->keys);
+    m->keys = NULL;
+    m->n_keys = 0;
+  }
+  return rc;
+}
+
+int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *out, alec_fleet_state_info *info, char *err,
+                    size_t errlen) {
   if (err && errlen) err[0] = '\0';
+  alec_ps_meta local;
+  alec_ps_meta *m = out ? out : &local;
+  memset(m, 0, sizeof(*m));
   if (!path || !*path) return fail(err, errlen, "no state file name");
   int fd = open(path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
@@ -129,15 +226,36 @@ int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
     close(fd);
     return fail(err, errlen, "\"%s\": not a regular file", path);
   }
+  if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    close(fd);
+    if (err && errlen) {
+      if (st.st_uid != geteuid())
+        snprintf(err, errlen, "state file \"%s\" refused: owned by uid %u, not by the daemon's user (uid %u)", path,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+      else
+        snprintf(err, errlen, "state file \"%s\" refused: writable by group or others (mode %03o)", path,
+                 (unsigned)(st.st_mode & 0777));
+    }
+    return ALEC_EAUTH;
+  }
   FILE *f = fdopen(fd, "rb");
   if (!f) {
     int e = errno;
     close(fd);
     return fail(err, errlen, "\"%s\": %s", path, strerror(e));
   }
-  int rc = alec_fleet_state_read(fleet, f, now, filter, arg, info);
+  int rc = alec_ps_read_rx(f, fleet, now, filter, arg, receiver, m, info);
   fclose(f);
-  if (rc == 0) return 0;
+  if (rc == 0) {
+    if (m == &local) free(local.keys);
+    return 0;
+  }
+  if (rc == ALEC_ENOTFOUND && receiver && strcmp(receiver, m->receiver) != 0) {
+    if (err && errlen)
+      snprintf(err, errlen, "state file \"%s\" refused: it belongs to receiver \"%s\", this is \"%s\" (ReceiverId)",
+               path, m->receiver, receiver);
+    return ALEC_ECORRUPT;
+  }
   const char *why;
   switch (rc) {
   case ALEC_ETRUNC: why = "truncated"; break;
@@ -149,6 +267,11 @@ int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
   }
   if (err && errlen) snprintf(err, errlen, "state file \"%s\" refused: %s", path, why);
   return rc;
+}
+
+int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                 alec_fleet_state_info *info, char *err, size_t errlen) {
+  return alec_ps_load_rx(path, fleet, now, filter, arg, NULL, NULL, info, err, errlen);
 }
 
 int alec_ps_set_aside(const char *path, char *err, size_t errlen) {

@@ -9,6 +9,7 @@
  * Independent of collectd (tested by tests/check_state.c). */
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "alec/fleet_state.h"
@@ -28,6 +29,51 @@ int alec_ps_save(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
  * regular file) or what alec_fleet_state_read refuses the content with. */
 int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
                  alec_fleet_state_info *info, char *err, size_t errlen);
+
+/* The receiver's own section (format 2), written before the fleet state:
+ *
+ *   "ALRS" | format u32 = 2 | flags u32 = 0 | id_len u8 (0..128) | receiver id |
+ *   n_keys u32 (0..65536) | n_keys x (key id u16 | highest counter u64) |
+ *   crc32 u32 of every byte before it | the fleet state ("ALFS", fleet_state.h)
+ *
+ * Big-endian (include/alec/wire.h), key ids strictly increasing. A file of
+ * format 1 is the bare fleet state (no receiver id, no counters): still
+ * read. */
+#define ALEC_PS_FORMAT 2u
+#define ALEC_PS_RECEIVER_MAX 128
+#define ALEC_PS_MAX_KEYS 65536u
+
+typedef struct alec_ps_key {
+  uint16_t id;
+  uint64_t top; /* highest counter accepted under this key id */
+} alec_ps_key;
+
+typedef struct alec_ps_meta {
+  char receiver[ALEC_PS_RECEIVER_MAX + 1];
+  alec_ps_key *keys; /* save: the caller's; load: malloc'ed, free() it */
+  size_t n_keys;
+  unsigned format; /* load: 1 or 2 */
+} alec_ps_meta;
+
+/* Writes the receiver section of `m` followed by the fleet state, atomically. */
+int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *fleet_state, size_t len, char *err,
+                    size_t errlen);
+
+/* alec_ps_load that also reads the receiver section into *m (may be NULL).
+ * A file of format 2 whose receiver id is not `receiver` (when not NULL) is
+ * refused (ALEC_ECORRUPT, named in err). Any state file that is not owned
+ * by the effective user, or that group or others may write, is refused
+ * before its content is read (ALEC_EAUTH): somebody else could have chosen
+ * the decoder state that our emitters' next frames are decoded against. */
+int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info, char *err, size_t errlen);
+
+/* The reading part of alec_ps_load_rx, on a stream: 0, ALEC_ENOTFOUND
+ * (another receiver's file: m->receiver names it), or what the section or
+ * alec_fleet_state_read refuses it with; on error m has no keys and the
+ * fleet no emitter. */
+int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
+                    const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info);
 
 /* Renames a refused state file to "<path>.refused" (replacing an older
  * one), so that the next save does not destroy what an operator may want

@@ -8,7 +8,7 @@
  *     0-3  frame: emitter(1 or 1+8) channels(1) dt(1) len(2) frame[len & 0xFFF];
  *          format = (op >> 3 & 3) + 1, op bit 5: small output buffer
  *     4    evaluate, dt(1) first
- *     5    set group: emitter, name length(1), name
+ *     5    set group: emitter, name length(1), name; length 0xFF: clear it
  *     6    queries over every emitter and channel
  *     7    sub-op(1): remove stale / remove emitter / sync patterns / time
  *          jump (either way) / preload round trip of the fleet context /
@@ -308,7 +308,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint64_t id = emitter_id(&in);
       char name[80];
       size_t len;
-      const uint8_t *p = fuzz_bytes(&in, fuzz_u8(&in) % 72u, &len);
+      uint8_t lb = fuzz_u8(&in);
+      if (lb == 0xFF) { /* clear the assignment: back to the default group */
+        FUZZ_CHECK(alec_fleet_clear_emitter_group(fleet, id) == 0);
+        alec_fleet_emitter_info ei;
+        if (alec_fleet_get_emitter(fleet, id, now, &ei) == 0) FUZZ_CHECK(ei.group[0] == '\0');
+        break;
+      }
+      const uint8_t *p = fuzz_bytes(&in, lb % 72u, &len);
       memcpy(name, p, len);
       name[len] = '\0';
       int rc = alec_fleet_set_emitter_group(fleet, id, name);

@@ -9,7 +9,10 @@
  *        past the checksums into the structure), bits 3-4 how much state
  *        the target holds before the load, bit 5 encoder in reference mode,
  *        bit 6 strict decoder, bit 7 no NaN sanitising; fleet state: bit 0
- *        load through a FILE (fmemopen), bit 1 a filter keeping even ids
+ *        load through a FILE (fmemopen), bit 1 a filter keeping even ids,
+ *        bit 5 through the receiver's state-file reader (alec_ps_read_rx:
+ *        the "ALRS" receiver section, then the fleet state), bit 6 with it
+ *        expecting the receiver id "rx-a"
  *   cfg: bits 0-1 max sources {256, 2, 16, 4096}, bits 2-3 max patterns
  *        {256, 1, 4, 65535}, bits 4-5 scale {100, 1, 10, 1000}, bits 6-7
  *        max emitters of the fleet {4, 1, 16, 1000}
@@ -32,6 +35,7 @@
 #include "alec/fleet_state.h"
 #include "alec/preload.h"
 #include "fuzz_util.h"
+#include "state.h"
 
 /* Offsets of our own blob layouts (src/lib: context.c "ALCX", decoder.c
  * "ALDX", encoder.c "ALEX"). Only the repair step depends on them: if they
@@ -237,6 +241,57 @@ static uint8_t *fleet_blob(alec_fleet *f, double now, size_t *len) {
   return b;
 }
 
+/* The receiver section's CRC, after its variable fields (src/receiver/state.h). */
+static void repair_rx(uint8_t *b, size_t len) {
+  if (len < 13 || memcmp(b, "ALRS", 4) != 0) {
+    repair_fleet(b, len);
+    return;
+  }
+  size_t off = 13 + b[12];
+  if (off + 4 > len) return;
+  uint32_t n = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 | b[off + 3];
+  if (n > 65536) return;
+  off += 4 + 10 * (size_t)n;
+  if (off + 4 > len) return;
+  uint32_t c = alec_preload_crc32(0, b, off);
+  for (int i = 0; i < 4; i++) b[off + i] = (uint8_t)(c >> (24 - 8 * i));
+  repair_fleet(b + off + 4, len - off - 4);
+}
+
+static void fuzz_rx_state(uint8_t sel, uint8_t cfg, uint8_t *b, size_t len) {
+  const double now = 1e6;
+  if (sel & 0x04) repair_rx(b, len);
+  if (len == 0) return;
+  const char *want = (sel & 0x40) ? "rx-a" : NULL;
+  alec_fleet *f = fleet_new(sel, cfg);
+  FILE *in = fmemopen(b, len, "rb");
+  FUZZ_CHECK(in != NULL);
+  alec_ps_meta m;
+  alec_fleet_state_info info;
+  int rc = alec_ps_read_rx(in, f, now, NULL, NULL, want, &m, &info);
+  fclose(in);
+  size_t n = alec_fleet_emitter_count(f);
+  if (rc != 0) {
+    FUZZ_CHECK(rc >= ALEC_ERROR_MIN && rc < 0);
+    FUZZ_CHECK(n == 0 && m.keys == NULL && m.n_keys == 0);
+  } else {
+    FUZZ_CHECK(m.n_keys <= ALEC_PS_MAX_KEYS && (m.format == 1 || m.format == 2));
+    for (size_t i = 1; i < m.n_keys; i++) FUZZ_CHECK(m.keys[i - 1].id < m.keys[i].id);
+    FUZZ_CHECK(strlen(m.receiver) <= ALEC_PS_RECEIVER_MAX);
+    if (want && m.format == 2) FUZZ_CHECK(strcmp(m.receiver, want) == 0);
+    FUZZ_CHECK(info.emitters == n && n <= alec_fleet_get_config(f)->max_emitters);
+  }
+  /* Format 1 is the fleet state as it is. */
+  if (len < 4 || memcmp(b, "ALRS", 4) != 0) {
+    alec_fleet *g = fleet_new(sel, cfg);
+    FUZZ_CHECK(alec_fleet_state_load(g, b, len, now, NULL, NULL, NULL) == rc);
+    FUZZ_CHECK(alec_fleet_emitter_count(g) == n);
+    alec_fleet_free(g);
+  }
+  free(m.keys);
+  alec_fleet_free(f);
+}
+
 static void fuzz_fleet_state(uint8_t sel, uint8_t cfg, const uint8_t *b, size_t len) {
   const double now = 1e6;
   alec_fleet_state_filter filter = (sel & 2) ? keep_even : NULL;
@@ -311,6 +366,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *b = malloc(len ? len : 1);
   FUZZ_CHECK(b != NULL);
   memcpy(b, data + 3, len);
+  if (kind == T_FLEET && (sel & 0x20)) {
+    fuzz_rx_state(sel, cfg, b, len);
+    free(b);
+    return 0;
+  }
   if (sel & 0x04) repair(kind, b, len);
   if (kind == T_FLEET) {
     fuzz_fleet_state(sel, cfg, b, len);

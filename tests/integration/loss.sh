@@ -37,12 +37,14 @@ SEED=${LOSS_SEED:-7}
 MIN_DELIVERED_ON=0.72
 # Starts more than a day's margin from "now": the plugin uses the emitter
 # clock for values within one day in the past.
+# 40000 s in the past: the configuration widens TimestampTolerance (default 600 s) to keep them.
 START=$(($(date +%s) - 40000))
 
 it_conf_begin
 it_conf_csv
 it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   ReceiveBufferSize 4194304
+  TimestampTolerance 86400 60
   ResyncRequests true
   ResyncInterval 0.01
   <Fleet>

@@ -28,6 +28,7 @@ EMITTERS=10
 STEPS=400
 RATE=400 # frames/s: 2 frames per step and emitter, one step every 50 ms
 FIRST=500
+# 40000 s in the past: the configuration widens TimestampTolerance (default 600 s) to keep them.
 START=$(($(date +%s) - 40000))
 STATE_DIR=$IT_TMP/state
 mkdir -p "$STATE_DIR"
@@ -38,6 +39,7 @@ conf() {
   it_conf_csv
   it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   ReceiveBufferSize 4194304
+  TimestampTolerance 86400 60
   StateFile \"$1\"
   StateInterval 1
   ResyncRequests true

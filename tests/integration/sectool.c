@@ -8,6 +8,8 @@
  *                                                        first frame (1 channel,
  *                                                        Raw32) of a random emitter
  *                                                        id (B + a 40-bit random)
+ *                                                        with --channels C (a multiple
+ *                                                        of 4): a C-channel frame each
  *   sectool --colliding-emitters N                       the same, ids chosen to
  *                                                        collide under the old
  *                                                        unkeyed table hash
@@ -147,13 +149,23 @@ int main(int argc, char **argv) {
   alec_envelope_writer w;
   if (random_n) {
     rng_state = seed;
-    /* 1 channel, bitmap 03 = Raw32: decodes for an emitter never seen. */
-    uint8_t frame[] = {0xA1, 0, 0, 0, 0, 0x03, 0x41, 0xB4, 0, 0};
+    /* Bitmap code 3 = Raw32 for every channel: decodes for an emitter
+     * never seen. Default 1 channel (bitmap 03). */
+    unsigned nch = channels ? (unsigned)channels : 1;
+    if (nch > 1 && nch % 4) goto usage;
+    uint8_t frame[5 + 16 + 4 * 64] = {0xA1, 0, 0, 0, 0};
+    size_t bm = (nch + 3) / 4, flen = 5 + bm + 4 * (size_t)nch;
+    memset(frame + 5, nch == 1 ? 0x03 : 0xFF, bm);
     for (uint64_t k = 0; k < random_n; k++) {
-      frame[6] = (uint8_t)(0x41 + rng() % 2);
+      for (unsigned c = 0; c < nch; c++) {
+        uint8_t *v = frame + 5 + bm + 4 * c;
+        v[0] = (uint8_t)(0x41 + rng() % 2);
+        v[1] = 0xB4;
+        v[2] = v[3] = 0;
+      }
       alec_envelope_writer_init(&w, buf, sizeof buf - ALEC_AUTH_TRAILER_SIZE, 0);
       uint64_t id = colliding ? alec_hashflood_id(k) : base + (rng() >> 24);
-      if (alec_envelope_add(&w, id, ALEC_FORMAT_FIXED, 1, frame, sizeof frame) < 0 ||
+      if (alec_envelope_add(&w, id, ALEC_FORMAT_FIXED, nch, frame, flen) < 0 ||
           emit(buf, w.len, sizeof buf) != 0)
         return 1;
     }
