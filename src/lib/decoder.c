@@ -8,6 +8,7 @@
 #include "alec/error.h"
 #include "alec/wire.h"
 #include "context_int.h"
+#include "wire_int.h"
 
 #define REPLAY_WINDOW_DEFAULT 64u
 #define REPLAY_WINDOW_MAX 32767u
@@ -145,13 +146,13 @@ static int decode_value(const alec_context *ctx, const alec_source_view *sv, uin
   case ALEC_ENC_RAW64:
     if (len < 8)
       return ALEC_ETRUNC;
-    *out = alec_f64_from_bits(alec_rd_be64(p));
+    *out = wire_f64_from_bits(alec_rd_be64(p));
     *used = 8;
     return 0;
   case ALEC_ENC_RAW32:
     if (len < 4)
       return ALEC_ETRUNC;
-    *out = (double)alec_f32_from_bits(alec_rd_be32(p));
+    *out = (double)wire_f32_from_bits(alec_rd_be32(p));
     *used = 4;
     return 0;
   case ALEC_ENC_DELTA8:
@@ -184,7 +185,7 @@ static int decode_value(const alec_context *ctx, const alec_source_view *sv, uin
   case ALEC_ENC_PATTERN:
   case ALEC_ENC_PATTERN_DELTA: {
     uint32_t code;
-    int rc = alec_varint_decode(p, len, &code);
+    int rc = wire_varint_decode(p, len, &code);
     if (rc < 0)
       return rc;
     size_t n = (size_t)rc;
@@ -270,7 +271,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
 
   if (format == ALEC_FORMAT_SINGLE_XXH32 && len < ALEC_HEADER_SIZE + ALEC_CHECKSUM_SIZE)
     return ALEC_ETRUNC;
-  rc = alec_header_parse(frame, len, &h);
+  rc = wire_header_parse(frame, len, &h);
   if (rc < 0)
     return rc;
   if (format == ALEC_FORMAT_SINGLE_XXH32) {
@@ -300,13 +301,13 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
   size_t rem = body - ALEC_HEADER_SIZE;
   size_t n = 0;
   size_t fresh = 0; /* sources the commit will create */
-  uint32_t scale = alec_context_scale(ctx);
+  uint32_t scale = ctx->cfg.scale;
   alec_source_view sv;
 
   if (rem == 0)
     return ALEC_ETRUNC;
   uint32_t sid;
-  rc = alec_varint_decode(p, rem, &sid);
+  rc = wire_varint_decode(p, rem, &sid);
   if (rc < 0)
     return rc;
   p += rc;
@@ -499,7 +500,7 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
       enc = ALEC_ENC_DELTA16;
       break;
     default:
-      v = (double)alec_f32_from_bits(alec_rd_be32(p));
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
       p += 4;
       enc = ALEC_ENC_RAW32;
       break;

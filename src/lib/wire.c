@@ -6,26 +6,10 @@
 
 #include "alec/envelope.h"
 #include "alec/error.h"
+#include "wire_int.h"
 
 int alec_varint_decode(const uint8_t *buf, size_t len, uint32_t *out) {
-  uint32_t result = 0;
-  unsigned shift = 0;
-  for (size_t i = 0;; i++) {
-    if (i >= len)
-      return ALEC_ETRUNC;
-    uint8_t b = buf[i];
-    /* The reference truncates the shifted group to 32 bits: bits 4..6 of the
-     * fifth byte vanish. shift < 32 here, so the shift itself is defined. */
-    result |= (uint32_t)(b & 0x7Fu) << shift;
-    if ((b & 0x80u) == 0) {
-      if (out)
-        *out = result;
-      return (int)(i + 1);
-    }
-    shift += 7;
-    if (shift >= 32)
-      return ALEC_EVARINT;
-  }
+  return wire_varint_decode(buf, len, out);
 }
 
 /* LEB128 writes the same bytes whatever the width of the integer: the u32
@@ -34,11 +18,7 @@ size_t alec_varint_encode(uint32_t v, uint8_t *out) { return alec_uvarint64_enco
 
 size_t alec_varint_size(uint32_t v) { return alec_uvarint64_size(v); }
 
-double alec_f64_from_bits(uint64_t bits) {
-  double d;
-  memcpy(&d, &bits, sizeof d);
-  return d;
-}
+double alec_f64_from_bits(uint64_t bits) { return wire_f64_from_bits(bits); }
 
 uint64_t alec_f64_bits(double v) {
   uint64_t b;
@@ -46,11 +26,7 @@ uint64_t alec_f64_bits(double v) {
   return b;
 }
 
-float alec_f32_from_bits(uint32_t bits) {
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
+float alec_f32_from_bits(uint32_t bits) { return wire_f32_from_bits(bits); }
 
 uint32_t alec_f32_bits(float v) {
   uint32_t b;
