@@ -146,31 +146,58 @@ static inline int ctx_view(const alec_context *ctx, const ctx_src *e, alec_sourc
   return 1;
 }
 
+/* The per-source half of the reference observe() (spec 4.2); `finite` is
+ * isfinite(v), which the decoder already knows from the value's flags. */
+static inline void ctx_update_entry(const alec_context *ctx, ctx_src *e, double v, int finite) {
+  e->last_value = v;
+  if (!finite) {
+    /* The flag is ours and set in both modes; only sanitising keeps the
+     * value out of the predictor. */
+    e->flags |= ALEC_SRC_POISONED;
+    if (ctx->cfg.sanitize_nonfinite)
+      return;
+  }
+  /* Reference expression order (spec 4.2); -ffp-contract=off keeps the two
+   * products unfused. */
+  uint64_t c = e->count + 1;
+  e->count = c;
+  e->last_finite = v;
+  if (c == 1)
+    e->ema = v;
+  else
+    e->ema = ctx->cfg.ema_alpha * v + (1.0 - ctx->cfg.ema_alpha) * e->ema;
+  double d = v - e->mean;
+  /* count < 2^63: the signed conversion is the same value, one instruction
+   * instead of the unsigned sequence. */
+  double m = e->mean + d / (double)(int64_t)c;
+  e->mean = m;
+  e->ssd += d * (v - m);
+}
+
 /* Reference observe() (spec 4.2) on an existing entry. */
 static inline void ctx_observe_entry(alec_context *ctx, ctx_src *e, double v) {
   ctx->obs++;
-  e->last_value = v;
-  /* The flag is ours and set in both modes; only sanitising keeps the value
-   * out of the predictor. */
-  if (!isfinite(v))
-    e->flags |= ALEC_SRC_POISONED;
-  if (!(ctx->cfg.sanitize_nonfinite && !isfinite(v))) {
-    /* Reference expression order (spec 4.2); -ffp-contract=off keeps the
-     * two products unfused. */
-    e->count++;
-    e->last_finite = v;
-    if (e->count == 1)
-      e->ema = v;
-    else
-      e->ema = ctx->cfg.ema_alpha * v + (1.0 - ctx->cfg.ema_alpha) * e->ema;
-    double d = v - e->mean;
-    e->mean += d / (double)e->count;
-    double d2 = v - e->mean;
-    e->ssd += d * d2;
-  }
+  ctx_update_entry(ctx, e, v, isfinite(v));
   ctx->version++;
   /* Reference rule: evolve when observation_count % interval == 0. */
   if (ctx->evo_left && --ctx->evo_left == 0) {
+    ctx->evo_left = ctx->cfg.evolution_interval;
+    alec_context_evolve(ctx);
+  }
+}
+
+/* A frame's n observations at once: each entry updated by
+ * ctx_update_entry, then the context counters as n ctx_observe_entry calls
+ * leave them. Only valid when no evolve falls before the last of the n
+ * (evolve reads the observation count), which ctx_batch_ok tells. */
+static inline int ctx_batch_ok(const alec_context *ctx, uint32_t n) {
+  return ctx->evo_left == 0 || ctx->evo_left >= n;
+}
+
+static inline void ctx_count_batch(alec_context *ctx, uint32_t n) {
+  ctx->obs += n;
+  ctx->version += n;
+  if (ctx->evo_left && (ctx->evo_left -= n) == 0) {
     ctx->evo_left = ctx->cfg.evolution_interval;
     alec_context_evolve(ctx);
   }

@@ -262,7 +262,9 @@ static void observe_id(alec_context *ctx, uint32_t id, double v) {
 
 /* ---------------------------------------------------------------- legacy */
 
-static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+/* Not inlined into alec_decoder_decode, whose fixed-frame path would
+ * otherwise pay for this function's stack frame. */
+__attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
                          alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   size_t body = len; /* bytes of header + payload (without checksum) */
@@ -416,7 +418,81 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
 
 /* ----------------------------------------------------------------- fixed */
 
-static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
+/* Data bytes of the four 2-bit codes of one bitmap byte (Repeated 0,
+ * Delta8 1, Delta16 2, Raw32 4): the frame length is checked from the
+ * bitmap's bytes, not channel by channel. */
+static const uint8_t fix_bytes[256] = {
+    0, 1, 2, 4, 1, 2, 3, 5, 2, 3, 4, 6, 4, 5, 6, 8, 1, 2, 3, 5, 2, 3, 4, 6, 3, 4, 5, 7, 5,
+    6, 7, 9, 2, 3, 4, 6, 3, 4, 5, 7, 4, 5, 6, 8, 6, 7, 8, 10, 4, 5, 6, 8, 5, 6, 7, 9, 6, 7,
+    8, 10, 8, 9, 10, 12, 1, 2, 3, 5, 2, 3, 4, 6, 3, 4, 5, 7, 5, 6, 7, 9, 2, 3, 4, 6, 3, 4,
+    5, 7, 4, 5, 6, 8, 6, 7, 8, 10, 3, 4, 5, 7, 4, 5, 6, 8, 5, 6, 7, 9, 7, 8, 9, 11, 5, 6,
+    7, 9, 6, 7, 8, 10, 7, 8, 9, 11, 9, 10, 11, 13, 2, 3, 4, 6, 3, 4, 5, 7, 4, 5, 6, 8, 6,
+    7, 8, 10, 3, 4, 5, 7, 4, 5, 6, 8, 5, 6, 7, 9, 7, 8, 9, 11, 4, 5, 6, 8, 5, 6, 7, 9, 6,
+    7, 8, 10, 8, 9, 10, 12, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 4, 5,
+    6, 8, 5, 6, 7, 9, 6, 7, 8, 10, 8, 9, 10, 12, 5, 6, 7, 9, 6, 7, 8, 10, 7, 8, 9, 11, 9,
+    10, 11, 13, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 8, 9, 10, 12, 9, 10,
+    11, 13, 10, 11, 12, 14, 12, 13, 14, 16};
+
+/* The usual fixed frame: no gap, no reset, no resync, channel i already at
+ * dense position i with a prediction, no evolve within the frame. Decodes
+ * and commits it with one entry access per value; 0 when the frame is not
+ * of this kind, before anything changed (decode_fixed then takes the
+ * general path, which also reports the errors). */
+static int fixed_fast(alec_context *ctx, unsigned channels, const uint8_t *bmp,
+                      const uint8_t *p, alec_value *out, size_t *unreliable) {
+  if (ctx->n_src < channels || !ctx_batch_ok(ctx, channels))
+    return 0;
+  ctx_src *src = ctx->src;
+  const double scale = (double)ctx->cfg.scale;
+  size_t unrel = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    /* The entry's own id (ids[] only mirrors it for inline lookups). */
+    const ctx_src *e = &src[i];
+    if (e->id != i + 1)
+      return 0;
+    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
+    double v;
+    uint8_t enc;
+    if (code == ALEC_FIX_RAW32) {
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
+      p += 4;
+      enc = ALEC_ENC_RAW32;
+    } else {
+      if (!ctx_has_pred(e))
+        return 0;
+      if (code == ALEC_FIX_REPEATED) {
+        v = e->last_value;
+        enc = ALEC_ENC_REPEATED;
+      } else if (code == ALEC_FIX_DELTA8) {
+        /* Division first, then addition (spec 3.3), as delta() does. */
+        v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
+        p += 1;
+        enc = ALEC_ENC_DELTA8;
+      } else {
+        v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
+        p += 2;
+        enc = ALEC_ENC_DELTA16;
+      }
+    }
+    uint8_t f = 0;
+    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+      f = ALEC_VALUE_UNRELIABLE;
+    if (!isfinite(v))
+      f |= ALEC_VALUE_NONFINITE;
+    unrel += f & ALEC_VALUE_UNRELIABLE;
+    out[i].id = i;
+    out[i].value = v;
+    out[i].encoding = enc;
+    out[i].flags = f;
+  }
+  for (unsigned i = 0; i < channels; i++)
+    ctx_update_entry(ctx, &src[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+  ctx_count_batch(ctx, channels);
+  *unreliable = unrel;
+  return 1;
+}
+
+__attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
                         alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   /* Reference check order (spec 6.2). */
@@ -427,19 +503,19 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   size_t bm = ((size_t)channels * 2 + 7) / 8;
   if (len < ALEC_FIXED_HEADER_SIZE + bm)
     return ALEC_ETRUNC;
-  alec_fixed_header fh;
-  if (alec_fixed_header_parse(frame, len, &fh) < 0)
+  if (frame[0] != ALEC_FIXED_DATA && frame[0] != ALEC_FIXED_KEYFRAME)
     return ALEC_EFORMAT; /* "not a fixed-channel ALEC frame" */
-  int keyframe = fh.marker == ALEC_FIXED_KEYFRAME;
+  int keyframe = frame[0] == ALEC_FIXED_KEYFRAME;
+  uint16_t seq = alec_rd_be16(frame + 1), ver = alec_rd_be16(frame + 3);
 
   uint32_t diff;
-  int rc = seq_check(dec, dec->fix_has, dec->fix_seq, fh.sequence, &diff);
+  int rc = seq_check(dec, dec->fix_has, dec->fix_seq, seq, &diff);
   plan pl = {0};
   int mismatch = 0;
   if (dec->fix_has) {
     pl.gap = diff == 0 ? 0 : (diff - 1 > FIXED_GAP_CAP ? FIXED_GAP_CAP : diff - 1);
     if (!keyframe)
-      mismatch = (uint16_t)(fh.ctx_version - dec->fix_ver) > FIXED_CTX_MAX_JUMP;
+      mismatch = (uint16_t)(ver - dec->fix_ver) > FIXED_CTX_MAX_JUMP;
   }
   if (channels > ALEC_FIXED_MAX_CHANNELS)
     return ALEC_ECHANNELS;
@@ -449,12 +525,16 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   const uint8_t *bmp = frame + ALEC_FIXED_HEADER_SIZE;
   size_t total = ALEC_FIXED_HEADER_SIZE + bm;
   int all_raw = 1;
-  for (unsigned i = 0; i < channels; i++) {
-    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
-    static const uint8_t sizes[4] = {0, 1, 2, 4};
-    total += sizes[code];
-    if (code != ALEC_FIX_RAW32)
-      all_raw = 0;
+  unsigned full = channels / 4, tail = channels % 4;
+  for (unsigned k = 0; k < full; k++) {
+    total += fix_bytes[bmp[k]];
+    all_raw &= bmp[k] == 0xFFu;
+  }
+  if (tail) {
+    /* Codes beyond the last channel are ignored, as the reference does. */
+    unsigned mask = (1u << (2 * tail)) - 1u, b = bmp[full] & mask;
+    total += fix_bytes[b];
+    all_raw &= b == mask;
   }
   if (len < total)
     return ALEC_ETRUNC;
@@ -466,6 +546,13 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   pl.reset = !keyframe && (pl.gap > 0 || mismatch);
 
   const uint8_t *p = bmp + bm;
+  size_t unreliable = 0;
+  if (!pl.desync && !pl.reset && fixed_fast(ctx, channels, bmp, p, out, &unreliable)) {
+    dec->fix_has = 1;
+    dec->fix_seq = seq;
+    dec->fix_ver = ver;
+    goto done;
+  }
   uint32_t scale = ctx->cfg.scale;
   size_t fresh = 0;
   /* Each channel's entry, looked up once: the commit reuses them unless it
@@ -527,30 +614,39 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
 
   /* ---- commit: nothing below can fail ---- */
   dec->fix_has = 1;
-  dec->fix_seq = fh.sequence;
-  dec->fix_ver = fh.ctx_version;
+  dec->fix_seq = seq;
+  dec->fix_ver = ver;
   if (pl.reset)
     alec_context_reset_to_baseline(ctx);
-  size_t unreliable = 0;
-  int direct = !pl.reset && !fresh;
-  for (unsigned i = 0; i < channels; i++) {
-    if (direct)
-      ctx_observe_entry(ctx, ent[i], out[i].value);
-    else
-      observe_id(ctx, i + 1, out[i].value);
-    if (pl.resync)
-      out[i].flags |= ALEC_VALUE_RESYNC;
-    if (out[i].flags & ALEC_VALUE_UNRELIABLE)
-      unreliable++;
+  if (!pl.reset && !fresh && ctx_batch_ok(ctx, channels)) {
+    /* The usual frame: every entry known and kept, no evolve within it. */
+    for (unsigned i = 0; i < channels; i++) {
+      ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+      unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    }
+    ctx_count_batch(ctx, channels);
+  } else {
+    int direct = !pl.reset && !fresh;
+    for (unsigned i = 0; i < channels; i++) {
+      if (direct)
+        ctx_observe_entry(ctx, ent[i], out[i].value);
+      else
+        observe_id(ctx, i + 1, out[i].value);
+      unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    }
   }
+  if (pl.resync)
+    for (unsigned i = 0; i < channels; i++)
+      out[i].flags |= ALEC_VALUE_RESYNC;
   if (pl.desync && !pl.resync)
     alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
 
+done:
   if (info) {
     info->priority = ALEC_P3;
     info->msg_type = ALEC_MSG_FIXED;
-    info->sequence = fh.sequence;
-    info->ctx_version = fh.ctx_version;
+    info->sequence = seq;
+    info->ctx_version = ver;
     info->keyframe = keyframe;
     info->resync = pl.resync;
     info->reset = pl.reset;
@@ -599,10 +695,21 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
     return ALEC_EINVAL;
   if (!frame)
     frame = (const uint8_t *)"";
-  if (info) {
-    memset(info, 0, sizeof *info);
-    info->format = format;
+  if (!info) {
+    /* Tail calls: no frame of our own on the hot path. */
+    switch (format) {
+    case ALEC_FORMAT_SINGLE:
+    case ALEC_FORMAT_SINGLE_XXH32:
+    case ALEC_FORMAT_MULTI:
+      return decode_legacy(dec, format, frame, len, out, cap, NULL);
+    case ALEC_FORMAT_FIXED:
+      return decode_fixed(dec, channels, frame, len, out, cap, NULL);
+    default:
+      return ALEC_EINVAL;
+    }
   }
+  memset(info, 0, sizeof *info);
+  info->format = format;
   switch (format) {
   case ALEC_FORMAT_SINGLE:
   case ALEC_FORMAT_SINGLE_XXH32:
