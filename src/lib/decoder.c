@@ -138,10 +138,12 @@ static double delta(double pred, int64_t d, uint32_t scale) {
   return pred + ((double)d / (double)scale);
 }
 
-/* One legacy-encoded value of a source (sv: its state before the frame).
- * The caller has rejected Multi and (for multi frames) pattern encodings. */
-static int decode_value(const alec_context *ctx, const alec_source_view *sv, uint32_t scale,
-                        uint8_t enc, const uint8_t *p, size_t len, size_t *used, double *out) {
+/* One legacy-encoded value of a source (e: its entry before the frame,
+ * NULL when it has none). The caller has rejected Multi and (for multi
+ * frames) pattern encodings. */
+static inline int decode_value(const alec_context *ctx, const ctx_src *e, uint32_t scale,
+                               uint8_t enc, const uint8_t *p, size_t len, size_t *used,
+                               double *out) {
   switch (enc) {
   case ALEC_ENC_RAW64:
     if (len < 8)
@@ -156,30 +158,39 @@ static int decode_value(const alec_context *ctx, const alec_source_view *sv, uin
     *used = 4;
     return 0;
   case ALEC_ENC_DELTA8:
-  case ALEC_ENC_DELTA16:
-  case ALEC_ENC_DELTA32: {
-    size_t n = enc == ALEC_ENC_DELTA8 ? 1 : enc == ALEC_ENC_DELTA16 ? 2 : 4;
-    if (len < n)
+    if (len < 1)
       return ALEC_ETRUNC;
-    int64_t d = n == 1 ? (int64_t)(int8_t)p[0]
-                : n == 2 ? (int64_t)(int16_t)alec_rd_be16(p)
-                         : (int64_t)(int32_t)alec_rd_be32(p);
-    if (!sv->has_pred)
+    if (!e || !ctx_has_pred(e))
       return ALEC_ENOPRED;
-    *out = delta(sv->pred, d, scale);
-    *used = n;
+    *out = delta(ctx_pred(ctx, e), (int8_t)p[0], scale);
+    *used = 1;
     return 0;
-  }
+  case ALEC_ENC_DELTA16:
+    if (len < 2)
+      return ALEC_ETRUNC;
+    if (!e || !ctx_has_pred(e))
+      return ALEC_ENOPRED;
+    *out = delta(ctx_pred(ctx, e), (int16_t)alec_rd_be16(p), scale);
+    *used = 2;
+    return 0;
+  case ALEC_ENC_DELTA32:
+    if (len < 4)
+      return ALEC_ETRUNC;
+    if (!e || !ctx_has_pred(e))
+      return ALEC_ENOPRED;
+    *out = delta(ctx_pred(ctx, e), (int32_t)alec_rd_be32(p), scale);
+    *used = 4;
+    return 0;
   case ALEC_ENC_REPEATED:
-    if (!sv->exists)
+    if (!e)
       return ALEC_ENOPREV;
-    *out = sv->last_value;
+    *out = e->last_value;
     *used = 0;
     return 0;
   case ALEC_ENC_INTERPOLATED:
-    if (!sv->has_pred)
+    if (!e || !ctx_has_pred(e))
       return ALEC_ENOPRED;
-    *out = sv->pred;
+    *out = ctx_pred(ctx, e);
     *used = 0;
     return 0;
   case ALEC_ENC_PATTERN:
@@ -262,6 +273,153 @@ static void observe_id(alec_context *ctx, uint32_t id, double v) {
 
 /* ---------------------------------------------------------------- legacy */
 
+/* One value of a known source on the fast paths below: the general
+ * decode_value minus patterns, with 0 for anything that path must handle
+ * (including every error, which it then reports). Returns the bytes used
+ * plus one. */
+static inline int fast_value(const alec_context *ctx, const ctx_src *e, double scale,
+                             uint8_t enc, const uint8_t *p, size_t rem, double *v) {
+  switch (enc) {
+  case ALEC_ENC_RAW32:
+    if (rem < 4)
+      return 0;
+    *v = (double)wire_f32_from_bits(alec_rd_be32(p));
+    return 5;
+  case ALEC_ENC_RAW64:
+    if (rem < 8)
+      return 0;
+    *v = wire_f64_from_bits(alec_rd_be64(p));
+    return 9;
+  case ALEC_ENC_REPEATED:
+    *v = e->last_value;
+    return 1;
+  default:
+    break;
+  }
+  if (!ctx_has_pred(e))
+    return 0;
+  double pred = ctx_pred(ctx, e);
+  /* Division first, then addition (spec 3.3), as delta() does. */
+  switch (enc) {
+  case ALEC_ENC_DELTA8:
+    if (rem < 1)
+      return 0;
+    *v = pred + (double)(int8_t)p[0] / scale;
+    return 2;
+  case ALEC_ENC_DELTA16:
+    if (rem < 2)
+      return 0;
+    *v = pred + (double)(int16_t)alec_rd_be16(p) / scale;
+    return 3;
+  case ALEC_ENC_DELTA32:
+    if (rem < 4)
+      return 0;
+    *v = pred + (double)(int32_t)alec_rd_be32(p) / scale;
+    return 5;
+  case ALEC_ENC_INTERPOLATED:
+    *v = pred;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
+  uint8_t f = 0;
+  if (!is_raw(enc) && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+    f = ALEC_VALUE_UNRELIABLE;
+  if (!isfinite(v))
+    f |= ALEC_VALUE_NONFINITE;
+  return f;
+}
+
+/* The usual legacy frame (single without checksum, or multi): the next
+ * sequence number, not a resync, one-byte source id, every source known
+ * with what its encoding needs. Decoded and committed with one lookup per
+ * value; 0 when the frame is not of this kind, before anything changed
+ * (decode_legacy then takes the general path, which reports the errors). */
+static int legacy_fast(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+                       alec_value *out, size_t cap, alec_frame_info *info) {
+  alec_context *ctx = &dec->ctx;
+  if (len < ALEC_HEADER_SIZE + 2 || !dec->leg_has)
+    return 0;
+  uint8_t b0 = frame[0];
+  uint16_t seq = alec_rd_be16(frame + 1);
+  if ((b0 & 7u) > ALEC_P5 || ((b0 >> 3) & 7u) == ALEC_MSG_RESYNC ||
+      seq != (uint16_t)(dec->leg_seq + 1u) || frame[ALEC_HEADER_SIZE] >= 0x80u)
+    return 0;
+  uint32_t sid = frame[ALEC_HEADER_SIZE];
+  uint8_t enc = frame[ALEC_HEADER_SIZE + 1];
+  const uint8_t *p = frame + ALEC_HEADER_SIZE + 2, *end = frame + len;
+  const double scale = (double)ctx->cfg.scale;
+  size_t n, unreliable = 0;
+  if (format == ALEC_FORMAT_SINGLE) {
+    if (cap < 1)
+      return 0;
+    ctx_src *e = ctx_find(ctx, sid);
+    if (!e)
+      return 0;
+    double v;
+    int u = fast_value(ctx, e, scale, enc, p, (size_t)(end - p), &v);
+    if (!u)
+      return 0;
+    p += u - 1;
+    out[0].id = sid;
+    out[0].value = v;
+    out[0].encoding = enc;
+    out[0].flags = fast_flags(e, enc, v);
+    unreliable = out[0].flags & ALEC_VALUE_UNRELIABLE;
+    dec->leg_seq = seq;
+    ctx_observe_entry(ctx, e, v);
+    n = 1;
+  } else {
+    if (enc != ALEC_ENC_MULTI || p == end)
+      return 0;
+    n = *p++;
+    if (cap < n || !ctx_batch_ok(ctx, (uint32_t)n))
+      return 0;
+    ctx_src *ent[255];
+    for (size_t i = 0; i < n; i++) {
+      if (end - p < 2)
+        return 0;
+      uint32_t id = p[0];
+      uint8_t e8 = p[1];
+      p += 2;
+      ctx_src *e = ctx_find(ctx, id);
+      if (!e)
+        return 0;
+      double v;
+      int u = fast_value(ctx, e, scale, e8, p, (size_t)(end - p), &v);
+      if (!u)
+        return 0;
+      p += u - 1;
+      ent[i] = e;
+      out[i].id = id;
+      out[i].value = v;
+      out[i].encoding = e8;
+      out[i].flags = fast_flags(e, e8, v);
+      unreliable += out[i].flags & ALEC_VALUE_UNRELIABLE;
+    }
+    dec->leg_seq = seq;
+    for (size_t i = 0; i < n; i++)
+      ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+    ctx_count_batch(ctx, (uint32_t)n);
+  }
+  if (info) {
+    info->priority = b0 & 7u;
+    info->msg_type = (b0 >> 3) & 7u;
+    info->sequence = seq;
+    info->ctx_version = alec_rd_be24(frame + 7);
+    info->timestamp = alec_rd_be32(frame + 3);
+    info->has_timestamp = 1;
+    info->gap = 0;
+    info->frame_len = (size_t)(p - frame);
+    info->n_values = n;
+    info->n_unreliable = unreliable;
+  }
+  return (int)n + 1;
+}
+
 /* Not inlined into alec_decoder_decode, whose fixed-frame path would
  * otherwise pay for this function's stack frame. */
 __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
@@ -270,6 +428,10 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
   size_t body = len; /* bytes of header + payload (without checksum) */
   alec_header h;
   int rc;
+
+  if (format != ALEC_FORMAT_SINGLE_XXH32 &&
+      (rc = legacy_fast(dec, format, frame, len, out, cap, info)) > 0)
+    return rc - 1;
 
   if (format == ALEC_FORMAT_SINGLE_XXH32 && len < ALEC_HEADER_SIZE + ALEC_CHECKSUM_SIZE)
     return ALEC_ETRUNC;
@@ -304,7 +466,10 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
   size_t n = 0;
   size_t fresh = 0; /* sources the commit will create */
   uint32_t scale = ctx->cfg.scale;
-  alec_source_view sv;
+  /* The entries of the frame's sources, looked up once: the commit reuses
+   * them unless it creates or resets sources (which may move entries). */
+  ctx_src *ent1 = NULL;
+  ctx_src *ent[255];
 
   if (rem == 0)
     return ALEC_ETRUNC;
@@ -326,15 +491,16 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
       return ALEC_EFORMAT; /* reference: "Multi encoding should use decode_multi" */
     size_t used;
     double v;
-    fresh = !ctx_view(ctx, ctx_find(ctx, sid), &sv);
-    rc = decode_value(ctx, &sv, scale, enc, p, rem, &used, &v);
+    ent1 = ctx_find(ctx, sid);
+    fresh = !ent1;
+    rc = decode_value(ctx, ent1, scale, enc, p, rem, &used, &v);
     if (rc < 0)
       return rc;
     p += used;
     out[0].id = sid;
     out[0].value = v;
     out[0].encoding = enc;
-    out[0].flags = value_flags(sv.flags, enc, v, pl.desync);
+    out[0].flags = value_flags(ent1 ? ent1->flags : 0, enc, v, pl.desync);
     n = 1;
   } else {
     if (enc != ALEC_ENC_MULTI)
@@ -359,11 +525,13 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
         return ALEC_EMALFORMED; /* "Unsupported encoding in multi frame" */
       size_t used;
       double v;
-      if (!ctx_view(ctx, ctx_find(ctx, id), &sv) && !(seen[id >> 3] & (1u << (id & 7)))) {
+      ctx_src *en = ctx_find(ctx, id);
+      ent[i] = en;
+      if (!en && !(seen[id >> 3] & (1u << (id & 7)))) {
         seen[id >> 3] |= (uint8_t)(1u << (id & 7));
         fresh++;
       }
-      rc = decode_value(ctx, &sv, scale, e, p, rem, &used, &v);
+      rc = decode_value(ctx, en, scale, e, p, rem, &used, &v);
       if (rc < 0)
         return rc;
       p += used;
@@ -371,7 +539,7 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
       out[i].id = id;
       out[i].value = v;
       out[i].encoding = e;
-      out[i].flags = value_flags(sv.flags, e, v, pl.desync);
+      out[i].flags = value_flags(en ? en->flags : 0, e, v, pl.desync);
     }
     n = count;
   }
@@ -388,6 +556,25 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
   if (pl.desync)
     alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
   size_t unreliable = 0;
+  if (!fresh && !pl.resync) {
+    /* Every entry known and none reset: no lookup again. */
+    if (format != ALEC_FORMAT_MULTI) {
+      ctx_observe_entry(ctx, ent1, out[0].value);
+      unreliable = (out[0].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    } else if (ctx_batch_ok(ctx, (uint32_t)n)) {
+      for (size_t i = 0; i < n; i++) {
+        ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+        unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+      }
+      ctx_count_batch(ctx, (uint32_t)n);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        ctx_observe_entry(ctx, ent[i], out[i].value);
+        unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+      }
+    }
+    goto done;
+  }
   for (size_t i = 0; i < n; i++) {
     if (pl.resync && is_raw(out[i].encoding)) {
       alec_context_reset_source(ctx, out[i].id);
@@ -400,6 +587,7 @@ __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_forma
       unreliable++;
   }
 
+done:
   if (info) {
     info->priority = h.priority;
     info->msg_type = h.msg_type;
