@@ -277,7 +277,7 @@ static void observe_id(alec_context *ctx, uint32_t id, double v) {
  * decode_value minus patterns, with 0 for anything that path must handle
  * (including every error, which it then reports). Returns the bytes used
  * plus one. */
-static inline int fast_value(const alec_context *ctx, const ctx_src *e, double scale,
+__attribute__((always_inline)) static inline int fast_value(const alec_context *ctx, const ctx_src *e, double scale,
                              uint8_t enc, const uint8_t *p, size_t rem, double *v) {
   switch (enc) {
   case ALEC_ENC_RAW32:
@@ -338,7 +338,7 @@ static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
  * with what its encoding needs. Decoded and committed with one lookup per
  * value; 0 when the frame is not of this kind, before anything changed
  * (decode_legacy then takes the general path, which reports the errors). */
-static int legacy_fast(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+__attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
                        alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   if (len < ALEC_HEADER_SIZE + 2 || !dec->leg_has)
@@ -420,18 +420,14 @@ static int legacy_fast(alec_decoder *dec, alec_format format, const uint8_t *fra
   return (int)n + 1;
 }
 
-/* Not inlined into alec_decoder_decode, whose fixed-frame path would
- * otherwise pay for this function's stack frame. */
+/* The general path: every frame legacy_fast declines. Not inlined, so that
+ * the fast path does not pay for its stack frame. */
 __attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
                          alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   size_t body = len; /* bytes of header + payload (without checksum) */
   alec_header h;
   int rc;
-
-  if (format != ALEC_FORMAT_SINGLE_XXH32 &&
-      (rc = legacy_fast(dec, format, frame, len, out, cap, info)) > 0)
-    return rc - 1;
 
   if (format == ALEC_FORMAT_SINGLE_XXH32 && len < ALEC_HEADER_SIZE + ALEC_CHECKSUM_SIZE)
     return ALEC_ETRUNC;
@@ -626,7 +622,7 @@ static const uint8_t fix_bytes[256] = {
  * and commits it with one entry access per value; 0 when the frame is not
  * of this kind, before anything changed (decode_fixed then takes the
  * general path, which also reports the errors). */
-static int fixed_fast(alec_context *ctx, unsigned channels, const uint8_t *bmp,
+__attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, unsigned channels, const uint8_t *bmp,
                       const uint8_t *p, alec_value *out, size_t *unreliable) {
   if (ctx->n_src < channels || !ctx_batch_ok(ctx, channels))
     return 0;
@@ -680,6 +676,7 @@ static int fixed_fast(alec_context *ctx, unsigned channels, const uint8_t *bmp,
   return 1;
 }
 
+/* The general path: every frame fixed_entry's fast path declines. */
 __attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
                         alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
@@ -735,12 +732,6 @@ __attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned ch
 
   const uint8_t *p = bmp + bm;
   size_t unreliable = 0;
-  if (!pl.desync && !pl.reset && fixed_fast(ctx, channels, bmp, p, out, &unreliable)) {
-    dec->fix_has = 1;
-    dec->fix_seq = seq;
-    dec->fix_ver = ver;
-    goto done;
-  }
   uint32_t scale = ctx->cfg.scale;
   size_t fresh = 0;
   /* Each channel's entry, looked up once: the commit reuses them unless it
@@ -829,7 +820,6 @@ __attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned ch
   if (pl.desync && !pl.resync)
     alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
 
-done:
   if (info) {
     info->priority = ALEC_P3;
     info->msg_type = ALEC_MSG_FIXED;
@@ -845,6 +835,59 @@ done:
     info->n_unreliable = unreliable;
   }
   return (int)channels;
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+__attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+                        alec_value *out, size_t cap, alec_frame_info *info) {
+  if (format != ALEC_FORMAT_SINGLE_XXH32) {
+    int rc = legacy_fast(dec, format, frame, len, out, cap, info);
+    if (rc > 0)
+      return rc - 1;
+  }
+  return decode_legacy(dec, format, frame, len, out, cap, info);
+}
+
+/* The usual fixed frame: the next sequence number, no context-version jump
+ * (so no gap, reset or resync), the whole frame present; fixed_fast
+ * decides the rest. Anything else goes to decode_fixed, which checks in the
+ * reference's order and reports the errors. */
+__attribute__((always_inline)) static inline int fixed_entry(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
+                       alec_value *out, size_t cap, alec_frame_info *info) {
+  if (channels - 1u < ALEC_FIXED_MAX_CHANNELS && cap >= channels && dec->fix_has) {
+    size_t bm = ((size_t)channels * 2 + 7) / 8;
+    uint8_t m0 = len >= ALEC_FIXED_HEADER_SIZE + bm ? frame[0] : 0;
+    if (m0 == ALEC_FIXED_DATA || m0 == ALEC_FIXED_KEYFRAME) {
+      int keyframe = m0 == ALEC_FIXED_KEYFRAME;
+      uint16_t seq = alec_rd_be16(frame + 1), ver = alec_rd_be16(frame + 3);
+      const uint8_t *bmp = frame + ALEC_FIXED_HEADER_SIZE;
+      size_t total = ALEC_FIXED_HEADER_SIZE + bm, unreliable;
+      unsigned full = channels / 4, tail = channels % 4;
+      for (unsigned k = 0; k < full; k++)
+        total += fix_bytes[bmp[k]];
+      if (tail)
+        total += fix_bytes[bmp[full] & ((1u << (2 * tail)) - 1u)];
+      if (seq == (uint16_t)(dec->fix_seq + 1u) &&
+          (keyframe || (uint16_t)(ver - dec->fix_ver) <= FIXED_CTX_MAX_JUMP) && len >= total &&
+          fixed_fast(&dec->ctx, channels, bmp, bmp + bm, out, &unreliable)) {
+        dec->fix_seq = seq;
+        dec->fix_ver = ver;
+        if (info) {
+          info->priority = ALEC_P3;
+          info->msg_type = ALEC_MSG_FIXED;
+          info->sequence = seq;
+          info->ctx_version = ver;
+          info->keyframe = keyframe;
+          info->frame_len = total;
+          info->n_values = channels;
+          info->n_unreliable = unreliable;
+        }
+        return (int)channels;
+      }
+    }
+  }
+  return decode_fixed(dec, channels, frame, len, out, cap, info);
 }
 
 /* Ghost frame (spec 4.9, reference 1.3.10): the emitter built a fixed frame
@@ -876,6 +919,33 @@ int alec_decoder_feed_values(alec_decoder *dec, const double *values, unsigned n
   return 0;
 }
 
+/* With frame info: cleared first, and again when the frame is refused. */
+__attribute__((noinline)) static int decode_info(alec_decoder *dec, alec_format format,
+                                                 unsigned channels, const uint8_t *frame,
+                                                 size_t len, alec_value *out, size_t cap,
+                                                 alec_frame_info *info) {
+  memset(info, 0, sizeof *info);
+  info->format = format;
+  int rc;
+  switch (format) {
+  case ALEC_FORMAT_SINGLE:
+  case ALEC_FORMAT_SINGLE_XXH32:
+  case ALEC_FORMAT_MULTI:
+    rc = legacy_entry(dec, format, frame, len, out, cap, info);
+    break;
+  case ALEC_FORMAT_FIXED:
+    rc = fixed_entry(dec, channels, frame, len, out, cap, info);
+    break;
+  default:
+    return ALEC_EINVAL;
+  }
+  if (rc < 0) {
+    memset(info, 0, sizeof *info);
+    info->format = format;
+  }
+  return rc;
+}
+
 int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info) {
@@ -883,40 +953,16 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
     return ALEC_EINVAL;
   if (!frame)
     frame = (const uint8_t *)"";
-  if (!info) {
-    /* Tail calls: no frame of our own on the hot path. */
-    switch (format) {
-    case ALEC_FORMAT_SINGLE:
-    case ALEC_FORMAT_SINGLE_XXH32:
-    case ALEC_FORMAT_MULTI:
-      return decode_legacy(dec, format, frame, len, out, cap, NULL);
-    case ALEC_FORMAT_FIXED:
-      return decode_fixed(dec, channels, frame, len, out, cap, NULL);
-    default:
-      return ALEC_EINVAL;
-    }
-  }
-  memset(info, 0, sizeof *info);
-  info->format = format;
+  if (info)
+    return decode_info(dec, format, channels, frame, len, out, cap, info);
+  /* Tail calls: no frame of our own on the hot path. */
   switch (format) {
   case ALEC_FORMAT_SINGLE:
   case ALEC_FORMAT_SINGLE_XXH32:
-  case ALEC_FORMAT_MULTI: {
-    int rc = decode_legacy(dec, format, frame, len, out, cap, info);
-    if (rc < 0 && info) {
-      memset(info, 0, sizeof *info);
-      info->format = format;
-    }
-    return rc;
-  }
-  case ALEC_FORMAT_FIXED: {
-    int rc = decode_fixed(dec, channels, frame, len, out, cap, info);
-    if (rc < 0 && info) {
-      memset(info, 0, sizeof *info);
-      info->format = format;
-    }
-    return rc;
-  }
+  case ALEC_FORMAT_MULTI:
+    return legacy_entry(dec, format, frame, len, out, cap, NULL);
+  case ALEC_FORMAT_FIXED:
+    return fixed_entry(dec, channels, frame, len, out, cap, NULL);
   default:
     return ALEC_EINVAL;
   }
