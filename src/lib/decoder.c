@@ -328,7 +328,7 @@ static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
   uint8_t f = 0;
   if (!is_raw(enc) && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
     f = ALEC_VALUE_UNRELIABLE;
-  if (!isfinite(v))
+  if (!ctx_finite(v))
     f |= ALEC_VALUE_NONFINITE;
   return f;
 }
@@ -345,8 +345,10 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
     return 0;
   uint8_t b0 = frame[0];
   uint16_t seq = alec_rd_be16(frame + 1);
-  if ((b0 & 7u) > ALEC_P5 || ((b0 >> 3) & 7u) == ALEC_MSG_RESYNC ||
-      seq != (uint16_t)(dec->leg_seq + 1u) || frame[ALEC_HEADER_SIZE] >= 0x80u)
+  /* One branch: priority valid, not a resync, the next sequence number,
+   * a one-byte source id. */
+  if (((b0 & 7u) > ALEC_P5) | ((b0 & 0x38u) == (ALEC_MSG_RESYNC << 3)) |
+      (seq != (uint16_t)(dec->leg_seq + 1u)) | (frame[ALEC_HEADER_SIZE] >> 7))
     return 0;
   uint32_t sid = frame[ALEC_HEADER_SIZE];
   uint8_t enc = frame[ALEC_HEADER_SIZE + 1];
@@ -401,8 +403,11 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
       unreliable += out[i].flags & ALEC_VALUE_UNRELIABLE;
     }
     dec->leg_seq = seq;
+    const int sanitize = ctx->cfg.sanitize_nonfinite;
+    const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
     for (size_t i = 0; i < n; i++)
-      ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+      ctx_update_entry_ab(ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
+                          alpha, beta);
     ctx_count_batch(ctx, (uint32_t)n);
   }
   if (info) {
@@ -629,12 +634,16 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
   ctx_src *src = ctx->src;
   const double scale = (double)ctx->cfg.scale;
   size_t unrel = 0;
+  unsigned bits = 0;
   for (unsigned i = 0; i < channels; i++) {
     /* The entry's own id (ids[] only mirrors it for inline lookups). */
     const ctx_src *e = &src[i];
     if (e->id != i + 1)
       return 0;
-    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
     double v;
     uint8_t enc;
     if (code == ALEC_FIX_RAW32) {
@@ -661,7 +670,7 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
     uint8_t f = 0;
     if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
       f = ALEC_VALUE_UNRELIABLE;
-    if (!isfinite(v))
+    if (!ctx_finite(v))
       f |= ALEC_VALUE_NONFINITE;
     unrel += f & ALEC_VALUE_UNRELIABLE;
     out[i].id = i;
@@ -669,8 +678,11 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
     out[i].encoding = enc;
     out[i].flags = f;
   }
+  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
   for (unsigned i = 0; i < channels; i++)
-    ctx_update_entry(ctx, &src[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+    ctx_update_entry_ab(&src[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
+                        alpha, beta);
   ctx_count_batch(ctx, channels);
   *unreliable = unrel;
   return 1;
@@ -949,10 +961,17 @@ __attribute__((noinline)) static int decode_info(alec_decoder *dec, alec_format 
 int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info) {
-  if (!dec || (!frame && len) || (!out && cap))
+  /* The same refusals as one condition would give, in an order that costs
+   * the valid call one test each. */
+  if (!dec)
     return ALEC_EINVAL;
-  if (!frame)
+  if (!frame) {
+    if (len)
+      return ALEC_EINVAL;
     frame = (const uint8_t *)"";
+  }
+  if (!out && cap)
+    return ALEC_EINVAL;
   if (info)
     return decode_info(dec, format, channels, frame, len, out, cap, info);
   /* Tail calls: no frame of our own on the hot path. */
