@@ -2,8 +2,8 @@
 #ifndef ALEC_CONTEXT_INT_H
 #define ALEC_CONTEXT_INT_H
 
-/* Layout of alec_context, shared by context.c and decoder.c only (not
- * installed). A fleet receiver keeps one decoder per emitter and, at 10^5
+/* Layout of alec_context, shared by context.c, decoder.c and encoder.c only
+ * (not installed). A fleet receiver keeps one decoder per emitter and, at 10^5
  * emitters, every frame finds that state out of cache: each separate heap
  * block on the decode path is one more dependent miss. So a decoder, its
  * context and the first CTX_INLINE_SOURCES sources are one 352-byte block

@@ -28,37 +28,10 @@ uint64_t alec_f64_bits(double v) {
 
 float alec_f32_from_bits(uint32_t bits) { return wire_f32_from_bits(bits); }
 
-uint32_t alec_f32_bits(float v) {
-  uint32_t b;
-  memcpy(&b, &v, sizeof b);
-  return b;
-}
+uint32_t alec_f32_bits(float v) { return wire_f32_bits(v); }
 
-float alec_f64_to_f32(double v) {
-  /* C leaves out-of-range conversions undefined (C11 6.3.1.5); Rust gives
-   * +/-inf. Values within range but above FLT_MAX round to FLT_MAX or inf
-   * per IEEE nearest-even: the cut-off is FLT_MAX + half an ulp (2^104). */
-  if (isnan(v))
-    return (float)v; /* Annex F: NaN stays NaN, same instruction as Rust's */
-  const double lim = 0x1.ffffffp127; /* FLT_MAX + ulp/2: ties round to even = inf */
-  if (v >= lim)
-    return INFINITY;
-  if (v <= -lim)
-    return -INFINITY;
-  return (float)v;
-}
+float alec_f64_to_f32(double v) { return wire_f64_to_f32(v); }
 
-int64_t alec_sat_trunc_i64(double t) {
-  if (isnan(t))
-    return 0;
-  if (t >= 9223372036854775808.0)
-    return INT64_MAX;
-  if (t < -9223372036854775808.0)
-    return INT64_MIN;
-  return (int64_t)t;
-}
+int64_t alec_sat_trunc_i64(double t) { return wire_sat_trunc_i64(t); }
 
-int64_t alec_round_q(double x) {
-  double t = (x >= 0.0) ? x + 0.5 : x - 0.5;
-  return alec_sat_trunc_i64(t);
-}
+int64_t alec_round_q(double x) { return wire_round_q(x); }

@@ -6,8 +6,10 @@
  * bodies (not installed). The exported alec_varint_decode, alec_header_parse
  * and alec_f32/f64_from_bits are these same functions; inside the library
  * they are inlined instead of being called through the PLT, which cost more
- * than their work on a 12-byte frame. */
+ * than their work on a 12-byte frame. The encoder's value conversions
+ * (f64 to f32, rounding of a delta) likewise. */
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,6 +49,41 @@ static inline float wire_f32_from_bits(uint32_t bits) {
   float f;
   memcpy(&f, &bits, sizeof f);
   return f;
+}
+
+static inline uint32_t wire_f32_bits(float v) {
+  uint32_t b;
+  memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+static inline float wire_f64_to_f32(double v) {
+  /* C leaves out-of-range conversions undefined (C11 6.3.1.5); Rust gives
+   * +/-inf. Values within range but above FLT_MAX round to FLT_MAX or inf
+   * per IEEE nearest-even: the cut-off is FLT_MAX + half an ulp (2^104). */
+  if (isnan(v))
+    return (float)v; /* Annex F: NaN stays NaN, same instruction as Rust's */
+  const double lim = 0x1.ffffffp127; /* FLT_MAX + ulp/2: ties round to even = inf */
+  if (v >= lim)
+    return INFINITY;
+  if (v <= -lim)
+    return -INFINITY;
+  return (float)v;
+}
+
+static inline int64_t wire_sat_trunc_i64(double t) {
+  if (isnan(t))
+    return 0;
+  if (t >= 9223372036854775808.0)
+    return INT64_MAX;
+  if (t < -9223372036854775808.0)
+    return INT64_MIN;
+  return (int64_t)t;
+}
+
+static inline int64_t wire_round_q(double x) {
+  double t = (x >= 0.0) ? x + 0.5 : x - 0.5;
+  return wire_sat_trunc_i64(t);
 }
 
 static inline int wire_header_parse(const uint8_t *buf, size_t len, alec_header *h) {
