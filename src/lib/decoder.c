@@ -378,6 +378,11 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
     if (enc != ALEC_ENC_MULTI || p == end)
       return 0;
     n = *p++;
+    if (n == 0) {
+      /* Every channel held back (P5): common, and nothing to observe. */
+      dec->leg_seq = seq;
+      goto info;
+    }
     if (cap < n || !ctx_batch_ok(ctx, (uint32_t)n))
       return 0;
     ctx_src *ent[255];
@@ -410,6 +415,7 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
                           alpha, beta);
     ctx_count_batch(ctx, (uint32_t)n);
   }
+info:
   if (info) {
     info->priority = b0 & 7u;
     info->msg_type = (b0 >> 3) & 7u;
