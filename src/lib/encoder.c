@@ -86,7 +86,8 @@ static void choose_raw(value_choice *c, double v) {
 
 /* Writes the smallest delta of at most max_bytes that holds s; 0 if none.
  * The reconstruction uses the decoder's exact expression (spec 3.3). */
-static int try_delta(value_choice *c, int64_t s, double pred, double scale, int max_bytes) {
+static int try_delta(value_choice *c, int64_t s, double pred, double scale, int max_bytes,
+                     int want_recon) {
   if (s >= INT8_MIN && s <= INT8_MAX) {
     c->encoding = ALEC_ENC_DELTA8;
     c->len = 1;
@@ -102,7 +103,10 @@ static int try_delta(value_choice *c, int64_t s, double pred, double scale, int 
   } else {
     return 0;
   }
-  c->recon = pred + ((double)s / scale);
+  /* Only the closed loop reads it: the reference-compatible encoder
+   * observes its inputs, and this division is most of a delta's cost. */
+  if (want_recon)
+    c->recon = pred + ((double)s / scale);
   return 1;
 }
 
@@ -131,7 +135,7 @@ static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, doubl
   if (e && ctx_has_pred(e)) {
     double pred = ctx_pred(ctx, e);
     double scale = (double)ctx->cfg.scale;
-    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 4))
+    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 4, 1))
       return;
   }
   choose_raw(c, v);
@@ -139,7 +143,7 @@ static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, doubl
 
 /* Fixed-frame choice (spec 3.2): no Delta32, no Raw64, no precision check. */
 static void choose_fixed(const alec_context *ctx, const ctx_src *e, double v, int keyframe,
-                         double rep_tol, value_choice *c) {
+                         double rep_tol, int want_recon, value_choice *c) {
   if (!isfinite(v) || keyframe) {
     set_raw32(c, v);
     return;
@@ -151,7 +155,7 @@ static void choose_fixed(const alec_context *ctx, const ctx_src *e, double v, in
   if (e && ctx_has_pred(e)) {
     double pred = ctx_pred(ctx, e);
     double scale = (double)ctx->cfg.scale;
-    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 2))
+    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 2, want_recon))
       return;
   }
   set_raw32(c, v);
@@ -474,19 +478,20 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
    * looked up once, here, after the reservation (which may move entries). */
   alec_context *ctx = enc->ctx;
   uint32_t sids[ALEC_FIXED_MAX_CHANNELS];
+  ctx_src *ent[ALEC_FIXED_MAX_CHANNELS];
   size_t missing = 0;
   for (size_t i = 0; i < n; i++) {
     sids[i] = (uint32_t)i + 1u;
-    missing += !ctx_find_hint(ctx, sids[i], (uint32_t)i);
+    ent[i] = ctx_find_hint(ctx, sids[i], (uint32_t)i);
+    missing += !ent[i];
   }
   if (missing) {
     int rc = alec_context_reserve(ctx, missing);
     if (rc < 0)
       return rc;
+    for (size_t i = 0; i < n; i++)
+      ent[i] = ctx_find(ctx, sids[i]);
   }
-  ctx_src *ent[ALEC_FIXED_MAX_CHANNELS];
-  for (size_t i = 0; i < n; i++)
-    ent[i] = missing ? ctx_find(ctx, sids[i]) : ctx_find_hint(ctx, sids[i], (uint32_t)i);
 
   /* Closed loop: a keyframe is a plain 0xA1 frame whose context version
    * jumps past the receiver's tolerance, which makes both the reference
@@ -508,7 +513,7 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   size_t len = ALEC_FIXED_HEADER_SIZE + bm;
   double rep_tol = repeat_tolerance(enc);
   for (size_t i = 0; i < n; i++) {
-    choose_fixed(ctx, ent[i], values[i], keyframe, rep_tol, &ch[i]);
+    choose_fixed(ctx, ent[i], values[i], keyframe, rep_tol, closed, &ch[i]);
     buf[ALEC_FIXED_HEADER_SIZE + i / 4] |= (uint8_t)(fixed_code(ch[i].encoding) << (2 * (i % 4)));
     /* Constant-size copies (0, 1, 2 or 4 bytes), no call. */
     switch (ch[i].len) {
@@ -541,11 +546,20 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   if (!closed) {
     /* Entries that existed before the frame stay where they are while the
      * missing ones are appended (room was reserved). */
-    for (size_t i = 0; i < n; i++) {
-      if (ent[i])
-        ctx_observe_entry(ctx, ent[i], values[i]);
-      else
-        (void)alec_context_observe(ctx, sids[i], values[i]);
+    if (!missing && ctx_batch_ok(ctx, (uint32_t)n)) {
+      /* The counters once per frame, as in the decoder's fast path. */
+      const int sanitize = ctx->cfg.sanitize_nonfinite;
+      const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+      for (size_t i = 0; i < n; i++)
+        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta);
+      ctx_count_batch(ctx, (uint32_t)n);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        if (ent[i])
+          ctx_observe_entry(ctx, ent[i], values[i]);
+        else
+          (void)alec_context_observe(ctx, sids[i], values[i]);
+      }
     }
   } else {
     if (keyframe) {
