@@ -509,12 +509,18 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   buf[0] = (keyframe && !closed) ? ALEC_FIXED_KEYFRAME : ALEC_FIXED_DATA;
   alec_wr_be16(buf + 1, enc->sequence);
   alec_wr_be16(buf + 3, (uint16_t)(version & 0xFFFFu));
-  memset(buf + ALEC_FIXED_HEADER_SIZE, 0, bm);
   size_t len = ALEC_FIXED_HEADER_SIZE + bm;
   double rep_tol = repeat_tolerance(enc);
+  unsigned bits = 0;
   for (size_t i = 0; i < n; i++) {
     choose_fixed(ctx, ent[i], values[i], keyframe, rep_tol, closed, &ch[i]);
-    buf[ALEC_FIXED_HEADER_SIZE + i / 4] |= (uint8_t)(fixed_code(ch[i].encoding) << (2 * (i % 4)));
+    /* Each bitmap byte written once its four codes (or the last) are known:
+     * no memset call for a few bytes. */
+    bits |= (unsigned)fixed_code(ch[i].encoding) << (2 * (i % 4));
+    if (i % 4 == 3 || i + 1 == n) {
+      buf[ALEC_FIXED_HEADER_SIZE + i / 4] = (uint8_t)bits;
+      bits = 0;
+    }
     /* Constant-size copies (0, 1, 2 or 4 bytes), no call. */
     switch (ch[i].len) {
     case 4:
