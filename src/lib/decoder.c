@@ -638,14 +638,26 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
   if (ctx->n_src < channels || !ctx_batch_ok(ctx, channels))
     return 0;
   ctx_src *src = ctx->src;
-  const double scale = (double)ctx->cfg.scale;
-  size_t unrel = 0;
+  /* Everything that could send the frame to the general path is checked
+   * first, so that each channel can then be decoded and committed at once
+   * (channel i's entry is only read for channel i). */
   unsigned bits = 0;
   for (unsigned i = 0; i < channels; i++) {
     /* The entry's own id (ids[] only mirrors it for inline lookups). */
     const ctx_src *e = &src[i];
-    if (e->id != i + 1)
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
+    if (e->id != i + 1 || (code != ALEC_FIX_RAW32 && !ctx_has_pred(e)))
       return 0;
+  }
+  const double scale = (double)ctx->cfg.scale;
+  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+  size_t unrel = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    ctx_src *e = &src[i];
     if ((i & 3u) == 0)
       bits = bmp[i >> 2];
     unsigned code = bits & 3u;
@@ -656,39 +668,32 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
       v = (double)wire_f32_from_bits(alec_rd_be32(p));
       p += 4;
       enc = ALEC_ENC_RAW32;
+    } else if (code == ALEC_FIX_REPEATED) {
+      v = e->last_value;
+      enc = ALEC_ENC_REPEATED;
+    } else if (code == ALEC_FIX_DELTA8) {
+      /* Division first, then addition (spec 3.3), as delta() does. */
+      v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
+      p += 1;
+      enc = ALEC_ENC_DELTA8;
     } else {
-      if (!ctx_has_pred(e))
-        return 0;
-      if (code == ALEC_FIX_REPEATED) {
-        v = e->last_value;
-        enc = ALEC_ENC_REPEATED;
-      } else if (code == ALEC_FIX_DELTA8) {
-        /* Division first, then addition (spec 3.3), as delta() does. */
-        v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
-        p += 1;
-        enc = ALEC_ENC_DELTA8;
-      } else {
-        v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
-        p += 2;
-        enc = ALEC_ENC_DELTA16;
-      }
+      v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
+      p += 2;
+      enc = ALEC_ENC_DELTA16;
     }
     uint8_t f = 0;
     if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
       f = ALEC_VALUE_UNRELIABLE;
-    if (!ctx_finite(v))
+    int fin = ctx_finite(v);
+    if (!fin)
       f |= ALEC_VALUE_NONFINITE;
     unrel += f & ALEC_VALUE_UNRELIABLE;
     out[i].id = i;
     out[i].value = v;
     out[i].encoding = enc;
     out[i].flags = f;
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta);
   }
-  const int sanitize = ctx->cfg.sanitize_nonfinite;
-  const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
-  for (unsigned i = 0; i < channels; i++)
-    ctx_update_entry_ab(&src[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
-                        alpha, beta);
   ctx_count_batch(ctx, channels);
   *unreliable = unrel;
   return 1;
