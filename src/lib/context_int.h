@@ -2,8 +2,8 @@
 #ifndef ALEC_CONTEXT_INT_H
 #define ALEC_CONTEXT_INT_H
 
-/* Layout of alec_context, shared by context.c and decoder.c only (not
- * installed). A fleet receiver keeps one decoder per emitter and, at 10^5
+/* Layout of alec_context, shared by context.c, decoder.c and encoder.c only
+ * (not installed). A fleet receiver keeps one decoder per emitter and, at 10^5
  * emitters, every frame finds that state out of cache: each separate heap
  * block on the decode path is one more dependent miss. So a decoder, its
  * context and the first CTX_INLINE_SOURCES sources are one 352-byte block
@@ -27,6 +27,14 @@
 #include "alec/context.h"
 
 #define CTX_INLINE_SOURCES 4u
+
+/* The per-value helpers below are forced inline: in the decoder's large
+ * fast paths GCC otherwise keeps some of them as calls. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CTX_HOT static inline __attribute__((always_inline))
+#else
+#define CTX_HOT static inline
+#endif
 
 /* One source: 56 bytes. */
 typedef struct ctx_src {
@@ -75,17 +83,17 @@ struct alec_context {
 _Static_assert(sizeof(struct alec_context) == 112 + CTX_INLINE_SOURCES * sizeof(ctx_src),
                "context header stays within 112 bytes");
 
-static inline int ctx_inline(const alec_context *ctx) { return ctx->src == ctx->inl; }
+CTX_HOT int ctx_inline(const alec_context *ctx) { return ctx->src == ctx->inl; }
 
-static inline uint32_t *ctx_slots(const alec_context *ctx) {
+CTX_HOT uint32_t *ctx_slots(const alec_context *ctx) {
   return (uint32_t *)(void *)(ctx->src + ctx->cap_src);
 }
 
-static inline uint32_t ctx_hash_slot(const alec_context *ctx, uint32_t id) {
+CTX_HOT uint32_t ctx_hash_slot(const alec_context *ctx, uint32_t id) {
   return (uint32_t)((id * 0x9E3779B1u) >> (32 - ctx->tbits)) & ctx->tmask;
 }
 
-static inline ctx_src *ctx_find(const alec_context *ctx, uint32_t id) {
+CTX_HOT ctx_src *ctx_find(const alec_context *ctx, uint32_t id) {
   ctx_src *src = ctx->src;
   if (ctx_inline(ctx)) {
     for (uint32_t k = 0; k < ctx->n_src; k++)
@@ -107,7 +115,7 @@ static inline ctx_src *ctx_find(const alec_context *ctx, uint32_t id) {
 
 /* Same, trying dense position `hint` first: fixed frames create channel i
  * as the i-th source, so this is one compare in the common case. */
-static inline ctx_src *ctx_find_hint(const alec_context *ctx, uint32_t id, uint32_t hint) {
+CTX_HOT ctx_src *ctx_find_hint(const alec_context *ctx, uint32_t id, uint32_t hint) {
   if (hint < ctx->n_src &&
       (ctx_inline(ctx) ? ctx->ids[hint] == id : ctx->src[hint].id == id))
     return &ctx->src[hint];
@@ -116,7 +124,7 @@ static inline ctx_src *ctx_find_hint(const alec_context *ctx, uint32_t id, uint3
 
 /* A sanitised source that has seen only non-finite values still has a
  * prediction, as in the reference where they were counted. */
-static inline int ctx_has_pred(const ctx_src *e) {
+CTX_HOT int ctx_has_pred(const ctx_src *e) {
   return e->count > 0 || (e->flags & ALEC_SRC_POISONED);
 }
 
@@ -124,7 +132,7 @@ static inline int ctx_has_pred(const ctx_src *e) {
  * last finite one does. Only non-finite values so far: the reference would
  * predict that value (its count is >= 1), so we do too; the decoder flags
  * what follows as unreliable because the source is poisoned. */
-static inline double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+CTX_HOT double ctx_pred(const alec_context *ctx, const ctx_src *e) {
   if (e->count == 0)
     return e->last_value;
   if (e->count < 3)
@@ -146,31 +154,73 @@ static inline int ctx_view(const alec_context *ctx, const ctx_src *e, alec_sourc
   return 1;
 }
 
-/* Reference observe() (spec 4.2) on an existing entry. */
-static inline void ctx_observe_entry(alec_context *ctx, ctx_src *e, double v) {
-  ctx->obs++;
+/* isfinite() as one integer compare: exponent not all ones. */
+CTX_HOT int ctx_finite(double v) {
+  uint64_t b;
+  memcpy(&b, &v, sizeof b);
+  return (b << 1) < 0xFFE0000000000000ull;
+}
+
+/* The per-source half of the reference observe() (spec 4.2); `finite` is
+ * ctx_finite(v), which the decoder already knows from the value's flags.
+ * alpha and beta = 1 - alpha come from the caller, which computes them once
+ * per frame (the compiler cannot: the entry may alias the configuration). */
+CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize, double alpha,
+                                 double beta) {
   e->last_value = v;
-  /* The flag is ours and set in both modes; only sanitising keeps the value
-   * out of the predictor. */
-  if (!isfinite(v))
+  if (!finite) {
+    /* The flag is ours and set in both modes; only sanitising keeps the
+     * value out of the predictor. */
     e->flags |= ALEC_SRC_POISONED;
-  if (!(ctx->cfg.sanitize_nonfinite && !isfinite(v))) {
-    /* Reference expression order (spec 4.2); -ffp-contract=off keeps the
-     * two products unfused. */
-    e->count++;
-    e->last_finite = v;
-    if (e->count == 1)
-      e->ema = v;
-    else
-      e->ema = ctx->cfg.ema_alpha * v + (1.0 - ctx->cfg.ema_alpha) * e->ema;
-    double d = v - e->mean;
-    e->mean += d / (double)e->count;
-    double d2 = v - e->mean;
-    e->ssd += d * d2;
+    if (sanitize)
+      return;
   }
+  /* Reference expression order (spec 4.2); -ffp-contract=off keeps the two
+   * products unfused. */
+  uint64_t c = e->count + 1;
+  e->count = c;
+  e->last_finite = v;
+  if (c == 1)
+    e->ema = v;
+  else
+    e->ema = alpha * v + beta * e->ema;
+  double d = v - e->mean;
+  /* count < 2^63: the signed conversion is the same value, one instruction
+   * instead of the unsigned sequence. */
+  double m = e->mean + d / (double)(int64_t)c;
+  e->mean = m;
+  e->ssd += d * (v - m);
+}
+
+CTX_HOT void ctx_update_entry(const alec_context *ctx, ctx_src *e, double v, int finite) {
+  ctx_update_entry_ab(e, v, finite, ctx->cfg.sanitize_nonfinite, ctx->cfg.ema_alpha,
+                      1.0 - ctx->cfg.ema_alpha);
+}
+
+/* Reference observe() (spec 4.2) on an existing entry. */
+CTX_HOT void ctx_observe_entry(alec_context *ctx, ctx_src *e, double v) {
+  ctx->obs++;
+  ctx_update_entry(ctx, e, v, ctx_finite(v));
   ctx->version++;
   /* Reference rule: evolve when observation_count % interval == 0. */
   if (ctx->evo_left && --ctx->evo_left == 0) {
+    ctx->evo_left = ctx->cfg.evolution_interval;
+    alec_context_evolve(ctx);
+  }
+}
+
+/* A frame's n observations at once: each entry updated by
+ * ctx_update_entry, then the context counters as n ctx_observe_entry calls
+ * leave them. Only valid when no evolve falls before the last of the n
+ * (evolve reads the observation count), which ctx_batch_ok tells. */
+CTX_HOT int ctx_batch_ok(const alec_context *ctx, uint32_t n) {
+  return ctx->evo_left == 0 || ctx->evo_left >= n;
+}
+
+CTX_HOT void ctx_count_batch(alec_context *ctx, uint32_t n) {
+  ctx->obs += n;
+  ctx->version += n;
+  if (ctx->evo_left && (ctx->evo_left -= n) == 0) {
     ctx->evo_left = ctx->cfg.evolution_interval;
     alec_context_evolve(ctx);
   }

@@ -8,6 +8,7 @@
 #include "alec/error.h"
 #include "alec/wire.h"
 #include "context_int.h"
+#include "wire_int.h"
 
 #define REPLAY_WINDOW_DEFAULT 64u
 #define REPLAY_WINDOW_MAX 32767u
@@ -137,54 +138,65 @@ static double delta(double pred, int64_t d, uint32_t scale) {
   return pred + ((double)d / (double)scale);
 }
 
-/* One legacy-encoded value of a source (sv: its state before the frame).
- * The caller has rejected Multi and (for multi frames) pattern encodings. */
-static int decode_value(const alec_context *ctx, const alec_source_view *sv, uint32_t scale,
-                        uint8_t enc, const uint8_t *p, size_t len, size_t *used, double *out) {
+/* One legacy-encoded value of a source (e: its entry before the frame,
+ * NULL when it has none). The caller has rejected Multi and (for multi
+ * frames) pattern encodings. */
+static inline int decode_value(const alec_context *ctx, const ctx_src *e, uint32_t scale,
+                               uint8_t enc, const uint8_t *p, size_t len, size_t *used,
+                               double *out) {
   switch (enc) {
   case ALEC_ENC_RAW64:
     if (len < 8)
       return ALEC_ETRUNC;
-    *out = alec_f64_from_bits(alec_rd_be64(p));
+    *out = wire_f64_from_bits(alec_rd_be64(p));
     *used = 8;
     return 0;
   case ALEC_ENC_RAW32:
     if (len < 4)
       return ALEC_ETRUNC;
-    *out = (double)alec_f32_from_bits(alec_rd_be32(p));
+    *out = (double)wire_f32_from_bits(alec_rd_be32(p));
     *used = 4;
     return 0;
   case ALEC_ENC_DELTA8:
-  case ALEC_ENC_DELTA16:
-  case ALEC_ENC_DELTA32: {
-    size_t n = enc == ALEC_ENC_DELTA8 ? 1 : enc == ALEC_ENC_DELTA16 ? 2 : 4;
-    if (len < n)
+    if (len < 1)
       return ALEC_ETRUNC;
-    int64_t d = n == 1 ? (int64_t)(int8_t)p[0]
-                : n == 2 ? (int64_t)(int16_t)alec_rd_be16(p)
-                         : (int64_t)(int32_t)alec_rd_be32(p);
-    if (!sv->has_pred)
+    if (!e || !ctx_has_pred(e))
       return ALEC_ENOPRED;
-    *out = delta(sv->pred, d, scale);
-    *used = n;
+    *out = delta(ctx_pred(ctx, e), (int8_t)p[0], scale);
+    *used = 1;
     return 0;
-  }
+  case ALEC_ENC_DELTA16:
+    if (len < 2)
+      return ALEC_ETRUNC;
+    if (!e || !ctx_has_pred(e))
+      return ALEC_ENOPRED;
+    *out = delta(ctx_pred(ctx, e), (int16_t)alec_rd_be16(p), scale);
+    *used = 2;
+    return 0;
+  case ALEC_ENC_DELTA32:
+    if (len < 4)
+      return ALEC_ETRUNC;
+    if (!e || !ctx_has_pred(e))
+      return ALEC_ENOPRED;
+    *out = delta(ctx_pred(ctx, e), (int32_t)alec_rd_be32(p), scale);
+    *used = 4;
+    return 0;
   case ALEC_ENC_REPEATED:
-    if (!sv->exists)
+    if (!e)
       return ALEC_ENOPREV;
-    *out = sv->last_value;
+    *out = e->last_value;
     *used = 0;
     return 0;
   case ALEC_ENC_INTERPOLATED:
-    if (!sv->has_pred)
+    if (!e || !ctx_has_pred(e))
       return ALEC_ENOPRED;
-    *out = sv->pred;
+    *out = ctx_pred(ctx, e);
     *used = 0;
     return 0;
   case ALEC_ENC_PATTERN:
   case ALEC_ENC_PATTERN_DELTA: {
     uint32_t code;
-    int rc = alec_varint_decode(p, len, &code);
+    int rc = wire_varint_decode(p, len, &code);
     if (rc < 0)
       return rc;
     size_t n = (size_t)rc;
@@ -261,7 +273,167 @@ static void observe_id(alec_context *ctx, uint32_t id, double v) {
 
 /* ---------------------------------------------------------------- legacy */
 
-static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+/* One value of a known source on the fast paths below: the general
+ * decode_value minus patterns, with 0 for anything that path must handle
+ * (including every error, which it then reports). Returns the bytes used
+ * plus one. */
+__attribute__((always_inline)) static inline int fast_value(const alec_context *ctx, const ctx_src *e, double scale,
+                             uint8_t enc, const uint8_t *p, size_t rem, double *v) {
+  switch (enc) {
+  case ALEC_ENC_RAW32:
+    if (rem < 4)
+      return 0;
+    *v = (double)wire_f32_from_bits(alec_rd_be32(p));
+    return 5;
+  case ALEC_ENC_RAW64:
+    if (rem < 8)
+      return 0;
+    *v = wire_f64_from_bits(alec_rd_be64(p));
+    return 9;
+  case ALEC_ENC_REPEATED:
+    *v = e->last_value;
+    return 1;
+  default:
+    break;
+  }
+  if (!ctx_has_pred(e))
+    return 0;
+  double pred = ctx_pred(ctx, e);
+  /* Division first, then addition (spec 3.3), as delta() does. */
+  switch (enc) {
+  case ALEC_ENC_DELTA8:
+    if (rem < 1)
+      return 0;
+    *v = pred + (double)(int8_t)p[0] / scale;
+    return 2;
+  case ALEC_ENC_DELTA16:
+    if (rem < 2)
+      return 0;
+    *v = pred + (double)(int16_t)alec_rd_be16(p) / scale;
+    return 3;
+  case ALEC_ENC_DELTA32:
+    if (rem < 4)
+      return 0;
+    *v = pred + (double)(int32_t)alec_rd_be32(p) / scale;
+    return 5;
+  case ALEC_ENC_INTERPOLATED:
+    *v = pred;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
+  uint8_t f = 0;
+  if (!is_raw(enc) && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+    f = ALEC_VALUE_UNRELIABLE;
+  if (!ctx_finite(v))
+    f |= ALEC_VALUE_NONFINITE;
+  return f;
+}
+
+/* The usual legacy frame (single without checksum, or multi): the next
+ * sequence number, not a resync, one-byte source id, every source known
+ * with what its encoding needs. Decoded and committed with one lookup per
+ * value; 0 when the frame is not of this kind, before anything changed
+ * (decode_legacy then takes the general path, which reports the errors). */
+__attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+                       alec_value *out, size_t cap, alec_frame_info *info) {
+  alec_context *ctx = &dec->ctx;
+  if (len < ALEC_HEADER_SIZE + 2 || !dec->leg_has)
+    return 0;
+  uint8_t b0 = frame[0];
+  uint16_t seq = alec_rd_be16(frame + 1);
+  /* One branch: priority valid, not a resync, the next sequence number,
+   * a one-byte source id. */
+  if (((b0 & 7u) > ALEC_P5) | ((b0 & 0x38u) == (ALEC_MSG_RESYNC << 3)) |
+      (seq != (uint16_t)(dec->leg_seq + 1u)) | (frame[ALEC_HEADER_SIZE] >> 7))
+    return 0;
+  uint32_t sid = frame[ALEC_HEADER_SIZE];
+  uint8_t enc = frame[ALEC_HEADER_SIZE + 1];
+  const uint8_t *p = frame + ALEC_HEADER_SIZE + 2, *end = frame + len;
+  const double scale = (double)ctx->cfg.scale;
+  size_t n, unreliable = 0;
+  if (format == ALEC_FORMAT_SINGLE) {
+    if (cap < 1)
+      return 0;
+    ctx_src *e = ctx_find(ctx, sid);
+    if (!e)
+      return 0;
+    double v;
+    int u = fast_value(ctx, e, scale, enc, p, (size_t)(end - p), &v);
+    if (!u)
+      return 0;
+    p += u - 1;
+    out[0].id = sid;
+    out[0].value = v;
+    out[0].encoding = enc;
+    out[0].flags = fast_flags(e, enc, v);
+    unreliable = out[0].flags & ALEC_VALUE_UNRELIABLE;
+    dec->leg_seq = seq;
+    ctx_observe_entry(ctx, e, v);
+    n = 1;
+  } else {
+    if (enc != ALEC_ENC_MULTI || p == end)
+      return 0;
+    n = *p++;
+    if (n == 0) {
+      /* Every channel held back (P5): common, and nothing to observe. */
+      dec->leg_seq = seq;
+      goto info;
+    }
+    if (cap < n || !ctx_batch_ok(ctx, (uint32_t)n))
+      return 0;
+    ctx_src *ent[255];
+    for (size_t i = 0; i < n; i++) {
+      if (end - p < 2)
+        return 0;
+      uint32_t id = p[0];
+      uint8_t e8 = p[1];
+      p += 2;
+      ctx_src *e = ctx_find(ctx, id);
+      if (!e)
+        return 0;
+      double v;
+      int u = fast_value(ctx, e, scale, e8, p, (size_t)(end - p), &v);
+      if (!u)
+        return 0;
+      p += u - 1;
+      ent[i] = e;
+      out[i].id = id;
+      out[i].value = v;
+      out[i].encoding = e8;
+      out[i].flags = fast_flags(e, e8, v);
+      unreliable += out[i].flags & ALEC_VALUE_UNRELIABLE;
+    }
+    dec->leg_seq = seq;
+    const int sanitize = ctx->cfg.sanitize_nonfinite;
+    const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+    for (size_t i = 0; i < n; i++)
+      ctx_update_entry_ab(ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
+                          alpha, beta);
+    ctx_count_batch(ctx, (uint32_t)n);
+  }
+info:
+  if (info) {
+    info->priority = b0 & 7u;
+    info->msg_type = (b0 >> 3) & 7u;
+    info->sequence = seq;
+    info->ctx_version = alec_rd_be24(frame + 7);
+    info->timestamp = alec_rd_be32(frame + 3);
+    info->has_timestamp = 1;
+    info->gap = 0;
+    info->frame_len = (size_t)(p - frame);
+    info->n_values = n;
+    info->n_unreliable = unreliable;
+  }
+  return (int)n + 1;
+}
+
+/* The general path: every frame legacy_fast declines. Not inlined, so that
+ * the fast path does not pay for its stack frame. */
+__attribute__((noinline)) static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
                          alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   size_t body = len; /* bytes of header + payload (without checksum) */
@@ -270,7 +442,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
 
   if (format == ALEC_FORMAT_SINGLE_XXH32 && len < ALEC_HEADER_SIZE + ALEC_CHECKSUM_SIZE)
     return ALEC_ETRUNC;
-  rc = alec_header_parse(frame, len, &h);
+  rc = wire_header_parse(frame, len, &h);
   if (rc < 0)
     return rc;
   if (format == ALEC_FORMAT_SINGLE_XXH32) {
@@ -300,13 +472,16 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
   size_t rem = body - ALEC_HEADER_SIZE;
   size_t n = 0;
   size_t fresh = 0; /* sources the commit will create */
-  uint32_t scale = alec_context_scale(ctx);
-  alec_source_view sv;
+  uint32_t scale = ctx->cfg.scale;
+  /* The entries of the frame's sources, looked up once: the commit reuses
+   * them unless it creates or resets sources (which may move entries). */
+  ctx_src *ent1 = NULL;
+  ctx_src *ent[255];
 
   if (rem == 0)
     return ALEC_ETRUNC;
   uint32_t sid;
-  rc = alec_varint_decode(p, rem, &sid);
+  rc = wire_varint_decode(p, rem, &sid);
   if (rc < 0)
     return rc;
   p += rc;
@@ -323,15 +498,16 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
       return ALEC_EFORMAT; /* reference: "Multi encoding should use decode_multi" */
     size_t used;
     double v;
-    fresh = !ctx_view(ctx, ctx_find(ctx, sid), &sv);
-    rc = decode_value(ctx, &sv, scale, enc, p, rem, &used, &v);
+    ent1 = ctx_find(ctx, sid);
+    fresh = !ent1;
+    rc = decode_value(ctx, ent1, scale, enc, p, rem, &used, &v);
     if (rc < 0)
       return rc;
     p += used;
     out[0].id = sid;
     out[0].value = v;
     out[0].encoding = enc;
-    out[0].flags = value_flags(sv.flags, enc, v, pl.desync);
+    out[0].flags = value_flags(ent1 ? ent1->flags : 0, enc, v, pl.desync);
     n = 1;
   } else {
     if (enc != ALEC_ENC_MULTI)
@@ -356,11 +532,13 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
         return ALEC_EMALFORMED; /* "Unsupported encoding in multi frame" */
       size_t used;
       double v;
-      if (!ctx_view(ctx, ctx_find(ctx, id), &sv) && !(seen[id >> 3] & (1u << (id & 7)))) {
+      ctx_src *en = ctx_find(ctx, id);
+      ent[i] = en;
+      if (!en && !(seen[id >> 3] & (1u << (id & 7)))) {
         seen[id >> 3] |= (uint8_t)(1u << (id & 7));
         fresh++;
       }
-      rc = decode_value(ctx, &sv, scale, e, p, rem, &used, &v);
+      rc = decode_value(ctx, en, scale, e, p, rem, &used, &v);
       if (rc < 0)
         return rc;
       p += used;
@@ -368,7 +546,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
       out[i].id = id;
       out[i].value = v;
       out[i].encoding = e;
-      out[i].flags = value_flags(sv.flags, e, v, pl.desync);
+      out[i].flags = value_flags(en ? en->flags : 0, e, v, pl.desync);
     }
     n = count;
   }
@@ -385,6 +563,25 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
   if (pl.desync)
     alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
   size_t unreliable = 0;
+  if (!fresh && !pl.resync) {
+    /* Every entry known and none reset: no lookup again. */
+    if (format != ALEC_FORMAT_MULTI) {
+      ctx_observe_entry(ctx, ent1, out[0].value);
+      unreliable = (out[0].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    } else if (ctx_batch_ok(ctx, (uint32_t)n)) {
+      for (size_t i = 0; i < n; i++) {
+        ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+        unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+      }
+      ctx_count_batch(ctx, (uint32_t)n);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        ctx_observe_entry(ctx, ent[i], out[i].value);
+        unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+      }
+    }
+    goto done;
+  }
   for (size_t i = 0; i < n; i++) {
     if (pl.resync && is_raw(out[i].encoding)) {
       alec_context_reset_source(ctx, out[i].id);
@@ -397,6 +594,7 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
       unreliable++;
   }
 
+done:
   if (info) {
     info->priority = h.priority;
     info->msg_type = h.msg_type;
@@ -415,7 +613,94 @@ static int decode_legacy(alec_decoder *dec, alec_format format, const uint8_t *f
 
 /* ----------------------------------------------------------------- fixed */
 
-static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
+/* Data bytes of the four 2-bit codes of one bitmap byte (Repeated 0,
+ * Delta8 1, Delta16 2, Raw32 4): the frame length is checked from the
+ * bitmap's bytes, not channel by channel. */
+static const uint8_t fix_bytes[256] = {
+    0, 1, 2, 4, 1, 2, 3, 5, 2, 3, 4, 6, 4, 5, 6, 8, 1, 2, 3, 5, 2, 3, 4, 6, 3, 4, 5, 7, 5,
+    6, 7, 9, 2, 3, 4, 6, 3, 4, 5, 7, 4, 5, 6, 8, 6, 7, 8, 10, 4, 5, 6, 8, 5, 6, 7, 9, 6, 7,
+    8, 10, 8, 9, 10, 12, 1, 2, 3, 5, 2, 3, 4, 6, 3, 4, 5, 7, 5, 6, 7, 9, 2, 3, 4, 6, 3, 4,
+    5, 7, 4, 5, 6, 8, 6, 7, 8, 10, 3, 4, 5, 7, 4, 5, 6, 8, 5, 6, 7, 9, 7, 8, 9, 11, 5, 6,
+    7, 9, 6, 7, 8, 10, 7, 8, 9, 11, 9, 10, 11, 13, 2, 3, 4, 6, 3, 4, 5, 7, 4, 5, 6, 8, 6,
+    7, 8, 10, 3, 4, 5, 7, 4, 5, 6, 8, 5, 6, 7, 9, 7, 8, 9, 11, 4, 5, 6, 8, 5, 6, 7, 9, 6,
+    7, 8, 10, 8, 9, 10, 12, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 4, 5,
+    6, 8, 5, 6, 7, 9, 6, 7, 8, 10, 8, 9, 10, 12, 5, 6, 7, 9, 6, 7, 8, 10, 7, 8, 9, 11, 9,
+    10, 11, 13, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 8, 9, 10, 12, 9, 10,
+    11, 13, 10, 11, 12, 14, 12, 13, 14, 16};
+
+/* The usual fixed frame: no gap, no reset, no resync, channel i already at
+ * dense position i with a prediction, no evolve within the frame. Decodes
+ * and commits it with one entry access per value; 0 when the frame is not
+ * of this kind, before anything changed (decode_fixed then takes the
+ * general path, which also reports the errors). */
+__attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, unsigned channels, const uint8_t *bmp,
+                      const uint8_t *p, alec_value *out, size_t *unreliable) {
+  if (ctx->n_src < channels || !ctx_batch_ok(ctx, channels))
+    return 0;
+  ctx_src *src = ctx->src;
+  /* Everything that could send the frame to the general path is checked
+   * first, so that each channel can then be decoded and committed at once
+   * (channel i's entry is only read for channel i). */
+  unsigned bits = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    /* The entry's own id (ids[] only mirrors it for inline lookups). */
+    const ctx_src *e = &src[i];
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
+    if (e->id != i + 1 || (code != ALEC_FIX_RAW32 && !ctx_has_pred(e)))
+      return 0;
+  }
+  const double scale = (double)ctx->cfg.scale;
+  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+  size_t unrel = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    ctx_src *e = &src[i];
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
+    double v;
+    uint8_t enc;
+    if (code == ALEC_FIX_RAW32) {
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
+      p += 4;
+      enc = ALEC_ENC_RAW32;
+    } else if (code == ALEC_FIX_REPEATED) {
+      v = e->last_value;
+      enc = ALEC_ENC_REPEATED;
+    } else if (code == ALEC_FIX_DELTA8) {
+      /* Division first, then addition (spec 3.3), as delta() does. */
+      v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
+      p += 1;
+      enc = ALEC_ENC_DELTA8;
+    } else {
+      v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
+      p += 2;
+      enc = ALEC_ENC_DELTA16;
+    }
+    uint8_t f = 0;
+    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+      f = ALEC_VALUE_UNRELIABLE;
+    int fin = ctx_finite(v);
+    if (!fin)
+      f |= ALEC_VALUE_NONFINITE;
+    unrel += f & ALEC_VALUE_UNRELIABLE;
+    out[i].id = i;
+    out[i].value = v;
+    out[i].encoding = enc;
+    out[i].flags = f;
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta);
+  }
+  ctx_count_batch(ctx, channels);
+  *unreliable = unrel;
+  return 1;
+}
+
+/* The general path: every frame fixed_entry's fast path declines. */
+__attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
                         alec_value *out, size_t cap, alec_frame_info *info) {
   alec_context *ctx = &dec->ctx;
   /* Reference check order (spec 6.2). */
@@ -426,19 +711,19 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   size_t bm = ((size_t)channels * 2 + 7) / 8;
   if (len < ALEC_FIXED_HEADER_SIZE + bm)
     return ALEC_ETRUNC;
-  alec_fixed_header fh;
-  if (alec_fixed_header_parse(frame, len, &fh) < 0)
+  if (frame[0] != ALEC_FIXED_DATA && frame[0] != ALEC_FIXED_KEYFRAME)
     return ALEC_EFORMAT; /* "not a fixed-channel ALEC frame" */
-  int keyframe = fh.marker == ALEC_FIXED_KEYFRAME;
+  int keyframe = frame[0] == ALEC_FIXED_KEYFRAME;
+  uint16_t seq = alec_rd_be16(frame + 1), ver = alec_rd_be16(frame + 3);
 
   uint32_t diff;
-  int rc = seq_check(dec, dec->fix_has, dec->fix_seq, fh.sequence, &diff);
+  int rc = seq_check(dec, dec->fix_has, dec->fix_seq, seq, &diff);
   plan pl = {0};
   int mismatch = 0;
   if (dec->fix_has) {
     pl.gap = diff == 0 ? 0 : (diff - 1 > FIXED_GAP_CAP ? FIXED_GAP_CAP : diff - 1);
     if (!keyframe)
-      mismatch = (uint16_t)(fh.ctx_version - dec->fix_ver) > FIXED_CTX_MAX_JUMP;
+      mismatch = (uint16_t)(ver - dec->fix_ver) > FIXED_CTX_MAX_JUMP;
   }
   if (channels > ALEC_FIXED_MAX_CHANNELS)
     return ALEC_ECHANNELS;
@@ -448,12 +733,16 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   const uint8_t *bmp = frame + ALEC_FIXED_HEADER_SIZE;
   size_t total = ALEC_FIXED_HEADER_SIZE + bm;
   int all_raw = 1;
-  for (unsigned i = 0; i < channels; i++) {
-    unsigned code = (bmp[i / 4] >> (2 * (i % 4))) & 3u;
-    static const uint8_t sizes[4] = {0, 1, 2, 4};
-    total += sizes[code];
-    if (code != ALEC_FIX_RAW32)
-      all_raw = 0;
+  unsigned full = channels / 4, tail = channels % 4;
+  for (unsigned k = 0; k < full; k++) {
+    total += fix_bytes[bmp[k]];
+    all_raw &= bmp[k] == 0xFFu;
+  }
+  if (tail) {
+    /* Codes beyond the last channel are ignored, as the reference does. */
+    unsigned mask = (1u << (2 * tail)) - 1u, b = bmp[full] & mask;
+    total += fix_bytes[b];
+    all_raw &= b == mask;
   }
   if (len < total)
     return ALEC_ETRUNC;
@@ -465,6 +754,7 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
   pl.reset = !keyframe && (pl.gap > 0 || mismatch);
 
   const uint8_t *p = bmp + bm;
+  size_t unreliable = 0;
   uint32_t scale = ctx->cfg.scale;
   size_t fresh = 0;
   /* Each channel's entry, looked up once: the commit reuses them unless it
@@ -499,7 +789,7 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
       enc = ALEC_ENC_DELTA16;
       break;
     default:
-      v = (double)alec_f32_from_bits(alec_rd_be32(p));
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
       p += 4;
       enc = ALEC_ENC_RAW32;
       break;
@@ -526,30 +816,38 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
 
   /* ---- commit: nothing below can fail ---- */
   dec->fix_has = 1;
-  dec->fix_seq = fh.sequence;
-  dec->fix_ver = fh.ctx_version;
+  dec->fix_seq = seq;
+  dec->fix_ver = ver;
   if (pl.reset)
     alec_context_reset_to_baseline(ctx);
-  size_t unreliable = 0;
-  int direct = !pl.reset && !fresh;
-  for (unsigned i = 0; i < channels; i++) {
-    if (direct)
-      ctx_observe_entry(ctx, ent[i], out[i].value);
-    else
-      observe_id(ctx, i + 1, out[i].value);
-    if (pl.resync)
-      out[i].flags |= ALEC_VALUE_RESYNC;
-    if (out[i].flags & ALEC_VALUE_UNRELIABLE)
-      unreliable++;
+  if (!pl.reset && !fresh && ctx_batch_ok(ctx, channels)) {
+    /* The usual frame: every entry known and kept, no evolve within it. */
+    for (unsigned i = 0; i < channels; i++) {
+      ctx_update_entry(ctx, ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE));
+      unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    }
+    ctx_count_batch(ctx, channels);
+  } else {
+    int direct = !pl.reset && !fresh;
+    for (unsigned i = 0; i < channels; i++) {
+      if (direct)
+        ctx_observe_entry(ctx, ent[i], out[i].value);
+      else
+        observe_id(ctx, i + 1, out[i].value);
+      unreliable += (out[i].flags & ALEC_VALUE_UNRELIABLE) != 0;
+    }
   }
+  if (pl.resync)
+    for (unsigned i = 0; i < channels; i++)
+      out[i].flags |= ALEC_VALUE_RESYNC;
   if (pl.desync && !pl.resync)
     alec_context_mark_all(ctx, ALEC_SRC_DESYNC);
 
   if (info) {
     info->priority = ALEC_P3;
     info->msg_type = ALEC_MSG_FIXED;
-    info->sequence = fh.sequence;
-    info->ctx_version = fh.ctx_version;
+    info->sequence = seq;
+    info->ctx_version = ver;
     info->keyframe = keyframe;
     info->resync = pl.resync;
     info->reset = pl.reset;
@@ -560,6 +858,59 @@ static int decode_fixed(alec_decoder *dec, unsigned channels, const uint8_t *fra
     info->n_unreliable = unreliable;
   }
   return (int)channels;
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+__attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
+                        alec_value *out, size_t cap, alec_frame_info *info) {
+  if (format != ALEC_FORMAT_SINGLE_XXH32) {
+    int rc = legacy_fast(dec, format, frame, len, out, cap, info);
+    if (rc > 0)
+      return rc - 1;
+  }
+  return decode_legacy(dec, format, frame, len, out, cap, info);
+}
+
+/* The usual fixed frame: the next sequence number, no context-version jump
+ * (so no gap, reset or resync), the whole frame present; fixed_fast
+ * decides the rest. Anything else goes to decode_fixed, which checks in the
+ * reference's order and reports the errors. */
+__attribute__((always_inline)) static inline int fixed_entry(alec_decoder *dec, unsigned channels, const uint8_t *frame, size_t len,
+                       alec_value *out, size_t cap, alec_frame_info *info) {
+  if (channels - 1u < ALEC_FIXED_MAX_CHANNELS && cap >= channels && dec->fix_has) {
+    size_t bm = ((size_t)channels * 2 + 7) / 8;
+    uint8_t m0 = len >= ALEC_FIXED_HEADER_SIZE + bm ? frame[0] : 0;
+    if (m0 == ALEC_FIXED_DATA || m0 == ALEC_FIXED_KEYFRAME) {
+      int keyframe = m0 == ALEC_FIXED_KEYFRAME;
+      uint16_t seq = alec_rd_be16(frame + 1), ver = alec_rd_be16(frame + 3);
+      const uint8_t *bmp = frame + ALEC_FIXED_HEADER_SIZE;
+      size_t total = ALEC_FIXED_HEADER_SIZE + bm, unreliable;
+      unsigned full = channels / 4, tail = channels % 4;
+      for (unsigned k = 0; k < full; k++)
+        total += fix_bytes[bmp[k]];
+      if (tail)
+        total += fix_bytes[bmp[full] & ((1u << (2 * tail)) - 1u)];
+      if (seq == (uint16_t)(dec->fix_seq + 1u) &&
+          (keyframe || (uint16_t)(ver - dec->fix_ver) <= FIXED_CTX_MAX_JUMP) && len >= total &&
+          fixed_fast(&dec->ctx, channels, bmp, bmp + bm, out, &unreliable)) {
+        dec->fix_seq = seq;
+        dec->fix_ver = ver;
+        if (info) {
+          info->priority = ALEC_P3;
+          info->msg_type = ALEC_MSG_FIXED;
+          info->sequence = seq;
+          info->ctx_version = ver;
+          info->keyframe = keyframe;
+          info->frame_len = total;
+          info->n_values = channels;
+          info->n_unreliable = unreliable;
+        }
+        return (int)channels;
+      }
+    }
+  }
+  return decode_fixed(dec, channels, frame, len, out, cap, info);
 }
 
 /* Ghost frame (spec 4.9, reference 1.3.10): the emitter built a fixed frame
@@ -591,36 +942,57 @@ int alec_decoder_feed_values(alec_decoder *dec, const double *values, unsigned n
   return 0;
 }
 
-int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
-                        const uint8_t *frame, size_t len, alec_value *out, size_t cap,
-                        alec_frame_info *info) {
-  if (!dec || (!frame && len) || (!out && cap))
-    return ALEC_EINVAL;
-  if (!frame)
-    frame = (const uint8_t *)"";
-  if (info) {
-    memset(info, 0, sizeof *info);
-    info->format = format;
-  }
+/* With frame info: cleared first, and again when the frame is refused. */
+__attribute__((noinline)) static int decode_info(alec_decoder *dec, alec_format format,
+                                                 unsigned channels, const uint8_t *frame,
+                                                 size_t len, alec_value *out, size_t cap,
+                                                 alec_frame_info *info) {
+  memset(info, 0, sizeof *info);
+  info->format = format;
+  int rc;
   switch (format) {
   case ALEC_FORMAT_SINGLE:
   case ALEC_FORMAT_SINGLE_XXH32:
-  case ALEC_FORMAT_MULTI: {
-    int rc = decode_legacy(dec, format, frame, len, out, cap, info);
-    if (rc < 0 && info) {
-      memset(info, 0, sizeof *info);
-      info->format = format;
-    }
-    return rc;
+  case ALEC_FORMAT_MULTI:
+    rc = legacy_entry(dec, format, frame, len, out, cap, info);
+    break;
+  case ALEC_FORMAT_FIXED:
+    rc = fixed_entry(dec, channels, frame, len, out, cap, info);
+    break;
+  default:
+    return ALEC_EINVAL;
   }
-  case ALEC_FORMAT_FIXED: {
-    int rc = decode_fixed(dec, channels, frame, len, out, cap, info);
-    if (rc < 0 && info) {
-      memset(info, 0, sizeof *info);
-      info->format = format;
-    }
-    return rc;
+  if (rc < 0) {
+    memset(info, 0, sizeof *info);
+    info->format = format;
   }
+  return rc;
+}
+
+int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
+                        const uint8_t *frame, size_t len, alec_value *out, size_t cap,
+                        alec_frame_info *info) {
+  /* The same refusals as one condition would give, in an order that costs
+   * the valid call one test each. */
+  if (!dec)
+    return ALEC_EINVAL;
+  if (!frame) {
+    if (len)
+      return ALEC_EINVAL;
+    frame = (const uint8_t *)"";
+  }
+  if (!out && cap)
+    return ALEC_EINVAL;
+  if (info)
+    return decode_info(dec, format, channels, frame, len, out, cap, info);
+  /* Tail calls: no frame of our own on the hot path. */
+  switch (format) {
+  case ALEC_FORMAT_SINGLE:
+  case ALEC_FORMAT_SINGLE_XXH32:
+  case ALEC_FORMAT_MULTI:
+    return legacy_entry(dec, format, frame, len, out, cap, NULL);
+  case ALEC_FORMAT_FIXED:
+    return fixed_entry(dec, channels, frame, len, out, cap, NULL);
   default:
     return ALEC_EINVAL;
   }

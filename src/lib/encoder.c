@@ -16,6 +16,8 @@
 #include "alec/error.h"
 #include "alec/frame.h"
 #include "alec/wire.h"
+#include "context_int.h"
+#include "wire_int.h"
 
 #define PROTOCOL_VERSION 1
 #define MULTI_MAX_CHANNELS 255
@@ -60,10 +62,10 @@ static void set_raw64(value_choice *c, double v) {
 }
 
 static void set_raw32(value_choice *c, double v) {
-  float f = alec_f64_to_f32(v);
+  float f = wire_f64_to_f32(v);
   c->encoding = ALEC_ENC_RAW32;
   c->len = 4;
-  alec_wr_be32(c->bytes, alec_f32_bits(f));
+  alec_wr_be32(c->bytes, wire_f32_bits(f));
   c->recon = (double)f;
 }
 
@@ -75,7 +77,7 @@ static void set_repeated(value_choice *c, double last) {
 
 /* The raw tail of choose_encoding (spec 3.1 steps 3-4). */
 static void choose_raw(value_choice *c, double v) {
-  float f = alec_f64_to_f32(v);
+  float f = wire_f64_to_f32(v);
   if (fabs((double)f - v) < 0.0001)
     set_raw32(c, v);
   else
@@ -84,7 +86,8 @@ static void choose_raw(value_choice *c, double v) {
 
 /* Writes the smallest delta of at most max_bytes that holds s; 0 if none.
  * The reconstruction uses the decoder's exact expression (spec 3.3). */
-static int try_delta(value_choice *c, int64_t s, double pred, double scale, int max_bytes) {
+static int try_delta(value_choice *c, int64_t s, double pred, double scale, int max_bytes,
+                     int want_recon) {
   if (s >= INT8_MIN && s <= INT8_MAX) {
     c->encoding = ALEC_ENC_DELTA8;
     c->len = 1;
@@ -100,7 +103,10 @@ static int try_delta(value_choice *c, int64_t s, double pred, double scale, int 
   } else {
     return 0;
   }
-  c->recon = pred + ((double)s / scale);
+  /* Only the closed loop reads it: the reference-compatible encoder
+   * observes its inputs, and this division is most of a delta's cost. */
+  if (want_recon)
+    c->recon = pred + ((double)s / scale);
   return 1;
 }
 
@@ -113,40 +119,43 @@ static int try_delta(value_choice *c, int64_t s, double pred, double scale, int 
 static double repeat_tolerance(const alec_encoder *enc) {
   if (enc->reference_compat)
     return DBL_EPSILON;
-  return 0.5 / (double)alec_context_scale(enc->ctx);
+  return 0.5 / (double)enc->ctx->cfg.scale;
 }
 
 /* Reference choose_encoding (spec 3.1), used by L1 and L3. */
 static void choose_legacy(const alec_context *ctx, uint32_t sid, double v, double rep_tol,
                           value_choice *c) {
-  double last, pred;
-  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < rep_tol) {
-    set_repeated(c, last);
+  /* The source's entry, looked up once: it exists iff last_value would
+   * answer, and has a prediction iff predict would. */
+  const ctx_src *e = ctx_find(ctx, sid);
+  if (e && fabs(v - e->last_value) < rep_tol) {
+    set_repeated(c, e->last_value);
     return;
   }
-  if (alec_context_predict(ctx, sid, &pred) == 0) {
-    double scale = (double)alec_context_scale(ctx);
-    if (try_delta(c, alec_round_q((v - pred) * scale), pred, scale, 4))
+  if (e && ctx_has_pred(e)) {
+    double pred = ctx_pred(ctx, e);
+    double scale = (double)ctx->cfg.scale;
+    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 4, 1))
       return;
   }
   choose_raw(c, v);
 }
 
 /* Fixed-frame choice (spec 3.2): no Delta32, no Raw64, no precision check. */
-static void choose_fixed(const alec_context *ctx, uint32_t sid, double v, int keyframe,
-                         double rep_tol, value_choice *c) {
-  double last, pred;
+static void choose_fixed(const alec_context *ctx, const ctx_src *e, double v, int keyframe,
+                         double rep_tol, int want_recon, value_choice *c) {
   if (!isfinite(v) || keyframe) {
     set_raw32(c, v);
     return;
   }
-  if (alec_context_last_value(ctx, sid, &last) == 0 && fabs(v - last) < rep_tol) {
-    set_repeated(c, last);
+  if (e && fabs(v - e->last_value) < rep_tol) {
+    set_repeated(c, e->last_value);
     return;
   }
-  if (alec_context_predict(ctx, sid, &pred) == 0) {
-    double scale = (double)alec_context_scale(ctx);
-    if (try_delta(c, alec_round_q((v - pred) * scale), pred, scale, 2))
+  if (e && ctx_has_pred(e)) {
+    double pred = ctx_pred(ctx, e);
+    double scale = (double)ctx->cfg.scale;
+    if (try_delta(c, wire_round_q((v - pred) * scale), pred, scale, 2, want_recon))
       return;
   }
   set_raw32(c, v);
@@ -166,8 +175,7 @@ static uint8_t fixed_code(uint8_t encoding) {
 }
 
 static int source_exists(const alec_context *ctx, uint32_t sid) {
-  alec_source_stats st;
-  return alec_context_source(ctx, sid, &st) == 0;
+  return ctx_find(ctx, sid) != NULL;
 }
 
 /* Makes room (and memory) for every source in sids (distinct) that does not
@@ -185,12 +193,12 @@ static int reserve_for(alec_context *ctx, const uint32_t *sids, size_t n) {
  * non-finite value, or a keyframe was requested) or whose periodic resync is
  * due. A source we never observed needs none: its first value goes raw. */
 static int needs_resync(const alec_encoder *enc, uint32_t sid) {
-  alec_source_stats st;
-  if (alec_context_source(enc->ctx, sid, &st) != 0)
+  const ctx_src *e = ctx_find(enc->ctx, sid);
+  if (!e)
     return 0;
-  if (st.flags & (ALEC_SRC_POISONED | ALEC_SRC_DESYNC))
+  if (e->flags & (ALEC_SRC_POISONED | ALEC_SRC_DESYNC))
     return 1;
-  return enc->keyframe_interval > 0 && st.count >= enc->keyframe_interval;
+  return enc->keyframe_interval > 0 && e->count >= enc->keyframe_interval;
 }
 
 /* Closed-loop observation of what the receiver decoded. The context marks
@@ -466,37 +474,73 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
       if (isfinite(values[i]) && needs_resync(enc, (uint32_t)i + 1u))
         keyframe = 1;
 
+  /* Channel i is source i + 1, normally at dense position i: each entry is
+   * looked up once, here, after the reservation (which may move entries). */
+  alec_context *ctx = enc->ctx;
   uint32_t sids[ALEC_FIXED_MAX_CHANNELS];
-  for (size_t i = 0; i < n; i++)
+  ctx_src *ent[ALEC_FIXED_MAX_CHANNELS];
+  size_t missing = 0;
+  for (size_t i = 0; i < n; i++) {
     sids[i] = (uint32_t)i + 1u;
-  int rc = reserve_for(enc->ctx, sids, n);
-  if (rc < 0)
-    return rc;
+    ent[i] = ctx_find_hint(ctx, sids[i], (uint32_t)i);
+    missing += !ent[i];
+  }
+  if (missing) {
+    int rc = alec_context_reserve(ctx, missing);
+    if (rc < 0)
+      return rc;
+    for (size_t i = 0; i < n; i++)
+      ent[i] = ctx_find(ctx, sids[i]);
+  }
 
   /* Closed loop: a keyframe is a plain 0xA1 frame whose context version
    * jumps past the receiver's tolerance, which makes both the reference
    * receiver and ours reset before observing its raw values. */
-  uint32_t version = alec_context_version(enc->ctx);
+  uint32_t version = ctx->version;
   if (closed && keyframe)
     version += FIXED_RESYNC_VERSION_JUMP;
 
-  uint8_t buf[FIXED_FRAME_MAX];
-  value_choice ch[ALEC_FIXED_MAX_CHANNELS];
+  /* Built in place when the caller's buffer holds the largest frame n
+   * channels can make (nothing can fail after that), else locally. */
+  uint8_t tmp[FIXED_FRAME_MAX];
   size_t bm = alec_fixed_bitmap_size((unsigned)n);
+  uint8_t *buf = cap >= ALEC_FIXED_HEADER_SIZE + bm + 4 * n ? out : tmp;
+  value_choice ch[ALEC_FIXED_MAX_CHANNELS];
   buf[0] = (keyframe && !closed) ? ALEC_FIXED_KEYFRAME : ALEC_FIXED_DATA;
   alec_wr_be16(buf + 1, enc->sequence);
   alec_wr_be16(buf + 3, (uint16_t)(version & 0xFFFFu));
-  memset(buf + ALEC_FIXED_HEADER_SIZE, 0, bm);
   size_t len = ALEC_FIXED_HEADER_SIZE + bm;
+  double rep_tol = repeat_tolerance(enc);
+  unsigned bits = 0;
   for (size_t i = 0; i < n; i++) {
-    choose_fixed(enc->ctx, sids[i], values[i], keyframe, repeat_tolerance(enc), &ch[i]);
-    buf[ALEC_FIXED_HEADER_SIZE + i / 4] |= (uint8_t)(fixed_code(ch[i].encoding) << (2 * (i % 4)));
-    memcpy(buf + len, ch[i].bytes, ch[i].len);
+    choose_fixed(ctx, ent[i], values[i], keyframe, rep_tol, closed, &ch[i]);
+    /* Each bitmap byte written once its four codes (or the last) are known:
+     * no memset call for a few bytes. */
+    bits |= (unsigned)fixed_code(ch[i].encoding) << (2 * (i % 4));
+    if (i % 4 == 3 || i + 1 == n) {
+      buf[ALEC_FIXED_HEADER_SIZE + i / 4] = (uint8_t)bits;
+      bits = 0;
+    }
+    /* Constant-size copies (0, 1, 2 or 4 bytes), no call. */
+    switch (ch[i].len) {
+    case 4:
+      memcpy(buf + len, ch[i].bytes, 4);
+      break;
+    case 2:
+      memcpy(buf + len, ch[i].bytes, 2);
+      break;
+    case 1:
+      buf[len] = ch[i].bytes[0];
+      break;
+    default:
+      break;
+    }
     len += ch[i].len;
   }
   if (len > cap)
     return ALEC_EBUFSIZE;
-  memcpy(out, buf, len);
+  if (buf != out)
+    memcpy(out, buf, len);
 
   enc->sequence++;
   if (keyframe) {
@@ -506,8 +550,23 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
     enc->msk++;
   }
   if (!closed) {
-    for (size_t i = 0; i < n; i++)
-      (void)alec_context_observe(enc->ctx, sids[i], values[i]);
+    /* Entries that existed before the frame stay where they are while the
+     * missing ones are appended (room was reserved). */
+    if (!missing && ctx_batch_ok(ctx, (uint32_t)n)) {
+      /* The counters once per frame, as in the decoder's fast path. */
+      const int sanitize = ctx->cfg.sanitize_nonfinite;
+      const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+      for (size_t i = 0; i < n; i++)
+        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta);
+      ctx_count_batch(ctx, (uint32_t)n);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        if (ent[i])
+          ctx_observe_entry(ctx, ent[i], values[i]);
+        else
+          (void)alec_context_observe(ctx, sids[i], values[i]);
+      }
+    }
   } else {
     if (keyframe) {
       alec_context_set_version(enc->ctx, version);

@@ -6,6 +6,7 @@
 
 #include "alec/error.h"
 #include "alec/wire.h"
+#include "wire_int.h"
 
 alec_family alec_frame_family(const uint8_t *buf, size_t len) {
   if (!buf || len == 0)
@@ -22,23 +23,7 @@ alec_family alec_frame_family(const uint8_t *buf, size_t len) {
 }
 
 int alec_header_parse(const uint8_t *buf, size_t len, alec_header *h) {
-  /* The reference reports a short header as InvalidHeader, not as a
-   * truncation. */
-  if (!buf || len < ALEC_HEADER_SIZE)
-    return ALEC_EHEADER;
-  uint8_t b = buf[0];
-  uint8_t prio = b & 7u;
-  if (prio > ALEC_P5)
-    return ALEC_EHEADER;
-  if (h) {
-    h->version = (uint8_t)(b >> 6);
-    h->msg_type = (uint8_t)((b >> 3) & 7u);
-    h->priority = prio;
-    h->sequence = alec_rd_be16(buf + 1);
-    h->timestamp = alec_rd_be32(buf + 3);
-    h->ctx_version = alec_rd_be24(buf + 7);
-  }
-  return 0;
+  return wire_header_parse(buf, len, h);
 }
 
 void alec_header_write(const alec_header *h, uint8_t out[ALEC_HEADER_SIZE]) {

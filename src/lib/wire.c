@@ -6,26 +6,10 @@
 
 #include "alec/envelope.h"
 #include "alec/error.h"
+#include "wire_int.h"
 
 int alec_varint_decode(const uint8_t *buf, size_t len, uint32_t *out) {
-  uint32_t result = 0;
-  unsigned shift = 0;
-  for (size_t i = 0;; i++) {
-    if (i >= len)
-      return ALEC_ETRUNC;
-    uint8_t b = buf[i];
-    /* The reference truncates the shifted group to 32 bits: bits 4..6 of the
-     * fifth byte vanish. shift < 32 here, so the shift itself is defined. */
-    result |= (uint32_t)(b & 0x7Fu) << shift;
-    if ((b & 0x80u) == 0) {
-      if (out)
-        *out = result;
-      return (int)(i + 1);
-    }
-    shift += 7;
-    if (shift >= 32)
-      return ALEC_EVARINT;
-  }
+  return wire_varint_decode(buf, len, out);
 }
 
 /* LEB128 writes the same bytes whatever the width of the integer: the u32
@@ -34,11 +18,7 @@ size_t alec_varint_encode(uint32_t v, uint8_t *out) { return alec_uvarint64_enco
 
 size_t alec_varint_size(uint32_t v) { return alec_uvarint64_size(v); }
 
-double alec_f64_from_bits(uint64_t bits) {
-  double d;
-  memcpy(&d, &bits, sizeof d);
-  return d;
-}
+double alec_f64_from_bits(uint64_t bits) { return wire_f64_from_bits(bits); }
 
 uint64_t alec_f64_bits(double v) {
   uint64_t b;
@@ -46,43 +26,12 @@ uint64_t alec_f64_bits(double v) {
   return b;
 }
 
-float alec_f32_from_bits(uint32_t bits) {
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
+float alec_f32_from_bits(uint32_t bits) { return wire_f32_from_bits(bits); }
 
-uint32_t alec_f32_bits(float v) {
-  uint32_t b;
-  memcpy(&b, &v, sizeof b);
-  return b;
-}
+uint32_t alec_f32_bits(float v) { return wire_f32_bits(v); }
 
-float alec_f64_to_f32(double v) {
-  /* C leaves out-of-range conversions undefined (C11 6.3.1.5); Rust gives
-   * +/-inf. Values within range but above FLT_MAX round to FLT_MAX or inf
-   * per IEEE nearest-even: the cut-off is FLT_MAX + half an ulp (2^104). */
-  if (isnan(v))
-    return (float)v; /* Annex F: NaN stays NaN, same instruction as Rust's */
-  const double lim = 0x1.ffffffp127; /* FLT_MAX + ulp/2: ties round to even = inf */
-  if (v >= lim)
-    return INFINITY;
-  if (v <= -lim)
-    return -INFINITY;
-  return (float)v;
-}
+float alec_f64_to_f32(double v) { return wire_f64_to_f32(v); }
 
-int64_t alec_sat_trunc_i64(double t) {
-  if (isnan(t))
-    return 0;
-  if (t >= 9223372036854775808.0)
-    return INT64_MAX;
-  if (t < -9223372036854775808.0)
-    return INT64_MIN;
-  return (int64_t)t;
-}
+int64_t alec_sat_trunc_i64(double t) { return wire_sat_trunc_i64(t); }
 
-int64_t alec_round_q(double x) {
-  double t = (x >= 0.0) ? x + 0.5 : x - 0.5;
-  return alec_sat_trunc_i64(t);
-}
+int64_t alec_round_q(double x) { return wire_round_q(x); }

@@ -28,3 +28,13 @@ EXTRA_DIST += tests/fixtures
 BENCH_TARGETS += bench-codec
 bench-codec: src/tools/bench-codec$(EXEEXT)
 	ALEC_SHARED="$${ALEC_SHARED:-$(abs_top_srcdir)/../shared}" ./src/tools/bench-codec$(EXEEXT)
+
+# `make bench-reference ALEC_REFERENCE=/path/to/alec-codec`: bench-codec with
+# the Rust reference's figures beside libalec's (contrib/bench-reference.sh
+# builds its harness offline; skipped without a checkout or cargo). Not part
+# of `make bench` nor of `make check`.
+bench-reference: src/tools/bench-codec$(EXEEXT)
+	ALEC_SHARED="$${ALEC_SHARED:-$(abs_top_srcdir)/../shared}" \
+	BENCH_CODEC="$(abs_builddir)/src/tools/bench-codec$(EXEEXT)" \
+	$(SHELL) $(abs_top_srcdir)/contrib/bench-reference.sh "$(ALEC_REFERENCE)"
+.PHONY: bench-reference
