@@ -14,7 +14,7 @@ dist_alecdata_SCRIPTS = contrib/writers/notify.sh
 alecpromdir = $(alecdatadir)/prometheus
 dist_alecprom_DATA = contrib/prometheus/alec.rules.yml
 
-EXTRA_DIST += debian
+EXTRA_DIST += debian tests/integration/debian_packages.sh
 
 # The rules' syntax and unit tests (promtool, Debian package prometheus).
 TESTS += tests/prometheus_rules.sh
