@@ -20,3 +20,8 @@ EXTRA_DIST += debian tests/integration/debian_packages.sh
 TESTS += tests/prometheus_rules.sh
 dist_check_SCRIPTS += tests/prometheus_rules.sh
 EXTRA_DIST += contrib/prometheus
+
+# collectd + write_prometheus, Prometheus with the rules and Alertmanager on
+# loopback: the deviating emitter's alert fires and resolves, no other.
+TESTS += tests/integration/prometheus_alerting.sh
+EXTRA_DIST += tests/integration/prometheus_alerting.sh
