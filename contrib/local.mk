@@ -9,7 +9,7 @@
 dist_man_MANS += docs/alec-send.1 docs/alec-decode.1 docs/alec-encode.1
 
 # NotificationExec programs of contrib/writers/notifications.conf.
-dist_alecdata_SCRIPTS = contrib/writers/notify.sh
+dist_alecdata_SCRIPTS = contrib/writers/notify.sh contrib/writers/alertmanager-notify.sh
 
 alecpromdir = $(alecdatadir)/prometheus
 dist_alecprom_DATA = contrib/prometheus/alec.rules.yml
@@ -25,3 +25,8 @@ EXTRA_DIST += contrib/prometheus
 # loopback: the deviating emitter's alert fires and resolves, no other.
 TESTS += tests/integration/prometheus_alerting.sh
 EXTRA_DIST += tests/integration/prometheus_alerting.sh
+
+# Notifications to a real Alertmanager through exec and
+# contrib/writers/alertmanager-notify.sh.
+TESTS += tests/integration/writers_alertmanager.sh
+EXTRA_DIST += tests/integration/writers_alertmanager.sh tests/integration/alertmanager_lib.sh
