@@ -115,7 +115,8 @@ do_mount "$root/dev/pts" -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts
 do_mount "$root/dev/shm" -t tmpfs -o mode=1777 shm
 
 # Runs one of the README's commands in the chroot as a new user's shell
-# would: login environment of root, the checkout as working directory.
+# would: login environment of root, the checkout in root's home directory
+# (mode 0700, so exec's user nobody cannot enter it) as working directory.
 in_root() {
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 TERM=dumb /bin/sh -c "cd /root/collectd-alec && $1"
