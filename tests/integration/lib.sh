@@ -198,8 +198,8 @@ it__sanitizer_setup() {
 
 # A scratch directory under the build tree (or the directory $1, emptied),
 # readable and writable by the user the exec plugin switches to (nobody).
-# A build tree nobody cannot enter (a checkout in root's home directory, mode 0700: the
-# natural place on a fresh machine) gets it in /tmp instead.
+# A build tree nobody cannot enter (a checkout in root's home directory,
+# mode 0700: the natural place on a fresh machine) gets it in /tmp instead.
 it_mktemp() {
   if [ -n "${1:-}" ]; then
     mkdir -p "$(dirname "$1")" || it_fail "cannot create $(dirname "$1")"
