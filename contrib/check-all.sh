@@ -38,5 +38,16 @@ echo "== build and test (-Werror)"
 run_suite build-ci
 echo "== build and test under ASan + UBSan"
 run_suite build-ci-san --enable-sanitizers
+# Builds, installs and purges the Debian packages on this machine: once,
+# after both suites, with the first suite's tree for its scratch files.
+echo "== Debian packages (dpkg-buildpackage, lintian, dpkg -i, stock collectd, purge)"
+deb_rc=0
+ALEC_SRCDIR="$top" ALEC_BUILDDIR="$top/build-ci" ALEC_SHARED="${ALEC_SHARED:-$top/../shared}" \
+  bash "$top/tests/integration/debian_packages.sh" || deb_rc=$?
+case $deb_rc in
+  0) tot_pass=$((tot_pass + 1)) ;;
+  77) tot_skip=$((tot_skip + 1)) ;;
+  *) tot_fail=$((tot_fail + 1)) ;;
+esac
 echo "check-all: $tot_pass passed, $tot_fail failed, $tot_skip skipped"
 [ "$tot_fail" -eq 0 ] && [ "$tot_pass" -gt 0 ]

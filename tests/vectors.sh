@@ -213,7 +213,7 @@ $1 == "G" {
   stream = $2; grp = $3; kept = 0
   if (stream == "s1_single_hvac_24h") max = 30
   else if (stream == "s2_multi_adaptive_hvac_24h") max = 20
-  else if (stream == "s3_fixed_hvac_24h") max = 52
+  else if (stream == "s3_fixed_hvac_24h") max = 200
   else if (stream == "s4_fleet") max = (grp == "emitter 0" || grp == "emitter 5") ? 8 : 0
   else if (grp ~ /packet_loss_kf50|fixed1\/nan_then_ramp_across_keyframe/) max = 52
   else if (grp ~ /packet_loss_no_keyframes/) max = 22

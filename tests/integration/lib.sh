@@ -198,14 +198,26 @@ it__sanitizer_setup() {
 
 # A scratch directory under the build tree (or the directory $1, emptied),
 # readable and writable by the user the exec plugin switches to (nobody).
+# A build tree nobody cannot enter (a checkout in root's home directory,
+# mode 0700: the natural place on a fresh machine) gets it in /tmp instead.
 it_mktemp() {
   if [ -n "${1:-}" ]; then
-    rm -rf "$1" && mkdir -p "$1" || it_fail "cannot create $1"
-    IT_TMP=$(cd "$1" && pwd)
+    mkdir -p "$(dirname "$1")" || it_fail "cannot create $(dirname "$1")"
+    if it__exec_reaches "$(dirname "$1")"; then
+      rm -rf "$1" && mkdir -p "$1" || it_fail "cannot create $1"
+      IT_TMP=$(cd "$1" && pwd)
+    else
+      IT_TMP=$(mktemp -d "/tmp/alec-$IT_NAME.XXXXXX") || it_fail "mktemp"
+      it_say "scratch directory $IT_TMP: exec's user cannot enter $(dirname "$1")"
+    fi
   else
     mkdir -p "$IT_BUILDDIR/tests/integration/run" || it_fail "cannot create run directory"
     chmod 0755 "$IT_BUILDDIR/tests/integration/run" "$IT_BUILDDIR/tests/integration" 2>/dev/null
-    IT_TMP=$(mktemp -d "$IT_BUILDDIR/tests/integration/run/$IT_NAME.XXXXXX") || it_fail "mktemp"
+    if it__exec_reaches "$IT_BUILDDIR/tests/integration/run"; then
+      IT_TMP=$(mktemp -d "$IT_BUILDDIR/tests/integration/run/$IT_NAME.XXXXXX") || it_fail "mktemp"
+    else
+      IT_TMP=$(mktemp -d "/tmp/alec-$IT_NAME.XXXXXX") || it_fail "mktemp"
+    fi
   fi
   chmod 0777 "$IT_TMP"
   IT_CONF=$IT_TMP/collectd.conf
@@ -283,6 +295,13 @@ LoadPlugin csv
   StoreRates false
 </Plugin>
 EOF
+}
+
+# True when the user exec runs programs as (it_exec_user) can enter $1.
+it__exec_reaches() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  command -v runuser >/dev/null 2>&1 || return 0
+  runuser -u nobody -- test -x "$1" 2>/dev/null
 }
 
 # The user exec runs programs as: it refuses root, and only root may switch
