@@ -25,6 +25,7 @@
 #include "receiver.h"
 #include "snapshot.h"
 #include "udp.h"
+#include "mqtt.h"
 
 #define PLUGIN_NAME "alec"
 
@@ -37,6 +38,8 @@ typedef struct alec_plugin {
   int initialized;
   alec_rx *rx;
   alec_udp *udp;
+  alec_mqtt *mqtt;
+  int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   meta_data_t *prio_meta[5];
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
@@ -180,6 +183,23 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
+  /* LoRaWAN link quality of the uplink that carried the frame (best
+   * gateway); SNR goes negative, hence types of our own. */
+  const alec_rx_msg *m = f->msg;
+  if (m && P.lora_types_ok && (m->has_rssi || m->has_snr)) {
+    vl.meta = NULL;
+    vl.type_instance[0] = '\0';
+    if (m->has_rssi) {
+      sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
+      value.gauge = m->rssi;
+      plugin_dispatch_values(&vl);
+    }
+    if (m->has_snr) {
+      sstrncpy(vl.type, "lora_snr", sizeof vl.type);
+      value.gauge = m->snr;
+      plugin_dispatch_values(&vl);
+    }
+  }
 }
 
 static void sink_priority(void *arg, const alec_rx_frame *f) {
@@ -355,6 +375,10 @@ static int alec_init(void) {
   int ds_type;
   P.default_ds_type = type_check(NULL, ALEC_PC_DEFAULT_TYPE, &ds_type) == 1 ? ds_type : DS_TYPE_GAUGE;
   P.score_types_ok = type_check(NULL, "alec_score", &ds_type) == 1 && type_check(NULL, "alec_anomaly", &ds_type) == 1;
+  P.lora_types_ok = type_check(NULL, "lora_rssi", &ds_type) == 1 && type_check(NULL, "lora_snr", &ds_type) == 1;
+  if (P.cfg.n_mqtt && !P.lora_types_ok)
+    NOTICE(PLUGIN_NAME " plugin: types lora_rssi / lora_snr not found: uplink RSSI and SNR are not dispatched "
+                       "(add alec.types.db to TypesDB)");
   if (!P.score_types_ok)
     NOTICE(PLUGIN_NAME " plugin: types alec_score / alec_anomaly not found: per-emitter scores are not dispatched "
                        "(add alec.types.db to TypesDB)");
@@ -377,6 +401,8 @@ static int alec_init(void) {
   if (alec_udp_open(&P.udp, &P.cfg, P.rx) != 0) goto fail;
   if (alec_rx_start(P.rx, spawn) != 0) goto fail;
   if (alec_udp_start(P.udp, spawn) != 0) goto fail;
+  if (alec_mqtt_open(&P.mqtt, &P.cfg, P.rx) != 0) goto fail;
+  if (alec_mqtt_start(P.mqtt, spawn) != 0) goto fail;
   P.initialized = 1;
   return 0;
 fail:
@@ -437,6 +463,51 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
   }
 }
 
+/* Per <MQTT> block, plugin instance "mqtt-<name>": connection, messages,
+ * redeliveries, downlinks and refusals by kind. */
+static void submit_mqtt(cdtime_t t) {
+  for (size_t i = 0; i < alec_mqtt_count(P.mqtt); i++) {
+    alec_mqtt_stats ms;
+    alec_mqtt_get_stats(P.mqtt, i, &ms);
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = t;
+    sstrncpy(vl.host, hostname_g, sizeof vl.host);
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
+    ssnprintf(vl.plugin_instance, sizeof vl.plugin_instance, "mqtt-%s", ms.name);
+    const struct {
+      const char *type, *ti;
+      uint64_t n;
+      int gauge;
+    } rows[] = {
+        {"gauge", "connected", (uint64_t)ms.connected, 1},
+        {"packets", "messages", ms.messages, 0},
+        {"total_bytes", "messages", ms.bytes, 0},
+        {"derive", "duplicates", ms.duplicates, 0},
+        {"derive", "connects", ms.connects, 0},
+        {"derive", "disconnects", ms.disconnects, 0},
+        {"derive", "connect_failures", ms.connect_failures, 0},
+        {"derive", "downlinks", ms.downlinks, 0},
+        {"derive", "downlink_errors", ms.downlink_errors, 0},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+      sstrncpy(vl.type, rows[k].type, sizeof vl.type);
+      sstrncpy(vl.type_instance, rows[k].ti, sizeof vl.type_instance);
+      if (rows[k].gauge) v.gauge = (gauge_t)rows[k].n;
+      else v.derive = (derive_t)rows[k].n;
+      plugin_dispatch_values(&vl);
+    }
+    sstrncpy(vl.type, "errors", sizeof vl.type);
+    for (int k = 0; k < ALEC_MQTT_REJ_COUNT; k++) {
+      ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_mqtt_reject_name(k));
+      v.derive = (derive_t)ms.rejected[k];
+      plugin_dispatch_values(&vl);
+    }
+  }
+}
+
 static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
@@ -478,6 +549,7 @@ static int alec_read(void) {
     ssnprintf(ti, sizeof ti, "rejected_%s", alec_rx_reject_name(k));
     submit("errors", ti, (value_t){.derive = (derive_t)s.rejected[k]}, t);
   }
+  submit_mqtt(t);
   if (s.has_auth) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
@@ -489,9 +561,12 @@ static int alec_read(void) {
 static void release_all(void) {
   /* Transports first: what they queued is still decoded and saved. */
   alec_udp_stop(P.udp);
+  alec_mqtt_stop(P.mqtt);
   alec_rx_stop(P.rx);
   alec_udp_free(P.udp);
   P.udp = NULL;
+  alec_mqtt_free(P.mqtt);
+  P.mqtt = NULL;
   /* The server reads only the store; the store outlives it. */
   alec_dash_stop(P.dash);
   P.dash = NULL;
@@ -510,6 +585,7 @@ static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
     alec_udp_stop(P.udp);
+    alec_mqtt_stop(P.mqtt);
     alec_rx_stop(P.rx);
     alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
     uint64_t rej = 0;

@@ -115,6 +115,94 @@ typedef struct alec_pc_dashboard {
   double history_interval; /* HistoryInterval: s per point, 1; [0.1, 86400] */
 } alec_pc_dashboard;
 
+/* <MQTT "name"> (mqtt.h): one broker connection of a LoRaWAN network
+ * server (ChirpStack v4, The Things Stack v3) or of custom gateways (raw).
+ * Its options are ONE table, ALEC_PC_MQTT_OPTIONS: the parser
+ * (alec_conf.c), the checks of finalize and the man page follow it. */
+#define ALEC_PC_MAX_MQTT 16
+#define ALEC_PC_MQTT_MAX_TOPICS 16
+#define ALEC_PC_MQTT_MAX_FPORTS 64
+#define ALEC_PC_MQTT_TOPIC_LEN 256
+
+typedef struct alec_pc_fport {
+  int port;                             /* 1..223 */
+  char profile[ALEC_PC_NAME_LEN];       /* a <Profile> name */
+  const struct alec_pc_profile *resolved; /* by finalize */
+} alec_pc_fport;
+
+/* Option kinds of the table: STRING (char array), INT, BOOL, DOUBLE, and
+ * the kinds with their own syntax (TOPIC, FPORT, DIALECT, GROUPFROM,
+ * SECURITY). */
+enum {
+  ALEC_PC_K_STRING = 1,
+  ALEC_PC_K_INT,
+  ALEC_PC_K_BOOL,
+  ALEC_PC_K_DOUBLE,
+  ALEC_PC_K_TOPIC,
+  ALEC_PC_K_FPORT,
+  ALEC_PC_K_DIALECT,
+  ALEC_PC_K_GROUPFROM,
+  ALEC_PC_K_SECURITY
+};
+
+/* X(Name, kind, field, lo, hi, repeatable): lo..hi is the range of INT and
+ * DOUBLE, the length of STRING (lo: shortest). */
+#define ALEC_PC_MQTT_OPTIONS(X)                                      \
+  X(Host, ALEC_PC_K_STRING, host, 1, 255, 0)                         \
+  X(Port, ALEC_PC_K_INT, port, 1, 65535, 0)                          \
+  X(ClientId, ALEC_PC_K_STRING, client_id, 1, 255, 0)                \
+  X(User, ALEC_PC_K_STRING, user, 1, 255, 0)                         \
+  X(Password, ALEC_PC_K_STRING, password, 0, 255, 0)                 \
+  X(CACert, ALEC_PC_K_STRING, ca_cert, 1, 1023, 0)                   \
+  X(ClientCert, ALEC_PC_K_STRING, client_cert, 1, 1023, 0)           \
+  X(ClientKey, ALEC_PC_K_STRING, client_key, 1, 1023, 0)             \
+  X(QoS, ALEC_PC_K_INT, qos, 0, 2, 0)                                \
+  X(CleanSession, ALEC_PC_K_BOOL, clean_session, 0, 1, 0)            \
+  X(KeepAlive, ALEC_PC_K_INT, keepalive, 5, 65535, 0)                \
+  X(Topic, ALEC_PC_K_TOPIC, topics, 1, 255, 1)                       \
+  X(Dialect, ALEC_PC_K_DIALECT, dialect, 0, 0, 0)                    \
+  X(EmitterLevel, ALEC_PC_K_INT, emitter_level, 0, 63, 0)            \
+  X(FPort, ALEC_PC_K_FPORT, fports, 1, 223, 1)                       \
+  X(GroupFrom, ALEC_PC_K_GROUPFROM, group_from, 1, 127, 0)           \
+  X(SecurityLevel, ALEC_PC_K_SECURITY, security, 0, 0, 0)            \
+  X(Downlinks, ALEC_PC_K_BOOL, downlinks, 0, 1, 0)                   \
+  X(DownlinkBudget, ALEC_PC_K_INT, downlink_budget, 0, 100000, 0)    \
+  X(DownlinkInterval, ALEC_PC_K_DOUBLE, downlink_interval, 0, 86400, 0) \
+  X(DownlinkFPort, ALEC_PC_K_INT, downlink_fport, 1, 223, 0)         \
+  X(MaxMessageSize, ALEC_PC_K_INT, max_message_size, 64, 65536, 0)
+
+typedef struct alec_pc_mqtt {
+  char name[ALEC_PC_NAME_LEN];
+  char host[256];
+  int port;             /* 1883 */
+  char client_id[256];  /* "collectd-alec-<hostname>-<name>" */
+  char user[256];
+  char password[256];
+  char ca_cert[ALEC_PC_PATH_LEN], client_cert[ALEC_PC_PATH_LEN], client_key[ALEC_PC_PATH_LEN];
+  int qos;              /* 1 */
+  int clean_session;    /* false: the broker keeps what arrives while collectd restarts */
+  int keepalive;        /* 60 s */
+  char topics[ALEC_PC_MQTT_MAX_TOPICS][ALEC_PC_MQTT_TOPIC_LEN]; /* default: the dialect's */
+  size_t n_topics;
+  int dialect;          /* enum alec_ns_dialect (nsevent.h) */
+  int emitter_level;    /* raw: topic level (0 = first) of the emitter id, -1: envelopes */
+  alec_pc_fport fports[ALEC_PC_MQTT_MAX_FPORTS];
+  size_t n_fports;
+  char group_from[128]; /* "" none */
+  int security;         /* ALEC_PC_SEC_*: None unless given */
+  int downlinks;        /* true */
+  int downlink_budget;  /* per device and day, 10; 0 unlimited */
+  double downlink_interval; /* 600 s */
+  int downlink_fport;   /* -1: the uplink's */
+  int max_message_size; /* 4096 bytes */
+  uint64_t seen;        /* options given (parser), one bit per table row */
+} alec_pc_mqtt;
+
+/* An <MQTT> block with every default (name copied). */
+void alec_pc_mqtt_defaults(alec_pc_mqtt *m, const char *name);
+/* The profile FPort `port` maps to, or NULL. */
+const struct alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port);
+
 typedef struct alec_plugin_config {
   alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
   size_t n_listen;
@@ -136,6 +224,8 @@ typedef struct alec_plugin_config {
   size_t max_groups;                 /* MaxGroups: peer groups from metadata (MQTT GroupFrom) */
   alec_pc_fleet fleet;
   alec_pc_dashboard dashboard;
+  alec_pc_mqtt *mqtt; /* <MQTT> blocks */
+  size_t n_mqtt;
   alec_pc_profile *profiles;
   size_t n_profiles;
   alec_pc_emitter *emitters; /* sorted by id after finalize */
