@@ -9,7 +9,8 @@ PKGS="build-essential make autoconf automake libtool pkg-config
       clang libclang-rt-14-dev valgrind procps iproute2 ca-certificates
       graphite-carbon python3-whisper influxdb influxdb-client curl
       libprotobuf-c1 libyajl2 libyajl-dev libmicrohttpd12
-      mosquitto mosquitto-clients libmosquitto-dev"
+      mosquitto mosquitto-clients libmosquitto-dev
+      rabbitmq-server librabbitmq-dev amqp-tools"
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

@@ -21,6 +21,7 @@
 #include "alec/frame.h"
 
 #include "alec_conf.h"
+#include "amqp_transport.h"
 #include "dashboard.h"
 #include "receiver.h"
 #include "snapshot.h"
@@ -40,6 +41,7 @@ typedef struct alec_plugin {
   alec_udp *udp;
   alec_mqtt *mqtt;
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
+  alec_amqp *amqp; /* <AMQP> consumers, NULL without */
   meta_data_t *prio_meta[5];
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
@@ -403,6 +405,7 @@ static int alec_init(void) {
   if (alec_udp_start(P.udp, spawn) != 0) goto fail;
   if (alec_mqtt_open(&P.mqtt, &P.cfg, P.rx) != 0) goto fail;
   if (alec_mqtt_start(P.mqtt, spawn) != 0) goto fail;
+  if (alec_amqp_open(&P.amqp, &P.cfg, P.rx) != 0 || alec_amqp_start(P.amqp, spawn) != 0) goto fail;
   P.initialized = 1;
   return 0;
 fail:
@@ -508,6 +511,57 @@ static void submit_mqtt(cdtime_t t) {
   }
 }
 
+/* Per <AMQP> block, plugin instance "amqp-<name>", like the MQTT clients:
+ * deliveries, acknowledgements, redeliveries, connection, downlinks and
+ * refusals by kind. */
+static void submit_amqp(cdtime_t t) {
+  for (size_t i = 0; i < alec_amqp_count(P.amqp); i++) {
+    alec_amqp_stats a;
+    alec_amqp_get_stats(P.amqp, i, &a);
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = t;
+    sstrncpy(vl.host, hostname_g, sizeof vl.host);
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
+    ssnprintf(vl.plugin_instance, sizeof vl.plugin_instance, "amqp-%s", a.name);
+    const struct {
+      const char *type, *ti;
+      uint64_t n;
+      int gauge;
+    } rows[] = {
+        {"gauge", "connected", (uint64_t)a.connected, 1},
+        {"packets", "messages", a.deliveries, 0},
+        {"total_bytes", "messages", a.bytes, 0},
+        {"derive", "acknowledgements", a.acked, 0},
+        {"derive", "redelivered", a.redelivered, 0},
+        {"derive", "duplicates", a.duplicates, 0},
+        {"derive", "queue_waits", a.waits, 0},
+        {"derive", "connects", a.connects, 0},
+        {"derive", "disconnects", a.disconnects, 0},
+        {"derive", "connect_failures", a.connect_failures, 0},
+        {"derive", "downlinks", a.downlinks_sent, 0},
+        {"derive", "downlink_errors", a.downlinks_failed, 0},
+        {"errors", "rejected_fport_unmapped", a.unmapped_fport, 0},
+        {"errors", "rejected_no_payload", a.no_payload, 0},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+      sstrncpy(vl.type, rows[k].type, sizeof vl.type);
+      sstrncpy(vl.type_instance, rows[k].ti, sizeof vl.type_instance);
+      if (rows[k].gauge) v.gauge = (gauge_t)rows[k].n;
+      else v.derive = (derive_t)rows[k].n;
+      plugin_dispatch_values(&vl);
+    }
+    sstrncpy(vl.type, "errors", sizeof vl.type);
+    for (int k = 1; k <= ALEC_NS_KINDS; k++) {
+      ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_ns_kind_name(-k));
+      v.derive = (derive_t)a.rejected[k];
+      plugin_dispatch_values(&vl);
+    }
+  }
+}
+
 static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
@@ -550,6 +604,7 @@ static int alec_read(void) {
     submit("errors", ti, (value_t){.derive = (derive_t)s.rejected[k]}, t);
   }
   submit_mqtt(t);
+  submit_amqp(t);
   if (s.has_auth) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
@@ -562,11 +617,14 @@ static void release_all(void) {
   /* Transports first: what they queued is still decoded and saved. */
   alec_udp_stop(P.udp);
   alec_mqtt_stop(P.mqtt);
+  alec_amqp_stop(P.amqp);
   alec_rx_stop(P.rx);
   alec_udp_free(P.udp);
   P.udp = NULL;
   alec_mqtt_free(P.mqtt);
   P.mqtt = NULL;
+  alec_amqp_free(P.amqp);
+  P.amqp = NULL;
   /* The server reads only the store; the store outlives it. */
   alec_dash_stop(P.dash);
   P.dash = NULL;
@@ -586,6 +644,7 @@ static int alec_shutdown(void) {
     alec_rx_stats s;
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);
+    alec_amqp_stop(P.amqp);
     alec_rx_stop(P.rx);
     alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
     uint64_t rej = 0;

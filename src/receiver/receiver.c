@@ -561,6 +561,7 @@ void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
+  if (m->done) m->done(m->done_ctx, m->done_tag);
 }
 
 /* ---- evaluation ---------------------------------------------------------------- */

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# The AMQP transport of the receiver (src/receiver/amqp_transport.h): <AMQP> blocks
+# consuming RabbitMQ queues of ChirpStack / TTS uplink events (one shard of
+# a consistent-hash exchange each, docs/SCALING.md), acknowledged after
+# collectd has the values; nsmsg.c is the uplink -> message step it shares
+# with the MQTT transport.
+libalec_receiver_la_SOURCES += \
+	src/receiver/amqp_transport.c \
+	src/receiver/amqp_transport.h \
+	src/receiver/amqpconf.c \
+	src/receiver/amqpconf.h \
+	src/receiver/nsmsg.c \
+	src/receiver/nsmsg.h
+libalec_receiver_la_CFLAGS += $(RABBITMQ_CFLAGS)
+libalec_receiver_la_LIBADD += $(RABBITMQ_LIBS)
+
+if BUILD_PLUGIN
+# The configuration tests compile the option parser and config.c directly.
+tests_check_plugin_config_SOURCES += src/receiver/amqpconf.c
+tests_check_security_SOURCES += src/receiver/amqpconf.c
+endif
