@@ -19,3 +19,17 @@ if BUILD_PLUGIN
 tests_check_plugin_config_SOURCES += src/receiver/amqpconf.c
 tests_check_security_SOURCES += src/receiver/amqpconf.c
 endif
+
+# The fleet of the AMQP tests and benchmark: ChirpStack "up" events of ALEC
+# devices published to RabbitMQ; keyframe requests honoured.
+check_PROGRAMS += tests/integration/amqppub
+tests_integration_amqppub_SOURCES = tests/integration/amqppub.c
+tests_integration_amqppub_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_amqppub_LDADD = libalec.la $(RABBITMQ_LIBS) $(SODIUM_LIBS) -lm
+
+# Against a private RabbitMQ node (tests/integration/rabbitmq_lib.sh): one
+# receiver (amqp_basic.sh); three receivers, a failover and a fourth shard
+# (amqp_shards.sh). Skipped when rabbitmq-server is not installed.
+AMQP_IT_TESTS = tests/integration/amqp_basic.sh
+TESTS += $(AMQP_IT_TESTS)
+EXTRA_DIST += $(AMQP_IT_TESTS) tests/integration/rabbitmq_lib.sh

@@ -534,6 +534,12 @@ static void *consumer_main(void *arg) {
   free(pending);
   drain(c);
   disconnect(c, 1);
+  alec_rx_log(c->rx, ALEC_RX_LOG_INFO,
+              "amqp \"%s\": stopped; %" PRIu64 " deliveries, %" PRIu64 " redelivered, %" PRIu64 " duplicates, %" PRIu64
+              " acknowledgements, %" PRIu64 " reconnects",
+              c->cfg->name, (uint64_t)atomic_load(&c->deliveries), (uint64_t)atomic_load(&c->redelivered),
+              (uint64_t)atomic_load(&c->duplicates), (uint64_t)atomic_load(&c->acked),
+              (uint64_t)(atomic_load(&c->connects) ? atomic_load(&c->connects) - 1 : 0));
   return NULL;
 }
 
