@@ -42,6 +42,8 @@ typedef struct alec_plugin {
   alec_mqtt *mqtt;
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   alec_amqp *amqp; /* <AMQP> consumers, NULL without */
+  int ack_writer;     /* alec_write is registered: values confirm acknowledgements */
+  uint64_t ack_token; /* dispatch thread: last ACK_META token dispatched */
   meta_data_t *prio_meta[5];
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
@@ -158,8 +160,46 @@ static void sink_log(void *arg, int level, const char *msg) {
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
 }
 
+/* At-least-once transports (AMQP): the last value list of a frame whose
+ * message waits for acknowledgement carries ACK_META = a token; our write
+ * callback sees it once a write thread has taken it (and every value list
+ * queued before it), and tells the receiver (alec_rx_written). */
+#define ACK_META "alec:ack"
+
+static void dispatch_last(value_list_t *last, int *has_last, const value_list_t *next, value_t *last_value) {
+  if (*has_last) plugin_dispatch_values(last);
+  if (next == NULL) {
+    *has_last = 0;
+    return;
+  }
+  *last_value = next->values[0];
+  *last = *next;
+  last->values = last_value;
+  *has_last = 1;
+}
+
+static uint64_t sink_mark(void *arg) {
+  (void)arg;
+  return P.ack_token;
+}
+
+static int alec_write(const data_set_t *ds, const value_list_t *vl, user_data_t *ud) {
+  (void)ds;
+  (void)ud;
+  uint64_t token;
+  if (vl->meta == NULL || strcmp(vl->plugin, PLUGIN_NAME) != 0) return 0;
+  if (meta_data_get_unsigned_int(vl->meta, ACK_META, &token) == 0 && P.rx) alec_rx_written(P.rx, token);
+  return 0;
+}
+
 static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched, uint64_t *unconvertible) {
   (void)arg;
+  /* Dispatched one behind, so that the frame's last value list can take
+   * the acknowledgement token. */
+  value_list_t last;
+  value_t last_value;
+  int has_last = 0;
+  int ack = f->msg && f->msg->done && P.ack_writer;
   value_list_t vl = VALUE_LIST_INIT;
   value_t value;
   vl.values = &value;
@@ -181,7 +221,8 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     /* One prebuilt meta per priority: plugin_dispatch_values deep-copies
      * vl.meta, so sharing it saves a create/destroy per value. */
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
-    plugin_dispatch_values(&vl);
+    if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+    else plugin_dispatch_values(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
@@ -194,13 +235,26 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     if (m->has_rssi) {
       sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
       value.gauge = m->rssi;
-      plugin_dispatch_values(&vl);
+      if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+      else plugin_dispatch_values(&vl);
     }
     if (m->has_snr) {
       sstrncpy(vl.type, "lora_snr", sizeof vl.type);
       value.gauge = m->snr;
-      plugin_dispatch_values(&vl);
+      if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+      else plugin_dispatch_values(&vl);
     }
+  }
+  if (has_last) {
+    meta_data_t *md = last.meta ? meta_data_clone(last.meta) : meta_data_create();
+    if (md && meta_data_add_unsigned_int(md, ACK_META, P.ack_token + 1) == 0) {
+      last.meta = md;
+      plugin_dispatch_values(&last);
+      P.ack_token++;
+    } else {
+      plugin_dispatch_values(&last); /* unconfirmed: acknowledged with the next frame's values */
+    }
+    if (md) meta_data_destroy(md);
   }
 }
 
@@ -398,6 +452,14 @@ static int alec_init(void) {
       .fleet_event = sink_fleet_event,
       .tick = sink_tick,
   };
+  if (P.cfg.n_amqp) {
+    /* Written, not merely dispatched, is what an AMQP acknowledgement
+     * waits for. */
+    if (plugin_register_write(PLUGIN_NAME, alec_write, NULL) == 0) P.ack_writer = 1;
+    else WARNING(PLUGIN_NAME " plugin: cannot register the write callback: AMQP messages are acknowledged when "
+                             "dispatched, not when written");
+  }
+  if (P.ack_writer) sink.mark = sink_mark;
   if (alec_rx_new(&P.rx, &P.cfg, &sink) != 0) goto fail;
   if (P.cfg.dashboard.enabled && start_dashboard() != 0) goto fail;
   if (alec_udp_open(&P.udp, &P.cfg, P.rx) != 0) goto fail;
@@ -630,6 +692,8 @@ static void release_all(void) {
   P.dash = NULL;
   alec_snap_store_free(P.snap);
   P.snap = NULL;
+  if (P.ack_writer) plugin_unregister_write(PLUGIN_NAME);
+  P.ack_writer = 0;
   alec_rx_free(P.rx);
   P.rx = NULL;
   for (int i = 0; i < 5; i++) {

@@ -30,6 +30,6 @@ tests_integration_amqppub_LDADD = libalec.la $(RABBITMQ_LIBS) $(SODIUM_LIBS) -lm
 # Against a private RabbitMQ node (tests/integration/rabbitmq_lib.sh): one
 # receiver (amqp_basic.sh); three receivers, a failover and a fourth shard
 # (amqp_shards.sh). Skipped when rabbitmq-server is not installed.
-AMQP_IT_TESTS = tests/integration/amqp_basic.sh
+AMQP_IT_TESTS = tests/integration/amqp_basic.sh tests/integration/amqp_shards.sh
 TESTS += $(AMQP_IT_TESTS)
 EXTRA_DIST += $(AMQP_IT_TESTS) tests/integration/rabbitmq_lib.sh

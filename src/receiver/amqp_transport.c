@@ -38,7 +38,10 @@
 #define DL_BODY_LEN 512
 #define BACKOFF_MIN 0.5
 #define BACKOFF_MAX 30.0
-#define DRAIN_SECONDS 5.0
+/* At shutdown, what the receiver finishes in this time is acknowledged;
+ * in collectd nothing is written any more by then (its write threads stop
+ * before the plugins do), so this is short. */
+#define DRAIN_SECONDS 0.5
 
 typedef struct dl_item {
   char key[DL_KEY_LEN];
@@ -474,7 +477,7 @@ static void drain(consumer *c) {
     if (completed >= c->pushed) break;
     double left = end - now_mono();
     if (left <= 0) {
-      alec_rx_log(c->rx, ALEC_RX_LOG_WARNING, "amqp \"%s\": %" PRIu64 " messages not acknowledged at shutdown (redelivered)",
+      alec_rx_log(c->rx, ALEC_RX_LOG_INFO, "amqp \"%s\": %" PRIu64 " messages not acknowledged at shutdown (redelivered)",
                   c->cfg->name, c->pushed - completed);
       break;
     }

@@ -93,6 +93,18 @@ struct alec_rx {
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   alec_rl *rl;
+
+  /* Messages processed whose `done` waits until their values are written
+   * (sink.mark), in processing order. */
+  pthread_mutex_t ack_lock;
+  pthread_cond_t ack_cond;
+  struct rx_deferred {
+    uint64_t token, tag;
+    void (*done)(void *, uint64_t);
+    void *ctx;
+  } *deferred;
+  size_t n_deferred, cap_deferred;
+  uint64_t written; /* highest token the sink confirmed */
 };
 
 static double now_real(void) {
@@ -555,13 +567,76 @@ static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
   process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1);
 }
 
+/* ---- completion ------------------------------------------------------------ */
+
+static void defer_done(alec_rx *rx, const alec_rx_msg *m) {
+  if (rx->sink.mark == NULL) {
+    m->done(m->done_ctx, m->done_tag);
+    return;
+  }
+  uint64_t token = rx->sink.mark(rx->sink.arg);
+  pthread_mutex_lock(&rx->ack_lock);
+  int now = token <= rx->written && rx->n_deferred == 0;
+  if (!now && rx->n_deferred == rx->cap_deferred) {
+    size_t cap = rx->cap_deferred ? 2 * rx->cap_deferred : 256;
+    struct rx_deferred *d = realloc(rx->deferred, cap * sizeof *d);
+    if (d == NULL) {
+      /* Not acknowledged: the transport's broker delivers it again. */
+      pthread_mutex_unlock(&rx->ack_lock);
+      return;
+    }
+    rx->deferred = d;
+    rx->cap_deferred = cap;
+  }
+  if (!now) rx->deferred[rx->n_deferred++] = (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx};
+  pthread_mutex_unlock(&rx->ack_lock);
+  if (now) m->done(m->done_ctx, m->done_tag);
+}
+
+void alec_rx_written(alec_rx *rx, uint64_t token) {
+  struct rx_deferred ready[64];
+  size_t n;
+  do {
+    n = 0;
+    pthread_mutex_lock(&rx->ack_lock);
+    if (token > rx->written) rx->written = token;
+    while (n < rx->n_deferred && n < 64 && rx->deferred[n].token <= rx->written) {
+      ready[n] = rx->deferred[n];
+      n++;
+    }
+    if (n) {
+      memmove(rx->deferred, rx->deferred + n, (rx->n_deferred - n) * sizeof *rx->deferred);
+      rx->n_deferred -= n;
+      pthread_cond_broadcast(&rx->ack_cond);
+    }
+    pthread_mutex_unlock(&rx->ack_lock);
+    /* In order, outside the lock: a transport acknowledges in order. */
+    for (size_t i = 0; i < n; i++) ready[i].done(ready[i].ctx, ready[i].tag);
+  } while (n == 64);
+}
+
+/* The dispatch thread decodes the next batch only once the writers have
+ * the last one: when collectd stops its write threads at shutdown, at
+ * most the batch in flight was decoded without being stored. */
+static void wait_written(alec_rx *rx) {
+  /* Bounded: a daemon that drops values (WriteQueueLimitHigh) never
+   * confirms them; a later confirmation then completes them as well. */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 1;
+  pthread_mutex_lock(&rx->ack_lock);
+  while (rx->n_deferred > 0 && !atomic_load(&rx->stop))
+    if (pthread_cond_timedwait(&rx->ack_cond, &rx->ack_lock, &until) != 0) break;
+  pthread_mutex_unlock(&rx->ack_lock);
+}
+
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
   if (rx->rs_ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
-  if (m->done) m->done(m->done_ctx, m->done_tag);
+  if (m->done) defer_done(rx, m);
 }
 
 /* ---- evaluation ---------------------------------------------------------------- */
@@ -636,12 +711,15 @@ static void *dispatch_main(void *arg) {
   while (!atomic_load(&rx->stop)) {
     const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
+    int deferred = 0;
     while (m) {
       alec_rx_msg *next = m->next;
+      deferred |= m->done != NULL;
       alec_rx_process(rx, m);
       free(m);
       m = next;
     }
+    if (deferred && rx->sink.mark) wait_written(rx);
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);
@@ -743,6 +821,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   rx->sink = *sink;
   pthread_mutex_init(&rx->fleet_lock, NULL);
   pthread_mutex_init(&rx->log_lock, NULL);
+  pthread_mutex_init(&rx->ack_lock, NULL);
+  pthread_cond_init(&rx->ack_cond, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   if (build_fleet(rx) != 0) goto fail;
   state_restore(rx);
@@ -785,6 +865,9 @@ int alec_rx_start(alec_rx *rx, alec_rx_spawn_fn spawn) {
 void alec_rx_stop(alec_rx *rx) {
   if (rx == NULL) return;
   atomic_store(&rx->stop, 1);
+  pthread_mutex_lock(&rx->ack_lock);
+  pthread_cond_broadcast(&rx->ack_cond);
+  pthread_mutex_unlock(&rx->ack_lock);
   if (rx->queue.ready) alec_rxq_interrupt(&rx->queue);
   if (rx->started) {
     pthread_join(rx->thread, NULL);
@@ -794,7 +877,9 @@ void alec_rx_stop(alec_rx *rx) {
     alec_rx_msg *m = alec_rxq_take_now(&rx->queue);
     while (m) {
       alec_rx_msg *next = m->next;
-      alec_rx_process(rx, m);
+      /* An at-least-once message is not decoded now that nothing can store
+       * its values: unacknowledged, its broker delivers it again. */
+      if (m->done == NULL || rx->sink.mark == NULL) alec_rx_process(rx, m);
       free(m);
       m = next;
     }
@@ -815,6 +900,9 @@ void alec_rx_free(alec_rx *rx) {
   alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
+  pthread_mutex_destroy(&rx->ack_lock);
+  pthread_cond_destroy(&rx->ack_cond);
+  free(rx->deferred);
   free(rx);
 }
 
