@@ -2,7 +2,8 @@
 /* A LoRaWAN fleet as ChirpStack v4's AMQP integration delivers it, for the
  * AMQP tests and benchmark: N devices in two applications ("hall-a",
  * "hall-b"), each an ALEC encoder (fixed frames, 2 channels: a temperature
- * and the step number, so a test can tell every value apart), published as
+ * and the step number, so a test can tell every value apart; --channels 1:
+ * the temperature alone), published as
  * ChirpStack "up" events to an exchange with ChirpStack's routing keys
  * application.<applicationId>.device.<devEui>.event.up. Like a Class A
  * device behind a network server, a device honours a keyframe request
@@ -12,7 +13,7 @@
  *   amqppub --port P [--host H] [--user U --password W] [--exchange X]
  *           [--devices N] [--steps S] [--rate STEPS_PER_S] [--keyframe K]
  *           [--anomaly DEV:FROM:TO:OFFSET]... [--commands QUEUE]
- *           [--log FILE] [--dup N] [--quiet]
+ *           [--log FILE] [--dup N] [--channels 1|2] [--quiet]
  *   amqppub --expect DEV STEP   prints the temperature of a device at a step
  *
  * The temperature of device i at step t: group base (20 hall-a, 35 hall-b)
@@ -33,7 +34,6 @@
 
 #include "alec/encoder.h"
 
-#define CHANNELS 2
 #define FPORT 85
 #define MAX_ANOMALIES 16
 
@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
              *commands = NULL;
   int port = 5672, quiet = 0;
   unsigned dup = 0; /* every dup-th uplink is published twice (a redelivery) */
+  unsigned channels = 2; /* 1: the temperature alone (fleet score comparisons) */
   unsigned devices = 600, steps = 60, keyframe = 10;
   double rate = 1.0; /* steps per second, 0: unpaced */
   for (int i = 1; i < argc; i++) {
@@ -146,6 +147,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--keyframe") == 0) keyframe = (unsigned)atoi(v);
     else if (strcmp(a, "--log") == 0) logpath = v;
     else if (strcmp(a, "--dup") == 0) dup = (unsigned)atoi(v);
+    else if (strcmp(a, "--channels") == 0) channels = atoi(v) == 1 ? 1 : 2;
     else if (strcmp(a, "--commands") == 0) commands = v;
     else if (strcmp(a, "--anomaly") == 0) {
       anomaly *an = &anomalies[n_anomalies];
@@ -195,9 +197,9 @@ int main(int argc, char **argv) {
     }
     if (commands) served += read_commands(conn, commands, enc, devices);
     for (unsigned i = 0; i < devices; i++) {
-      double vals[CHANNELS] = {temperature(i, t), (double)t};
+      double vals[2] = {temperature(i, t), (double)t};
       uint8_t frame[64];
-      int len = alec_encode_fixed(enc[i], vals, CHANNELS, frame, sizeof frame);
+      int len = alec_encode_fixed(enc[i], vals, channels, frame, sizeof frame);
       if (len <= 0) {
         fprintf(stderr, "amqppub: encode failed for device %u step %u\n", i, t);
         return 1;
