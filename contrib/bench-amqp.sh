@@ -109,7 +109,7 @@ done
 it_rabbitmq_stop
 
 {
-  echo "Sharded AMQP receivers: $devices devices x $steps uplinks = $msgs ChirpStack events per run, $rounds rounds, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+  echo "Sharded AMQP receivers: $devices devices x $steps uplinks = $msgs ChirpStack events per run, $rounds rounds, $(nproc) CPUs, load average $(cut -d" " -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
   echo
   echo "| receivers | messages/s median (range) | vs 1 receiver | receiver CPU µs/msg median (range) | broker CPU µs/msg median (range) |"
   echo "|---:|---:|---:|---:|---:|"

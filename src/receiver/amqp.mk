@@ -33,3 +33,12 @@ tests_integration_amqppub_LDADD = libalec.la $(RABBITMQ_LIBS) $(SODIUM_LIBS) -lm
 AMQP_IT_TESTS = tests/integration/amqp_basic.sh tests/integration/amqp_shards.sh
 TESTS += $(AMQP_IT_TESTS)
 EXTRA_DIST += $(AMQP_IT_TESTS) tests/integration/rabbitmq_lib.sh
+
+# Broker-free units: the uplink -> message step, <AMQP> checks, and the
+# receiver's completion after the writers (what the consumer acknowledges on).
+check_PROGRAMS += tests/check_amqp
+TESTS += tests/check_amqp
+tests_check_amqp_SOURCES = tests/check_amqp.c
+tests_check_amqp_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
+tests_check_amqp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_amqp_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread

@@ -78,6 +78,7 @@ typedef struct consumer {
   char (*seen)[ALEC_NS_ID_LEN];
   double backoff;
   unsigned failures; /* connection attempts failed in a row */
+  double next_beat;  /* when an idle connection sends its next heartbeat */
 
   /* Shared with the dispatch thread, under lock. */
   pthread_mutex_t lock;
@@ -160,8 +161,10 @@ static int send_reply(void *ctx, const uint8_t *where, size_t where_len, const u
     atomic_fetch_add(&c->downlinks_failed, 1);
     return ALEC_EINVAL;
   }
-  /* An MQTT topic as an AMQP routing key: ChirpStack's AMQP integration
-   * reads commands from application.<id>.device.<devEui>.command.down. */
+  /* The MQTT topic as an AMQP routing key: RabbitMQ's MQTT plugin hands
+   * application.<id>.device.<devEui>.command.down on amq.topic to the MQTT
+   * subscribers of application/<id>/device/<devEui>/command/down, which is
+   * where ChirpStack v4 takes commands. */
   for (char *p = item.key; *p; p++)
     if (*p == '/') *p = '.';
   item.len = strlen(item.body);
@@ -267,6 +270,7 @@ static int connect_broker(consumer *c) {
               cf->port, c->failures ? " after " : "", c->failures ? "reconnecting" : "");
   c->failures = 0;
   c->backoff = BACKOFF_MIN;
+  c->next_beat = now_mono() + cf->heartbeat / 2.0;
   return 0;
 fail:
   {
@@ -499,6 +503,17 @@ static void *consumer_main(void *arg) {
       }
     }
     int bad = flush(c) != 0;
+    if (!bad && c->cfg->heartbeat > 0 && now_mono() >= c->next_beat) {
+      /* Our own heartbeat every Heartbeat/2 s: nothing else is sent on an
+       * idle connection, and the broker closes it after two silent
+       * heartbeat periods. */
+      amqp_frame_t hb;
+      memset(&hb, 0, sizeof hb);
+      hb.frame_type = AMQP_FRAME_HEARTBEAT;
+      hb.channel = 0;
+      if (amqp_send_frame(c->conn, &hb) != AMQP_STATUS_OK) bad = 1;
+      c->next_beat = now_mono() + c->cfg->heartbeat / 2.0;
+    }
     if (!bad && !push_pending(c, &pending)) {
       /* The receive queue is full: the broker holds the rest. */
       atomic_fetch_add(&c->waits, 1);

@@ -102,6 +102,13 @@ struct alec_rx {
     uint64_t token, tag;
     void (*done)(void *, uint64_t);
     void *ctx;
+    /* The emitter's decoder as it was before this message (undo), so that
+     * a shutdown that drops its values also forgets its decoding and the
+     * redelivered message decodes again. NULL: the emitter was new. */
+    uint64_t emitter;
+    int has_emitter;
+    uint8_t *undo;
+    size_t undo_len;
   } *deferred;
   size_t n_deferred, cap_deferred;
   uint64_t written; /* highest token the sink confirmed */
@@ -569,7 +576,27 @@ static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
 
 /* ---- completion ------------------------------------------------------------ */
 
-static void defer_done(alec_rx *rx, const alec_rx_msg *m) {
+/* The emitter's decoder before an at-least-once message: *out (malloc)
+ * and its length, *out NULL when the emitter has no decoder yet. 0, or -1
+ * when it cannot be saved. */
+static int undo_save(alec_rx *rx, uint64_t id, uint8_t **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  uint8_t buf[8192];
+  pthread_mutex_lock(&rx->fleet_lock);
+  alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
+  long n = dec ? alec_decoder_save(dec, buf, sizeof buf) : 0;
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (n < 0) return -1;
+  if (n == 0) return 0;
+  *out = malloc((size_t)n);
+  if (*out == NULL) return -1;
+  memcpy(*out, buf, (size_t)n);
+  *len = (size_t)n;
+  return 0;
+}
+
+static void defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t undo_len, int has_undo) {
   if (rx->sink.mark == NULL) {
     m->done(m->done_ctx, m->done_tag);
     return;
@@ -583,14 +610,53 @@ static void defer_done(alec_rx *rx, const alec_rx_msg *m) {
     if (d == NULL) {
       /* Not acknowledged: the transport's broker delivers it again. */
       pthread_mutex_unlock(&rx->ack_lock);
+      free(undo);
       return;
     }
     rx->deferred = d;
     rx->cap_deferred = cap;
   }
-  if (!now) rx->deferred[rx->n_deferred++] = (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx};
+  if (!now)
+    rx->deferred[rx->n_deferred++] =
+        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len};
   pthread_mutex_unlock(&rx->ack_lock);
-  if (now) m->done(m->done_ctx, m->done_tag);
+  if (now) {
+    free(undo);
+    m->done(m->done_ctx, m->done_tag);
+  }
+}
+
+/* After the dispatch thread stopped: the messages whose values the
+ * writers never confirmed are not acknowledged and come back; their
+ * emitters' decoders go back to the state before the first of them, so
+ * they decode again instead of being refused as already seen. */
+static void undo_unwritten(alec_rx *rx) {
+  size_t rolled = 0, msgs;
+  pthread_mutex_lock(&rx->ack_lock);
+  msgs = rx->n_deferred;
+  for (size_t i = 0; i < rx->n_deferred; i++) {
+    struct rx_deferred *d = &rx->deferred[i];
+    if (!d->has_emitter) continue;
+    int first = 1;
+    for (size_t k = 0; k < i && first; k++)
+      if (rx->deferred[k].has_emitter && rx->deferred[k].emitter == d->emitter) first = 0;
+    if (!first) continue;
+    pthread_mutex_lock(&rx->fleet_lock);
+    alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, d->emitter);
+    if (dec && d->undo) {
+      if (alec_decoder_load(dec, d->undo, d->undo_len) == 0) rolled++;
+    } else if (dec) {
+      alec_decoder_reset(dec);
+      rolled++;
+    }
+    pthread_mutex_unlock(&rx->fleet_lock);
+  }
+  pthread_mutex_unlock(&rx->ack_lock);
+  if (msgs)
+    alec_rx_log(rx, ALEC_RX_LOG_INFO,
+                "%zu messages decoded but not written at shutdown: not acknowledged, %zu decoders set back to decode "
+                "them again",
+                msgs, rolled);
 }
 
 void alec_rx_written(alec_rx *rx, uint64_t token) {
@@ -611,7 +677,10 @@ void alec_rx_written(alec_rx *rx, uint64_t token) {
     }
     pthread_mutex_unlock(&rx->ack_lock);
     /* In order, outside the lock: a transport acknowledges in order. */
-    for (size_t i = 0; i < n; i++) ready[i].done(ready[i].ctx, ready[i].tag);
+    for (size_t i = 0; i < n; i++) {
+      free(ready[i].undo);
+      ready[i].done(ready[i].ctx, ready[i].tag);
+    }
   } while (n == 64);
 }
 
@@ -631,12 +700,18 @@ static void wait_written(alec_rx *rx) {
 }
 
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
+  uint8_t *undo = NULL;
+  size_t undo_len = 0;
+  int has_undo = 0;
+  if (m->done && rx->sink.mark && m->kind == ALEC_RX_PAYLOAD && m->has_emitter)
+    has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
   if (rx->rs_ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
-  if (m->done) defer_done(rx, m);
+  if (m->done) defer_done(rx, m, undo, undo_len, has_undo);
+  else free(undo);
 }
 
 /* ---- evaluation ---------------------------------------------------------------- */
@@ -883,6 +958,7 @@ void alec_rx_stop(alec_rx *rx) {
       free(m);
       m = next;
     }
+    undo_unwritten(rx);
   }
   /* Nothing decodes any more: the state is final. */
   if (rx->state_ready) state_save(rx, 1);
@@ -902,6 +978,7 @@ void alec_rx_free(alec_rx *rx) {
   pthread_mutex_destroy(&rx->log_lock);
   pthread_mutex_destroy(&rx->ack_lock);
   pthread_cond_destroy(&rx->ack_cond);
+  for (size_t i = 0; i < rx->n_deferred; i++) free(rx->deferred[i].undo);
   free(rx->deferred);
   free(rx);
 }
