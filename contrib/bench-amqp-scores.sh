@@ -89,6 +89,7 @@ it_rabbitmq_stop
   join "$IT_TMP/scores.1" "$IT_TMP/scores.3" | awk '
     { d = $2 - $4; if (d < 0) d = -d; v[++n] = d; if ($3 > pk1) pk1 = $3 }
     END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      p99 = int(0.99 * n); if (p99 < 1) p99 = 1
       printf "Last score per device, |1 receiver - 3 receivers| over %d devices: median %.3f, p99 %.3f, max %.3f\n",
-        n, v[int((n + 1) / 2)], v[int(0.99 * n) > 0 ? int(0.99 * n) : 1], v[n] }'
+        n, v[int((n + 1) / 2)], v[p99], v[n] }' p99=1
 } | tee "${out:-/dev/null}"

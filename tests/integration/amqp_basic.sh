@@ -91,5 +91,6 @@ for kind in ns_json_truncated ns_bad_dev_eui ns_bad_base64 ns_wrong_type ns_over
   v=$(amqp_stat 1 "$d" "errors-rejected_$kind")
   [ "${v:-0}" -ge 1 ] && it_ok "rejected $kind: $v" || it_check_fail "no $kind rejection counted"
 done
+amqp_sanitizer_check
 it_rabbitmq_stop
 exit 0

@@ -158,5 +158,6 @@ for a in $A1 $A2; do
 done
 others=$(grep -v -E "^($(eui_host $A1)|$(eui_host $A2)) " "$IT_TMP/entries.txt" | sort | uniq -c | head -n 5 | tr '\n' ';')
 [ -z "$others" ] && it_ok "no other device reported" || it_check_fail "other devices reported: $others"
+amqp_sanitizer_check
 it_rabbitmq_stop
 exit 0

@@ -334,3 +334,16 @@ amqp_log_sum() {
   sed -n "s/.*amqp \"shard\": stopped;.* \([0-9]*\) $2.*/\1/p" "$IT_TMP/r$1/collectd.log" |
     awk '{ s += $1 } END { printf "%d\n", s }'
 }
+
+# Sanitizer reports of the receivers (their output is under r<K>/, which
+# lib.sh's exit check does not read).
+amqp_sanitizer_check() {
+  local f
+  for f in "$IT_TMP"/r*/collectd*.out; do
+    [ -f "$f" ] || continue
+    if grep -q -E 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$f"; then
+      it_check_fail "sanitizer report in $f"
+      grep -A 20 -E 'ERROR: AddressSanitizer|runtime error:' "$f" | head -n 30
+    fi
+  done
+}
