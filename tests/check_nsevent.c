@@ -356,6 +356,9 @@ START_TEST(kinds_table) {
     for (int l = 1; l < k; l++) ck_assert_str_ne(n, alec_ns_kind_name(-l));
   }
   ck_assert_str_eq(alec_ns_kind_name(-ALEC_NS_KINDS - 1), "ns_unknown");
+  /* Message kinds first, API errors after them. */
+  ck_assert_int_eq(-ALEC_NS_MESSAGE_KINDS, ALEC_NS_ETOPIC);
+  ck_assert_int_lt(ALEC_NS_EDIALECT, ALEC_NS_ETOPIC);
   ck_assert_str_eq(alec_ns_kind_name(0), "ns_unknown");
   ck_assert_str_eq(alec_ns_kind_name(ALEC_NS_EBASE64), "ns_bad_base64");
   ck_assert_str_eq(alec_ns_strerror(ALEC_NS_EDEVEUI), "devEui is not 16 hex digits");

@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "alec/error.h"
 #include "alec/fleet.h"
@@ -45,6 +46,7 @@ typedef struct alec_plugin {
   int ack_writer;     /* alec_write is registered: values confirm acknowledgements */
   uint64_t ack_token; /* dispatch thread: last ACK_META token dispatched */
   meta_data_t *prio_meta[5];
+  meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
   /* <Dashboard>: snapshots taken by the dispatch thread, served by the
@@ -58,9 +60,9 @@ static alec_plugin P;
 
 /* ---- naming ---------------------------------------------------------------- */
 
-static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
-                          int *ds_type) {
-  const alec_pc_channel *c = em ? alec_pc_channel_find(em->map, ch) : NULL;
+static void map_names(const alec_pc_chanmap *map, uint32_t ch, const char **type, char *ti, size_t ticap,
+                      int *ds_type) {
+  const alec_pc_channel *c = map ? alec_pc_channel_find(map, ch) : NULL;
   if (c) {
     *type = c->type;
     sstrncpy(ti, c->type_instance, ticap);
@@ -70,6 +72,11 @@ static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **t
     ssnprintf(ti, ticap, "ch%" PRIu32, ch);
     *ds_type = P.default_ds_type;
   }
+}
+
+static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
+                          int *ds_type) {
+  map_names(em ? em->map : NULL, ch, type, ti, ticap, ds_type);
 }
 
 /* The channel of a fleet-shift notification has no emitter: take the names
@@ -155,6 +162,24 @@ static int to_value(double v, int ds_type, value_t *out) {
 
 /* ---- the receiver's sink ------------------------------------------------------ */
 
+/* collectd stops its write threads before it calls shutdown callbacks
+ * (plugin_shutdown_all), and drops what is queued then. From our shutdown
+ * on, the frames still in the receive queue and those the broker delivers
+ * until the client has disconnected (acknowledged at QoS 1, so no longer
+ * the broker's) go to the writers directly: without the value cache and
+ * the filter chains, but stored. */
+static atomic_int writers_gone;
+static atomic_uint_fast64_t written_directly;
+
+static void dispatch_value(const value_list_t *vl) {
+  if (!atomic_load_explicit(&writers_gone, memory_order_relaxed)) {
+    plugin_dispatch_values(vl);
+    return;
+  }
+  plugin_write(NULL, NULL, vl);
+  atomic_fetch_add_explicit(&written_directly, 1, memory_order_relaxed);
+}
+
 static void sink_log(void *arg, int level, const char *msg) {
   (void)arg;
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
@@ -167,7 +192,7 @@ static void sink_log(void *arg, int level, const char *msg) {
 #define ACK_META "alec:ack"
 
 static void dispatch_last(value_list_t *last, int *has_last, const value_list_t *next, value_t *last_value) {
-  if (*has_last) plugin_dispatch_values(last);
+  if (*has_last) dispatch_value(last);
   if (next == NULL) {
     *has_last = 0;
     return;
@@ -212,7 +237,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     const alec_fleet_value *v = &f->values[i];
     const char *type;
     int ds_type;
-    channel_names(f->em, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
+    map_names(f->map, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
     if (to_value(v->value, ds_type, &value) != 0) {
       (*unconvertible)++;
       continue;
@@ -221,8 +246,10 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     /* One prebuilt meta per priority: plugin_dispatch_values deep-copies
      * vl.meta, so sharing it saves a create/destroy per value. */
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
+    /* LossRecovery "estimate": the value is not the measured one. */
+    if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
     if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
-    else plugin_dispatch_values(&vl);
+    else dispatch_value(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
@@ -236,23 +263,23 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
       sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
       value.gauge = m->rssi;
       if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
-      else plugin_dispatch_values(&vl);
+      else dispatch_value(&vl);
     }
     if (m->has_snr) {
       sstrncpy(vl.type, "lora_snr", sizeof vl.type);
       value.gauge = m->snr;
       if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
-      else plugin_dispatch_values(&vl);
+      else dispatch_value(&vl);
     }
   }
   if (has_last) {
     meta_data_t *md = last.meta ? meta_data_clone(last.meta) : meta_data_create();
     if (md && meta_data_add_unsigned_int(md, ACK_META, P.ack_token + 1) == 0) {
       last.meta = md;
-      plugin_dispatch_values(&last);
+      dispatch_value(&last);
       P.ack_token++;
     } else {
-      plugin_dispatch_values(&last); /* unconfirmed: acknowledged with the next frame's values */
+      dispatch_value(&last); /* unconfirmed: acknowledged with the next frame's values */
     }
     if (md) meta_data_destroy(md);
   }
@@ -444,6 +471,10 @@ static int alec_init(void) {
                                                        alec_priority_name((alec_priority)i)) != 0)
       goto fail;
   }
+  P.estimated_meta = meta_data_create();
+  if (P.estimated_meta == NULL || meta_data_add_string(P.estimated_meta, "alec:priority", "P3") != 0 ||
+      meta_data_add_boolean(P.estimated_meta, "alec:estimated", true) != 0)
+    goto fail;
   alec_rx_sink sink = {
       .arg = NULL,
       .log = sink_log,
@@ -566,6 +597,8 @@ static void submit_mqtt(cdtime_t t) {
     }
     sstrncpy(vl.type, "errors", sizeof vl.type);
     for (int k = 0; k < ALEC_MQTT_REJ_COUNT; k++) {
+      /* The parser's last kinds are errors of its helpers, never of a message. */
+      if (k >= -ALEC_NS_EDIALECT - 1 && k < ALEC_NS_KINDS) continue;
       ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_mqtt_reject_name(k));
       v.derive = (derive_t)ms.rejected[k];
       plugin_dispatch_values(&vl);
@@ -653,6 +686,13 @@ static int alec_read(void) {
     submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)s.resync_limited}, t);
     submit("derive", "resync_send_errors", (value_t){.derive = (derive_t)s.resync_failed}, t);
   }
+  if (s.tlv_frames || s.fcnt_gaps || s.estimated) {
+    /* LoRaWAN fallback and loss recovery (docs/PROTOCOL.md). */
+    submit("derive", "tlv_frames", (value_t){.derive = (derive_t)s.tlv_frames}, t);
+    submit("derive", "fcnt_gaps", (value_t){.derive = (derive_t)s.fcnt_gaps}, t);
+    submit("derive", "values_estimated", (value_t){.derive = (derive_t)s.estimated}, t);
+    submit("derive", "channels_reanchored", (value_t){.derive = (derive_t)s.reanchored}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)s.queued}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st->anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st->shift_events}, t);
@@ -700,12 +740,15 @@ static void release_all(void) {
     if (P.prio_meta[i]) meta_data_destroy(P.prio_meta[i]);
     P.prio_meta[i] = NULL;
   }
+  if (P.estimated_meta) meta_data_destroy(P.estimated_meta);
+  P.estimated_meta = NULL;
   P.initialized = 0;
 }
 
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);
     alec_amqp_stop(P.amqp);
@@ -716,6 +759,9 @@ static int alec_shutdown(void) {
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " messages, %" PRIu64 " values dispatched, %" PRIu64
                      " held back, %" PRIu64 " rejected, %" PRIu64 " queue drops",
          s.messages, s.dispatched, s.held_back + s.unconvertible, rej, s.queue_drops);
+    if (atomic_load(&written_directly))
+      INFO(PLUGIN_NAME " plugin: %" PRIu64 " values received during shutdown written directly (no cache, no chains)",
+           (uint64_t)atomic_load(&written_directly));
   }
   release_all();
   alec_pc_free(&P.cfg);

@@ -21,6 +21,7 @@
 #include "alec/fleet.h"
 #include "amqpconf.h"
 #include "nsevent.h"
+#include "tlv.h"
 
 
 static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
@@ -98,9 +99,51 @@ static int parse_security(alec_pc_err *e, const oconfig_item_t *ci, int *out) {
   return 0;
 }
 
+/* Channel <id> ["type" ["type_instance"]] [Multiply <m>] [Add <a>]: the
+ * keywords follow the names. */
+static int parse_conversion(alec_pc_err *e, const oconfig_item_t *ci, int *npos, alec_pc_channel *c) {
+  int n = ci->values_num;
+  int first = n;
+  for (int i = 1; i < n; i++)
+    if (ci->values[i].type == OCONFIG_TYPE_STRING && (strcasecmp(ci->values[i].value.string, "Multiply") == 0 ||
+                                                      strcasecmp(ci->values[i].value.string, "Add") == 0)) {
+      first = i;
+      break;
+    }
+  *npos = first;
+  c->multiply = 1.0;
+  c->add = 0.0;
+  int seen = 0;
+  for (int i = first; i < n; i += 2) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING)
+      return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add", i + 1);
+    const char *k = ci->values[i].value.string;
+    int bit = strcasecmp(k, "Multiply") == 0 ? 1 : strcasecmp(k, "Add") == 0 ? 2 : 0;
+    if (bit == 0) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    if (seen & bit) return alec_pc_fail(e, ci->key, "%s given twice", k);
+    seen |= bit;
+    if (i + 1 >= n || ci->values[i + 1].type != OCONFIG_TYPE_NUMBER || !isfinite(ci->values[i + 1].value.number))
+      return alec_pc_fail(e, ci->key, "%s expects a finite number", k);
+    double d = ci->values[i + 1].value.number;
+    if (bit == 1) {
+      if (d == 0) return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
+      c->multiply = d;
+    } else {
+      c->add = d;
+    }
+    c->has_conv = 1;
+  }
+  return 0;
+}
+
 static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanmap *m) {
-  int rc = nvalues(e, ci, 1, 3);
+  int rc = nvalues(e, ci, 1, 7);
   if (rc) return rc;
+  alec_pc_channel conv;
+  memset(&conv, 0, sizeof conv);
+  int npos;
+  if ((rc = parse_conversion(e, ci, &npos, &conv))) return rc;
+  if (npos > 3) return alec_pc_fail(e, ci->key, "expects <id> [\"type\" [\"type_instance\"]] [Multiply <m>] [Add <a>]");
   uint64_t id;
   if ((rc = get_uint(e, ci, 0, 0, UINT32_MAX, &id))) return rc;
   for (size_t i = 0; i < m->n; i++)
@@ -110,14 +153,17 @@ static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanm
   memset(&c, 0, sizeof(c));
   c.id = (uint32_t)id;
   c.ds_type = -1;
-  if (ci->values_num >= 2) {
+  c.has_conv = conv.has_conv;
+  c.multiply = conv.multiply;
+  c.add = conv.add;
+  if (npos >= 2) {
     if ((rc = get_name(e, ci, 1, c.type, sizeof c.type, 0))) return rc;
     /* '-' separates type and type_instance in collectd identifiers. */
     if (strchr(c.type, '-')) return alec_pc_fail(e, ci->key, "type \"%s\" must not contain '-'", c.type);
   } else {
     strcpy(c.type, ALEC_PC_DEFAULT_TYPE);
   }
-  if (ci->values_num >= 3) {
+  if (npos >= 3) {
     if ((rc = get_name(e, ci, 2, c.type_instance, sizeof c.type_instance, 1))) return rc;
   } else {
     snprintf(c.type_instance, sizeof c.type_instance, "ch%" PRIu64, id);
@@ -160,6 +206,48 @@ static int parse_stream_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc
   return 1;
 }
 
+/* LoRaWAN options of a <Profile>: Fallback, TLV, LossRecovery; 1 if ci
+ * was not one of them. */
+static int parse_lorawan_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_profile *p) {
+  int rc;
+  char buf[32];
+  if (strcasecmp(ci->key, "Fallback") == 0) {
+    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
+    if (strcasecmp(buf, "milesight-tlv") == 0) p->fallback = ALEC_PC_FALLBACK_MILESIGHT_TLV;
+    else if (strcasecmp(buf, "none") == 0) p->fallback = ALEC_PC_FALLBACK_NONE;
+    else return alec_pc_fail(e, ci->key, "expects \"milesight-tlv\" or \"none\", got \"%s\"", buf);
+    return 0;
+  }
+  if (strcasecmp(ci->key, "LossRecovery") == 0) {
+    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
+    if (strcasecmp(buf, "hold") == 0) p->loss_recovery = ALEC_PC_LOSS_HOLD;
+    else if (strcasecmp(buf, "estimate") == 0) p->loss_recovery = ALEC_PC_LOSS_ESTIMATE;
+    else return alec_pc_fail(e, ci->key, "expects \"hold\" or \"estimate\", got \"%s\"", buf);
+    return 0;
+  }
+  if (strcasecmp(ci->key, "TLV") == 0) {
+    uint64_t ch;
+    if ((rc = nvalues(e, ci, 2, 2))) return rc;
+    if (p->n_tlv >= ALEC_PC_MAX_TLV) return alec_pc_fail(e, ci->key, "at most %d TLV lines", ALEC_PC_MAX_TLV);
+    alec_pc_tlv *t = &p->tlv[p->n_tlv];
+    const oconfig_value_t *v = &ci->values[0];
+    if (v->type == OCONFIG_TYPE_NUMBER) {
+      char num[32];
+      snprintf(num, sizeof num, "%.0f", v->value.number);
+      if (v->value.number != floor(v->value.number) || alec_tlv_item_lookup(num, &t->id, &t->type) != 0)
+        return alec_pc_fail(e, ci->key, "%g is not a known TLV channel id", v->value.number);
+    } else if (v->type != OCONFIG_TYPE_STRING || alec_tlv_item_lookup(v->value.string, &t->id, &t->type) != 0) {
+      return alec_pc_fail(e, ci->key, "argument 1 must name a TLV item (battery, temperature, humidity, co2, "
+                                      "co2_am103l, pressure) or its id");
+    }
+    if ((rc = get_uint(e, ci, 1, 0, ALEC_FIXED_MAX_CHANNELS - 1, &ch))) return rc;
+    t->channel = (uint8_t)ch;
+    p->n_tlv++;
+    return 0;
+  }
+  return 1;
+}
+
 static void block_where(char *out, size_t cap, const char *block, const oconfig_item_t *ci) {
   if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     snprintf(out, cap, " in <%s \"%s\">", block, ci->values[0].value.string);
@@ -182,6 +270,7 @@ static int parse_profile(alec_pc_err *top, alec_plugin_config *cfg, const oconfi
     if (strcmp(cfg->profiles[i].name, p.name) == 0) return alec_pc_fail(top, ci->key, "profile \"%s\" is defined twice", p.name);
   for (int i = 0; i < ci->children_num && rc == 0; i++) {
     rc = parse_stream_option(&e, &ci->children[i], &p.s);
+    if (rc == 1) rc = parse_lorawan_option(&e, &ci->children[i], &p);
     if (rc == 1) rc = alec_pc_fail(&e, ci->children[i].key, "unknown option");
   }
   if (rc == 0) {

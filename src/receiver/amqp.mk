@@ -18,6 +18,7 @@ if BUILD_PLUGIN
 # The configuration tests compile the option parser and config.c directly.
 tests_check_plugin_config_SOURCES += src/receiver/amqpconf.c
 tests_check_security_SOURCES += src/receiver/amqpconf.c
+tests_check_mqtt_config_SOURCES += src/receiver/amqpconf.c
 endif
 
 # The fleet of the AMQP tests and benchmark: ChirpStack "up" events of ALEC

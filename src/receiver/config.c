@@ -102,6 +102,11 @@ const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t
   return bsearch(&key, map->ch, map->n, sizeof(key), cmp_channel);
 }
 
+double alec_pc_convert(const alec_pc_chanmap *map, uint32_t id, double raw) {
+  const alec_pc_channel *c = alec_pc_channel_find(map, id);
+  return c && c->has_conv ? raw * c->multiply + c->add : raw;
+}
+
 void alec_pc_normalize_addr(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out,
                            socklen_t *out_len) {
   memset(out, 0, sizeof(*out));
@@ -266,6 +271,37 @@ static int finalize_mqtt(alec_plugin_config *cfg, alec_pc_mqtt *m, char *err, si
   return 0;
 }
 
+/* The TLV fallback feeds one observation per channel in channel order, so
+ * every channel 0..Channels-1 needs exactly one TLV item. */
+static int check_fallback(alec_pc_err *e, alec_pc_profile *p) {
+  if (p->fallback == ALEC_PC_FALLBACK_NONE) {
+    if (p->n_tlv) return alec_pc_fail(e, "TLV", "needs Fallback \"milesight-tlv\"");
+    return 0;
+  }
+  alec_pc_stream *s = &p->s;
+  if (s->format == 0) s->format = ALEC_FORMAT_FIXED;
+  if (s->format != ALEC_FORMAT_FIXED)
+    return alec_pc_fail(e, "Fallback", "applies to Format \"fixed\" only (the reference feeds fixed-frame channels)");
+  if (s->channels == 0) return alec_pc_fail(e, "Fallback", "needs Channels (one TLV item per channel)");
+  if (s->channels > ALEC_PC_MAX_FALLBACK_CHANNELS)
+    return alec_pc_fail(e, "Fallback", "supports up to %d channels, not %u", ALEC_PC_MAX_FALLBACK_CHANNELS, s->channels);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < p->n_tlv; i++) {
+    if (p->tlv[i].channel >= s->channels)
+      return alec_pc_fail(e, "TLV", "channel %u is outside the %u channels", p->tlv[i].channel, s->channels);
+    if (seen & (UINT64_C(1) << p->tlv[i].channel))
+      return alec_pc_fail(e, "TLV", "channel %u is mapped twice", p->tlv[i].channel);
+    seen |= UINT64_C(1) << p->tlv[i].channel;
+    for (size_t k = 0; k < i; k++)
+      if (p->tlv[k].id == p->tlv[i].id && p->tlv[k].type == p->tlv[i].type)
+        return alec_pc_fail(e, "TLV", "item 0x%02x is mapped twice", p->tlv[i].id);
+  }
+  for (unsigned c = 0; c < s->channels; c++)
+    if (!(seen & (UINT64_C(1) << c)))
+      return alec_pc_fail(e, "TLV", "channel %u has no TLV item (every channel needs one)", c);
+  return 0;
+}
+
 int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void *arg, char *err, size_t errlen) {
   alec_pc_err top = {err, errlen, ""};
   if (err && errlen) err[0] = '\0';
@@ -299,6 +335,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     alec_pc_err e = {err, errlen, where};
     alec_pc_stream *s = &cfg->profiles[i].s;
     if ((rc = check_stream(&e, s)) || (rc = check_map(&e, &s->map, s, check, arg))) return rc;
+    if ((rc = check_fallback(&e, &cfg->profiles[i]))) return rc;
   }
   if (cfg->n_emitters > 1) qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
   cfg->n_sources = 0;
@@ -308,9 +345,13 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", em->id);
     alec_pc_err e = {err, errlen, where};
     alec_pc_stream *p = NULL;
+    em->prof = NULL;
     if (em->profile[0]) {
       for (size_t k = 0; k < cfg->n_profiles; k++)
-        if (strcmp(cfg->profiles[k].name, em->profile) == 0) p = &cfg->profiles[k].s;
+        if (strcmp(cfg->profiles[k].name, em->profile) == 0) {
+          p = &cfg->profiles[k].s;
+          em->prof = &cfg->profiles[k];
+        }
       if (p == NULL) return alec_pc_fail(&e, "Profile", "no <Profile \"%s\"> is defined", em->profile);
     }
     em->format = em->own.format ? em->own.format : p ? p->format : 0;

@@ -30,6 +30,10 @@ typedef struct alec_pc_channel {
   char type[ALEC_PC_NAME_LEN];
   char type_instance[ALEC_PC_NAME_LEN];
   int ds_type; /* collectd DS_TYPE_* filled by the type check, -1 before */
+  /* Multiply M Add A: the value dispatched is raw * M + A (registers to
+   * physical units), on every path; has_conv = 0: the value as decoded. */
+  int has_conv;
+  double multiply, add;
 } alec_pc_channel;
 
 typedef struct alec_pc_chanmap {
@@ -47,9 +51,31 @@ typedef struct alec_pc_stream {
   alec_pc_chanmap map;
 } alec_pc_stream;
 
+/* Fallback "milesight-tlv" (reference 1.3.10 Option C): a payload that is
+ * not an ALEC frame is a Milesight TLV frame; TLV lines map its items to
+ * ALEC channels. The firmware feeds its encoder integer registers (the
+ * TLV raw values), which the receiver uses to stay exact (docs/PROTOCOL.md,
+ * deviations). */
+enum { ALEC_PC_FALLBACK_NONE = 0, ALEC_PC_FALLBACK_MILESIGHT_TLV = 1 };
+/* LossRecovery: what happens to ALEC-decoded values that a lost uplink
+ * made uncertain until the receiver is exact again: held back (default) or
+ * dispatched marked as estimates. */
+enum { ALEC_PC_LOSS_HOLD = 0, ALEC_PC_LOSS_ESTIMATE = 1 };
+#define ALEC_PC_MAX_TLV 16
+#define ALEC_PC_MAX_FALLBACK_CHANNELS 16 /* lossrec.h ALEC_LR_MAX_CHANNELS */
+
+typedef struct alec_pc_tlv {
+  uint8_t id, type; /* the item (alec_tlv_item) */
+  uint8_t channel;  /* ALEC channel index */
+} alec_pc_tlv;
+
 typedef struct alec_pc_profile {
   char name[ALEC_PC_NAME_LEN];
   alec_pc_stream s;
+  int fallback;      /* ALEC_PC_FALLBACK_* */
+  int loss_recovery; /* ALEC_PC_LOSS_* */
+  alec_pc_tlv tlv[ALEC_PC_MAX_TLV];
+  size_t n_tlv;
 } alec_pc_profile;
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
@@ -74,6 +100,7 @@ typedef struct alec_pc_emitter {
   char group[ALEC_PC_GROUP_LEN];
   alec_pc_chanmap *map; /* own, the profile's or merged */
   alec_pc_chanmap merged; /* owned when own and profile channels mix */
+  const alec_pc_profile *prof; /* its Profile, NULL: none (finalize) */
 } alec_pc_emitter;
 
 enum {
@@ -260,6 +287,8 @@ const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint6
 const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
                                            socklen_t len);
 const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id);
+/* raw * Multiply + Add of the channel's line, raw without one. */
+double alec_pc_convert(const alec_pc_chanmap *map, uint32_t id, double raw);
 
 /* Error text of the parser and of finalize: "option `X' in <Block>: ..." */
 typedef struct alec_pc_err {

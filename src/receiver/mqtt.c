@@ -77,11 +77,14 @@ typedef struct client {
   atomic_int connected;
   /* Client thread only. */
   int need_connect;
+  int session_up; /* CONNACK accepted since the last connection attempt */
   double backoff;
   dedup_gen gen[2]; /* gen[cur] is filled, the other is the previous one */
   int cur;
   alec_ns_uplink up;
-  limiter conn_log, rej_log[ALEC_MQTT_REJ_COUNT];
+  /* Problems and successes apart: a disconnect right after the start must
+   * be logged, not swallowed by the rate limit of the "connected" line. */
+  limiter trouble_log, up_log, rej_log[ALEC_MQTT_REJ_COUNT];
   /* Counters, any thread. */
   atomic_uint_fast64_t messages, bytes, duplicates, connects, disconnects, connect_failures;
   atomic_uint_fast64_t downlinks, downlink_errors;
@@ -384,7 +387,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 static void conn_log(client *c, int level, const char *what, const char *why) {
   uint64_t more;
-  if (!due(&c->conn_log, CONN_LOG_INTERVAL, &more)) return;
+  if (!due(level == ALEC_RX_LOG_INFO ? &c->up_log : &c->trouble_log, CONN_LOG_INTERVAL, &more)) return;
   char tail[80] = "";
   if (more) snprintf(tail, sizeof tail, " (%" PRIu64 " more connection messages not logged)", more);
   alec_rx_log(c->rx, level, "<MQTT \"%s\">: %s %s:%d%s%s%s", c->cfg->name, what, c->cfg->host, c->cfg->port,
@@ -394,10 +397,11 @@ static void conn_log(client *c, int level, const char *what, const char *why) {
 static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
   client *c = obj;
   if (rc != 0) {
-    add(&c->connect_failures, 1);
+    /* Counted when the loop then fails (backoff). */
     conn_log(c, ALEC_RX_LOG_ERROR, "broker refused the connection to", mosquitto_connack_string(rc));
     return;
   }
+  c->session_up = 1;
   add(&c->connects, 1);
   atomic_store(&c->connected, 1);
   c->backoff = BACKOFF_MIN;
@@ -416,7 +420,9 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc) {
   client *c = obj;
   int was = atomic_exchange(&c->connected, 0);
   if (rc == 0 || atomic_load(&c->stop)) return; /* ours */
-  if (was) add(&c->disconnects, 1);
+  /* A connection attempt that failed is the backoff's to log. */
+  if (!was) return;
+  add(&c->disconnects, 1);
   conn_log(c, ALEC_RX_LOG_WARNING, "disconnected from", mosquitto_strerror(rc));
 }
 
@@ -430,8 +436,11 @@ static void nap(client *c, double s) {
   }
 }
 
+/* After a failed attempt or a lost connection: counts a connection failure
+ * unless the broker had accepted us (then on_disconnect counted it). */
 static void backoff(client *c, int rc) {
-  if (!atomic_load(&c->connected)) add(&c->connect_failures, 1);
+  if (!c->session_up) add(&c->connect_failures, 1);
+  c->session_up = 0;
   char why[160];
   snprintf(why, sizeof why, "%s; retrying in %.0f s", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
            c->backoff);

@@ -260,42 +260,45 @@ enum ns_field {
  * containers, what it opens. The position of a field among its context's
  * rows is its bit in the duplicate mask. */
 static const struct ns_fdef {
-  uint8_t ctx, field, type, opens;
+  uint8_t ctx, field, type, opens, len;
   const char *name;
 } ns_fields[] = {
-    {CX_ROOT, F_CS_DEDUP, T_STR, 0, "deduplicationId"},
-    {CX_ROOT, F_CS_TIME, T_STR, 0, "time"},
-    {CX_ROOT, F_CS_DEVINFO, T_OBJ, CX_CS_DEVINFO, "deviceInfo"},
-    {CX_ROOT, F_CS_FCNT, T_NUM, 0, "fCnt"},
-    {CX_ROOT, F_CS_FPORT, T_NUM, 0, "fPort"},
-    {CX_ROOT, F_CS_DATA, T_STR, 0, "data"},
-    {CX_ROOT, F_CS_RXINFO, T_ARR, CX_CS_RXINFO, "rxInfo"},
-    {CX_CS_DEVINFO, F_CS_TENANT, T_STR, 0, "tenantId"},
-    {CX_CS_DEVINFO, F_CS_APP_ID, T_STR, 0, "applicationId"},
-    {CX_CS_DEVINFO, F_CS_APP_NAME, T_STR, 0, "applicationName"},
-    {CX_CS_DEVINFO, F_CS_DP_ID, T_STR, 0, "deviceProfileId"},
-    {CX_CS_DEVINFO, F_CS_DP_NAME, T_STR, 0, "deviceProfileName"},
-    {CX_CS_DEVINFO, F_CS_DEV_NAME, T_STR, 0, "deviceName"},
-    {CX_CS_DEVINFO, F_CS_DEVEUI, T_STR, 0, "devEui"},
-    {CX_CS_DEVINFO, F_CS_TAGS, T_OBJ, CX_CS_TAGS, "tags"},
-    {CX_CS_RXITEM, F_RSSI, T_NUM, 0, "rssi"},
-    {CX_CS_RXITEM, F_SNR, T_NUM, 0, "snr"},
-    {CX_ROOT, F_TTS_IDS, T_OBJ, CX_TTS_IDS, "end_device_ids"},
-    {CX_ROOT, F_TTS_RECEIVED_AT, T_STR, 0, "received_at"},
-    {CX_ROOT, F_TTS_UPLINK, T_OBJ, CX_TTS_UPLINK, "uplink_message"},
-    {CX_ROOT, F_TTS_CORR, T_ARR, CX_TTS_CORR, "correlation_ids"},
-    {CX_TTS_IDS, F_TTS_DEVICE_ID, T_STR, 0, "device_id"},
-    {CX_TTS_IDS, F_TTS_APPIDS, T_OBJ, CX_TTS_APPIDS, "application_ids"},
-    {CX_TTS_IDS, F_TTS_DEVEUI, T_STR, 0, "dev_eui"},
-    {CX_TTS_APPIDS, F_TTS_APP_ID, T_STR, 0, "application_id"},
-    {CX_TTS_UPLINK, F_TTS_FPORT, T_NUM, 0, "f_port"},
-    {CX_TTS_UPLINK, F_TTS_FCNT, T_NUM, 0, "f_cnt"},
-    {CX_TTS_UPLINK, F_TTS_PAYLOAD, T_STR, 0, "frm_payload"},
-    {CX_TTS_UPLINK, F_TTS_RXMETA, T_ARR, CX_TTS_RXMETA, "rx_metadata"},
-    {CX_TTS_UPLINK, F_TTS_UP_RECEIVED_AT, T_STR, 0, "received_at"},
-    {CX_TTS_RXITEM, F_RSSI, T_NUM, 0, "rssi"},
-    {CX_TTS_RXITEM, F_CHANNEL_RSSI, T_NUM, 0, "channel_rssi"},
-    {CX_TTS_RXITEM, F_SNR, T_NUM, 0, "snr"},
+/* The name's length is kept with it: keys are compared per message. */
+#define F_(ctx, field, type, opens, name) {ctx, field, type, opens, sizeof name - 1, name}
+    F_(CX_ROOT, F_CS_DEDUP, T_STR, 0, "deduplicationId"),
+    F_(CX_ROOT, F_CS_TIME, T_STR, 0, "time"),
+    F_(CX_ROOT, F_CS_DEVINFO, T_OBJ, CX_CS_DEVINFO, "deviceInfo"),
+    F_(CX_ROOT, F_CS_FCNT, T_NUM, 0, "fCnt"),
+    F_(CX_ROOT, F_CS_FPORT, T_NUM, 0, "fPort"),
+    F_(CX_ROOT, F_CS_DATA, T_STR, 0, "data"),
+    F_(CX_ROOT, F_CS_RXINFO, T_ARR, CX_CS_RXINFO, "rxInfo"),
+    F_(CX_CS_DEVINFO, F_CS_TENANT, T_STR, 0, "tenantId"),
+    F_(CX_CS_DEVINFO, F_CS_APP_ID, T_STR, 0, "applicationId"),
+    F_(CX_CS_DEVINFO, F_CS_APP_NAME, T_STR, 0, "applicationName"),
+    F_(CX_CS_DEVINFO, F_CS_DP_ID, T_STR, 0, "deviceProfileId"),
+    F_(CX_CS_DEVINFO, F_CS_DP_NAME, T_STR, 0, "deviceProfileName"),
+    F_(CX_CS_DEVINFO, F_CS_DEV_NAME, T_STR, 0, "deviceName"),
+    F_(CX_CS_DEVINFO, F_CS_DEVEUI, T_STR, 0, "devEui"),
+    F_(CX_CS_DEVINFO, F_CS_TAGS, T_OBJ, CX_CS_TAGS, "tags"),
+    F_(CX_CS_RXITEM, F_RSSI, T_NUM, 0, "rssi"),
+    F_(CX_CS_RXITEM, F_SNR, T_NUM, 0, "snr"),
+    F_(CX_ROOT, F_TTS_IDS, T_OBJ, CX_TTS_IDS, "end_device_ids"),
+    F_(CX_ROOT, F_TTS_RECEIVED_AT, T_STR, 0, "received_at"),
+    F_(CX_ROOT, F_TTS_UPLINK, T_OBJ, CX_TTS_UPLINK, "uplink_message"),
+    F_(CX_ROOT, F_TTS_CORR, T_ARR, CX_TTS_CORR, "correlation_ids"),
+    F_(CX_TTS_IDS, F_TTS_DEVICE_ID, T_STR, 0, "device_id"),
+    F_(CX_TTS_IDS, F_TTS_APPIDS, T_OBJ, CX_TTS_APPIDS, "application_ids"),
+    F_(CX_TTS_IDS, F_TTS_DEVEUI, T_STR, 0, "dev_eui"),
+    F_(CX_TTS_APPIDS, F_TTS_APP_ID, T_STR, 0, "application_id"),
+    F_(CX_TTS_UPLINK, F_TTS_FPORT, T_NUM, 0, "f_port"),
+    F_(CX_TTS_UPLINK, F_TTS_FCNT, T_NUM, 0, "f_cnt"),
+    F_(CX_TTS_UPLINK, F_TTS_PAYLOAD, T_STR, 0, "frm_payload"),
+    F_(CX_TTS_UPLINK, F_TTS_RXMETA, T_ARR, CX_TTS_RXMETA, "rx_metadata"),
+    F_(CX_TTS_UPLINK, F_TTS_UP_RECEIVED_AT, T_STR, 0, "received_at"),
+    F_(CX_TTS_RXITEM, F_RSSI, T_NUM, 0, "rssi"),
+    F_(CX_TTS_RXITEM, F_CHANNEL_RSSI, T_NUM, 0, "channel_rssi"),
+    F_(CX_TTS_RXITEM, F_SNR, T_NUM, 0, "snr"),
+#undef F_
 };
 #define NS_NFIELDS (sizeof ns_fields / sizeof ns_fields[0])
 
@@ -555,7 +558,7 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n) {
   for (size_t i = 0; i < NS_NFIELDS; i++) {
     const struct ns_fdef *fd = &ns_fields[i];
     if (fd->ctx != f->ctx) continue;
-    if (field_in_dialect(p->dialect, fd) && strlen(fd->name) == n && memcmp(fd->name, s, n) == 0) {
+    if (fd->len == n && memcmp(fd->name, s, n) == 0 && field_in_dialect(p->dialect, fd)) {
       if (f->seen & (UINT32_C(1) << bit)) return fail(p, ALEC_NS_EDUPLICATE);
       f->seen |= UINT32_C(1) << bit;
       f->key = (int16_t)i;

@@ -84,6 +84,10 @@ enum alec_ns_error {
 #undef ALEC_NS_X_
 };
 #define ALEC_NS_KINDS (ALEC_NS_I_END_ - 1)
+/* The kinds a message can get (-1 .. -ALEC_NS_MESSAGE_KINDS: OVERSIZED ..
+ * TOPIC, the statistics a transport keeps per refusal); the rest are errors
+ * of the API's own arguments. */
+#define ALEC_NS_MESSAGE_KINDS ALEC_NS_I_TOPIC
 
 const char *alec_ns_strerror(int err);
 /* The statistics name of a kind ("ns_bad_base64"), "ns_unknown" otherwise. */
