@@ -27,6 +27,12 @@ BENCH_TARGETS += bench-nsevent
 bench-nsevent: src/receiver/bench-nsevent$(EXEEXT)
 	$(AM_V_at)./src/receiver/bench-nsevent$(EXEEXT) $(srcdir)/tests/fixtures/lorawan
 
+# The shipped contrib/collectd-chirpstack.conf and collectd-tts.conf through
+# collectd -T and a real broker (skipped in a tree without the MQTT
+# transport or the LoRaWAN emulator).
+TESTS += tests/integration/contrib_lorawan.sh
+EXTRA_DIST += tests/integration/contrib_lorawan.sh
+
 check_PROGRAMS += tests/check_tlv
 TESTS += tests/check_tlv
 tests_check_tlv_SOURCES = tests/check_tlv.c

@@ -239,7 +239,8 @@ enum ns_ctx {
   CX_TTS_UPLINK,
   CX_TTS_RXMETA,  /* array */
   CX_TTS_RXITEM,
-  CX_TTS_CORR     /* array of strings */
+  CX_TTS_CORR,    /* array of strings */
+  CX_TTS_NETIDS
 };
 
 enum ns_type { T_STR, T_NUM, T_OBJ, T_ARR };
@@ -252,7 +253,7 @@ enum ns_field {
   F_RSSI, F_SNR, F_CHANNEL_RSSI,
   F_TTS_IDS, F_TTS_RECEIVED_AT, F_TTS_UPLINK, F_TTS_CORR,
   F_TTS_DEVICE_ID, F_TTS_APPIDS, F_TTS_DEVEUI, F_TTS_APP_ID,
-  F_TTS_FPORT, F_TTS_FCNT, F_TTS_PAYLOAD, F_TTS_RXMETA, F_TTS_UP_RECEIVED_AT,
+  F_TTS_FPORT, F_TTS_FCNT, F_TTS_PAYLOAD, F_TTS_RXMETA, F_TTS_UP_RECEIVED_AT, F_TTS_NETIDS, F_TTS_TENANT,
   F_TAG /* a key of deviceInfo.tags */
 };
 
@@ -295,6 +296,8 @@ static const struct ns_fdef {
     F_(CX_TTS_UPLINK, F_TTS_PAYLOAD, T_STR, 0, "frm_payload"),
     F_(CX_TTS_UPLINK, F_TTS_RXMETA, T_ARR, CX_TTS_RXMETA, "rx_metadata"),
     F_(CX_TTS_UPLINK, F_TTS_UP_RECEIVED_AT, T_STR, 0, "received_at"),
+    F_(CX_TTS_UPLINK, F_TTS_NETIDS, T_OBJ, CX_TTS_NETIDS, "network_ids"),
+    F_(CX_TTS_NETIDS, F_TTS_TENANT, T_STR, 0, "tenant_id"),
     F_(CX_TTS_RXITEM, F_RSSI, T_NUM, 0, "rssi"),
     F_(CX_TTS_RXITEM, F_CHANNEL_RSSI, T_NUM, 0, "channel_rssi"),
     F_(CX_TTS_RXITEM, F_SNR, T_NUM, 0, "snr"),
@@ -437,7 +440,8 @@ static int scalar(ns_parser *p, ns_frame *f, const struct ns_fdef *fd, int is_nu
   case F_CS_DATA:
   case F_TTS_PAYLOAD:
     return base64_decode(p, s, n);
-  case F_CS_TENANT: return copy_str(p, u->tenant_id, sizeof u->tenant_id, s, n);
+  case F_CS_TENANT:
+  case F_TTS_TENANT: return copy_str(p, u->tenant_id, sizeof u->tenant_id, s, n);
   case F_CS_APP_ID:
   case F_TTS_APP_ID: return copy_str(p, u->application_id, sizeof u->application_id, s, n);
   case F_CS_APP_NAME: return copy_str(p, u->application_name, sizeof u->application_name, s, n);
@@ -646,6 +650,8 @@ int alec_ns_parse_uplink(int dialect, const uint8_t *json, size_t len, alec_ns_u
       if (!out->has_fport && !p.has_data && !out->has_fcnt) err = ALEC_NS_ENOT_UPLINK;
       else if (!p.has_devinfo || !p.has_deveui || (p.has_data && out->data_len > 0 && !out->has_fport))
         err = ALEC_NS_EMISSING;
+      else if (!out->has_fcnt)
+        out->has_fcnt = 1, out->fcnt = 0; /* early ChirpStack v4 releases omitted zero values */
     } else {
       if (!p.has_uplink) err = ALEC_NS_ENOT_UPLINK;
       else if (!p.has_ids || !p.has_deveui || (out->data_len > 0 && !out->has_fport)) err = ALEC_NS_EMISSING;

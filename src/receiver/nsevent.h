@@ -99,7 +99,8 @@ typedef struct alec_ns_uplink {
   uint64_t dev_eui; /* ChirpStack deviceInfo.devEui, TTS end_device_ids.dev_eui */
   int has_fport, has_fcnt, has_time, has_rssi, has_snr;
   uint8_t fport;
-  uint32_t fcnt; /* proto3 JSON omits a zero: absent in an uplink means 0 */
+  uint32_t fcnt; /* absent in an uplink means 0 (has_fcnt set): TTS omits
+                    zero values, and so did early ChirpStack v4 releases */
   double time;   /* unix seconds: ChirpStack "time", TTS uplink_message.received_at
                     (else the top-level received_at) */
   /* Best gateway: highest SNR, then highest RSSI, over rxInfo / rx_metadata
@@ -113,8 +114,9 @@ typedef struct alec_ns_uplink {
   /* ChirpStack deviceInfo.applicationId (UUID); TTS application_ids.application_id. */
   char application_id[ALEC_NS_ID_LEN];
   char application_name[ALEC_NS_NAME_LEN]; /* ChirpStack only */
-  /* ChirpStack deviceInfo.tenantId; TTS: the "@tenant" of the uplink topic,
-   * set by alec_ns_check_topic ("" on a single-tenant server). */
+  /* ChirpStack deviceInfo.tenantId; TTS uplink_message.network_ids.tenant_id,
+   * replaced by the "@tenant" of the uplink topic in alec_ns_check_topic
+   * ("" when the topic has none: a single-tenant server). */
   char tenant_id[ALEC_NS_ID_LEN];
   char device_profile_id[ALEC_NS_ID_LEN];     /* ChirpStack only */
   char device_profile_name[ALEC_NS_NAME_LEN]; /* ChirpStack only */

@@ -798,10 +798,10 @@ int main(int argc, char **argv) {
   seeds_auth();
   seeds_tlv();
   printf("mkseeds: %zu streams, %zu frames -> decode %u, envelope %u, fleet %u, state %u, "
-         "config %u, auth %u seeds\n",
+         "config %u, auth %u, tlv %u seeds\n",
          n_streams, frames, seed_count("fuzz_decode"), seed_count("fuzz_envelope"),
          seed_count("fuzz_fleet"), seed_count("fuzz_state"), seed_count("fuzz_config"),
-         seed_count("fuzz_auth"));
+         seed_count("fuzz_auth"), seed_count("fuzz_tlv"));
   for (size_t i = 0; i < n_streams; i++) {
     for (size_t j = 0; j < streams[i].n; j++) free(streams[i].f[j].b);
     free(streams[i].f);
