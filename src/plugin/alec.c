@@ -649,7 +649,8 @@ static void submit_amqp(cdtime_t t) {
       plugin_dispatch_values(&vl);
     }
     sstrncpy(vl.type, "errors", sizeof vl.type);
-    for (int k = 1; k <= ALEC_NS_KINDS; k++) {
+    /* The kinds a message can get; the helpers' API errors never count. */
+    for (int k = 1; k <= ALEC_NS_MESSAGE_KINDS; k++) {
       ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_ns_kind_name(-k));
       v.derive = (derive_t)a.rejected[k];
       plugin_dispatch_values(&vl);
