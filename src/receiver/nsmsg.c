@@ -8,6 +8,17 @@
 #include "alec/error.h"
 #include "config.h"
 
+void alec_ns_safe_name(const char *in, char *out, size_t cap) {
+  size_t i = 0;
+  for (; in[i] && i + 1 < cap; i++) {
+    char ch = in[i];
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+             ch == '-' || (ch == '.' && i > 0);
+    out[i] = ok ? ch : '_';
+  }
+  if (cap) out[i] = '\0';
+}
+
 int alec_ns_to_msg(const alec_ns_source *src, const alec_ns_uplink *u, double received, alec_rx_msg **out) {
   *out = NULL;
   if (u->data_len == 0) return ALEC_NSMSG_NO_PAYLOAD;
@@ -41,13 +52,11 @@ int alec_ns_to_msg(const alec_ns_source *src, const alec_ns_uplink *u, double re
     m->snr = u->snr;
   }
   m->endpoint = src->endpoint;
-  /* Host names become collectd identifiers, where '/' separates parts. */
-  if (u->device_name[0] && strchr(u->device_name, '/') == NULL)
-    snprintf(m->host, sizeof m->host, "%s", u->device_name);
-  if (src->group_from && src->group_from[0] && alec_ns_group(u, src->group_from, m->group, sizeof m->group) != 1)
-    m->group[0] = '\0';
-  for (char *c = m->group; *c; c++)
-    if (*c == '/') *c = '_';
+  alec_ns_safe_name(u->device_name, m->host, sizeof m->host);
+  if (src->group_from && src->group_from[0]) {
+    char g[ALEC_RX_GROUP_LEN];
+    if (alec_ns_group(u, src->group_from, g, sizeof g) == 1) alec_ns_safe_name(g, m->group, sizeof m->group);
+  }
   memcpy(m->data, u->data, u->data_len);
   *out = m;
   return 0;

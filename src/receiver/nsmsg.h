@@ -31,10 +31,16 @@ enum {
   ALEC_NSMSG_NO_PAYLOAD = 2      /* an uplink without FRMPayload (a MAC-only frame) */
 };
 
+/* Host names and groups become collectd identifiers, and the csv and rrd
+ * writers make directories of them: only [A-Za-z0-9_-] and '.' (not
+ * leading) are kept, anything else becomes '_' (the MQTT transport's rule). */
+void alec_ns_safe_name(const char *in, char *out, size_t cap);
+
 /* Builds the ALEC_RX_PAYLOAD message of uplink u received at `received`
  * (CLOCK_REALTIME s): emitter = DevEUI, the FPort's profile, host =
  * device name, group per GroupFrom, event time, fCnt, best-gateway RSSI and
- * SNR. The reply handle is left to the transport. 0 and *out (free()), an
+ * SNR (names through alec_ns_safe_name). The reply handle is left to the
+ * transport. 0 and *out (free()), an
  * ALEC_NSMSG_* reason, or ALEC_ENOMEM. */
 int alec_ns_to_msg(const alec_ns_source *src, const alec_ns_uplink *u, double received, alec_rx_msg **out);
 
