@@ -10,7 +10,8 @@ PKGS="build-essential make autoconf automake libtool pkg-config
       graphite-carbon python3-whisper influxdb influxdb-client curl
       libprotobuf-c1 libyajl2 libyajl-dev libmicrohttpd12
       mosquitto mosquitto-clients libmosquitto-dev
-      debhelper dpkg-dev fakeroot lintian prometheus prometheus-alertmanager"
+      debhelper dpkg-dev fakeroot lintian prometheus prometheus-alertmanager
+      rabbitmq-server librabbitmq-dev amqp-tools"
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

@@ -5,7 +5,8 @@
 # libraries alec.so may link (libc, libm, libpthread, libxxhash,
 # libmicrohttpd for the dashboard, as collectd's write_prometheus,
 # libsodium for signed envelopes, as collectd's network plugin libgcrypt;
-# libyajl and libmosquitto for LoRaWAN uplinks, as collectd's own mqtt plugin; in a
+# libyajl and libmosquitto for LoRaWAN uplinks, as collectd's own mqtt plugin;
+# librabbitmq for AMQP shards, as collectd's own amqp plugin; in a
 # sanitizer build also the sanitizer runtimes). A symbol from anywhere else
 # makes `LoadPlugin alec` fail at startup although the link succeeded.
 set -u
@@ -19,15 +20,15 @@ done
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|ld-linux[-a-z0-9_]*)\.so'
+allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|librabbitmq|ld-linux[-a-z0-9_]*)\.so'
 if readelf -d "$so" | grep -q 'NEEDED.*libasan'; then
-  allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|libdl|librt|libgcc_s|libstdc\+\+|libasan|libubsan|ld-linux[-a-z0-9_]*)\.so'
+  allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|librabbitmq|libdl|librt|libgcc_s|libstdc\+\+|libasan|libubsan|ld-linux[-a-z0-9_]*)\.so'
 fi
 status=0
 readelf -d "$so" | sed -n 's/.*NEEDED.*\[\(.*\)\].*/\1/p' > "$tmp/needed"
 while read -r lib; do
   if ! echo "$lib" | grep -Eq "$allowed"; then
-    echo "FAIL: alec.so links $lib (only libc, libm, libpthread, libxxhash, libmicrohttpd, libsodium, libyajl, libmosquitto are allowed)"
+    echo "FAIL: alec.so links $lib (only libc, libm, libpthread, libxxhash, libmicrohttpd, libsodium, libyajl, libmosquitto, librabbitmq are allowed)"
     status=1
   fi
 done < "$tmp/needed"

@@ -22,6 +22,7 @@
 #include "alec/frame.h"
 
 #include "alec_conf.h"
+#include "amqp_transport.h"
 #include "dashboard.h"
 #include "receiver.h"
 #include "snapshot.h"
@@ -41,6 +42,9 @@ typedef struct alec_plugin {
   alec_udp *udp;
   alec_mqtt *mqtt;
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
+  alec_amqp *amqp; /* <AMQP> consumers, NULL without */
+  int ack_writer;     /* alec_write is registered: values confirm acknowledgements */
+  uint64_t ack_token; /* dispatch thread: last ACK_META token dispatched */
   meta_data_t *prio_meta[5];
   meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
   int default_ds_type;
@@ -182,8 +186,46 @@ static void sink_log(void *arg, int level, const char *msg) {
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
 }
 
+/* At-least-once transports (AMQP): the last value list of a frame whose
+ * message waits for acknowledgement carries ACK_META = a token; our write
+ * callback sees it once a write thread has taken it (and every value list
+ * queued before it), and tells the receiver (alec_rx_written). */
+#define ACK_META "alec:ack"
+
+static void dispatch_last(value_list_t *last, int *has_last, const value_list_t *next, value_t *last_value) {
+  if (*has_last) dispatch_value(last);
+  if (next == NULL) {
+    *has_last = 0;
+    return;
+  }
+  *last_value = next->values[0];
+  *last = *next;
+  last->values = last_value;
+  *has_last = 1;
+}
+
+static uint64_t sink_mark(void *arg) {
+  (void)arg;
+  return P.ack_token;
+}
+
+static int alec_write(const data_set_t *ds, const value_list_t *vl, user_data_t *ud) {
+  (void)ds;
+  (void)ud;
+  uint64_t token;
+  if (vl->meta == NULL || strcmp(vl->plugin, PLUGIN_NAME) != 0) return 0;
+  if (meta_data_get_unsigned_int(vl->meta, ACK_META, &token) == 0 && P.rx) alec_rx_written(P.rx, token);
+  return 0;
+}
+
 static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched, uint64_t *unconvertible) {
   (void)arg;
+  /* Dispatched one behind, so that the frame's last value list can take
+   * the acknowledgement token. */
+  value_list_t last;
+  value_t last_value;
+  int has_last = 0;
+  int ack = f->msg && f->msg->done && P.ack_writer;
   value_list_t vl = VALUE_LIST_INIT;
   value_t value;
   vl.values = &value;
@@ -210,7 +252,8 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
     /* LossRecovery "estimate": the value is not the measured one. */
     if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
-    dispatch_value(&vl);
+    if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+    else dispatch_value(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
@@ -223,13 +266,26 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     if (m->has_rssi) {
       sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
       value.gauge = m->rssi;
-      dispatch_value(&vl);
+      if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+      else dispatch_value(&vl);
     }
     if (m->has_snr) {
       sstrncpy(vl.type, "lora_snr", sizeof vl.type);
       value.gauge = m->snr;
-      dispatch_value(&vl);
+      if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
+      else dispatch_value(&vl);
     }
+  }
+  if (has_last) {
+    meta_data_t *md = last.meta ? meta_data_clone(last.meta) : meta_data_create();
+    if (md && meta_data_add_unsigned_int(md, ACK_META, P.ack_token + 1) == 0) {
+      last.meta = md;
+      dispatch_value(&last);
+      P.ack_token++;
+    } else {
+      dispatch_value(&last); /* unconfirmed: acknowledged with the next frame's values */
+    }
+    if (md) meta_data_destroy(md);
   }
 }
 
@@ -549,6 +605,14 @@ static int alec_init(void) {
       .fleet_event = sink_fleet_event,
       .tick = sink_tick,
   };
+  if (P.cfg.n_amqp) {
+    /* Written, not merely dispatched, is what an AMQP acknowledgement
+     * waits for. */
+    if (plugin_register_write(PLUGIN_NAME, alec_write, NULL) == 0) P.ack_writer = 1;
+    else WARNING(PLUGIN_NAME " plugin: cannot register the write callback: AMQP messages are acknowledged when "
+                             "dispatched, not when written");
+  }
+  if (P.ack_writer) sink.mark = sink_mark;
   if (alec_rx_new(&P.rx, &P.cfg, &sink) != 0) goto fail;
   if (P.cfg.dashboard.enabled && start_dashboard() != 0) goto fail;
   if (alec_udp_open(&P.udp, &P.cfg, P.rx) != 0) goto fail;
@@ -556,6 +620,7 @@ static int alec_init(void) {
   if (alec_udp_start(P.udp, spawn) != 0) goto fail;
   if (alec_mqtt_open(&P.mqtt, &P.cfg, P.rx) != 0) goto fail;
   if (alec_mqtt_start(P.mqtt, spawn) != 0) goto fail;
+  if (alec_amqp_open(&P.amqp, &P.cfg, P.rx) != 0 || alec_amqp_start(P.amqp, spawn) != 0) goto fail;
   P.initialized = 1;
   return 0;
 fail:
@@ -673,6 +738,58 @@ static void submit_mqtt(cdtime_t t) {
   }
 }
 
+/* Per <AMQP> block, plugin instance "amqp-<name>", like the MQTT clients:
+ * deliveries, acknowledgements, redeliveries, connection, downlinks and
+ * refusals by kind. */
+static void submit_amqp(cdtime_t t) {
+  for (size_t i = 0; i < alec_amqp_count(P.amqp); i++) {
+    alec_amqp_stats a;
+    alec_amqp_get_stats(P.amqp, i, &a);
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = t;
+    sstrncpy(vl.host, hostname_g, sizeof vl.host);
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
+    ssnprintf(vl.plugin_instance, sizeof vl.plugin_instance, "amqp-%s", a.name);
+    const struct {
+      const char *type, *ti;
+      uint64_t n;
+      int gauge;
+    } rows[] = {
+        {"gauge", "connected", (uint64_t)a.connected, 1},
+        {"packets", "messages", a.deliveries, 0},
+        {"total_bytes", "messages", a.bytes, 0},
+        {"derive", "acknowledgements", a.acked, 0},
+        {"derive", "redelivered", a.redelivered, 0},
+        {"derive", "duplicates", a.duplicates, 0},
+        {"derive", "queue_waits", a.waits, 0},
+        {"derive", "connects", a.connects, 0},
+        {"derive", "disconnects", a.disconnects, 0},
+        {"derive", "connect_failures", a.connect_failures, 0},
+        {"derive", "downlinks", a.downlinks_sent, 0},
+        {"derive", "downlink_errors", a.downlinks_failed, 0},
+        {"errors", "rejected_fport_unmapped", a.unmapped_fport, 0},
+        {"errors", "rejected_no_payload", a.no_payload, 0},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+      sstrncpy(vl.type, rows[k].type, sizeof vl.type);
+      sstrncpy(vl.type_instance, rows[k].ti, sizeof vl.type_instance);
+      if (rows[k].gauge) v.gauge = (gauge_t)rows[k].n;
+      else v.derive = (derive_t)rows[k].n;
+      plugin_dispatch_values(&vl);
+    }
+    sstrncpy(vl.type, "errors", sizeof vl.type);
+    /* The kinds a message can get; the helpers' API errors never count. */
+    for (int k = 1; k <= ALEC_NS_MESSAGE_KINDS; k++) {
+      ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_ns_kind_name(-k));
+      v.derive = (derive_t)a.rejected[k];
+      plugin_dispatch_values(&vl);
+    }
+  }
+}
+
 static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
@@ -725,6 +842,7 @@ static int alec_read(void) {
     submit("errors", ti, (value_t){.derive = (derive_t)s.rejected[k]}, t);
   }
   submit_mqtt(t);
+  submit_amqp(t);
   if (s.has_auth) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
@@ -737,16 +855,21 @@ static void release_all(void) {
   /* Transports first: what they queued is still decoded and saved. */
   alec_udp_stop(P.udp);
   alec_mqtt_stop(P.mqtt);
+  alec_amqp_stop(P.amqp);
   alec_rx_stop(P.rx);
   alec_udp_free(P.udp);
   P.udp = NULL;
   alec_mqtt_free(P.mqtt);
   P.mqtt = NULL;
+  alec_amqp_free(P.amqp);
+  P.amqp = NULL;
   /* The server reads only the store; the store outlives it. */
   alec_dash_stop(P.dash);
   P.dash = NULL;
   alec_snap_store_free(P.snap);
   P.snap = NULL;
+  if (P.ack_writer) plugin_unregister_write(PLUGIN_NAME);
+  P.ack_writer = 0;
   alec_rx_free(P.rx);
   P.rx = NULL;
   for (int i = 0; i < 5; i++) {
@@ -767,6 +890,7 @@ static int alec_shutdown(void) {
     atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);
+    alec_amqp_stop(P.amqp);
     alec_rx_stop(P.rx);
     alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
     uint64_t rej = 0;

@@ -19,6 +19,7 @@
 
 #include "alec/error.h"
 #include "alec/fleet.h"
+#include "amqpconf.h"
 #include "nsevent.h"
 #include "tlv.h"
 
@@ -601,6 +602,113 @@ out:
   return rc;
 }
 
+/* <AMQP "name">: every option is a row of ALEC_PC_AMQP_OPTIONS (amqpconf.h),
+ * with the option kinds of the <MQTT> table. */
+static const mqtt_opt amqp_opts[] = {
+#define AMQP_OPT(n, k, f, lo, hi, rep) {#n, k, offsetof(alec_pc_amqp, f), sizeof(((alec_pc_amqp *)0)->f), lo, hi, rep},
+    ALEC_PC_AMQP_OPTIONS(AMQP_OPT)
+#undef AMQP_OPT
+};
+_Static_assert(sizeof amqp_opts / sizeof amqp_opts[0] <= 64, "alec_pc_amqp.seen is a 64-bit mask");
+
+static int parse_amqp_option(alec_pc_err *e, alec_pc_amqp *a, const mqtt_opt *o, const oconfig_item_t *c) {
+  char *field = (char *)a + o->off;
+  int rc;
+  uint64_t u;
+  switch (o->kind) {
+  case ALEC_PC_K_STRING: {
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_STRING) return alec_pc_fail(e, c->key, "expects a quoted string");
+    size_t n = strlen(c->values[0].value.string);
+    if (n < (size_t)o->lo || n > (size_t)o->hi || n >= o->size)
+      return alec_pc_fail(e, c->key, "expects %.0f to %.0f characters, got %zu", o->lo, o->hi, n);
+    memcpy(field, c->values[0].value.string, n + 1);
+    return 0;
+  }
+  case ALEC_PC_K_INT:
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+    *(int *)(void *)field = (int)u;
+    return 0;
+  case ALEC_PC_K_BOOL:
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(e, c->key, "expects true or false");
+    *(int *)(void *)field = c->values[0].value.boolean != 0;
+    return 0;
+  case ALEC_PC_K_DOUBLE:
+    return get_double(e, c, o->lo, o->hi, 0, (double *)(void *)field);
+  case ALEC_PC_K_FPORT: {
+    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+    if (a->n_fports >= ALEC_PC_AMQP_MAX_FPORTS)
+      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_AMQP_MAX_FPORTS);
+    for (size_t i = 0; i < a->n_fports; i++)
+      if (a->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
+    alec_pc_fport *f = &a->fports[a->n_fports];
+    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
+    f->port = (int)u;
+    a->n_fports++;
+    return 0;
+  }
+  case ALEC_PC_K_DIALECT: {
+    char buf[32];
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
+      return alec_pc_fail(e, c->key, "expects \"chirpstack\" or \"tts\"");
+    int d = alec_ns_dialect_parse(buf);
+    if (d != ALEC_NS_CHIRPSTACK && d != ALEC_NS_TTS)
+      return alec_pc_fail(e, c->key, "expects \"chirpstack\" or \"tts\", got \"%s\"", buf);
+    a->dialect = d;
+    return 0;
+  }
+  case ALEC_PC_K_GROUPFROM: {
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, a->group_from, sizeof a->group_from))) return rc;
+    if (alec_ns_group_from_valid(a->group_from) != 0)
+      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
+                          a->group_from);
+    return 0;
+  }
+  }
+  return alec_pc_fail(e, c->key, "unknown option");
+}
+
+static int parse_amqp(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
+  int rc = nvalues(top, ci, 1, 1);
+  if (rc) return rc;
+  if (cfg->n_amqp >= ALEC_PC_MAX_AMQP) return alec_pc_fail(top, ci->key, "at most %d <AMQP> blocks", ALEC_PC_MAX_AMQP);
+  char where[ALEC_PC_NAME_LEN + 32];
+  block_where(where, sizeof where, "AMQP", ci);
+  alec_pc_err e = {top->buf, top->len, where};
+  alec_pc_amqp *a = malloc(sizeof(*a));
+  if (a == NULL) return ALEC_ENOMEM;
+  char name[ALEC_PC_NAME_LEN];
+  if ((rc = get_name(top, ci, 0, name, sizeof name, 0))) goto out;
+  alec_pc_amqp_defaults(a, name);
+  for (int i = 0; i < ci->children_num && rc == 0; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    size_t k = 0;
+    while (k < sizeof amqp_opts / sizeof amqp_opts[0] && strcasecmp(c->key, amqp_opts[k].name) != 0) k++;
+    if (k == sizeof amqp_opts / sizeof amqp_opts[0]) {
+      rc = alec_pc_fail(&e, c->key, "unknown option");
+      break;
+    }
+    if (!amqp_opts[k].repeat && (a->seen & (UINT64_C(1) << k))) {
+      rc = alec_pc_fail(&e, c->key, "given twice (only one is allowed)");
+      break;
+    }
+    a->seen |= UINT64_C(1) << k;
+    rc = parse_amqp_option(&e, a, &amqp_opts[k], c);
+  }
+  if (rc == 0) {
+    alec_pc_amqp *n = realloc(cfg->amqp, (cfg->n_amqp + 1) * sizeof(*n));
+    if (n == NULL) rc = ALEC_ENOMEM;
+    else {
+      cfg->amqp = n;
+      cfg->amqp[cfg->n_amqp++] = *a;
+    }
+  }
+out:
+  free(a);
+  return rc;
+}
+
 /* Options that take one value: given twice (in one block or across several
  * <Plugin alec> blocks), the second would silently win. */
 static const char *const single_options[] = {
@@ -755,6 +863,8 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       if ((rc = parse_profile(&e, cfg, c))) return rc;
     } else if (strcasecmp(c->key, "MQTT") == 0) {
       if ((rc = parse_mqtt(&e, cfg, c))) return rc;
+    } else if (strcasecmp(c->key, "AMQP") == 0) {
+      if ((rc = parse_amqp(&e, cfg, c))) return rc;
     } else if (strcasecmp(c->key, "Emitter") == 0) {
       if ((rc = parse_emitter(&e, cfg, c))) return rc;
     } else {

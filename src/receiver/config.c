@@ -20,6 +20,7 @@
 
 #include "alec/error.h"
 #include "nsevent.h"
+#include "amqpconf.h"
 
 int alec_pc_fail(alec_pc_err *e, const char *option, const char *fmt, ...) {
   if (e->buf && e->len) {
@@ -57,6 +58,7 @@ void alec_pc_free(alec_plugin_config *cfg) {
   free(cfg->profiles);
   free(cfg->emitters);
   free(cfg->mqtt);
+  free(cfg->amqp);
   alec_pc_init(cfg);
 }
 
@@ -305,8 +307,8 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
   alec_pc_err top = {err, errlen, ""};
   if (err && errlen) err[0] = '\0';
   int rc;
-  /* With <MQTT> blocks only, no UDP socket is opened unless a Listen asks. */
-  if (cfg->n_listen == 0 && cfg->n_mqtt == 0) {
+  /* With broker transports only, no UDP socket is opened unless a Listen asks. */
+  if (cfg->n_listen == 0 && cfg->n_mqtt == 0 && cfg->n_amqp == 0) {
     strcpy(cfg->listen[0].node, ALEC_PC_DEFAULT_NODE);
     strcpy(cfg->listen[0].service, ALEC_PC_DEFAULT_PORT);
     cfg->n_listen = 1;
@@ -439,6 +441,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
   }
   for (size_t i = 0; i < cfg->n_mqtt; i++)
     if ((rc = finalize_mqtt(cfg, &cfg->mqtt[i], err, errlen, &need_keys))) return rc;
+  if ((rc = alec_pc_amqp_finalize(cfg, err, errlen))) return rc;
   if (need_keys && cfg->auth_file[0] == '\0')
     return alec_pc_fail(&top, "SecurityLevel", "Sign needs an AuthFile with the keys of the emitters");
   if (cfg->n_emitters > cfg->max_emitters)

@@ -275,6 +275,8 @@ typedef struct alec_plugin_config {
   alec_pc_dashboard dashboard;
   alec_pc_mqtt *mqtt; /* <MQTT> blocks */
   size_t n_mqtt;
+  struct alec_pc_amqp *amqp; /* <AMQP> blocks (amqpconf.h) */
+  size_t n_amqp;
   alec_pc_profile *profiles;
   size_t n_profiles;
   alec_pc_emitter *emitters; /* sorted by id after finalize */

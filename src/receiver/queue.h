@@ -79,6 +79,14 @@ typedef struct alec_rx_msg {
   struct sockaddr_storage from;  /* ALEC_RX_DATAGRAM: sender (bare-frame source) */
   socklen_t from_len;
   alec_rx_reply reply;
+  /* Called once the receiver is done with the message (its values handed
+   * to the sink, or it was refused), on the thread that processed it, just
+   * before it is freed; NULL: nothing to do. At-least-once transports
+   * (AMQP) acknowledge here, so a message is acknowledged only after
+   * collectd has its values. */
+  void (*done)(void *ctx, uint64_t tag);
+  void *done_ctx;
+  uint64_t done_tag;
   size_t len;
   uint8_t data[]; /* len bytes */
 } alec_rx_msg;

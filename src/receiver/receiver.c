@@ -114,6 +114,25 @@ struct alec_rx {
   alec_sec sec;
   alec_rl *rl;
   double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
+
+  /* Messages processed whose `done` waits until their values are written
+   * (sink.mark), in processing order. */
+  pthread_mutex_t ack_lock;
+  pthread_cond_t ack_cond;
+  struct rx_deferred {
+    uint64_t token, tag;
+    void (*done)(void *, uint64_t);
+    void *ctx;
+    /* The emitter's decoder as it was before this message (undo), so that
+     * a shutdown that drops its values also forgets its decoding and the
+     * redelivered message decodes again. NULL: the emitter was new. */
+    uint64_t emitter;
+    int has_emitter;
+    uint8_t *undo;
+    size_t undo_len;
+  } *deferred;
+  size_t n_deferred, cap_deferred;
+  uint64_t written; /* highest token the sink confirmed */
 };
 
 static double now_real(void) {
@@ -922,12 +941,144 @@ static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
   process_record(rx, m, m->emitter, em, fmt, channels, m->data, m->len, 1, REC_TRANSPORT);
 }
 
+/* ---- completion ------------------------------------------------------------ */
+
+/* The emitter's decoder before an at-least-once message: *out (malloc)
+ * and its length, *out NULL when the emitter has no decoder yet. 0, or -1
+ * when it cannot be saved. */
+static int undo_save(alec_rx *rx, uint64_t id, uint8_t **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  uint8_t buf[8192];
+  pthread_mutex_lock(&rx->fleet_lock);
+  alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
+  long n = dec ? alec_decoder_save(dec, buf, sizeof buf) : 0;
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (n < 0) return -1;
+  if (n == 0) return 0;
+  *out = malloc((size_t)n);
+  if (*out == NULL) return -1;
+  memcpy(*out, buf, (size_t)n);
+  *len = (size_t)n;
+  return 0;
+}
+
+static void defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t undo_len, int has_undo) {
+  if (rx->sink.mark == NULL) {
+    m->done(m->done_ctx, m->done_tag);
+    return;
+  }
+  uint64_t token = rx->sink.mark(rx->sink.arg);
+  pthread_mutex_lock(&rx->ack_lock);
+  int now = token <= rx->written && rx->n_deferred == 0;
+  if (!now && rx->n_deferred == rx->cap_deferred) {
+    size_t cap = rx->cap_deferred ? 2 * rx->cap_deferred : 256;
+    struct rx_deferred *d = realloc(rx->deferred, cap * sizeof *d);
+    if (d == NULL) {
+      /* Not acknowledged: the transport's broker delivers it again. */
+      pthread_mutex_unlock(&rx->ack_lock);
+      free(undo);
+      return;
+    }
+    rx->deferred = d;
+    rx->cap_deferred = cap;
+  }
+  if (!now)
+    rx->deferred[rx->n_deferred++] =
+        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len};
+  pthread_mutex_unlock(&rx->ack_lock);
+  if (now) {
+    free(undo);
+    m->done(m->done_ctx, m->done_tag);
+  }
+}
+
+/* After the dispatch thread stopped: the messages whose values the
+ * writers never confirmed are not acknowledged and come back; their
+ * emitters' decoders go back to the state before the first of them, so
+ * they decode again instead of being refused as already seen. */
+static void undo_unwritten(alec_rx *rx) {
+  size_t rolled = 0, msgs;
+  pthread_mutex_lock(&rx->ack_lock);
+  msgs = rx->n_deferred;
+  for (size_t i = 0; i < rx->n_deferred; i++) {
+    struct rx_deferred *d = &rx->deferred[i];
+    if (!d->has_emitter) continue;
+    int first = 1;
+    for (size_t k = 0; k < i && first; k++)
+      if (rx->deferred[k].has_emitter && rx->deferred[k].emitter == d->emitter) first = 0;
+    if (!first) continue;
+    pthread_mutex_lock(&rx->fleet_lock);
+    alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, d->emitter);
+    if (dec && d->undo) {
+      if (alec_decoder_load(dec, d->undo, d->undo_len) == 0) rolled++;
+    } else if (dec) {
+      alec_decoder_reset(dec);
+      rolled++;
+    }
+    pthread_mutex_unlock(&rx->fleet_lock);
+  }
+  pthread_mutex_unlock(&rx->ack_lock);
+  if (msgs)
+    alec_rx_log(rx, ALEC_RX_LOG_INFO,
+                "%zu messages decoded but not written at shutdown: not acknowledged, %zu decoders set back to decode "
+                "them again",
+                msgs, rolled);
+}
+
+void alec_rx_written(alec_rx *rx, uint64_t token) {
+  struct rx_deferred ready[64];
+  size_t n;
+  do {
+    n = 0;
+    pthread_mutex_lock(&rx->ack_lock);
+    if (token > rx->written) rx->written = token;
+    while (n < rx->n_deferred && n < 64 && rx->deferred[n].token <= rx->written) {
+      ready[n] = rx->deferred[n];
+      n++;
+    }
+    if (n) {
+      memmove(rx->deferred, rx->deferred + n, (rx->n_deferred - n) * sizeof *rx->deferred);
+      rx->n_deferred -= n;
+      pthread_cond_broadcast(&rx->ack_cond);
+    }
+    pthread_mutex_unlock(&rx->ack_lock);
+    /* In order, outside the lock: a transport acknowledges in order. */
+    for (size_t i = 0; i < n; i++) {
+      free(ready[i].undo);
+      ready[i].done(ready[i].ctx, ready[i].tag);
+    }
+  } while (n == 64);
+}
+
+/* The dispatch thread decodes the next batch only once the writers have
+ * the last one: when collectd stops its write threads at shutdown, at
+ * most the batch in flight was decoded without being stored. */
+static void wait_written(alec_rx *rx) {
+  /* Bounded: a daemon that drops values (WriteQueueLimitHigh) never
+   * confirms them; a later confirmation then completes them as well. */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 1;
+  pthread_mutex_lock(&rx->ack_lock);
+  while (rx->n_deferred > 0 && !atomic_load(&rx->stop))
+    if (pthread_cond_timedwait(&rx->ack_cond, &rx->ack_lock, &until) != 0) break;
+  pthread_mutex_unlock(&rx->ack_lock);
+}
+
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
+  uint8_t *undo = NULL;
+  size_t undo_len = 0;
+  int has_undo = 0;
+  if (m->done && rx->sink.mark && m->kind == ALEC_RX_PAYLOAD && m->has_emitter)
+    has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
   if (rx->rs_ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
+  if (m->done) defer_done(rx, m, undo, undo_len, has_undo);
+  else free(undo);
 }
 
 /* ---- evaluation ---------------------------------------------------------------- */
@@ -1016,8 +1167,10 @@ static void *dispatch_main(void *arg) {
     const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
     int got = m != NULL;
+    int deferred = 0;
     while (m) {
       alec_rx_msg *next = m->next;
+      deferred |= m->done != NULL;
       alec_rx_process(rx, m);
       free(m);
       m = next;
@@ -1027,6 +1180,7 @@ static void *dispatch_main(void *arg) {
      * when nothing arrives, in real time, for stale scans. */
     double fleet_now = got && rx->data_clock > 0 ? rx->data_clock : now_real();
     if (got) alec_rx_score(rx, fleet_now);
+    if (deferred && rx->sink.mark) wait_written(rx);
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
       housekeeping(rx);
@@ -1154,6 +1308,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   rx->sink = *sink;
   pthread_mutex_init(&rx->fleet_lock, NULL);
   pthread_mutex_init(&rx->log_lock, NULL);
+  pthread_mutex_init(&rx->ack_lock, NULL);
+  pthread_cond_init(&rx->ack_cond, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   if (build_fleet(rx) != 0) goto fail;
   /* Keys first: the state file restores their replay counters. */
@@ -1201,6 +1357,9 @@ int alec_rx_start(alec_rx *rx, alec_rx_spawn_fn spawn) {
 void alec_rx_stop(alec_rx *rx) {
   if (rx == NULL) return;
   atomic_store(&rx->stop, 1);
+  pthread_mutex_lock(&rx->ack_lock);
+  pthread_cond_broadcast(&rx->ack_cond);
+  pthread_mutex_unlock(&rx->ack_lock);
   if (rx->queue.ready) alec_rxq_interrupt(&rx->queue);
   if (rx->started) {
     pthread_join(rx->thread, NULL);
@@ -1210,10 +1369,13 @@ void alec_rx_stop(alec_rx *rx) {
     alec_rx_msg *m = alec_rxq_take_now(&rx->queue);
     while (m) {
       alec_rx_msg *next = m->next;
-      alec_rx_process(rx, m);
+      /* An at-least-once message is not decoded now that nothing can store
+       * its values: unacknowledged, its broker delivers it again. */
+      if (m->done == NULL || rx->sink.mark == NULL) alec_rx_process(rx, m);
       free(m);
       m = next;
     }
+    undo_unwritten(rx);
   }
   /* Nothing decodes any more: the state is final. */
   if (rx->state_ready) state_save(rx, 1);
@@ -1233,6 +1395,10 @@ void alec_rx_free(alec_rx *rx) {
   alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
+  pthread_mutex_destroy(&rx->ack_lock);
+  pthread_cond_destroy(&rx->ack_cond);
+  for (size_t i = 0; i < rx->n_deferred; i++) free(rx->deferred[i].undo);
+  free(rx->deferred);
   free(rx);
 }
 

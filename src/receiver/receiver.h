@@ -106,6 +106,15 @@ typedef struct alec_rx_sink {
   void (*fleet_event)(void *arg, const alec_fleet_event *ev);
   /* After every evaluation, fleet unlocked (dashboard snapshots); may be NULL. */
   void (*tick)(void *arg, double now);
+  /* At-least-once transports (may be NULL): the token of the last values
+   * dispatched so far (0: none). The sink calls alec_rx_written() with a
+   * token once the daemon's writers have every value up to it; only then
+   * does the receiver call a message's `done` hook, so a transport that
+   * acknowledges there never acknowledges values that a shutdown could
+   * still drop (collectd stops its write threads, dropping what is queued,
+   * before the plugins' shutdown callbacks). Without it, `done` is called
+   * right after the values were dispatched. */
+  uint64_t (*mark)(void *arg);
 } alec_rx_sink;
 
 typedef int (*alec_rx_spawn_fn)(pthread_t *t, void *(*fn)(void *), void *arg, const char *name);
@@ -171,6 +180,10 @@ void alec_rx_with_fleet(alec_rx *rx, void (*fn)(void *arg, alec_fleet *fleet), v
 /* The host name of an emitter as values carry it. */
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap);
 const alec_plugin_config *alec_rx_config(const alec_rx *rx);
+
+/* Any thread (the daemon's writers): everything dispatched up to `token`
+ * (alec_rx_sink.mark) is written; the messages it completes are done. */
+void alec_rx_written(alec_rx *rx, uint64_t token);
 
 /* Processes one message on the calling thread, as the dispatch thread
  * does (tests and the replay tool run without threads). */

@@ -22,7 +22,7 @@ tests/fuzz/fuzz.env: Makefile
 	  echo ': "$${COLLECTD_CPPFLAGS:=$(COLLECTD_CPPFLAGS)}"'; \
 	  echo "FUZZ_LIB_SOURCES='$(libalec_la_SOURCES)'"; \
 	  echo "FUZZ_FLEET_SOURCES='$(libalec_fleet_la_SOURCES)'"; \
-	  echo "FUZZ_CONF_SOURCES='src/plugin/alec_conf.c src/receiver/config.c'"; \
+	  echo "FUZZ_CONF_SOURCES='src/plugin/alec_conf.c src/receiver/config.c src/receiver/amqpconf.c'"; \
 	  echo "FUZZ_LORAWAN_SOURCES='$(libalec_lorawan_la_SOURCES)'"; \
 	  echo "FUZZ_LIB_CPPFLAGS='$(SODIUM_CFLAGS) $(YAJL_CFLAGS)'"; \
 	  echo "FUZZ_LIBS='$(libalec_la_LIBADD) $(libalec_fleet_la_LIBADD) $(libalec_lorawan_la_LIBADD)'"; \
