@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "alec/error.h"
+#include "alec/fleet.h"
 #include "alec_conf.h"
 #include "oconfig_util.h"
 
@@ -43,7 +44,7 @@ static const char *EXAMPLE = "Listen \"127.0.0.1\" \"25830\"\n"
                              "ReceiveBufferSize 4194304\n"
                              "QueueLength 65536\n"
                              "MaxEmitters 10000\n"
-                             "EmitterTimeout 300\n"
+                             "EmitterTimeout 3600\n"
                              "UnknownEmitters \"accept\"\n"
                              "NotifyPriority \"P1\"\n"
                              "<Fleet>\n"
@@ -108,7 +109,7 @@ START_TEST(example_config) {
   ck_assert_int_eq(cfg.receive_buffer, 4194304);
   ck_assert_uint_eq(cfg.queue_length, 65536);
   ck_assert_uint_eq(cfg.max_emitters, 10000);
-  ck_assert(cfg.emitter_timeout == 300);
+  ck_assert(cfg.emitter_timeout == ALEC_FLEET_DEFAULT_EMITTER_TIMEOUT);
   ck_assert_int_eq(cfg.reject_unknown, 0);
   ck_assert_int_eq(cfg.notify_priority, 0);
   ck_assert_uint_eq(cfg.fleet.set, 0x1FF);
@@ -173,7 +174,7 @@ START_TEST(defaults) {
   ck_assert_int_eq(cfg.receive_buffer, 0);
   ck_assert_uint_eq(cfg.queue_length, 65536);
   ck_assert_uint_eq(cfg.max_emitters, 10000);
-  ck_assert(cfg.emitter_timeout == 300);
+  ck_assert(cfg.emitter_timeout == ALEC_FLEET_DEFAULT_EMITTER_TIMEOUT);
   ck_assert_int_eq(cfg.reject_unknown, 0);
   ck_assert_int_eq(cfg.notify_priority, -1);
   ck_assert_uint_eq(cfg.fleet.set, 0);

@@ -67,6 +67,9 @@ typedef struct alec_fleet alec_fleet;
 #define ALEC_FLEET_MAX_CHANNELS_LIMIT 256u
 #define ALEC_FLEET_MAX_GROUPS_LIMIT 4096u
 #define ALEC_FLEET_DWELL_LIMIT 10000u
+/* An hour: above three times the slowest common LoRaWAN period (one uplink
+ * every 15 minutes), so that slow emitters stay peers between reports. */
+#define ALEC_FLEET_DEFAULT_EMITTER_TIMEOUT 3600.0
 
 typedef enum alec_fleet_state {
   ALEC_FLEET_NORMAL = 0, /* as an event severity: OKAY (back to normal) */
@@ -106,7 +109,7 @@ typedef struct alec_fleet_config {
   uint32_t max_channels;         /* channels tracked per emitter, 16; 1..256 (more are
                                     decoded and returned, but not scored) */
   uint32_t max_groups;           /* 64; 1..4096 (the default group "" counts) */
-  double emitter_timeout;        /* s, 300: active = seen within this; stale (removable)
+  double emitter_timeout;        /* s, 3600: active = seen within this; stale (removable)
                                     after 2 x timeout. (0, 1e9] */
   double z_enter;                /* 3.5: |z| above this is out of band */
   double z_exit;                 /* 2.5: back in band only below this; 0 < z_exit < z_enter */

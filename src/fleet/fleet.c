@@ -14,7 +14,7 @@ void alec_fleet_config_init(alec_fleet_config *cfg) {
   cfg->max_emitters = 1000;
   cfg->max_channels = 16;
   cfg->max_groups = 64;
-  cfg->emitter_timeout = 300.0;
+  cfg->emitter_timeout = ALEC_FLEET_DEFAULT_EMITTER_TIMEOUT;
   cfg->z_enter = 3.5;
   cfg->z_exit = 2.5;
   cfg->z_failure = 7.0;

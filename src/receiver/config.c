@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alec/error.h"
+#include "alec/fleet.h"
 #include "nsevent.h"
 #include "amqpconf.h"
 
@@ -333,7 +334,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
       }
   }
   if (cfg->max_emitters == 0) cfg->max_emitters = 10000;
-  if (cfg->emitter_timeout == 0) cfg->emitter_timeout = 300;
+  if (cfg->emitter_timeout == 0) cfg->emitter_timeout = ALEC_FLEET_DEFAULT_EMITTER_TIMEOUT;
   const alec_pc_fleet *f = &cfg->fleet;
   alec_pc_err fe = {err, errlen, " in <Fleet>"};
   if ((f->set & ALEC_PC_F_THRESHOLD) && (f->set & ALEC_PC_F_EXIT_THRESHOLD) && f->exit_threshold >= f->threshold)

@@ -317,9 +317,11 @@ static void em_prune(alec_rx *rx, double now) {
  * clamp counted: one frame stamped ahead must not drag every later value of
  * its emitter into the future (times of one emitter only increase, as
  * collectd's cache requires), nor a fresh emitter land a day in the past. */
+#define NS_TIME_PAST 604800.0 /* 7 days */
+
 static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *info, const alec_rx_msg *m,
                          int *clamped) {
-  double t = m->received, claimed = 0;
+  double t = m->received, claimed = 0, past = rx->cfg->time_past;
   int has = 0;
   if (info->has_timestamp) {
     claimed = (double)info->timestamp;
@@ -327,9 +329,14 @@ static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *i
   } else if (m->has_event_time) {
     claimed = m->event_time;
     has = 1;
+    /* The network server stamped the uplink when its gateways heard it: not
+     * the device's claim but the infrastructure's. A broker's persistent
+     * session delivers hours of backlog after collectd was down, and those
+     * values belong at their own times. */
+    if (past < NS_TIME_PAST) past = NS_TIME_PAST;
   }
   if (has) {
-    if (claimed + rx->cfg->time_past < t) *clamped = 1;
+    if (claimed + past < t) *clamped = 1;
     else if (claimed > t + rx->cfg->time_future) *clamped = 2;
     else if (!(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
   }
@@ -514,7 +521,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
  * channels are dropped before the sink, so one datagram cannot create
  * identifiers without bound. Returns the number of values kept. */
 static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slot *s, alec_fleet_value *vals,
-                          int n) {
+                          int n, int how) {
   int keep = 0, over = 0, rate = 0;
   double now = m->received;
   if (now > rx->id_refill) {
@@ -536,11 +543,16 @@ static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slo
         over++;
         continue;
       }
-      if (rx->id_tokens < 1) {
-        rate++;
-        continue;
+      /* Devices a network server identified (it authenticated them) come
+       * by the thousand after a restart or an outage, each a real device:
+       * their channels stay bounded per device, not rate-limited. */
+      if (how != REC_TRANSPORT) {
+        if (rx->id_tokens < 1) {
+          rate++;
+          continue;
+        }
+        rx->id_tokens -= 1;
       }
-      rx->id_tokens -= 1;
       s->chans[c >> 6] |= bit;
       s->n_chans++;
     }
@@ -685,7 +697,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   if (s) s->family = (uint8_t)fmt;
   if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
-  if (em == NULL) n = admit_channels(rx, m, id, s, vals, n);
+  if (em == NULL) n = admit_channels(rx, m, id, s, vals, n, how);
   deliver(rx, id, em, m, s, vals, n, &info, period);
 }
 

@@ -57,9 +57,24 @@ it__rmq_env() {
     "$@"
 }
 
-# $1 (optional): seconds to wait for the node, default 60.
+# $1 (optional): seconds to wait for the node, default 60. A port taken
+# between the choice and the bind (another test starting beside this one)
+# makes the node exit with eaddrinuse: then new ports, at most 3 tries.
 it_rabbitmq_start() {
-  local bound=${1:-60} t0 t1 i=0 epmd
+  local try
+  for try in 1 2 3; do
+    it__rabbitmq_start_once "${1:-60}" && return 0
+    grep -q eaddrinuse "$RMQ_DIR/server.out" 2>/dev/null || break
+    it_say "rabbitmq: a port was taken meanwhile (try $try), again with new ports"
+    it_kill_pid "$RMQ_EPMD_PID" 15
+    rm -rf "$RMQ_DIR"
+  done
+  tail -n 20 "$RMQ_DIR/server.out"
+  it_fail "rabbitmq-server exited during startup"
+}
+
+it__rabbitmq_start_once() {
+  local bound=$1 t0 t1 i=0 epmd
   it_require_rabbitmq
   RMQ_DIR=$IT_TMP/rabbitmq
   mkdir -p "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
@@ -99,10 +114,7 @@ EOF
   RMQ_PID=$!
   IT_BG_PIDS="$IT_BG_PIDS $RMQ_PID"
   while :; do
-    if ! kill -0 "$RMQ_PID" 2>/dev/null; then
-      tail -n 20 "$RMQ_DIR/server.out"
-      it_fail "rabbitmq-server exited during startup"
-    fi
+    kill -0 "$RMQ_PID" 2>/dev/null || return 1
     curl -s -o /dev/null -f -m 2 -u "$RMQ_USER:$RMQ_PASS" "http://127.0.0.1:$RMQ_HTTP/api/overview" && break
     i=$((i + 1))
     if [ "$i" -ge $((bound * 5)) ]; then
