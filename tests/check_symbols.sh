@@ -4,7 +4,8 @@
 # alec.so must be exported by the collectd daemon or by one of the few
 # libraries alec.so may link (libc, libm, libpthread, libxxhash,
 # libmicrohttpd for the dashboard, as collectd's write_prometheus,
-# libsodium for signed envelopes, as collectd's network plugin libgcrypt; in a
+# libsodium for signed envelopes, as collectd's network plugin libgcrypt;
+# libyajl and libmosquitto for LoRaWAN uplinks, as collectd's own mqtt plugin; in a
 # sanitizer build also the sanitizer runtimes). A symbol from anywhere else
 # makes `LoadPlugin alec` fail at startup although the link succeeded.
 set -u
@@ -18,15 +19,15 @@ done
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|ld-linux[-a-z0-9_]*)\.so'
+allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|ld-linux[-a-z0-9_]*)\.so'
 if readelf -d "$so" | grep -q 'NEEDED.*libasan'; then
-  allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libdl|librt|libgcc_s|libstdc\+\+|libasan|libubsan|ld-linux[-a-z0-9_]*)\.so'
+  allowed='^(libc|libm|libpthread|libxxhash|libmicrohttpd|libsodium|libyajl|libmosquitto|libdl|librt|libgcc_s|libstdc\+\+|libasan|libubsan|ld-linux[-a-z0-9_]*)\.so'
 fi
 status=0
 readelf -d "$so" | sed -n 's/.*NEEDED.*\[\(.*\)\].*/\1/p' > "$tmp/needed"
 while read -r lib; do
   if ! echo "$lib" | grep -Eq "$allowed"; then
-    echo "FAIL: alec.so links $lib (only libc, libm, libpthread, libxxhash, libmicrohttpd, libsodium are allowed)"
+    echo "FAIL: alec.so links $lib (only libc, libm, libpthread, libxxhash, libmicrohttpd, libsodium, libyajl, libmosquitto are allowed)"
     status=1
   fi
 done < "$tmp/needed"

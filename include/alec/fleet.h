@@ -188,6 +188,17 @@ typedef struct alec_fleet_frame {
 int alec_fleet_process_batch(alec_fleet *fleet, const alec_fleet_frame *frames, size_t n,
                              double now, int *results);
 
+/* Ghost frame of a fixed-frame emitter (reference 1.3.10 Option C): the
+ * device sent values[0..n) (channels 0..n-1, the units its encoder was fed)
+ * in its own format instead of the ALEC frame its encoder produced. Calls
+ * the emitter's alec_decoder_feed_values, so that the next fixed frame
+ * decodes without a gap, and puts the values into the statistics like
+ * decoded ones (a non-finite value is fed but not counted). Creates the
+ * emitter when unknown (a cold-started device's first uplink is its
+ * fallback). 0, ALEC_EINVAL (n outside 1..64, non-finite now), ALEC_ENOSPC
+ * (max_emitters), ALEC_ENOMEM; on error nothing changed. (Addition.) */
+int alec_fleet_feed_values(alec_fleet *fleet, uint64_t emitter_id, const double *values,
+                           unsigned n, double now);
 typedef struct alec_fleet_event {
   alec_fleet_event_kind kind;
   alec_fleet_state severity; /* new state; ALEC_FLEET_NORMAL = OKAY */

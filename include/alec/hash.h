@@ -6,8 +6,12 @@
  * crypto_shorthash) under a key drawn at random once per process, so that
  * emitter ids cannot be chosen to collide (hash flooding). */
 
+#include <stddef.h>
 #include <stdint.h>
 
 uint64_t alec_hash_id(uint64_t id);
+/* The same keyed hash of a byte string (redelivery ids of MQTT messages,
+ * which a publisher chooses). */
+uint64_t alec_hash_bytes(const void *p, size_t n);
 
 #endif

@@ -291,3 +291,57 @@ int alec_fleet_process_batch(alec_fleet *f, const alec_fleet_frame *frames, size
   }
   return ok > (size_t)INT_MAX ? INT_MAX : (int)ok;
 }
+
+/* Ghost frame (alec_decoder_feed_values) with the fleet's bookkeeping: the
+ * values are exact (a device's own fallback format), so they enter the
+ * statistics like decoded values; the emitter is created by its first one
+ * (a LoRaWAN device's first uplink is always the fallback). */
+int alec_fleet_feed_values(alec_fleet *f, uint64_t id, const double *values, unsigned n,
+                           double now) {
+  if (!f || !values || n < 1 || n > ALEC_FIXED_MAX_CHANNELS || !isfinite(now))
+    return ALEC_EINVAL;
+  const map_slot *slot = map_slot_of(&f->emap, id);
+  uint32_t ei = slot ? slot->val : NONE;
+  emitter *e;
+  int rc;
+  if (ei == NONE) {
+    if (f->n_em >= f->cfg.max_emitters) {
+      f->st.rejected_emitters++;
+      return ALEC_ENOSPC;
+    }
+    if (alec_fleet__em_reserve(f) != 0) return ALEC_ENOMEM;
+    if (alec_fleet__map_reserve(&f->emap, 1) != 0) return ALEC_ENOMEM;
+    if (!f->spare) {
+      rc = alec_decoder_new(&f->spare, &f->cfg.decoder);
+      if (rc < 0) return rc;
+    }
+    rc = alec_decoder_feed_values(f->spare, values, n);
+    if (rc < 0) {
+      alec_decoder_reset(f->spare);
+      return rc;
+    }
+    ei = (uint32_t)alec_fleet__emitter_create(f, id, now, f->spare);
+    f->spare = NULL;
+    e = &f->em[ei];
+  } else {
+    e = &f->em[ei];
+    rc = alec_decoder_feed_values((alec_decoder *)slot->aux, values, n);
+    if (rc < 0) return rc;
+  }
+  e->last_seen = now;
+  e->frames++;
+  e->prio[ALEC_P3]++;
+  f->st.frames++;
+  f->st.priority[ALEC_P3]++;
+  f->st.values += n;
+  for (unsigned i = 0; i < n; i++) {
+    fchan *c = chan_get(f, e, i, i);
+    if (!c || c->gc == NONE) f->st.untracked_values++;
+    if (!isfinite(values[i])) {
+      e->nonfinite++;
+      continue;
+    }
+    if (c) observe(f, e, c, values[i]);
+  }
+  return 0;
+}

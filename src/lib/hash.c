@@ -24,3 +24,12 @@ uint64_t alec_hash_id(uint64_t id) {
   memcpy(&h, out, sizeof h);
   return h;
 }
+
+uint64_t alec_hash_bytes(const void *p, size_t n) {
+  pthread_once(&key_once, key_init);
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, p, (unsigned long long)n, key);
+  uint64_t h;
+  memcpy(&h, out, sizeof h);
+  return h;
+}

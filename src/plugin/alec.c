@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "alec/error.h"
 #include "alec/fleet.h"
@@ -25,6 +26,7 @@
 #include "receiver.h"
 #include "snapshot.h"
 #include "udp.h"
+#include "mqtt.h"
 
 #define PLUGIN_NAME "alec"
 
@@ -37,7 +39,10 @@ typedef struct alec_plugin {
   int initialized;
   alec_rx *rx;
   alec_udp *udp;
+  alec_mqtt *mqtt;
+  int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   meta_data_t *prio_meta[5];
+  meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
   /* <Dashboard>: snapshots taken by the dispatch thread, served by the
@@ -51,9 +56,9 @@ static alec_plugin P;
 
 /* ---- naming ---------------------------------------------------------------- */
 
-static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
-                          int *ds_type) {
-  const alec_pc_channel *c = em ? alec_pc_channel_find(em->map, ch) : NULL;
+static void map_names(const alec_pc_chanmap *map, uint32_t ch, const char **type, char *ti, size_t ticap,
+                      int *ds_type) {
+  const alec_pc_channel *c = map ? alec_pc_channel_find(map, ch) : NULL;
   if (c) {
     *type = c->type;
     sstrncpy(ti, c->type_instance, ticap);
@@ -63,6 +68,11 @@ static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **t
     ssnprintf(ti, ticap, "ch%" PRIu32, ch);
     *ds_type = P.default_ds_type;
   }
+}
+
+static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
+                          int *ds_type) {
+  map_names(em ? em->map : NULL, ch, type, ti, ticap, ds_type);
 }
 
 /* The channel of a fleet-shift notification has no emitter: take the names
@@ -148,6 +158,24 @@ static int to_value(double v, int ds_type, value_t *out) {
 
 /* ---- the receiver's sink ------------------------------------------------------ */
 
+/* collectd stops its write threads before it calls shutdown callbacks
+ * (plugin_shutdown_all), and drops what is queued then. From our shutdown
+ * on, the frames still in the receive queue and those the broker delivers
+ * until the client has disconnected (acknowledged at QoS 1, so no longer
+ * the broker's) go to the writers directly: without the value cache and
+ * the filter chains, but stored. */
+static atomic_int writers_gone;
+static atomic_uint_fast64_t written_directly;
+
+static void dispatch_value(const value_list_t *vl) {
+  if (!atomic_load_explicit(&writers_gone, memory_order_relaxed)) {
+    plugin_dispatch_values(vl);
+    return;
+  }
+  plugin_write(NULL, NULL, vl);
+  atomic_fetch_add_explicit(&written_directly, 1, memory_order_relaxed);
+}
+
 static void sink_log(void *arg, int level, const char *msg) {
   (void)arg;
   plugin_log(level, PLUGIN_NAME " plugin: %s", msg);
@@ -167,7 +195,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     const alec_fleet_value *v = &f->values[i];
     const char *type;
     int ds_type;
-    channel_names(f->em, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
+    map_names(f->map, v->channel, &type, vl.type_instance, sizeof vl.type_instance, &ds_type);
     if (to_value(v->value, ds_type, &value) != 0) {
       (*unconvertible)++;
       continue;
@@ -176,10 +204,29 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     /* One prebuilt meta per priority: plugin_dispatch_values deep-copies
      * vl.meta, so sharing it saves a create/destroy per value. */
     vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
-    plugin_dispatch_values(&vl);
+    /* LossRecovery "estimate": the value is not the measured one. */
+    if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
+    dispatch_value(&vl);
     (*dispatched)++;
   }
   if (P.snap) alec_snap_record(P.snap, f->id, f->values, f->n, f->time);
+  /* LoRaWAN link quality of the uplink that carried the frame (best
+   * gateway); SNR goes negative, hence types of our own. */
+  const alec_rx_msg *m = f->msg;
+  if (m && P.lora_types_ok && (m->has_rssi || m->has_snr)) {
+    vl.meta = NULL;
+    vl.type_instance[0] = '\0';
+    if (m->has_rssi) {
+      sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
+      value.gauge = m->rssi;
+      dispatch_value(&vl);
+    }
+    if (m->has_snr) {
+      sstrncpy(vl.type, "lora_snr", sizeof vl.type);
+      value.gauge = m->snr;
+      dispatch_value(&vl);
+    }
+  }
 }
 
 static void sink_priority(void *arg, const alec_rx_frame *f) {
@@ -355,6 +402,10 @@ static int alec_init(void) {
   int ds_type;
   P.default_ds_type = type_check(NULL, ALEC_PC_DEFAULT_TYPE, &ds_type) == 1 ? ds_type : DS_TYPE_GAUGE;
   P.score_types_ok = type_check(NULL, "alec_score", &ds_type) == 1 && type_check(NULL, "alec_anomaly", &ds_type) == 1;
+  P.lora_types_ok = type_check(NULL, "lora_rssi", &ds_type) == 1 && type_check(NULL, "lora_snr", &ds_type) == 1;
+  if (P.cfg.n_mqtt && !P.lora_types_ok)
+    NOTICE(PLUGIN_NAME " plugin: types lora_rssi / lora_snr not found: uplink RSSI and SNR are not dispatched "
+                       "(add alec.types.db to TypesDB)");
   if (!P.score_types_ok)
     NOTICE(PLUGIN_NAME " plugin: types alec_score / alec_anomaly not found: per-emitter scores are not dispatched "
                        "(add alec.types.db to TypesDB)");
@@ -364,6 +415,10 @@ static int alec_init(void) {
                                                        alec_priority_name((alec_priority)i)) != 0)
       goto fail;
   }
+  P.estimated_meta = meta_data_create();
+  if (P.estimated_meta == NULL || meta_data_add_string(P.estimated_meta, "alec:priority", "P3") != 0 ||
+      meta_data_add_boolean(P.estimated_meta, "alec:estimated", true) != 0)
+    goto fail;
   alec_rx_sink sink = {
       .arg = NULL,
       .log = sink_log,
@@ -377,6 +432,8 @@ static int alec_init(void) {
   if (alec_udp_open(&P.udp, &P.cfg, P.rx) != 0) goto fail;
   if (alec_rx_start(P.rx, spawn) != 0) goto fail;
   if (alec_udp_start(P.udp, spawn) != 0) goto fail;
+  if (alec_mqtt_open(&P.mqtt, &P.cfg, P.rx) != 0) goto fail;
+  if (alec_mqtt_start(P.mqtt, spawn) != 0) goto fail;
   P.initialized = 1;
   return 0;
 fail:
@@ -437,6 +494,53 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
   }
 }
 
+/* Per <MQTT> block, plugin instance "mqtt-<name>": connection, messages,
+ * redeliveries, downlinks and refusals by kind. */
+static void submit_mqtt(cdtime_t t) {
+  for (size_t i = 0; i < alec_mqtt_count(P.mqtt); i++) {
+    alec_mqtt_stats ms;
+    alec_mqtt_get_stats(P.mqtt, i, &ms);
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = t;
+    sstrncpy(vl.host, hostname_g, sizeof vl.host);
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof vl.plugin);
+    ssnprintf(vl.plugin_instance, sizeof vl.plugin_instance, "mqtt-%s", ms.name);
+    const struct {
+      const char *type, *ti;
+      uint64_t n;
+      int gauge;
+    } rows[] = {
+        {"gauge", "connected", (uint64_t)ms.connected, 1},
+        {"packets", "messages", ms.messages, 0},
+        {"total_bytes", "messages", ms.bytes, 0},
+        {"derive", "duplicates", ms.duplicates, 0},
+        {"derive", "connects", ms.connects, 0},
+        {"derive", "disconnects", ms.disconnects, 0},
+        {"derive", "connect_failures", ms.connect_failures, 0},
+        {"derive", "downlinks", ms.downlinks, 0},
+        {"derive", "downlink_errors", ms.downlink_errors, 0},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+      sstrncpy(vl.type, rows[k].type, sizeof vl.type);
+      sstrncpy(vl.type_instance, rows[k].ti, sizeof vl.type_instance);
+      if (rows[k].gauge) v.gauge = (gauge_t)rows[k].n;
+      else v.derive = (derive_t)rows[k].n;
+      plugin_dispatch_values(&vl);
+    }
+    sstrncpy(vl.type, "errors", sizeof vl.type);
+    for (int k = 0; k < ALEC_MQTT_REJ_COUNT; k++) {
+      /* The parser's last kinds are errors of its helpers, never of a message. */
+      if (k >= -ALEC_NS_EDIALECT - 1 && k < ALEC_NS_KINDS) continue;
+      ssnprintf(vl.type_instance, sizeof vl.type_instance, "rejected_%s", alec_mqtt_reject_name(k));
+      v.derive = (derive_t)ms.rejected[k];
+      plugin_dispatch_values(&vl);
+    }
+  }
+}
+
 static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
@@ -466,6 +570,13 @@ static int alec_read(void) {
     submit("derive", "resync_suppressed", (value_t){.derive = (derive_t)s.resync_limited}, t);
     submit("derive", "resync_send_errors", (value_t){.derive = (derive_t)s.resync_failed}, t);
   }
+  if (s.tlv_frames || s.fcnt_gaps || s.estimated) {
+    /* LoRaWAN fallback and loss recovery (docs/PROTOCOL.md). */
+    submit("derive", "tlv_frames", (value_t){.derive = (derive_t)s.tlv_frames}, t);
+    submit("derive", "fcnt_gaps", (value_t){.derive = (derive_t)s.fcnt_gaps}, t);
+    submit("derive", "values_estimated", (value_t){.derive = (derive_t)s.estimated}, t);
+    submit("derive", "channels_reanchored", (value_t){.derive = (derive_t)s.reanchored}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)s.queued}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st->anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st->shift_events}, t);
@@ -478,6 +589,7 @@ static int alec_read(void) {
     ssnprintf(ti, sizeof ti, "rejected_%s", alec_rx_reject_name(k));
     submit("errors", ti, (value_t){.derive = (derive_t)s.rejected[k]}, t);
   }
+  submit_mqtt(t);
   if (s.has_auth) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
@@ -489,9 +601,12 @@ static int alec_read(void) {
 static void release_all(void) {
   /* Transports first: what they queued is still decoded and saved. */
   alec_udp_stop(P.udp);
+  alec_mqtt_stop(P.mqtt);
   alec_rx_stop(P.rx);
   alec_udp_free(P.udp);
   P.udp = NULL;
+  alec_mqtt_free(P.mqtt);
+  P.mqtt = NULL;
   /* The server reads only the store; the store outlives it. */
   alec_dash_stop(P.dash);
   P.dash = NULL;
@@ -503,13 +618,17 @@ static void release_all(void) {
     if (P.prio_meta[i]) meta_data_destroy(P.prio_meta[i]);
     P.prio_meta[i] = NULL;
   }
+  if (P.estimated_meta) meta_data_destroy(P.estimated_meta);
+  P.estimated_meta = NULL;
   P.initialized = 0;
 }
 
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
+    alec_mqtt_stop(P.mqtt);
     alec_rx_stop(P.rx);
     alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
     uint64_t rej = 0;
@@ -517,6 +636,9 @@ static int alec_shutdown(void) {
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " messages, %" PRIu64 " values dispatched, %" PRIu64
                      " held back, %" PRIu64 " rejected, %" PRIu64 " queue drops",
          s.messages, s.dispatched, s.held_back + s.unconvertible, rej, s.queue_drops);
+    if (atomic_load(&written_directly))
+      INFO(PLUGIN_NAME " plugin: %" PRIu64 " values received during shutdown written directly (no cache, no chains)",
+           (uint64_t)atomic_load(&written_directly));
   }
   release_all();
   alec_pc_free(&P.cfg);

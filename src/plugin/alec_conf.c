@@ -6,6 +6,7 @@
 #include "alec_conf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netdb.h>
@@ -18,6 +19,8 @@
 
 #include "alec/error.h"
 #include "alec/fleet.h"
+#include "nsevent.h"
+#include "tlv.h"
 
 
 static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
@@ -95,9 +98,51 @@ static int parse_security(alec_pc_err *e, const oconfig_item_t *ci, int *out) {
   return 0;
 }
 
+/* Channel <id> ["type" ["type_instance"]] [Multiply <m>] [Add <a>]: the
+ * keywords follow the names. */
+static int parse_conversion(alec_pc_err *e, const oconfig_item_t *ci, int *npos, alec_pc_channel *c) {
+  int n = ci->values_num;
+  int first = n;
+  for (int i = 1; i < n; i++)
+    if (ci->values[i].type == OCONFIG_TYPE_STRING && (strcasecmp(ci->values[i].value.string, "Multiply") == 0 ||
+                                                      strcasecmp(ci->values[i].value.string, "Add") == 0)) {
+      first = i;
+      break;
+    }
+  *npos = first;
+  c->multiply = 1.0;
+  c->add = 0.0;
+  int seen = 0;
+  for (int i = first; i < n; i += 2) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING)
+      return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add", i + 1);
+    const char *k = ci->values[i].value.string;
+    int bit = strcasecmp(k, "Multiply") == 0 ? 1 : strcasecmp(k, "Add") == 0 ? 2 : 0;
+    if (bit == 0) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    if (seen & bit) return alec_pc_fail(e, ci->key, "%s given twice", k);
+    seen |= bit;
+    if (i + 1 >= n || ci->values[i + 1].type != OCONFIG_TYPE_NUMBER || !isfinite(ci->values[i + 1].value.number))
+      return alec_pc_fail(e, ci->key, "%s expects a finite number", k);
+    double d = ci->values[i + 1].value.number;
+    if (bit == 1) {
+      if (d == 0) return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
+      c->multiply = d;
+    } else {
+      c->add = d;
+    }
+    c->has_conv = 1;
+  }
+  return 0;
+}
+
 static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanmap *m) {
-  int rc = nvalues(e, ci, 1, 3);
+  int rc = nvalues(e, ci, 1, 7);
   if (rc) return rc;
+  alec_pc_channel conv;
+  memset(&conv, 0, sizeof conv);
+  int npos;
+  if ((rc = parse_conversion(e, ci, &npos, &conv))) return rc;
+  if (npos > 3) return alec_pc_fail(e, ci->key, "expects <id> [\"type\" [\"type_instance\"]] [Multiply <m>] [Add <a>]");
   uint64_t id;
   if ((rc = get_uint(e, ci, 0, 0, UINT32_MAX, &id))) return rc;
   for (size_t i = 0; i < m->n; i++)
@@ -107,14 +152,17 @@ static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanm
   memset(&c, 0, sizeof(c));
   c.id = (uint32_t)id;
   c.ds_type = -1;
-  if (ci->values_num >= 2) {
+  c.has_conv = conv.has_conv;
+  c.multiply = conv.multiply;
+  c.add = conv.add;
+  if (npos >= 2) {
     if ((rc = get_name(e, ci, 1, c.type, sizeof c.type, 0))) return rc;
     /* '-' separates type and type_instance in collectd identifiers. */
     if (strchr(c.type, '-')) return alec_pc_fail(e, ci->key, "type \"%s\" must not contain '-'", c.type);
   } else {
     strcpy(c.type, ALEC_PC_DEFAULT_TYPE);
   }
-  if (ci->values_num >= 3) {
+  if (npos >= 3) {
     if ((rc = get_name(e, ci, 2, c.type_instance, sizeof c.type_instance, 1))) return rc;
   } else {
     snprintf(c.type_instance, sizeof c.type_instance, "ch%" PRIu64, id);
@@ -157,6 +205,48 @@ static int parse_stream_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc
   return 1;
 }
 
+/* LoRaWAN options of a <Profile>: Fallback, TLV, LossRecovery; 1 if ci
+ * was not one of them. */
+static int parse_lorawan_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_profile *p) {
+  int rc;
+  char buf[32];
+  if (strcasecmp(ci->key, "Fallback") == 0) {
+    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
+    if (strcasecmp(buf, "milesight-tlv") == 0) p->fallback = ALEC_PC_FALLBACK_MILESIGHT_TLV;
+    else if (strcasecmp(buf, "none") == 0) p->fallback = ALEC_PC_FALLBACK_NONE;
+    else return alec_pc_fail(e, ci->key, "expects \"milesight-tlv\" or \"none\", got \"%s\"", buf);
+    return 0;
+  }
+  if (strcasecmp(ci->key, "LossRecovery") == 0) {
+    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
+    if (strcasecmp(buf, "hold") == 0) p->loss_recovery = ALEC_PC_LOSS_HOLD;
+    else if (strcasecmp(buf, "estimate") == 0) p->loss_recovery = ALEC_PC_LOSS_ESTIMATE;
+    else return alec_pc_fail(e, ci->key, "expects \"hold\" or \"estimate\", got \"%s\"", buf);
+    return 0;
+  }
+  if (strcasecmp(ci->key, "TLV") == 0) {
+    uint64_t ch;
+    if ((rc = nvalues(e, ci, 2, 2))) return rc;
+    if (p->n_tlv >= ALEC_PC_MAX_TLV) return alec_pc_fail(e, ci->key, "at most %d TLV lines", ALEC_PC_MAX_TLV);
+    alec_pc_tlv *t = &p->tlv[p->n_tlv];
+    const oconfig_value_t *v = &ci->values[0];
+    if (v->type == OCONFIG_TYPE_NUMBER) {
+      char num[32];
+      snprintf(num, sizeof num, "%.0f", v->value.number);
+      if (v->value.number != floor(v->value.number) || alec_tlv_item_lookup(num, &t->id, &t->type) != 0)
+        return alec_pc_fail(e, ci->key, "%g is not a known TLV channel id", v->value.number);
+    } else if (v->type != OCONFIG_TYPE_STRING || alec_tlv_item_lookup(v->value.string, &t->id, &t->type) != 0) {
+      return alec_pc_fail(e, ci->key, "argument 1 must name a TLV item (battery, temperature, humidity, co2, "
+                                      "co2_am103l, pressure) or its id");
+    }
+    if ((rc = get_uint(e, ci, 1, 0, ALEC_FIXED_MAX_CHANNELS - 1, &ch))) return rc;
+    t->channel = (uint8_t)ch;
+    p->n_tlv++;
+    return 0;
+  }
+  return 1;
+}
+
 static void block_where(char *out, size_t cap, const char *block, const oconfig_item_t *ci) {
   if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     snprintf(out, cap, " in <%s \"%s\">", block, ci->values[0].value.string);
@@ -179,6 +269,7 @@ static int parse_profile(alec_pc_err *top, alec_plugin_config *cfg, const oconfi
     if (strcmp(cfg->profiles[i].name, p.name) == 0) return alec_pc_fail(top, ci->key, "profile \"%s\" is defined twice", p.name);
   for (int i = 0; i < ci->children_num && rc == 0; i++) {
     rc = parse_stream_option(&e, &ci->children[i], &p.s);
+    if (rc == 1) rc = parse_lorawan_option(&e, &ci->children[i], &p);
     if (rc == 1) rc = alec_pc_fail(&e, ci->children[i].key, "unknown option");
   }
   if (rc == 0) {
@@ -360,6 +451,137 @@ static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig
   return 0;
 }
 
+/* <MQTT "name">: every option is a row of ALEC_PC_MQTT_OPTIONS (config.h);
+ * this loop is its only parser. */
+typedef struct mqtt_opt {
+  const char *name;
+  int kind;
+  size_t off, size;
+  double lo, hi;
+  int repeat;
+} mqtt_opt;
+
+static const mqtt_opt mqtt_opts[] = {
+#define MQTT_OPT(n, k, f, lo, hi, rep) {#n, k, offsetof(alec_pc_mqtt, f), sizeof(((alec_pc_mqtt *)0)->f), lo, hi, rep},
+    ALEC_PC_MQTT_OPTIONS(MQTT_OPT)
+#undef MQTT_OPT
+};
+_Static_assert(sizeof mqtt_opts / sizeof mqtt_opts[0] <= 64, "alec_pc_mqtt.seen is a 64-bit mask");
+
+static int parse_mqtt_option(alec_pc_err *e, alec_pc_mqtt *m, const mqtt_opt *o, const oconfig_item_t *c) {
+  char *field = (char *)m + o->off;
+  int rc;
+  uint64_t u;
+  switch (o->kind) {
+  case ALEC_PC_K_STRING: {
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_STRING) return alec_pc_fail(e, c->key, "expects a quoted string");
+    size_t n = strlen(c->values[0].value.string);
+    if (n < (size_t)o->lo || n > (size_t)o->hi || n >= o->size)
+      return alec_pc_fail(e, c->key, "expects %.0f to %.0f characters, got %zu", o->lo, o->hi, n);
+    memcpy(field, c->values[0].value.string, n + 1);
+    return 0;
+  }
+  case ALEC_PC_K_INT:
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+    *(int *)(void *)field = (int)u;
+    return 0;
+  case ALEC_PC_K_BOOL:
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(e, c->key, "expects true or false");
+    *(int *)(void *)field = c->values[0].value.boolean != 0;
+    return 0;
+  case ALEC_PC_K_DOUBLE:
+    return get_double(e, c, o->lo, o->hi, 0, (double *)(void *)field);
+  case ALEC_PC_K_TOPIC: {
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (m->n_topics >= ALEC_PC_MQTT_MAX_TOPICS)
+      return alec_pc_fail(e, c->key, "at most %d Topic lines", ALEC_PC_MQTT_MAX_TOPICS);
+    char *t = m->topics[m->n_topics];
+    if ((rc = get_string(e, c, 0, t, ALEC_PC_MQTT_TOPIC_LEN))) return rc;
+    /* mosquitto_sub_topic_check's rules, with a message saying which. */
+    for (const char *p = t; *p; p++) {
+      if ((*p == '+' || *p == '#') && ((p > t && p[-1] != '/') || (p[1] != '\0' && p[1] != '/')))
+        return alec_pc_fail(e, c->key, "\"%s\": a wildcard must fill a whole topic level", t);
+      if (*p == '#' && p[1] != '\0') return alec_pc_fail(e, c->key, "\"%s\": '#' must be the last level", t);
+    }
+    m->n_topics++;
+    return 0;
+  }
+  case ALEC_PC_K_FPORT: {
+    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+    if (m->n_fports >= ALEC_PC_MQTT_MAX_FPORTS)
+      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_MQTT_MAX_FPORTS);
+    for (size_t i = 0; i < m->n_fports; i++)
+      if (m->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
+    alec_pc_fport *f = &m->fports[m->n_fports];
+    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
+    f->port = (int)u;
+    m->n_fports++;
+    return 0;
+  }
+  case ALEC_PC_K_DIALECT: {
+    char buf[32];
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
+      return alec_pc_fail(e, c->key, "expects \"chirpstack\", \"tts\" or \"raw\"");
+    int d = alec_ns_dialect_parse(buf);
+    if (d < 0) return alec_pc_fail(e, c->key, "expects \"chirpstack\", \"tts\" or \"raw\", got \"%s\"", buf);
+    m->dialect = d;
+    return 0;
+  }
+  case ALEC_PC_K_GROUPFROM: {
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, m->group_from, sizeof m->group_from))) return rc;
+    if (alec_ns_group_from_valid(m->group_from) != 0)
+      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
+                          m->group_from);
+    return 0;
+  }
+  case ALEC_PC_K_SECURITY:
+    return parse_security(e, c, &m->security);
+  }
+  return alec_pc_fail(e, c->key, "unknown option");
+}
+
+static int parse_mqtt(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
+  int rc = nvalues(top, ci, 1, 1);
+  if (rc) return rc;
+  if (cfg->n_mqtt >= ALEC_PC_MAX_MQTT) return alec_pc_fail(top, ci->key, "at most %d <MQTT> blocks", ALEC_PC_MAX_MQTT);
+  char where[ALEC_PC_NAME_LEN + 32];
+  block_where(where, sizeof where, "MQTT", ci);
+  alec_pc_err e = {top->buf, top->len, where};
+  alec_pc_mqtt *m = malloc(sizeof(*m));
+  if (m == NULL) return ALEC_ENOMEM;
+  char name[ALEC_PC_NAME_LEN];
+  if ((rc = get_name(top, ci, 0, name, sizeof name, 0))) goto out;
+  alec_pc_mqtt_defaults(m, name);
+  for (int i = 0; i < ci->children_num && rc == 0; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    size_t k = 0;
+    while (k < sizeof mqtt_opts / sizeof mqtt_opts[0] && strcasecmp(c->key, mqtt_opts[k].name) != 0) k++;
+    if (k == sizeof mqtt_opts / sizeof mqtt_opts[0]) {
+      rc = alec_pc_fail(&e, c->key, "unknown option");
+      break;
+    }
+    if (!mqtt_opts[k].repeat && (m->seen & (UINT64_C(1) << k))) {
+      rc = alec_pc_fail(&e, c->key, "given twice (only one is allowed)");
+      break;
+    }
+    m->seen |= UINT64_C(1) << k;
+    rc = parse_mqtt_option(&e, m, &mqtt_opts[k], c);
+  }
+  if (rc == 0) {
+    alec_pc_mqtt *n = realloc(cfg->mqtt, (cfg->n_mqtt + 1) * sizeof(*n));
+    if (n == NULL) rc = ALEC_ENOMEM;
+    else {
+      cfg->mqtt = n;
+      cfg->mqtt[cfg->n_mqtt++] = *m;
+    }
+  }
+out:
+  free(m);
+  return rc;
+}
+
 /* Options that take one value: given twice (in one block or across several
  * <Plugin alec> blocks), the second would silently win. */
 static const char *const single_options[] = {
@@ -474,6 +696,8 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       if ((rc = parse_dashboard(&e, &cfg->dashboard, c))) return rc;
     } else if (strcasecmp(c->key, "Profile") == 0) {
       if ((rc = parse_profile(&e, cfg, c))) return rc;
+    } else if (strcasecmp(c->key, "MQTT") == 0) {
+      if ((rc = parse_mqtt(&e, cfg, c))) return rc;
     } else if (strcasecmp(c->key, "Emitter") == 0) {
       if ((rc = parse_emitter(&e, cfg, c))) return rc;
     } else {

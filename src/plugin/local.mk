@@ -82,7 +82,7 @@ tests_check_plugin_config_SOURCES = tests/check_plugin_config.c \
 	src/plugin/alec_conf.c src/receiver/config.c
 tests_check_plugin_config_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS)
 tests_check_plugin_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_check_plugin_config_LDADD = libalec.la $(CHECK_LIBS) -lpthread
+tests_check_plugin_config_LDADD = libalec_lorawan.la libalec.la $(CHECK_LIBS) -lpthread
 
 # Every undefined symbol of alec.so is resolvable at dlopen(RTLD_NOW).
 TESTS += tests/check_symbols.sh
@@ -105,7 +105,7 @@ tests_check_security_SOURCES = tests/check_security.c \
 	src/receiver/security.c src/receiver/ratelimit.c src/plugin/alec_conf.c src/receiver/config.c
 tests_check_security_CPPFLAGS = $(AM_CPPFLAGS) $(COLLECTD_CPPFLAGS) -I$(top_srcdir)/src/plugin $(RECEIVER_CPPFLAGS)
 tests_check_security_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_check_security_LDADD = libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread
+tests_check_security_LDADD = libalec_lorawan.la libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread
 endif
 
 # Loss, duplication, reordering and restarts: downlink datagrams (libalec),

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "alec/error.h"
+#include "nsevent.h"
 
 int alec_pc_fail(alec_pc_err *e, const char *option, const char *fmt, ...) {
   if (e->buf && e->len) {
@@ -53,6 +55,7 @@ void alec_pc_free(alec_plugin_config *cfg) {
   }
   free(cfg->profiles);
   free(cfg->emitters);
+  free(cfg->mqtt);
   alec_pc_init(cfg);
 }
 
@@ -95,6 +98,11 @@ const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t
   alec_pc_channel key;
   key.id = id;
   return bsearch(&key, map->ch, map->n, sizeof(key), cmp_channel);
+}
+
+double alec_pc_convert(const alec_pc_chanmap *map, uint32_t id, double raw) {
+  const alec_pc_channel *c = alec_pc_channel_find(map, id);
+  return c && c->has_conv ? raw * c->multiply + c->add : raw;
 }
 
 void alec_pc_normalize_addr(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out,
@@ -173,11 +181,131 @@ static int same_source(const alec_pc_emitter *a, const alec_pc_emitter *b) {
          (a->source_any_port || x->sin6_port == y->sin6_port);
 }
 
+/* ---- <MQTT> ------------------------------------------------------------------ */
+
+void alec_pc_mqtt_defaults(alec_pc_mqtt *m, const char *name) {
+  memset(m, 0, sizeof(*m));
+  snprintf(m->name, sizeof m->name, "%s", name);
+  strcpy(m->host, "localhost");
+  m->port = 1883;
+  m->qos = 1;
+  m->keepalive = 60;
+  m->emitter_level = -1;
+  m->security = ALEC_PC_SEC_NONE; /* the network server authenticated the device */
+  m->downlinks = 1;
+  m->downlink_budget = 10;
+  m->downlink_interval = 600;
+  m->downlink_fport = -1;
+  m->max_message_size = 4096;
+}
+
+const alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port) {
+  for (size_t i = 0; i < m->n_fports; i++)
+    if (m->fports[i].port == port) return m->fports[i].resolved;
+  return NULL;
+}
+
+static int finalize_mqtt(alec_plugin_config *cfg, alec_pc_mqtt *m, char *err, size_t errlen, int *need_keys) {
+  char where[ALEC_PC_NAME_LEN + 32];
+  snprintf(where, sizeof where, " in <MQTT \"%s\">", m->name);
+  alec_pc_err e = {err, errlen, where};
+  for (size_t k = 0; k < cfg->n_mqtt && &cfg->mqtt[k] != m; k++)
+    if (strcmp(cfg->mqtt[k].name, m->name) == 0) {
+      alec_pc_err top = {err, errlen, ""};
+      return alec_pc_fail(&top, "MQTT", "block \"%s\" is defined twice", m->name);
+    }
+  if (m->dialect == 0)
+    return alec_pc_fail(&e, "Dialect", "is required: \"chirpstack\", \"tts\" or \"raw\"");
+  int raw = m->dialect == ALEC_NS_RAW;
+  if (m->n_topics == 0) {
+    const char *t = alec_ns_default_topic(m->dialect);
+    if (t == NULL) return alec_pc_fail(&e, "Topic", "is required with Dialect \"raw\"");
+    snprintf(m->topics[0], sizeof m->topics[0], "%s", t);
+    m->n_topics = 1;
+  }
+  if (!raw && m->emitter_level >= 0)
+    return alec_pc_fail(&e, "EmitterLevel", "applies to Dialect \"raw\" only (the network server names the device)");
+  if (raw && m->n_fports)
+    return alec_pc_fail(&e, "FPort", "applies to Dialects \"chirpstack\" and \"tts\" only");
+  if (raw && m->group_from[0])
+    return alec_pc_fail(&e, "GroupFrom", "applies to Dialects \"chirpstack\" and \"tts\" only");
+  if (!raw && m->n_fports == 0)
+    return alec_pc_fail(&e, "FPort", "is required: map the uplink FPort(s) to a <Profile> (FPort 85 \"em500\")");
+  if (!raw && m->security == ALEC_PC_SEC_SIGN)
+    return alec_pc_fail(&e, "SecurityLevel", "Sign applies to Dialect \"raw\" envelopes only (uplinks carry no signature)");
+  if (m->security == ALEC_PC_SEC_SIGN) *need_keys = 1;
+  for (size_t i = 0; i < m->n_fports; i++) {
+    alec_pc_fport *f = &m->fports[i];
+    f->resolved = NULL;
+    for (size_t k = 0; k < cfg->n_profiles; k++)
+      if (strcmp(cfg->profiles[k].name, f->profile) == 0) f->resolved = &cfg->profiles[k];
+    if (f->resolved == NULL) return alec_pc_fail(&e, "FPort", "%d: no <Profile \"%s\"> is defined", f->port, f->profile);
+    const alec_pc_stream *s = &f->resolved->s;
+    if (s->format == 0)
+      return alec_pc_fail(&e, "FPort", "%d: <Profile \"%s\"> needs a Format (uplinks do not say their family)", f->port,
+                          f->profile);
+    if (s->format == ALEC_FORMAT_FIXED && s->channels == 0)
+      return alec_pc_fail(&e, "FPort", "%d: <Profile \"%s\"> needs Channels (fixed frames do not say their channel count)",
+                          f->port, f->profile);
+  }
+  if (m->group_from[0]) {
+    if (alec_ns_group_from_valid(m->group_from) != 0)
+      return alec_pc_fail(&e, "GroupFrom", "\"%s\": expects \"tag:<key>\", \"application\" or \"device-profile\"",
+                          m->group_from);
+    if (cfg->max_groups == 0) cfg->max_groups = 1024;
+  }
+  if (m->password[0] && m->user[0] == '\0') return alec_pc_fail(&e, "Password", "needs User");
+  if ((m->client_cert[0] != '\0') != (m->client_key[0] != '\0'))
+    return alec_pc_fail(&e, m->client_cert[0] ? "ClientCert" : "ClientKey", "ClientCert and ClientKey go together");
+  if (m->client_cert[0] && m->ca_cert[0] == '\0') return alec_pc_fail(&e, "ClientCert", "needs CACert (TLS)");
+  if (m->client_id[0] == '\0') {
+    /* Stable across restarts: with CleanSession false the broker keeps the
+     * session (and the uplinks meanwhile) under this id. */
+    char host[256];
+    if (gethostname(host, sizeof host) != 0) strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(m->client_id, sizeof m->client_id, "collectd-alec-%.100s-%.120s", host, m->name);
+  }
+  return 0;
+}
+
+/* The TLV fallback feeds one observation per channel in channel order, so
+ * every channel 0..Channels-1 needs exactly one TLV item. */
+static int check_fallback(alec_pc_err *e, alec_pc_profile *p) {
+  if (p->fallback == ALEC_PC_FALLBACK_NONE) {
+    if (p->n_tlv) return alec_pc_fail(e, "TLV", "needs Fallback \"milesight-tlv\"");
+    return 0;
+  }
+  alec_pc_stream *s = &p->s;
+  if (s->format == 0) s->format = ALEC_FORMAT_FIXED;
+  if (s->format != ALEC_FORMAT_FIXED)
+    return alec_pc_fail(e, "Fallback", "applies to Format \"fixed\" only (the reference feeds fixed-frame channels)");
+  if (s->channels == 0) return alec_pc_fail(e, "Fallback", "needs Channels (one TLV item per channel)");
+  if (s->channels > ALEC_PC_MAX_FALLBACK_CHANNELS)
+    return alec_pc_fail(e, "Fallback", "supports up to %d channels, not %u", ALEC_PC_MAX_FALLBACK_CHANNELS, s->channels);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < p->n_tlv; i++) {
+    if (p->tlv[i].channel >= s->channels)
+      return alec_pc_fail(e, "TLV", "channel %u is outside the %u channels", p->tlv[i].channel, s->channels);
+    if (seen & (UINT64_C(1) << p->tlv[i].channel))
+      return alec_pc_fail(e, "TLV", "channel %u is mapped twice", p->tlv[i].channel);
+    seen |= UINT64_C(1) << p->tlv[i].channel;
+    for (size_t k = 0; k < i; k++)
+      if (p->tlv[k].id == p->tlv[i].id && p->tlv[k].type == p->tlv[i].type)
+        return alec_pc_fail(e, "TLV", "item 0x%02x is mapped twice", p->tlv[i].id);
+  }
+  for (unsigned c = 0; c < s->channels; c++)
+    if (!(seen & (UINT64_C(1) << c)))
+      return alec_pc_fail(e, "TLV", "channel %u has no TLV item (every channel needs one)", c);
+  return 0;
+}
+
 int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void *arg, char *err, size_t errlen) {
   alec_pc_err top = {err, errlen, ""};
   if (err && errlen) err[0] = '\0';
   int rc;
-  if (cfg->n_listen == 0) {
+  /* With <MQTT> blocks only, no UDP socket is opened unless a Listen asks. */
+  if (cfg->n_listen == 0 && cfg->n_mqtt == 0) {
     strcpy(cfg->listen[0].node, ALEC_PC_DEFAULT_NODE);
     strcpy(cfg->listen[0].service, ALEC_PC_DEFAULT_PORT);
     cfg->n_listen = 1;
@@ -205,6 +333,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     alec_pc_err e = {err, errlen, where};
     alec_pc_stream *s = &cfg->profiles[i].s;
     if ((rc = check_stream(&e, s)) || (rc = check_map(&e, &s->map, s, check, arg))) return rc;
+    if ((rc = check_fallback(&e, &cfg->profiles[i]))) return rc;
   }
   if (cfg->n_emitters > 1) qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
   cfg->n_sources = 0;
@@ -214,9 +343,13 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     snprintf(where, sizeof where, " in <Emitter %" PRIu64 ">", em->id);
     alec_pc_err e = {err, errlen, where};
     alec_pc_stream *p = NULL;
+    em->prof = NULL;
     if (em->profile[0]) {
       for (size_t k = 0; k < cfg->n_profiles; k++)
-        if (strcmp(cfg->profiles[k].name, em->profile) == 0) p = &cfg->profiles[k].s;
+        if (strcmp(cfg->profiles[k].name, em->profile) == 0) {
+          p = &cfg->profiles[k].s;
+          em->prof = &cfg->profiles[k];
+        }
       if (p == NULL) return alec_pc_fail(&e, "Profile", "no <Profile \"%s\"> is defined", em->profile);
     }
     em->format = em->own.format ? em->own.format : p ? p->format : 0;
@@ -284,6 +417,8 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
       return alec_pc_fail(&e, "SecurityLevel", "Sign cannot apply to bare frames from a Source (they carry no signature)");
     }
   }
+  for (size_t i = 0; i < cfg->n_mqtt; i++)
+    if ((rc = finalize_mqtt(cfg, &cfg->mqtt[i], err, errlen, &need_keys))) return rc;
   if (need_keys && cfg->auth_file[0] == '\0')
     return alec_pc_fail(&top, "SecurityLevel", "Sign needs an AuthFile with the keys of the emitters");
   if (cfg->n_emitters > cfg->max_emitters)

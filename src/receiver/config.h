@@ -30,6 +30,10 @@ typedef struct alec_pc_channel {
   char type[ALEC_PC_NAME_LEN];
   char type_instance[ALEC_PC_NAME_LEN];
   int ds_type; /* collectd DS_TYPE_* filled by the type check, -1 before */
+  /* Multiply M Add A: the value dispatched is raw * M + A (registers to
+   * physical units), on every path; has_conv = 0: the value as decoded. */
+  int has_conv;
+  double multiply, add;
 } alec_pc_channel;
 
 typedef struct alec_pc_chanmap {
@@ -47,9 +51,31 @@ typedef struct alec_pc_stream {
   alec_pc_chanmap map;
 } alec_pc_stream;
 
+/* Fallback "milesight-tlv" (reference 1.3.10 Option C): a payload that is
+ * not an ALEC frame is a Milesight TLV frame; TLV lines map its items to
+ * ALEC channels. The firmware feeds its encoder integer registers (the
+ * TLV raw values), which the receiver uses to stay exact (docs/PROTOCOL.md,
+ * deviations). */
+enum { ALEC_PC_FALLBACK_NONE = 0, ALEC_PC_FALLBACK_MILESIGHT_TLV = 1 };
+/* LossRecovery: what happens to ALEC-decoded values that a lost uplink
+ * made uncertain until the receiver is exact again: held back (default) or
+ * dispatched marked as estimates. */
+enum { ALEC_PC_LOSS_HOLD = 0, ALEC_PC_LOSS_ESTIMATE = 1 };
+#define ALEC_PC_MAX_TLV 16
+#define ALEC_PC_MAX_FALLBACK_CHANNELS 16 /* lossrec.h ALEC_LR_MAX_CHANNELS */
+
+typedef struct alec_pc_tlv {
+  uint8_t id, type; /* the item (alec_tlv_item) */
+  uint8_t channel;  /* ALEC channel index */
+} alec_pc_tlv;
+
 typedef struct alec_pc_profile {
   char name[ALEC_PC_NAME_LEN];
   alec_pc_stream s;
+  int fallback;      /* ALEC_PC_FALLBACK_* */
+  int loss_recovery; /* ALEC_PC_LOSS_* */
+  alec_pc_tlv tlv[ALEC_PC_MAX_TLV];
+  size_t n_tlv;
 } alec_pc_profile;
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
@@ -74,6 +100,7 @@ typedef struct alec_pc_emitter {
   char group[ALEC_PC_GROUP_LEN];
   alec_pc_chanmap *map; /* own, the profile's or merged */
   alec_pc_chanmap merged; /* owned when own and profile channels mix */
+  const alec_pc_profile *prof; /* its Profile, NULL: none (finalize) */
 } alec_pc_emitter;
 
 enum {
@@ -115,6 +142,94 @@ typedef struct alec_pc_dashboard {
   double history_interval; /* HistoryInterval: s per point, 1; [0.1, 86400] */
 } alec_pc_dashboard;
 
+/* <MQTT "name"> (mqtt.h): one broker connection of a LoRaWAN network
+ * server (ChirpStack v4, The Things Stack v3) or of custom gateways (raw).
+ * Its options are ONE table, ALEC_PC_MQTT_OPTIONS: the parser
+ * (alec_conf.c), the checks of finalize and the man page follow it. */
+#define ALEC_PC_MAX_MQTT 16
+#define ALEC_PC_MQTT_MAX_TOPICS 16
+#define ALEC_PC_MQTT_MAX_FPORTS 64
+#define ALEC_PC_MQTT_TOPIC_LEN 256
+
+typedef struct alec_pc_fport {
+  int port;                             /* 1..223 */
+  char profile[ALEC_PC_NAME_LEN];       /* a <Profile> name */
+  const struct alec_pc_profile *resolved; /* by finalize */
+} alec_pc_fport;
+
+/* Option kinds of the table: STRING (char array), INT, BOOL, DOUBLE, and
+ * the kinds with their own syntax (TOPIC, FPORT, DIALECT, GROUPFROM,
+ * SECURITY). */
+enum {
+  ALEC_PC_K_STRING = 1,
+  ALEC_PC_K_INT,
+  ALEC_PC_K_BOOL,
+  ALEC_PC_K_DOUBLE,
+  ALEC_PC_K_TOPIC,
+  ALEC_PC_K_FPORT,
+  ALEC_PC_K_DIALECT,
+  ALEC_PC_K_GROUPFROM,
+  ALEC_PC_K_SECURITY
+};
+
+/* X(Name, kind, field, lo, hi, repeatable): lo..hi is the range of INT and
+ * DOUBLE, the length of STRING (lo: shortest). */
+#define ALEC_PC_MQTT_OPTIONS(X)                                      \
+  X(Host, ALEC_PC_K_STRING, host, 1, 255, 0)                         \
+  X(Port, ALEC_PC_K_INT, port, 1, 65535, 0)                          \
+  X(ClientId, ALEC_PC_K_STRING, client_id, 1, 255, 0)                \
+  X(User, ALEC_PC_K_STRING, user, 1, 255, 0)                         \
+  X(Password, ALEC_PC_K_STRING, password, 0, 255, 0)                 \
+  X(CACert, ALEC_PC_K_STRING, ca_cert, 1, 1023, 0)                   \
+  X(ClientCert, ALEC_PC_K_STRING, client_cert, 1, 1023, 0)           \
+  X(ClientKey, ALEC_PC_K_STRING, client_key, 1, 1023, 0)             \
+  X(QoS, ALEC_PC_K_INT, qos, 0, 2, 0)                                \
+  X(CleanSession, ALEC_PC_K_BOOL, clean_session, 0, 1, 0)            \
+  X(KeepAlive, ALEC_PC_K_INT, keepalive, 5, 65535, 0)                \
+  X(Topic, ALEC_PC_K_TOPIC, topics, 1, 255, 1)                       \
+  X(Dialect, ALEC_PC_K_DIALECT, dialect, 0, 0, 0)                    \
+  X(EmitterLevel, ALEC_PC_K_INT, emitter_level, 0, 63, 0)            \
+  X(FPort, ALEC_PC_K_FPORT, fports, 1, 223, 1)                       \
+  X(GroupFrom, ALEC_PC_K_GROUPFROM, group_from, 1, 127, 0)           \
+  X(SecurityLevel, ALEC_PC_K_SECURITY, security, 0, 0, 0)            \
+  X(Downlinks, ALEC_PC_K_BOOL, downlinks, 0, 1, 0)                   \
+  X(DownlinkBudget, ALEC_PC_K_INT, downlink_budget, 0, 100000, 0)    \
+  X(DownlinkInterval, ALEC_PC_K_DOUBLE, downlink_interval, 0, 86400, 0) \
+  X(DownlinkFPort, ALEC_PC_K_INT, downlink_fport, 1, 223, 0)         \
+  X(MaxMessageSize, ALEC_PC_K_INT, max_message_size, 64, 65536, 0)
+
+typedef struct alec_pc_mqtt {
+  char name[ALEC_PC_NAME_LEN];
+  char host[256];
+  int port;             /* 1883 */
+  char client_id[256];  /* "collectd-alec-<hostname>-<name>" */
+  char user[256];
+  char password[256];
+  char ca_cert[ALEC_PC_PATH_LEN], client_cert[ALEC_PC_PATH_LEN], client_key[ALEC_PC_PATH_LEN];
+  int qos;              /* 1 */
+  int clean_session;    /* false: the broker keeps what arrives while collectd restarts */
+  int keepalive;        /* 60 s */
+  char topics[ALEC_PC_MQTT_MAX_TOPICS][ALEC_PC_MQTT_TOPIC_LEN]; /* default: the dialect's */
+  size_t n_topics;
+  int dialect;          /* enum alec_ns_dialect (nsevent.h) */
+  int emitter_level;    /* raw: topic level (0 = first) of the emitter id, -1: envelopes */
+  alec_pc_fport fports[ALEC_PC_MQTT_MAX_FPORTS];
+  size_t n_fports;
+  char group_from[128]; /* "" none */
+  int security;         /* ALEC_PC_SEC_*: None unless given */
+  int downlinks;        /* true */
+  int downlink_budget;  /* per device and day, 10; 0 unlimited */
+  double downlink_interval; /* 600 s */
+  int downlink_fport;   /* -1: the uplink's */
+  int max_message_size; /* 4096 bytes */
+  uint64_t seen;        /* options given (parser), one bit per table row */
+} alec_pc_mqtt;
+
+/* An <MQTT> block with every default (name copied). */
+void alec_pc_mqtt_defaults(alec_pc_mqtt *m, const char *name);
+/* The profile FPort `port` maps to, or NULL. */
+const struct alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port);
+
 typedef struct alec_plugin_config {
   alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
   size_t n_listen;
@@ -136,6 +251,8 @@ typedef struct alec_plugin_config {
   size_t max_groups;                 /* MaxGroups: peer groups from metadata (MQTT GroupFrom) */
   alec_pc_fleet fleet;
   alec_pc_dashboard dashboard;
+  alec_pc_mqtt *mqtt; /* <MQTT> blocks */
+  size_t n_mqtt;
   alec_pc_profile *profiles;
   size_t n_profiles;
   alec_pc_emitter *emitters; /* sorted by id after finalize */
@@ -168,6 +285,8 @@ const alec_pc_emitter *alec_pc_find_emitter(const alec_plugin_config *cfg, uint6
 const alec_pc_emitter *alec_pc_find_source(const alec_plugin_config *cfg, const struct sockaddr *sa,
                                            socklen_t len);
 const alec_pc_channel *alec_pc_channel_find(const alec_pc_chanmap *map, uint32_t id);
+/* raw * Multiply + Add of the channel's line, raw without one. */
+double alec_pc_convert(const alec_pc_chanmap *map, uint32_t id, double raw);
 
 /* Error text of the parser and of finalize: "option `X' in <Block>: ..." */
 typedef struct alec_pc_err {

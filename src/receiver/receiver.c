@@ -18,6 +18,7 @@
 #include "alec/envelope.h"
 #include "alec/error.h"
 #include "alec/hash.h"
+#include "lossrec.h"
 #include "ratelimit.h"
 #include "resync.h"
 #include "security.h"
@@ -33,15 +34,20 @@
 
 _Static_assert(ALEC_PC_GROUP_LEN == ALEC_FLEET_GROUP_MAX + 1, "group length must match the fleet's");
 _Static_assert(ALEC_RX_GROUP_LEN == ALEC_PC_GROUP_LEN, "metadata groups must fit the fleet's");
+_Static_assert(ALEC_PC_MAX_FALLBACK_CHANNELS == ALEC_LR_MAX_CHANNELS, "Fallback channels must fit the loss recovery");
 
 static const char *const reject_name[ALEC_RX_REJ_COUNT] = {
 #define REJ_NAME(e, name, text) name,
     ALEC_RX_REJECTS(REJ_NAME)
 #undef REJ_NAME
+#define REJ_TLV_NAME(e, name, text) #name,
+    ALEC_TLV_ERRORS(REJ_TLV_NAME)
+#undef REJ_TLV_NAME
 };
 static const char *const reject_text[ALEC_RX_REJ_COUNT] = {
 #define REJ_TEXT(e, name, text) text,
     ALEC_RX_REJECTS(REJ_TEXT)
+    ALEC_TLV_ERRORS(REJ_TEXT)
 #undef REJ_TEXT
 };
 
@@ -58,6 +64,7 @@ typedef struct em_slot {
   double last;   /* last value time, 0: none yet */
   uint64_t group; /* hash of the metadata group last applied, 0: none */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
+  alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
 } em_slot;
 
 struct alec_rx {
@@ -73,6 +80,7 @@ struct alec_rx {
   pthread_mutex_t fleet_lock; /* fleet and the counters below */
   alec_fleet *fleet;
   uint64_t held_back, unconvertible, dispatched, notifications, tlv_frames, fcnt_gaps;
+  uint64_t estimated, ghosts_replayed, fcnt_resets, reanchored;
   uint64_t rs_stats[3];
   atomic_uint_fast64_t rejected[ALEC_RX_REJ_COUNT];
 
@@ -247,9 +255,10 @@ static void em_prune(alec_rx *rx, double now) {
   rx->ems = fresh;
   rx->ems_used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (old[i].seen == 0 || now - old[i].seen > keep) continue;
-    em_slot *s = em_find(rx, old[i].id, 1);
+    if (old[i].seen == 0) continue;
+    em_slot *s = now - old[i].seen > keep ? NULL : em_find(rx, old[i].id, 1);
     if (s) *s = old[i];
+    else free(old[i].lr);
   }
   free(old);
 }
@@ -385,6 +394,8 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   size_t keep = 0;
   for (int i = 0; i < n; i++)
     if (!(vals[i].flags & ALEC_VALUE_UNRELIABLE)) vals[keep++] = vals[i];
+  const alec_pc_chanmap *map = em ? em->map : m->profile ? &m->profile->s.map : NULL;
+  for (size_t i = 0; map && i < keep; i++) vals[i].value = alec_pc_convert(map, vals[i].channel, vals[i].value);
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
   alec_rx_frame f = {
@@ -397,6 +408,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
       .n = keep,
       .info = info,
       .msg = m,
+      .map = map,
   };
   uint64_t sent = 0, unconv = 0;
   if (keep && rx->sink.values) rx->sink.values(rx->sink.arg, &f, &sent, &unconv);
@@ -404,6 +416,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   rx->held_back += (uint64_t)n - keep;
   rx->unconvertible += unconv;
   rx->dispatched += sent;
+  for (size_t i = 0; i < keep; i++) rx->estimated += (vals[i].flags & ALEC_RX_VALUE_ESTIMATED) != 0;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rx->sink.priority && rx->cfg->notify_priority >= 0 && info->priority <= (unsigned)rx->cfg->notify_priority &&
       keep > 0)
@@ -542,10 +555,169 @@ static void process_datagram(alec_rx *rx, const alec_rx_msg *m) {
                    rec.frame, rec.frame_len, 0);
 }
 
+/* Milesight TLV to channel values (registers): every channel needs its item,
+ * since the ghost frame observes all of them in channel order. */
+static int tlv_values(alec_rx *rx, const alec_rx_msg *m, const alec_pc_profile *prof, double *out) {
+  alec_tlv_item items[ALEC_PC_MAX_TLV];
+  size_t k = 0;
+  int rc = alec_tlv_parse(m->data, m->len, items, ALEC_PC_MAX_TLV, &k);
+  if (rc < 0) {
+    reject_msg(rx, ALEC_RX_REJ_OF_TLV(rc), m, m->emitter, "%zu bytes, first byte 0x%02x: %s", m->len,
+               m->len ? m->data[0] : 0, alec_tlv_strerror(rc));
+    return -1;
+  }
+  uint64_t have = 0;
+  for (size_t i = 0; i < k; i++)
+    for (size_t t = 0; t < prof->n_tlv; t++)
+      if (prof->tlv[t].id == items[i].id && prof->tlv[t].type == items[i].type) {
+        out[prof->tlv[t].channel] = (double)items[i].raw;
+        have |= UINT64_C(1) << prof->tlv[t].channel;
+      }
+  unsigned n = prof->s.channels;
+  uint64_t all = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+  if ((have & all) != all) {
+    reject_msg(rx, ALEC_RX_REJ_TLV_INCOMPLETE, m, m->emitter, "%zu items, channels 0x%" PRIx64 " of 0x%" PRIx64, k,
+               have & all, all);
+    return -1;
+  }
+  return 0;
+}
+
+/* A payload on a profile with a Fallback (docs/PROTOCOL.md, "Deviations
+ * from the reference"): ALEC frames and Milesight TLV frames of one device,
+ * the fCnt telling lost uplinks, which are mirrored into the decoder. TLV
+ * values are exact and always dispatched; a decoded value is the register
+ * it rounds to, exact unless a loss left its channel uncertain (then held
+ * back or dispatched as an estimate, LossRecovery). */
+static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_emitter *em,
+                             const alec_pc_profile *prof) {
+  uint64_t id = m->emitter;
+  unsigned n = prof->s.channels;
+  if (em == NULL && rx->cfg->reject_unknown) {
+    reject_msg(rx, ALEC_RX_REJ_UNKNOWN, m, id, "not configured (UnknownEmitters \"reject\")");
+    return;
+  }
+  int is_alec = alec_tlv_is_alec_frame(m->data, m->len);
+  double exact[64];
+  if (!is_alec && tlv_values(rx, m, prof, exact) != 0) return;
+  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
+    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
+               rx->cfg->rate_burst);
+    return;
+  }
+  em_slot *s = em_find(rx, id, 1);
+  if (s == NULL) {
+    reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
+    return;
+  }
+  s->seen = m->received;
+  if (s->family && s->family != (uint8_t)ALEC_FORMAT_FIXED) {
+    reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "fixed frame from an emitter that sends %s frames (family switch)",
+               alec_format_name((alec_format)s->family));
+    return;
+  }
+  if (s->lr == NULL || s->lr->n != n) {
+    if (s->lr == NULL) s->lr = malloc(sizeof *s->lr);
+    if (s->lr == NULL) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "emitter %016" PRIx64 ": out of memory", id);
+      return;
+    }
+    alec_lr_init(s->lr, n);
+  }
+  alec_lr *lr = s->lr;
+  uint32_t lost = 0;
+  int first = !lr->has_fcnt && !lr->has_last;
+  int fc = m->has_fcnt ? alec_lr_fcnt(lr, m->fcnt, &lost) : ALEC_LR_FCNT_NEXT;
+  if (fc == ALEC_LR_FCNT_DUPLICATE) {
+    reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "fCnt %" PRIu32 " already seen", m->fcnt);
+    return;
+  }
+  apply_group(rx, em, s, id, m->group);
+  alec_fleet_value vals[64];
+  uint8_t status[64];
+  double feed[64], out[64];
+  alec_frame_info info;
+  memset(&info, 0, sizeof info);
+  info.format = ALEC_FORMAT_FIXED;
+  info.priority = ALEC_P3;
+  uint64_t ghosts0 = lr->ghosts, re0 = lr->reanchored;
+  int rc;
+  pthread_mutex_lock(&rx->fleet_lock);
+  alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
+  if (fc == ALEC_LR_FCNT_RESET) {
+    /* A rejoin: the device restarted, its encoder with it. */
+    alec_lr_restart(lr, dec);
+    rx->fcnt_resets++;
+  }
+  if (first && dec) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
+  if (!is_alec) {
+    rc = 0;
+    if (first && !dec && m->has_fcnt && m->fcnt > 0) {
+      /* Uplinks since the device's join were missed: ghosts of these
+       * values bring the decoder's counts and version to the encoder's. */
+      uint32_t missed = m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
+      rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+      dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
+      lost = missed - 1;
+      alec_lr_unknown(lr);
+    }
+    if (rc == 0) alec_lr_exact(lr, dec, lost, exact);
+    if (rc == 0) rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+    for (unsigned i = 0; i < n; i++) {
+      out[i] = exact[i];
+      status[i] = ALEC_LR_EXACT;
+    }
+    if (rc == 0) rx->tlv_frames++;
+  } else if (dec == NULL) {
+    rc = ALEC_ENOPRED;
+  } else {
+    rc = alec_lr_decode(lr, dec, lost, m->data, m->len, feed, out, status, &info);
+    if (rc >= 0) rc = alec_fleet_feed_values(rx->fleet, id, feed, n, m->received);
+  }
+  rx->fcnt_gaps += lost;
+  rx->ghosts_replayed += lr->ghosts - ghosts0;
+  rx->reanchored += lr->reanchored - re0;
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (rc < 0) {
+    if (rc == ALEC_ENOSPC) {
+      reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
+      return;
+    }
+    reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "fixed frame of %zu bytes: %s%s", m->len, alec_strerror(rc),
+               dec == NULL ? " (no state yet: the next TLV fallback starts it)" : "");
+    resync_note(rx, m, id, 1);
+    return;
+  }
+  s->family = (uint8_t)ALEC_FORMAT_FIXED;
+  int uncertain = 0;
+  for (unsigned i = 0; i < n; i++) {
+    alec_fleet_value *v = &vals[i];
+    memset(v, 0, sizeof *v);
+    v->channel = i;
+    v->priority = ALEC_P3;
+    v->value = out[i];
+    v->tracked = 1;
+    if (status[i] == ALEC_LR_NONE) v->flags = ALEC_VALUE_UNRELIABLE | ALEC_VALUE_NONFINITE;
+    if (status[i] == ALEC_LR_ESTIMATE) {
+      uncertain = 1;
+      v->flags = prof->loss_recovery == ALEC_PC_LOSS_ESTIMATE ? ALEC_RX_VALUE_ESTIMATED : ALEC_VALUE_UNRELIABLE;
+    }
+  }
+  /* A keyframe (its TLV) does not re-anchor a predictor by itself, but
+   * every exact observation shrinks what a loss left: ask for one. */
+  if (lost > 0 || uncertain || fc == ALEC_LR_FCNT_RESET) resync_note(rx, m, id, 1);
+  deliver(rx, id, em, m, s, vals, (int)n, &info);
+}
+
 /* A payload of an emitter the transport identified: the family and channel
  * count come from the configured emitter or the transport's profile. */
 static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
   const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, m->emitter);
+  const alec_pc_profile *prof = m->profile ? m->profile : em ? em->prof : NULL;
+  if (prof && prof->fallback == ALEC_PC_FALLBACK_MILESIGHT_TLV) {
+    process_fallback(rx, m, em, prof);
+    return;
+  }
   alec_format fmt = em && em->format ? em->format : m->format ? (alec_format)m->format : ALEC_FORMAT_FIXED;
   unsigned channels = em && em->channels ? em->channels : m->channels;
   if (fmt == ALEC_FORMAT_FIXED && channels == 0) {
@@ -809,6 +981,8 @@ void alec_rx_free(alec_rx *rx) {
   alec_rxq_destroy(&rx->queue);
   if (rx->rs_ready) alec_rs_destroy(&rx->rs);
   alec_fleet_free(rx->fleet);
+  if (rx->ems)
+    for (size_t i = 0; i <= rx->ems_mask; i++) free(rx->ems[i].lr);
   free(rx->ems);
   alec_sec_free(&rx->sec);
   alec_rl_free(rx->rl);
@@ -842,6 +1016,10 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   out->notifications = rx->notifications;
   out->tlv_frames = rx->tlv_frames;
   out->fcnt_gaps = rx->fcnt_gaps;
+  out->estimated = rx->estimated;
+  out->ghosts_replayed = rx->ghosts_replayed;
+  out->fcnt_resets = rx->fcnt_resets;
+  out->reanchored = rx->reanchored;
   out->resync_sent = rx->rs_stats[0];
   out->resync_limited = rx->rs_stats[1];
   out->resync_failed = rx->rs_stats[2];

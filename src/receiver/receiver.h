@@ -29,6 +29,7 @@
 #include "alec/frame.h"
 #include "config.h"
 #include "queue.h"
+#include "tlv.h"
 
 /* Why a message or record was refused: counted per kind (statistics name)
  * and logged, rate limited (text). One table for the counters, the names
@@ -48,15 +49,28 @@
   X(NOT_ALLOWED, "unauthorized_emitter", "emitter not allowed for the key")            \
   X(RATE, "rate_limited", "rate limit exceeded")                                       \
   X(STALE, "stale_frame", "duplicate or late frame")                                   \
-  X(QUEUE, "queue_full", "receive queue full")
+  X(QUEUE, "queue_full", "receive queue full")                                         \
+  X(TLV_INCOMPLETE, "tlv_incomplete", "TLV payload without an item for every channel")
 
+/* The TLV parser's own kinds (tlv.h, ALEC_TLV_ERRORS) follow as
+ * ALEC_RX_REJ_TLV_<kind>, named and worded by that table. */
 enum alec_rx_reject {
 #define ALEC_RX_REJ_ENUM(e, name, text) ALEC_RX_REJ_##e,
   ALEC_RX_REJECTS(ALEC_RX_REJ_ENUM)
 #undef ALEC_RX_REJ_ENUM
+#define ALEC_RX_REJ_TLV_ENUM(e, name, text) ALEC_RX_REJ_TLV_##e,
+  ALEC_TLV_ERRORS(ALEC_RX_REJ_TLV_ENUM)
+#undef ALEC_RX_REJ_TLV_ENUM
   ALEC_RX_REJ_COUNT
 };
+/* The reject kind of a negative alec_tlv_parse() result. */
+#define ALEC_RX_REJ_OF_TLV(err) (ALEC_RX_REJ_TLV_EMPTY + (-(err)) - 1)
 const char *alec_rx_reject_name(int kind);
+
+/* alec_fleet_value.flags of a value the receiver dispatches as an estimate
+ * (LossRecovery "estimate"): the sink marks it (collectd meta data). Above
+ * the decoder's ALEC_VALUE_* bits. */
+#define ALEC_RX_VALUE_ESTIMATED 0x80u
 
 enum { ALEC_RX_LOG_ERROR = 3, ALEC_RX_LOG_WARNING = 4, ALEC_RX_LOG_NOTICE = 5, ALEC_RX_LOG_INFO = 6 };
 
@@ -73,6 +87,9 @@ typedef struct alec_rx_frame {
   size_t n;
   const alec_frame_info *info;
   const alec_rx_msg *msg; /* link metadata (fCnt, RSSI, SNR) */
+  /* Channel names and conversions: the emitter's, else the message's
+   * profile's; NULL: defaults. Values are already converted (Multiply/Add). */
+  const alec_pc_chanmap *map;
 } alec_rx_frame;
 
 typedef struct alec_rx_sink {
@@ -102,6 +119,10 @@ typedef struct alec_rx_stats {
   uint64_t resync_sent, resync_limited, resync_failed;
   uint64_t messages, bytes, queue_drops;
   uint64_t tlv_frames, fcnt_gaps; /* LoRaWAN: fallback payloads fed, uplinks lost by fCnt */
+  /* LoRaWAN loss recovery (docs/PROTOCOL.md): values dispatched as
+   * estimates, lost uplinks mirrored into the decoders, fCnt resets
+   * (rejoins), channels that became exact again after a loss. */
+  uint64_t estimated, ghosts_replayed, fcnt_resets, reanchored;
   size_t queued;
   int has_auth;
   uint64_t auth_keys, auth_reloads, auth_reload_errors;

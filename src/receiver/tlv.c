@@ -76,3 +76,4 @@ const char *alec_tlv_item_name(uint8_t id, uint8_t type) {
   const struct tlv_def *d = find(id, type);
   return d ? d->name : NULL;
 }
+

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <strings.h>
 
 /* Milesight TLV items: X(NAME, id, type, length, is_signed, divisor).
  * Multi-byte values are little endian; only the first 1 or 2 bytes form
@@ -51,5 +53,36 @@ int alec_tlv_is_alec_frame(const uint8_t *p, size_t len);
 const char *alec_tlv_strerror(int err);
 const char *alec_tlv_kind_name(int err);
 const char *alec_tlv_item_name(uint8_t id, uint8_t type);
+/* An item by its name in ALEC_TLV_ITEMS ("temperature") or its channel id
+ * ("0x03", "3": the first item with that id). 0 or ALEC_TLV_EUNKNOWN.
+ * Inline: configuration parsers use it without linking the parser. */
+static inline int alec_tlv_item_lookup(const char *name, uint8_t *id, uint8_t *type) {
+  static const struct {
+    const char *name;
+    uint8_t id, type;
+  } t[] = {
+#define ALEC_TLV_L_(n, i, ty, l, s, d) {#n, i, ty},
+      ALEC_TLV_ITEMS(ALEC_TLV_L_)
+#undef ALEC_TLV_L_
+  };
+  if (!name || !*name) return ALEC_TLV_EUNKNOWN;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (strcasecmp(t[i].name, name) == 0) {
+      *id = t[i].id;
+      *type = t[i].type;
+      return 0;
+    }
+  if (name[0] < '0' || name[0] > '9') return ALEC_TLV_EUNKNOWN;
+  char *end;
+  unsigned long v = strtoul(name, &end, 0);
+  if (*end != '\0' || v > 0xFF) return ALEC_TLV_EUNKNOWN;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (t[i].id == v) {
+      *id = t[i].id;
+      *type = t[i].type;
+      return 0;
+    }
+  return ALEC_TLV_EUNKNOWN;
+}
 
 #endif

@@ -36,9 +36,10 @@ nice_inc=${FUZZ_NICE:-0}
 lib_sources=${FUZZ_LIB_SOURCES:-$(cd "$src" && ls src/lib/*.c)}
 fleet_sources=${FUZZ_FLEET_SOURCES:-$(cd "$src" && ls src/fleet/fleet*.c src/fleet/preload.c)}
 conf_sources=${FUZZ_CONF_SOURCES:-src/plugin/alec_conf.c src/receiver/config.c}
-lib_cppflags=${FUZZ_LIB_CPPFLAGS:-$(pkg-config --cflags libsodium 2>/dev/null)}
-libs=${FUZZ_LIBS:--lxxhash -lm $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)}
-all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config"
+lorawan_sources=${FUZZ_LORAWAN_SOURCES:-src/receiver/tlv.c src/receiver/nsevent.c}
+lib_cppflags=${FUZZ_LIB_CPPFLAGS:-$(pkg-config --cflags libsodium yajl 2>/dev/null)}
+libs=${FUZZ_LIBS:--lxxhash -lm $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) $(pkg-config --libs yajl 2>/dev/null || echo -lyajl)}
+all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv"
 std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$src/src/receiver -I$here"
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
@@ -52,6 +53,7 @@ sources_for() {
     fuzz_decode|fuzz_envelope|fuzz_auth) c_files $lib_sources ;;
     fuzz_fleet|fuzz_state|mkseeds) c_files $lib_sources $fleet_sources ;;
     fuzz_config) c_files $lib_sources $conf_sources ;;
+    fuzz_nsevent|fuzz_tlv) c_files $lorawan_sources ;;
   esac
 }
 # Link flags without the libtool archives of the lists.
@@ -128,6 +130,10 @@ do_seeds() {
     echo "fuzz.sh: no $shared/vectors: seeds from the fixtures and the encoder only"
     "$out/bin/mkseeds" "$out/seeds" "$tsv"
   fi
+  # Network-server events: the JSON fixtures as they are.
+  if [ -d "$src/tests/fixtures/lorawan" ]; then
+    mkdir -p "$out/seeds/fuzz_nsevent" && cp "$src"/tests/fixtures/lorawan/*.json "$out/seeds/fuzz_nsevent/"
+  fi
 }
 
 # field NAME LOG: the last "NAME: <number>" of a libFuzzer log.
@@ -160,9 +166,11 @@ do_run() {
     mkdir -p "$corpus/$t"
     seeds="$out/seeds/$t"
     [ -d "$seeds" ] || seeds=
+    dict=
+    [ -r "$here/$t.dict" ] && dict="-dict=$here/$t.dict"
     # shellcheck disable=SC2086
     nice -n "$nice_inc" "$bin" -max_total_time="$secs" -rss_limit_mb="$rss" -timeout=10 \
-      -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" ${FUZZ_EXTRA:-} \
+      -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" $dict ${FUZZ_EXTRA:-} \
       "$corpus/$t" $seeds >"$log" 2>&1
     rc=$?
     if [ $rc -ne 0 ]; then

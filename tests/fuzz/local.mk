@@ -9,7 +9,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1
 FUZZ_SECONDS ?= 60
 FUZZ_NICE ?= 0
-FUZZ_TARGETS ?= fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config
+FUZZ_TARGETS ?= fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv
 FUZZ_OUT = tests/fuzz/out
 
 # The library sources and link flags the targets need, taken from the other
@@ -23,8 +23,9 @@ tests/fuzz/fuzz.env: Makefile
 	  echo "FUZZ_LIB_SOURCES='$(libalec_la_SOURCES)'"; \
 	  echo "FUZZ_FLEET_SOURCES='$(libalec_fleet_la_SOURCES)'"; \
 	  echo "FUZZ_CONF_SOURCES='src/plugin/alec_conf.c src/receiver/config.c'"; \
-	  echo "FUZZ_LIB_CPPFLAGS='$(SODIUM_CFLAGS)'"; \
-	  echo "FUZZ_LIBS='$(libalec_la_LIBADD) $(libalec_fleet_la_LIBADD)'"; \
+	  echo "FUZZ_LORAWAN_SOURCES='$(libalec_lorawan_la_SOURCES)'"; \
+	  echo "FUZZ_LIB_CPPFLAGS='$(SODIUM_CFLAGS) $(YAJL_CFLAGS)'"; \
+	  echo "FUZZ_LIBS='$(libalec_la_LIBADD) $(libalec_fleet_la_LIBADD) $(libalec_lorawan_la_LIBADD)'"; \
 	} >$@-t && mv $@-t $@
 check_SCRIPTS += tests/fuzz/fuzz.env
 
@@ -58,6 +59,9 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_fleet.c \
 	tests/fuzz/fuzz_state.c \
 	tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_nsevent.c \
+	tests/fuzz/fuzz_nsevent.dict \
+	tests/fuzz/fuzz_tlv.c \
 	tests/fuzz/mkseeds.c \
 	tests/fuzz/regress
 CLEANFILES += -r tests/fuzz/out tests/fuzz/smoke tests/fuzz/fuzz.env

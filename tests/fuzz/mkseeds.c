@@ -751,6 +751,33 @@ static void seeds_config(void) {
   free(o.b);
 }
 
+/* ---- fuzz_tlv: capacity byte, then a Milesight payload ------------------- */
+
+static void tlv_seed(const char *tag, uint8_t cap, const char *hex) {
+  buf o = {0};
+  put8(&o, cap);
+  for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+    unsigned v;
+    if (sscanf(hex + i, "%2x", &v) != 1) break;
+    put8(&o, v);
+  }
+  write_seed("fuzz_tlv", tag, &o);
+  free(o.b);
+}
+
+static void seeds_tlv(void) {
+  /* The published EM500-CO2 example, and what the other models send. */
+  tlv_seed("em500-co2", 8, "01756403671901046873057D670406736827");
+  tlv_seed("em500-co2-cap2", 2, "01756403671901046873057D670406736827");
+  tlv_seed("em300-th", 8, "017564036719010468");
+  tlv_seed("am103l", 8, "017564036719010468077D6704");
+  tlv_seed("negative", 4, "03679CFF");
+  tlv_seed("alarm", 4, "83D71901050001");
+  tlv_seed("history", 4, "20CE6A2B5567670473276801C8");
+  tlv_seed("alec-marker", 4, "A1000102");
+  tlv_seed("truncated", 4, "017564036719");
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: mkseeds OUTDIR FIXTURES_TSV|- [VECTORS_DIR]\n");
@@ -769,11 +796,12 @@ int main(int argc, char **argv) {
   seeds_state();
   seeds_config();
   seeds_auth();
+  seeds_tlv();
   printf("mkseeds: %zu streams, %zu frames -> decode %u, envelope %u, fleet %u, state %u, "
-         "config %u, auth %u seeds\n",
+         "config %u, auth %u, tlv %u seeds\n",
          n_streams, frames, seed_count("fuzz_decode"), seed_count("fuzz_envelope"),
          seed_count("fuzz_fleet"), seed_count("fuzz_state"), seed_count("fuzz_config"),
-         seed_count("fuzz_auth"));
+         seed_count("fuzz_auth"), seed_count("fuzz_tlv"));
   for (size_t i = 0; i < n_streams; i++) {
     for (size_t j = 0; j < streams[i].n; j++) free(streams[i].f[j].b);
     free(streams[i].f);

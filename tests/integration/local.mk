@@ -76,3 +76,21 @@ EXTRA_DIST += $(WRITERS_IT_TESTS) tests/integration/writers_lib.sh
 # "Loss"); restarts with a state file, hostile state files.
 TESTS += tests/integration/loss.sh tests/integration/restart.sh
 EXTRA_DIST += tests/integration/loss.sh tests/integration/restart.sh
+
+# MQTT transport (src/receiver/mqtt.h) against Debian's mosquitto:
+# ChirpStack v4 and TTS v3 uplinks of a fleet, downlinks, broker and collectd
+# restarts, hostile messages. lorapub is the network server of these tests
+# (uplink events from libalec's encoder, QoS 1 publisher that survives
+# broker restarts).
+check_PROGRAMS += tests/integration/lorapub
+tests_integration_lorapub_SOURCES = tests/integration/lorapub.c
+tests_integration_lorapub_CFLAGS = $(AM_CFLAGS) $(MOSQUITTO_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_lorapub_LDADD = libalec.la $(MOSQUITTO_LIBS) $(SODIUM_LIBS) -lm -lpthread
+MQTT_IT_TESTS = \
+	tests/integration/mqtt.sh \
+	tests/integration/mqtt_restart.sh \
+	tests/integration/mqtt_hostile.sh \
+	tests/integration/mqtt_raw.sh \
+	tests/integration/mqtt_tlv.sh
+TESTS += $(MQTT_IT_TESTS)
+EXTRA_DIST += $(MQTT_IT_TESTS) tests/integration/mqtt_lib.sh

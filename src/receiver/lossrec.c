@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/* Loss recovery of the TLV-fallback flow (lossrec.h). */
+
+#include "lossrec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/context.h"
+#include "alec/error.h"
+
+/* Channel states. */
+enum {
+  ST_EXACT = 0,   /* receiver context = encoder context */
+  ST_UNKNOWN = 1, /* predictor error E unknown (after ghosts of estimates) */
+  ST_INT = 2      /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
+};
+#define NMAX 60
+/* Below this c, c * NMAX is far below a quantum. */
+#define C_NEGLIGIBLE 1e-5
+
+void alec_lr_init(alec_lr *s, unsigned channels) {
+  memset(s, 0, sizeof *s);
+  s->n = (uint8_t)(channels > ALEC_LR_MAX_CHANNELS ? ALEC_LR_MAX_CHANNELS : channels);
+}
+
+int alec_lr_fcnt(alec_lr *s, uint32_t fcnt, uint32_t *lost) {
+  *lost = 0;
+  if (!s->has_fcnt) {
+    s->has_fcnt = 1;
+    s->fcnt = fcnt;
+    return ALEC_LR_FCNT_NEXT;
+  }
+  uint32_t d = fcnt - s->fcnt;
+  if (d == 0) return ALEC_LR_FCNT_DUPLICATE;
+  int rejoin = fcnt < ALEC_LR_REJOIN_FCNT && fcnt < s->fcnt && s->fcnt <= UINT32_MAX - ALEC_LR_MAX_GAP;
+  /* Behind: a rejoined device counts from 0 again; a larger fCnt behind
+   * the last one is a late copy. */
+  if (d > UINT32_MAX - ALEC_LR_MAX_GAP && !rejoin)
+    return ALEC_LR_FCNT_DUPLICATE;
+  if (d <= ALEC_LR_MAX_GAP && !rejoin) {
+    *lost = d - 1;
+    s->fcnt = fcnt;
+    return ALEC_LR_FCNT_NEXT;
+  }
+  /* A 16-bit counter (a transport that passes the frame header's FCnt)
+   * wrapping near its end, rather than a rejoin. */
+  if (s->fcnt <= 0xFFFFu && fcnt <= 0xFFFFu && s->fcnt >= 0x10000u - ALEC_LR_MAX_GAP && fcnt < ALEC_LR_MAX_GAP) {
+    uint32_t d16 = (fcnt - s->fcnt) & 0xFFFFu;
+    if (d16 >= 1 && d16 <= ALEC_LR_MAX_GAP) {
+      *lost = d16 - 1;
+      s->fcnt = fcnt;
+      return ALEC_LR_FCNT_NEXT;
+    }
+  }
+  s->fcnt = fcnt;
+  return ALEC_LR_FCNT_RESET;
+}
+
+void alec_lr_restart(alec_lr *s, alec_decoder *dec) {
+  unsigned n = s->n;
+  uint32_t fcnt = s->fcnt;
+  uint8_t has = s->has_fcnt;
+  uint64_t ghosts = s->ghosts, re = s->reanchored;
+  alec_lr_init(s, n);
+  s->fcnt = fcnt;
+  s->has_fcnt = has;
+  s->ghosts = ghosts;
+  s->reanchored = re;
+  if (dec) {
+    alec_decoder_reset(dec);
+    alec_context_reset(alec_decoder_context(dec));
+  }
+}
+
+static double alpha_of(const alec_decoder *dec) {
+  const alec_context_config *cc = alec_context_get_config(alec_decoder_context_const(dec));
+  return cc && cc->ema_alpha > 0 && cc->ema_alpha <= 1 ? cc->ema_alpha : 0.3;
+}
+
+static double tol_of(const alec_decoder *dec) {
+  uint32_t scale = alec_context_scale(alec_decoder_context_const(dec));
+  /* Half a quantum (delta rounding) plus 0.7 of one left by a correction. */
+  return 0.9 / (double)(scale ? scale : 100);
+}
+
+/* Ghost frames for the lost uplinks: the encoder observed values we never
+ * saw; linear between the last values and `end` is the estimate. */
+static uint32_t replay(alec_lr *s, alec_decoder *dec, uint32_t lost, const double *end) {
+  double est[64];
+  for (uint32_t j = 1; j <= lost; j++) {
+    double t = (double)j / (double)(lost + 1);
+    for (unsigned i = 0; i < s->n; i++) {
+      double a = s->has_last ? s->last[i] : end[i];
+      double b = isfinite(end[i]) ? end[i] : a;
+      est[i] = isfinite(a) ? a + (b - a) * t : b;
+    }
+    if (alec_decoder_feed_values(dec, est, s->n) != 0) return j - 1;
+  }
+  return lost;
+}
+
+void alec_lr_unknown(alec_lr *s) {
+  for (unsigned i = 0; i < s->n; i++) {
+    s->st[i] = ST_UNKNOWN;
+    s->c[i] = 1.0;
+  }
+}
+
+static void all_candidates(alec_lr *s, unsigned i) {
+  s->cand[i][0] = UINT64_MAX;
+  s->cand[i][1] = (UINT64_C(1) << (2 * NMAX + 1 - 64)) - 1;
+}
+
+static int has_cand(const alec_lr *s, unsigned i, int n) {
+  unsigned b = (unsigned)(n + NMAX);
+  return (s->cand[i][b / 64] >> (b % 64)) & 1;
+}
+
+static void drop_cand(alec_lr *s, unsigned i, int n) {
+  unsigned b = (unsigned)(n + NMAX);
+  s->cand[i][b / 64] &= ~(UINT64_C(1) << (b % 64));
+}
+
+/* An exact observation of channel i shrinks E by (1 - alpha). */
+static void exact_observed(alec_lr *s, unsigned i, double keep) {
+  if (s->st[i] != ST_INT) return;
+  s->c[i] *= keep;
+  s->eps[i] *= keep;
+  if (s->c[i] * NMAX < C_NEGLIGIBLE) {
+    s->st[i] = ST_EXACT;
+    s->reanchored++;
+  }
+}
+
+uint32_t alec_lr_exact(alec_lr *s, alec_decoder *dec, uint32_t lost, const double *values) {
+  uint32_t done = 0;
+  if (dec && lost > 0) {
+    done = replay(s, dec, lost, values);
+    s->ghosts += done;
+    alec_lr_unknown(s);
+  }
+  double keep = dec ? 1.0 - alpha_of(dec) : 0.7;
+  for (unsigned i = 0; i < s->n; i++) {
+    exact_observed(s, i, keep);
+    s->last[i] = values[i];
+    s->last_exact[i] = 1;
+  }
+  s->has_last = 1;
+  return done;
+}
+
+/* Saved decoder state: decoding must not observe what it decoded (the
+ * caller observes the exact registers instead). */
+typedef struct saved {
+  uint8_t stack[2048];
+  uint8_t *buf;
+  long len;
+} saved;
+
+static int save(saved *sv, const alec_decoder *dec) {
+  long need = alec_decoder_save(dec, NULL, 0);
+  if (need < 0) return (int)need;
+  sv->buf = (size_t)need <= sizeof sv->stack ? sv->stack : malloc((size_t)need);
+  if (!sv->buf) return ALEC_ENOMEM;
+  sv->len = alec_decoder_save(dec, sv->buf, (size_t)need);
+  return sv->len < 0 ? (int)sv->len : 0;
+}
+
+static void restore(saved *sv, alec_decoder *dec) { (void)alec_decoder_load(dec, sv->buf, (size_t)sv->len); }
+
+static void drop(saved *sv) {
+  if (sv->buf && sv->buf != sv->stack) free(sv->buf);
+  sv->buf = NULL;
+}
+
+/* Decodes without a trace in dec. */
+static int peek(alec_decoder *dec, unsigned n, const uint8_t *frame, size_t len, alec_value *vals,
+                alec_frame_info *info) {
+  saved sv;
+  int rc = save(&sv, dec);
+  if (rc < 0) return rc;
+  rc = alec_decoder_decode(dec, ALEC_FORMAT_FIXED, n, frame, len, vals, n, info);
+  restore(&sv, dec);
+  drop(&sv);
+  return rc;
+}
+
+/* The lost uplinks' ghosts, their end point estimated by decoding the frame
+ * after them: twice, as the decoded values depend on the estimates (by
+ * less than alpha of their error, so this converges). */
+static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *frame,
+                                    size_t len) {
+  double end[64];
+  alec_value vals[64];
+  for (unsigned i = 0; i < s->n; i++) end[i] = s->last[i];
+  saved sv;
+  if (s->has_last && save(&sv, dec) == 0) {
+    for (int pass = 0; pass < 2; pass++) {
+      replay(s, dec, lost, end);
+      int rc = alec_decoder_decode(dec, ALEC_FORMAT_FIXED, s->n, frame, len, vals, s->n, NULL);
+      restore(&sv, dec);
+      if (rc != (int)s->n) break;
+      for (unsigned i = 0; i < s->n; i++)
+        if (isfinite(vals[i].value)) end[i] = vals[i].value;
+    }
+    drop(&sv);
+  }
+  uint32_t done = replay(s, dec, lost, end);
+  s->ghosts += done;
+  alec_lr_unknown(s);
+  return done;
+}
+
+int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *frame, size_t len, double *feed,
+                   double *out, uint8_t *status, alec_frame_info *info) {
+  unsigned n = s->n;
+  alec_value vals[64];
+  alec_frame_info fi;
+  int replayed = lost > 0;
+  if (lost > 0) replay_before_frame(s, dec, lost, frame, len);
+  int rc = peek(dec, n, frame, len, vals, &fi);
+  /* A loss the fCnt did not show (no fCnt from the transport): the frame's
+   * own sequence does, once. */
+  if (rc == (int)n && lost == 0 && fi.gap > 0) {
+    replay_before_frame(s, dec, fi.gap, frame, len);
+    replayed = 1;
+    rc = peek(dec, n, frame, len, vals, &fi);
+  }
+  if (info) *info = fi;
+  if (rc < 0) return rc;
+  if (rc != (int)n) return ALEC_EMALFORMED;
+  double a = alpha_of(dec), keep = 1.0 - a, k = keep / a, tol = tol_of(dec);
+  double tol_unit = (double)alec_context_scale(alec_decoder_context_const(dec));
+  if (!(tol_unit > 0)) tol_unit = 100;
+  for (unsigned i = 0; i < n; i++) {
+    double v = vals[i].value;
+    if (!isfinite(v)) {
+      feed[i] = v;
+      out[i] = v;
+      status[i] = ALEC_LR_NONE;
+      s->st[i] = ST_UNKNOWN;
+      s->c[i] = 1.0;
+      continue;
+    }
+    double r = nearbyint(v), f = v - r;
+    if (vals[i].encoding == ALEC_ENC_RAW32 || vals[i].encoding == ALEC_ENC_RAW64) {
+      /* Raw values are the register itself, whatever the predictor holds. */
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_EXACT;
+      exact_observed(s, i, keep);
+      continue;
+    }
+    if (vals[i].encoding == ALEC_ENC_REPEATED) {
+      /* The encoder's last value again: known exactly unless a loss came
+       * in between (then the lost uplink's value, estimated). */
+      if (s->last_exact[i] && !replayed) {
+        feed[i] = out[i] = s->last[i];
+        status[i] = ALEC_LR_EXACT;
+        exact_observed(s, i, keep);
+      } else {
+        feed[i] = out[i] = s->has_last ? s->last[i] : r;
+        status[i] = s->st[i] == ST_EXACT && !replayed ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
+        if (status[i] != ALEC_LR_EXACT) s->st[i] = ST_UNKNOWN;
+      }
+      continue;
+    }
+    alec_source_stats ss;
+    if (s->st[i] != ST_EXACT &&
+        (alec_context_source(alec_decoder_context_const(dec), i + 1, &ss) != 0 || ss.count < 3)) {
+      /* The predictor is still the last value (fewer than 3 observations):
+       * what the corrections below assume of the EMA does not hold. The
+       * last value becomes r; the EMA's error stays unknown. */
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_ESTIMATE;
+      s->st[i] = ST_UNKNOWN;
+      continue;
+    }
+    if (s->st[i] == ST_EXACT && fabs(f) > tol) s->st[i] = ST_UNKNOWN; /* an undetected loss */
+    if (s->st[i] == ST_INT && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i]) s->st[i] = ST_UNKNOWN;
+    double q = 0.5 / tol_unit; /* a delta's rounding */
+    switch (s->st[i]) {
+    case ST_EXACT:
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_EXACT;
+      break;
+    case ST_UNKNOWN:
+    restart:
+      /* E = n + f for some integer n: observing r - k f instead of r takes
+       * f out of the predictor, E becomes n (plus alpha/(1-alpha)... of
+       * this frame's rounding, eps). */
+      feed[i] = r - k * f;
+      out[i] = r;
+      status[i] = ALEC_LR_ESTIMATE;
+      s->st[i] = ST_INT;
+      s->c[i] = 1.0;
+      s->eps[i] = keep * q;
+      all_candidates(s, i);
+      break;
+    case ST_INT: {
+      double c = s->c[i], t = q + s->eps[i] + 1e-9;
+      if (c == 1.0) {
+        /* No exact observation since: every n fits, E stays n. */
+        feed[i] = out[i] = r;
+        status[i] = ALEC_LR_ESTIMATE;
+        break;
+      }
+      int hits = 0, same = 1, only = 0;
+      double val = 0, guess = 0;
+      int guess_n = NMAX + 1;
+      for (int m = -NMAX; m <= NMAX; m++) {
+        if (!has_cand(s, i, m)) continue;
+        double y = v - c * m, ry = nearbyint(y);
+        if (fabs(y - ry) > t) {
+          drop_cand(s, i, m);
+          continue;
+        }
+        if (hits && ry != val) same = 0;
+        val = ry;
+        only = m;
+        hits++;
+        if (abs(m) < abs(guess_n)) {
+          guess_n = m;
+          guess = ry;
+        }
+      }
+      if (hits == 0) goto restart; /* nothing fits: start over from here */
+      if (hits == 1) {
+        /* Identified: v - val is E itself; observing val - k E removes it. */
+        (void)only;
+        double e = v - val;
+        feed[i] = val - k * e;
+        out[i] = val;
+        status[i] = ALEC_LR_EXACT;
+        s->st[i] = ST_EXACT;
+        s->reanchored++;
+        break;
+      }
+      /* Several n fit: E keeps its form, plus alpha of this rounding. */
+      feed[i] = v;
+      s->eps[i] += a * q;
+      out[i] = same ? val : guess;
+      status[i] = same ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
+      break;
+    }
+    }
+  }
+  for (unsigned i = 0; i < n; i++) {
+    if (isfinite(out[i])) s->last[i] = out[i];
+    s->last_exact[i] = status[i] == ALEC_LR_EXACT && isfinite(out[i]);
+  }
+  s->has_last = 1;
+  return (int)n;
+}

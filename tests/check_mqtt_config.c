@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* <MQTT> blocks: the option table (config.h ALEC_PC_MQTT_OPTIONS) through
+ * the parser (src/plugin/alec_conf.c) and finalize (src/receiver/config.c),
+ * without the daemon; and the man page documents every row of the table. */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alec/error.h"
+#include "alec_conf.h"
+#include "nsevent.h"
+#include "oconfig_util.h"
+
+static int types(void *arg, const char *type, int *ds_type) {
+  (void)arg;
+  *ds_type = 1;
+  return strcmp(type, "gauge") == 0 ? 1 : -1;
+}
+
+#define PROFILE "<Profile \"em500\">\nFormat \"fixed\"\nChannels 5\n</Profile>\n"
+
+static int load(alec_plugin_config *cfg, const char *text, char *err, size_t errlen) {
+  return alec_test_pc_load(cfg, text, types, err, errlen);
+}
+
+START_TEST(defaults) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  int rc = load(&cfg, PROFILE "<MQTT \"cs\">\nDialect \"chirpstack\"\nFPort 85 \"em500\"\n</MQTT>", err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_uint_eq(cfg.n_mqtt, 1);
+  const alec_pc_mqtt *m = &cfg.mqtt[0];
+  ck_assert_str_eq(m->name, "cs");
+  ck_assert_str_eq(m->host, "localhost");
+  ck_assert_int_eq(m->port, 1883);
+  ck_assert_int_eq(m->qos, 1);
+  ck_assert_int_eq(m->clean_session, 0);
+  ck_assert_int_eq(m->keepalive, 60);
+  ck_assert_uint_eq(m->n_topics, 1);
+  ck_assert_str_eq(m->topics[0], "application/+/device/+/event/up");
+  ck_assert_int_eq(m->dialect, ALEC_NS_CHIRPSTACK);
+  ck_assert_int_eq(m->security, ALEC_PC_SEC_NONE);
+  ck_assert_int_eq(m->downlinks, 1);
+  ck_assert_int_eq(m->downlink_budget, 10);
+  ck_assert(m->downlink_interval == 600);
+  ck_assert_int_eq(m->downlink_fport, -1);
+  ck_assert_int_eq(m->max_message_size, 4096);
+  ck_assert(strncmp(m->client_id, "collectd-alec-", 14) == 0);
+  ck_assert(strstr(m->client_id, "-cs") != NULL);
+  ck_assert_ptr_eq(alec_pc_mqtt_fport(m, 85), &cfg.profiles[0]);
+  ck_assert_ptr_null(alec_pc_mqtt_fport(m, 86));
+  /* MQTT only: no UDP socket unless a Listen asks for one. */
+  ck_assert_uint_eq(cfg.n_listen, 0);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+START_TEST(every_option) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  int rc = load(&cfg,
+                PROFILE "<Profile \"th\">\nFormat \"fixed\"\nChannels 3\n</Profile>\n"
+                        "<MQTT \"tts\">\nHost \"broker.example\"\nPort 8883\nClientId \"alec-1\"\nUser \"u\"\n"
+                        "Password \"p\"\nCACert \"/etc/ca.pem\"\nClientCert \"/etc/c.pem\"\nClientKey \"/etc/k.pem\"\n"
+                        "QoS 2\nCleanSession true\nKeepAlive 30\nTopic \"v3/a@ttn/devices/+/up\"\n"
+                        "Topic \"v3/b@ttn/devices/#\"\nDialect \"tts\"\nFPort 85 \"em500\"\nFPort 86 \"th\"\n"
+                        "GroupFrom \"application\"\nSecurityLevel \"None\"\nDownlinks false\nDownlinkBudget 0\n"
+                        "DownlinkInterval 0\nDownlinkFPort 10\nMaxMessageSize 65536\n</MQTT>\n"
+                        "<MQTT \"raw\">\nDialect \"raw\"\nTopic \"nbiot/+/up\"\nEmitterLevel 1\n</MQTT>",
+                err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_uint_eq(cfg.n_mqtt, 2);
+  const alec_pc_mqtt *m = &cfg.mqtt[0];
+  ck_assert_str_eq(m->host, "broker.example");
+  ck_assert_int_eq(m->port, 8883);
+  ck_assert_str_eq(m->client_id, "alec-1");
+  ck_assert_str_eq(m->password, "p");
+  ck_assert_str_eq(m->client_key, "/etc/k.pem");
+  ck_assert_int_eq(m->qos, 2);
+  ck_assert_int_eq(m->clean_session, 1);
+  ck_assert_int_eq(m->keepalive, 30);
+  ck_assert_uint_eq(m->n_topics, 2);
+  ck_assert_str_eq(m->topics[1], "v3/b@ttn/devices/#");
+  ck_assert_uint_eq(m->n_fports, 2);
+  ck_assert_ptr_eq(alec_pc_mqtt_fport(m, 86), &cfg.profiles[1]);
+  ck_assert_str_eq(m->group_from, "application");
+  ck_assert_int_eq(m->downlinks, 0);
+  ck_assert_int_eq(m->downlink_budget, 0);
+  ck_assert(m->downlink_interval == 0);
+  ck_assert_int_eq(m->downlink_fport, 10);
+  ck_assert_int_eq(m->max_message_size, 65536);
+  ck_assert_int_eq(cfg.mqtt[1].dialect, ALEC_NS_RAW);
+  ck_assert_int_eq(cfg.mqtt[1].emitter_level, 1);
+  ck_assert(cfg.max_groups > 0); /* GroupFrom: room for groups from metadata */
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+static const struct {
+  const char *text, *expect;
+} bad[] = {
+    {"<MQTT \"a\">\nFPort 85 \"em500\"\n</MQTT>", "option `Dialect' in <MQTT \"a\">: is required"},
+    {"<MQTT \"a\">\nDialect \"loriot\"\n</MQTT>", "option `Dialect' in <MQTT \"a\">: expects \"chirpstack\""},
+    {"<MQTT \"a\">\nDialect \"tts\"\n</MQTT>", "option `FPort' in <MQTT \"a\">: is required"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"nope\"\n</MQTT>", "FPort' in <MQTT \"a\">: 85: no <Profile \"nope\">"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 0 \"em500\"\n</MQTT>", "FPort' in <MQTT \"a\">: expects an integer in 1..223"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\nFPort 85 \"em500\"\n</MQTT>", "port 85 is mapped twice"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nDialect \"tts\"\n</MQTT>", "option `Dialect' in <MQTT \"a\">: given twice"},
+    {"<MQTT \"a\">\nHost \"x\"\nHost \"y\"\n</MQTT>", "option `Host' in <MQTT \"a\">: given twice"},
+    {"<MQTT \"a\">\nPort 70000\n</MQTT>", "option `Port' in <MQTT \"a\">: expects an integer in 1..65535"},
+    {"<MQTT \"a\">\nQoS 3\n</MQTT>", "option `QoS' in <MQTT \"a\">: expects an integer in 0..2"},
+    {"<MQTT \"a\">\nCleanSession 1\n</MQTT>", "option `CleanSession' in <MQTT \"a\">: expects true or false"},
+    {"<MQTT \"a\">\nKeepAlive 1\n</MQTT>", "option `KeepAlive' in <MQTT \"a\">: expects an integer in 5..65535"},
+    {"<MQTT \"a\">\nHost \"\"\n</MQTT>", "option `Host' in <MQTT \"a\">: expects 1 to 255 characters"},
+    {"<MQTT \"a\">\nTopic \"a/b+/c\"\n</MQTT>", "a wildcard must fill a whole topic level"},
+    {"<MQTT \"a\">\nTopic \"a/#/c\"\n</MQTT>", "'#' must be the last level"},
+    {"<MQTT \"a\">\nGroupFrom \"tenant\"\n</MQTT>", "option `GroupFrom' in <MQTT \"a\">: expects \"tag:<key>\""},
+    {"<MQTT \"a\">\nDownlinkInterval -1\n</MQTT>", "option `DownlinkInterval' in <MQTT \"a\">: expects a number >= 0"},
+    {"<MQTT \"a\">\nMaxMessageSize 100000\n</MQTT>", "MaxMessageSize' in <MQTT \"a\">: expects an integer in 64..65536"},
+    {"<MQTT \"a\">\nBroker \"x\"\n</MQTT>", "option `Broker' in <MQTT \"a\">: unknown option"},
+    {"<MQTT \"a\">\nDialect \"raw\"\n</MQTT>", "option `Topic' in <MQTT \"a\">: is required with Dialect \"raw\""},
+    {"<MQTT \"a\">\nDialect \"tts\"\nEmitterLevel 2\nFPort 85 \"em500\"\n</MQTT>", "EmitterLevel' in <MQTT \"a\">: applies"},
+    {"<MQTT \"a\">\nDialect \"raw\"\nTopic \"x/+\"\nFPort 85 \"em500\"\n</MQTT>", "option `FPort' in <MQTT \"a\">: applies"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\nSecurityLevel \"Sign\"\n</MQTT>", "Sign applies to Dialect \"raw\""},
+    {"<MQTT \"a\">\nDialect \"raw\"\nTopic \"x/+\"\nSecurityLevel \"Sign\"\n</MQTT>", "Sign needs an AuthFile"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\nPassword \"p\"\n</MQTT>", "option `Password' in <MQTT \"a\">: needs User"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\nClientCert \"c\"\n</MQTT>", "ClientCert and ClientKey go together"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\nClientCert \"c\"\nClientKey \"k\"\n</MQTT>", "needs CACert"},
+    {"<Profile \"nf\">\nChannels 5\n</Profile>\n<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"nf\"\n</MQTT>", "needs a Format"},
+    {"<Profile \"nc\">\nFormat \"fixed\"\n</Profile>\n<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"nc\"\n</MQTT>",
+     "needs Channels"},
+    {"<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\n</MQTT>\n<MQTT \"a\">\nDialect \"tts\"\nFPort 85 \"em500\"\n</MQTT>",
+     "option `MQTT': block \"a\" is defined twice"},
+    {"<MQTT>\n</MQTT>", "option `MQTT': expects 1 argument"},
+};
+
+START_TEST(bad_configs) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  char text[2048];
+  snprintf(text, sizeof text, PROFILE "%s", bad[_i].text);
+  int rc = load(&cfg, text, err, sizeof err);
+  ck_assert_msg(rc == ALEC_EINVAL, "config %d accepted:\n%s", _i, text);
+  ck_assert_msg(strstr(err, bad[_i].expect) != NULL, "config %d:\n%s\nmessage: %s\nexpected: %s", _i, text, err,
+                bad[_i].expect);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+/* The man page has an entry (".BI \"Name ") for every row of the table. */
+START_TEST(man_page) {
+  const char *src = getenv("ALEC_SRCDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/docs/collectd-alec.5", src ? src : "..");
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot read %s", path);
+  static char man[1 << 18];
+  size_t n = fread(man, 1, sizeof man - 1, f);
+  fclose(f);
+  man[n] = '\0';
+  const char *section = strstr(man, ".SH MQTT OPTIONS");
+  ck_assert_ptr_nonnull(section);
+  const char *end = strstr(section + 1, "\n.SH ");
+  size_t len = end ? (size_t)(end - section) : strlen(section);
+  static const char *const names[] = {
+#define NAME_(n, k, f, lo, hi, rep) #n,
+      ALEC_PC_MQTT_OPTIONS(NAME_)
+#undef NAME_
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char want[64];
+    int found = 0;
+    /* ".BI \"Name " starts an entry; a few share one (User, Password). */
+    for (int form = 0; form < 2 && !found; form++) {
+      snprintf(want, sizeof want, form ? ", %s " : ".BI \"%s ", names[i]);
+      const char *p = strstr(section, want);
+      found = p != NULL && (size_t)(p - section) < len;
+    }
+    ck_assert_msg(found, "option %s is not documented in the MQTT OPTIONS of %s", names[i], path);
+  }
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("mqtt_config");
+  TCase *tc = tcase_create("config");
+  tcase_add_test(tc, defaults);
+  tcase_add_test(tc, every_option);
+  tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
+  tcase_add_test(tc, man_page);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
