@@ -16,6 +16,7 @@
 #
 #   contrib/demo-lorawan.sh           build tree: ./build (override: ALEC_BUILDDIR)
 #   contrib/demo-lorawan.sh --quick   the same fleet published 3 times faster
+#   (DEMO_DIR: where its files go, default <build>/demo-lorawan)
 #
 # Exit status 0 when every stored value is what its device measured, every
 # uplink was accounted for (stored, or held back after a loss), em500-006 got
@@ -77,7 +78,7 @@ target_re="($target_host|$(eui_host "$TARGET"))"
 it_require_plugin
 mq_require
 SIM=$(it_find_build src/tools/alec-lorawan-sim) || it_skip "alec-lorawan-sim is not built"
-it_mktemp "$build/demo-lorawan"
+it_mktemp "${DEMO_DIR:-$build/demo-lorawan}"
 
 echo "== devices: $DEVICES EM500-CO2-like (alec-lorawan-sim), the last 23 hours, one uplink per 10 minutes, 1 % lost"
 # The plugin takes the network server's time of an uplink when it is less
@@ -150,7 +151,9 @@ awk -v dir="$IT_PLUGIN_DIR" -v exec="$IT_TMP/exec.conf" -v fleet="$IT_TMP/fleet.
   /^  <MQTT "chirpstack">/ { cat(fleet) }
   { print }' "$IT_TMP/collectd.conf.1" >"$IT_CONF"
 mkdir -p "$IT_CSV"
-grep -q "^  <Fleet>" "$IT_CONF" && grep -q '^LoadPlugin exec' "$IT_CONF" || it_fail "the configuration rewrite failed"
+if ! grep -q "^  <Fleet>" "$IT_CONF" || ! grep -q '^LoadPlugin exec' "$IT_CONF"; then
+  it_fail "the configuration rewrite failed"
+fi
 it_collectd_test_config || { cat "$IT_TMP/collectd-T.out"; it_fail "collectd -T refuses the demo's configuration"; }
 
 echo "== collectd"
