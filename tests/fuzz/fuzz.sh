@@ -52,7 +52,7 @@ sources_for() {
   case $1 in
     fuzz_decode|fuzz_envelope|fuzz_auth) c_files $lib_sources ;;
     fuzz_fleet|fuzz_state|mkseeds) c_files $lib_sources $fleet_sources ;;
-    fuzz_config) c_files $lib_sources $conf_sources ;;
+    fuzz_config) c_files $lib_sources $conf_sources $lorawan_sources ;; # <MQTT> options use the event parser
     fuzz_nsevent|fuzz_tlv) c_files $lorawan_sources ;;
   esac
 }

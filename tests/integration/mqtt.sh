@@ -23,26 +23,31 @@ mq_start
 CS_ROUNDS=12
 TTS_ROUNDS=12
 # Device 3 loses round 4; device 5 rounds 2 and 6 (the second request falls
-# within DownlinkInterval); TTS device 1 round 3.
+# within DownlinkInterval); TTS device 1 rounds 3 and 7 (beyond its budget).
 "$MQ_LORAPUB" gen --dialect chirpstack --devices 20 --apps 2 --rounds $CS_ROUNDS --drop 3:4,5:2,5:6 \
   "$IT_TMP/cs.events" "$IT_TMP/cs.expect" || it_fail "lorapub gen chirpstack"
-"$MQ_LORAPUB" gen --dialect tts --devices 6 --apps 2 --rounds $TTS_ROUNDS --first-eui 70b3d57ed0000100 --drop 1:3 \
+"$MQ_LORAPUB" gen --dialect tts --devices 6 --apps 2 --rounds $TTS_ROUNDS --first-eui 70b3d57ed0000100 --drop 1:3,1:7 \
   "$IT_TMP/tts.events" "$IT_TMP/tts.expect" || it_fail "lorapub gen tts"
 cat "$IT_TMP/cs.expect" "$IT_TMP/tts.expect" >"$IT_TMP/all.expect"
 
-mq_block() { # name dialect
-  printf '  <MQTT "%s">\n    Host "127.0.0.1"\n    Port %s\n    Dialect "%s"\n    ClientId "it-%s"\n    QoS 1\n    FPort 85 "em500"\n    GroupFrom "application"\n    DownlinkBudget 10\n    DownlinkInterval 600\n  </MQTT>\n' \
-    "$1" "$port" "$2" "$1"
+mq_block() { # name dialect budget interval
+  printf '  <MQTT "%s">\n    Host "127.0.0.1"\n    Port %s\n    Dialect "%s"\n    ClientId "it-%s"\n    QoS 1\n    FPort 85 "em500"\n    GroupFrom "application"\n    DownlinkBudget %s\n    DownlinkInterval %s\n  </MQTT>\n' \
+    "$1" "$port" "$2" "$1" "$3" "$4"
 }
 it_conf_begin
 it_conf_csv
+# ResyncInterval 0: only the blocks' own limits apply. Every frame after a
+# loss asks again (its values are held back until a keyframe): ChirpStack
+# devices get one request within DownlinkInterval 600, TTS devices one in
+# their DownlinkBudget of 1 a day (DownlinkInterval 0).
 it_conf_alec "  UnknownEmitters \"accept\"
+  ResyncInterval 0
   <Profile \"em500\">
     Format \"fixed\"
     Channels 5
   </Profile>
-$(mq_block chirpstack chirpstack)
-$(mq_block tts tts)"
+$(mq_block chirpstack chirpstack 10 600)
+$(mq_block tts tts 1 0)"
 it_start
 it_wait_for 10 it_log_has 'MQTT "chirpstack".*connected to' || it_fail "the chirpstack client did not connect"
 it_wait_for 10 it_log_has 'MQTT "tts".*connected to' || it_fail "the tts client did not connect"
@@ -102,7 +107,9 @@ for want_line in \
     it_check_fail "no downlink $want_line"
   fi
 done
-[ "$n_down" -eq 3 ] || { it_check_fail "$n_down downlinks, want 3 (one per device within DownlinkInterval)"; cat "$IT_TMP/down.txt"; }
+[ "$n_down" -eq 3 ] || { it_check_fail "$n_down downlinks, want 3 (one per device: interval, budget)"; cat "$IT_TMP/down.txt"; }
+tdl=$(mq_stat tts derive-downlinks)
+[ "$tdl" = 1 ] && it_ok "tts: DownlinkBudget 1 kept (downlinks $tdl)" || it_check_fail "tts downlinks $tdl, want 1 (DownlinkBudget 1)"
 : "$app0"
 dl=$(mq_stat chirpstack derive-downlinks)
 sup=$(it_stat derive-resync_suppressed)

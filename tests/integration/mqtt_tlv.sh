@@ -83,6 +83,22 @@ else
   it_check_fail "stored values differ from the truth (want / got):"
   diff "$IT_TMP/want.values" "$IT_TMP/got.values" | head -n 10
 fi
+# A TLV item that runs past the end (battery id and type, no value), from a
+# device of its own: refused and counted, nothing else changes.
+first=$(head -n 1 "$IT_TMP/cs.events")
+eui=$(printf '%s' "$first" | sed 's/.*"devEui":"\([0-9a-f]*\)".*/\1/')
+data=$(printf '%s' "$first" | sed 's/.*"data":"\([^"]*\)".*/\1/')
+printf '%s\n' "$first" | sed -e "s/$eui/24e124136bffffff/g" -e "s|\"data\":\"$data\"|\"data\":\"AXU=\"|" \
+  -e 's/"deduplicationId":"[^"]*"/"deduplicationId":"00000000-0000-4000-8000-0000000000ff"/' >"$IT_TMP/bad.events"
+"$MQ_LORAPUB" pub --port "$port" --id it-tlv-bad "$IT_TMP/bad.events" >/dev/null || it_fail "publishing"
+mq__tlv_refused() { [ "$(it_stat errors-rejected_tlv_truncated)" = 1 ]; }
+if it_wait_for 10 mq__tlv_refused; then
+  it_ok "a TLV item running past the end: refused (rejected_tlv_truncated 1)"
+else
+  it_check_fail "rejected_tlv_truncated $(it_stat errors-rejected_tlv_truncated), want 1"
+fi
+mq_got_values >"$IT_TMP/got2.values"
+cmp -s "$IT_TMP/got.values" "$IT_TMP/got2.values" || it_check_fail "values changed after the bad TLV payload"
 for s in derive-lost_frames derive-values_held_back errors-rejected_decode; do
   v=$(it_stat "$s")
   [ "${v:-0}" = 0 ] || it_check_fail "$s = $v"
