@@ -297,6 +297,24 @@ static const struct {
     {"StateFile \"/a\"\nStateFile \"/b\"", "option `StateFile': given twice"},
     /* The fleet's own limit, not a wider one the fleet refuses at init. */
     {"<Fleet>\nEnterCount 20000\n</Fleet>", "option `EnterCount' in <Fleet>: expects an integer in 1..10000"},
+    /* LoRaWAN profiles (TLV fallback, conversions). */
+    {"<Profile \"m\">\nFallback \"cayenne\"\n</Profile>", "option `Fallback' in <Profile \"m\">: expects \"milesight-tlv\""},
+    {"<Profile \"m\">\nChannels 2\nFallback \"milesight-tlv\"\nTLV \"battery\" 0\n</Profile>",
+     "channel 1 has no TLV item"},
+    {"<Profile \"m\">\nChannels 2\nFallback \"milesight-tlv\"\nTLV \"battery\" 0\nTLV \"battery\" 1\n</Profile>",
+     "item 0x01 is mapped twice"},
+    {"<Profile \"m\">\nChannels 1\nFallback \"milesight-tlv\"\nTLV \"voltage\" 0\n</Profile>",
+     "option `TLV' in <Profile \"m\">: argument 1 must name a TLV item"},
+    {"<Profile \"m\">\nTLV \"co2\" 0\n</Profile>", "option `TLV' in <Profile \"m\">: needs Fallback"},
+    {"<Profile \"m\">\nFormat \"multi\"\nFallback \"milesight-tlv\"\n</Profile>", "applies to Format \"fixed\" only"},
+    {"<Profile \"m\">\nChannels 1\nFallback \"milesight-tlv\"\nTLV \"co2\" 0\nChannel 3 \"gauge\"\n</Profile>",
+     "index 3 is outside the 1 channels"},
+    {"<Profile \"m\">\nLossRecovery \"guess\"\n</Profile>", "expects \"hold\" or \"estimate\""},
+    {"<Profile \"m\">\nLossRecovery \"hold\"\nLossRecovery \"estimate\"\n</Profile>", "option `LossRecovery' in <Profile \"m\">: given twice"},
+    {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Multiply 0\n</Profile>", "Multiply 0 would make"},
+    {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Add \"x\"\n</Profile>", "Add expects a finite number"},
+    {"<Profile \"m\">\nChannel 0 \"gauge\" \"t\" Scale 2\n</Profile>", "[Multiply <m>] [Add <a>]"},
+    {"<Profile \"m\">\nChannel 0 \"gauge\" Multiply 2 Offset 1\n</Profile>", "expected Multiply or Add, got \"Offset\""},
 };
 
 START_TEST(bad_configs) {
@@ -328,6 +346,51 @@ START_TEST(several_blocks) {
   alec_test_conf_delete(a);
   alec_test_conf_delete(b);
   alec_test_conf_delete(c);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
+/* The partner's EM500-CO2 profile as docs/LORAWAN.md shows it. */
+START_TEST(lorawan_profile) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  const char *text = "<Profile \"em500-co2\">\n"
+                     "  Format \"fixed\"\n"
+                     "  Channels 5\n"
+                     "  Fallback \"milesight-tlv\"\n"
+                     "  LossRecovery \"estimate\"\n"
+                     "  TLV \"battery\" 0\n"
+                     "  TLV \"temperature\" 1\n"
+                     "  TLV \"humidity\" 2\n"
+                     "  TLV \"0x05\" 3\n"
+                     "  TLV 6 4\n"
+                     "  Channel 0 \"gauge\" \"battery\"\n"
+                     "  Channel 1 \"temperature\" \"ambient\" Multiply 0.1\n"
+                     "  Channel 2 \"humidity\" Multiply 0.5 Add 0\n"
+                     "  Channel 4 \"gauge\" \"pressure\" Add 0 Multiply 0.1\n"
+                     "</Profile>\n"
+                     "<Emitter \"0x24E124136B000000\">\n  Profile \"em500-co2\"\n</Emitter>\n";
+  ck_assert_msg(load(&cfg, text, err, sizeof err) == 0, "%s", err);
+  const alec_pc_profile *p = &cfg.profiles[0];
+  ck_assert_int_eq(p->fallback, ALEC_PC_FALLBACK_MILESIGHT_TLV);
+  ck_assert_int_eq(p->loss_recovery, ALEC_PC_LOSS_ESTIMATE);
+  ck_assert_uint_eq(p->n_tlv, 5);
+  ck_assert_uint_eq(p->tlv[1].id, 0x03);
+  ck_assert_uint_eq(p->tlv[1].type, 0x67);
+  ck_assert_uint_eq(p->tlv[3].id, 0x05);
+  ck_assert_uint_eq(p->tlv[4].id, 0x06);
+  ck_assert_uint_eq(p->tlv[4].channel, 4);
+  const alec_pc_channel *c = alec_pc_channel_find(&p->s.map, 1);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_str_eq(c->type_instance, "ambient");
+  ck_assert(c->has_conv && c->multiply == 0.1 && c->add == 0);
+  ck_assert(alec_pc_convert(&p->s.map, 1, 281) == 281 * 0.1);
+  c = alec_pc_channel_find(&p->s.map, 2);
+  ck_assert_str_eq(c->type_instance, "ch2");
+  ck_assert(c->multiply == 0.5);
+  ck_assert(alec_pc_convert(&p->s.map, 0, 97) == 97);
+  ck_assert(alec_pc_convert(&p->s.map, 3, 1127) == 1127);
+  ck_assert_ptr_eq(cfg.emitters[0].prof, p);
   alec_pc_free(&cfg);
 }
 END_TEST
@@ -401,6 +464,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, several_blocks);
   tcase_add_test(tc, parse_ids);
   tcase_add_test(tc, restart_options);
+  tcase_add_test(tc, lorawan_profile);
   suite_add_tcase(s, tc);
   return s;
 }

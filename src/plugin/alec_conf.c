@@ -210,6 +210,11 @@ static int parse_stream_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc
 static int parse_lorawan_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_profile *p) {
   int rc;
   char buf[32];
+  unsigned bit = strcasecmp(ci->key, "Fallback") == 0 ? 1u : strcasecmp(ci->key, "LossRecovery") == 0 ? 2u : 0u;
+  if (bit) {
+    if (p->seen_lorawan & bit) return alec_pc_fail(e, ci->key, "given twice");
+    p->seen_lorawan |= bit;
+  }
   if (strcasecmp(ci->key, "Fallback") == 0) {
     if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
     if (strcasecmp(buf, "milesight-tlv") == 0) p->fallback = ALEC_PC_FALLBACK_MILESIGHT_TLV;

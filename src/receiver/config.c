@@ -332,8 +332,9 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
     snprintf(where, sizeof where, " in <Profile \"%s\">", cfg->profiles[i].name);
     alec_pc_err e = {err, errlen, where};
     alec_pc_stream *s = &cfg->profiles[i].s;
-    if ((rc = check_stream(&e, s)) || (rc = check_map(&e, &s->map, s, check, arg))) return rc;
-    if ((rc = check_fallback(&e, &cfg->profiles[i]))) return rc;
+    if ((rc = check_fallback(&e, &cfg->profiles[i])) || (rc = check_stream(&e, s)) ||
+        (rc = check_map(&e, &s->map, s, check, arg)))
+      return rc;
   }
   if (cfg->n_emitters > 1) qsort(cfg->emitters, cfg->n_emitters, sizeof(*cfg->emitters), cmp_emitter);
   cfg->n_sources = 0;

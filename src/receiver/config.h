@@ -76,6 +76,7 @@ typedef struct alec_pc_profile {
   int loss_recovery; /* ALEC_PC_LOSS_* */
   alec_pc_tlv tlv[ALEC_PC_MAX_TLV];
   size_t n_tlv;
+  unsigned seen_lorawan; /* Fallback, LossRecovery already given (alec_conf.c) */
 } alec_pc_profile;
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the

@@ -50,7 +50,7 @@ noinst_LTLIBRARIES += src/tools/libalec_lwsim.la
 src_tools_libalec_lwsim_la_SOURCES = src/tools/lorawan_sim.c src/tools/lorawan_sim.h
 src_tools_libalec_lwsim_la_LIBADD = libalec.la
 
-bin_PROGRAMS += src/tools/alec-lorawan-sim
+noinst_PROGRAMS += src/tools/alec-lorawan-sim
 src_tools_alec_lorawan_sim_SOURCES = src/tools/alec-lorawan-sim.c
 src_tools_alec_lorawan_sim_CPPFLAGS = $(AM_CPPFLAGS) $(SODIUM_CFLAGS)
 src_tools_alec_lorawan_sim_LDADD = src/tools/libalec_lwsim.la libalec.la $(SODIUM_LIBS) -lm
@@ -77,3 +77,11 @@ src_receiver_bench_lorawan_LDADD = $(LOSSEVAL_LIBS)
 BENCH_TARGETS += bench-lorawan
 bench-lorawan: src/receiver/bench-lorawan$(EXEEXT)
 	$(AM_V_at)./src/receiver/bench-lorawan$(EXEEXT)
+
+TESTS += tests/lorawan_sim.sh
+dist_check_SCRIPTS += tests/lorawan_sim.sh
+
+# Issue 15 through collectd and mosquitto (skipped without the MQTT
+# transport's test library).
+TESTS += tests/integration/mqtt_loss.sh
+EXTRA_DIST += tests/integration/mqtt_loss.sh

@@ -184,6 +184,7 @@ int alec_le_run(const alec_le_config *cfg, alec_le_result *out) {
     if (cfg->reboot_at && up.device == 0 && up.index + 1 == cfg->reboot_at) alec_lws_reboot(sim, 0);
     out->uplinks++;
     episode *ep = &eps[up.device];
+    if (up.device == 0 && up.index < cfg->join_at) up.lost = 1;
     if (up.lost) {
       out->lost++;
       close_episode(&u, ep);

@@ -47,6 +47,9 @@ typedef struct alec_le_config {
   /* Reboot device 0 before this uplink index (a rejoin), 0: never. */
   uint64_t reboot_at;
   double tail_from; /* s after the start; 0: no tail */
+  /* The receiver hears device 0 only from this uplink on (it started
+   * later, without state), 0: from the first. */
+  uint64_t join_at;
 } alec_le_config;
 
 /* The partner's profile as a test or a benchmark configures it: Format

@@ -14,11 +14,21 @@
 enum {
   ST_EXACT = 0,   /* receiver context = encoder context */
   ST_UNKNOWN = 1, /* predictor error E unknown (after ghosts of estimates) */
-  ST_INT = 2      /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
+  ST_INT = 2,     /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
+  /* E identified and removed, unless the true n lay outside the candidates
+   * and aliased with one inside: then E is now an integer D that is no
+   * multiple of 10 (0.7 x 10, 0.49 x 100, ...), which the next exact
+   * observation makes fractional (E = c D). */
+  ST_VERIFY = 3
 };
 #define NMAX 60
 /* Below this c, c * NMAX is far below a quantum. */
 #define C_NEGLIGIBLE 1e-5
+/* Changes between received uplinks seen before their largest is trusted
+ * as the bound of the lost ones (about 5 hours at 10 minutes). */
+#define MIN_STEPS 32
+/* Lost uplinks up to which the end point of the estimates is decoded. */
+#define ESTIMATE_MAX_GAP 64
 
 void alec_lr_init(alec_lr *s, unsigned channels) {
   memset(s, 0, sizeof *s);
@@ -105,12 +115,49 @@ void alec_lr_unknown(alec_lr *s) {
   for (unsigned i = 0; i < s->n; i++) {
     s->st[i] = ST_UNKNOWN;
     s->c[i] = 1.0;
+    s->nmax[i] = NMAX;
+  }
+}
+
+/* After `lost` ghosts interpolated between exact end points, the error left
+ * in the EMA: alpha * sum (1 - alpha)^(lost - j) * |estimate_j - value_j|,
+ * with |estimate_j - value_j| <= 2 (step + 1) min(j, lost + 1 - j) if no
+ * value moved faster than twice the fastest change seen. */
+static unsigned loss_bound(const alec_lr *s, unsigned i, uint32_t lost, double a) {
+  if (s->steps[i] < MIN_STEPS) return NMAX; /* too little history to tell */
+  double sum = 0, w = 1;
+  uint32_t from = lost > 400 ? lost - 400 : 0; /* older terms are below 1e-60 */
+  for (uint32_t j = lost; j > from; j--) {
+    uint32_t edge = j < lost + 1 - j ? j : lost + 1 - j;
+    sum += w * (double)edge;
+    w *= 1 - a;
+  }
+  double b = a * sum * 2 * (s->step[i] + 1) + 2;
+  return b >= NMAX ? NMAX : (unsigned)ceil(b);
+}
+
+static void after_replay(alec_lr *s, const alec_decoder *dec, uint32_t lost) {
+  double a = alpha_of(dec);
+  for (unsigned i = 0; i < s->n; i++) {
+    /* A second loss before the first was resolved: its error adds up. */
+    unsigned b = s->st[i] == ST_EXACT ? loss_bound(s, i, lost, a) : NMAX;
+    s->st[i] = ST_UNKNOWN;
+    s->c[i] = 1.0;
+    s->nmax[i] = (uint8_t)b;
   }
 }
 
 static void all_candidates(alec_lr *s, unsigned i) {
-  s->cand[i][0] = UINT64_MAX;
-  s->cand[i][1] = (UINT64_C(1) << (2 * NMAX + 1 - 64)) - 1;
+  unsigned m = s->nmax[i] ? s->nmax[i] : NMAX;
+  s->cand[i][0] = s->cand[i][1] = 0;
+  for (unsigned b = NMAX - m; b <= NMAX + m; b++) s->cand[i][b / 64] |= UINT64_C(1) << (b % 64);
+}
+
+static void note_step(alec_lr *s, unsigned i, double v) {
+  if (!s->last_exact[i] || !isfinite(v) || !isfinite(s->last[i])) return;
+  double d = fabs(v - s->last[i]);
+  if (d > s->step[i]) s->step[i] = d;
+  if (s->steps[i] < UINT8_MAX) s->steps[i]++;
 }
 
 static int has_cand(const alec_lr *s, unsigned i, int n) {
@@ -125,10 +172,11 @@ static void drop_cand(alec_lr *s, unsigned i, int n) {
 
 /* An exact observation of channel i shrinks E by (1 - alpha). */
 static void exact_observed(alec_lr *s, unsigned i, double keep) {
+  if (s->st[i] == ST_VERIFY) s->c[i] *= keep;
   if (s->st[i] != ST_INT) return;
   s->c[i] *= keep;
   s->eps[i] *= keep;
-  if (s->c[i] * NMAX < C_NEGLIGIBLE) {
+  if (s->c[i] * (s->nmax[i] ? s->nmax[i] : NMAX) < C_NEGLIGIBLE) {
     s->st[i] = ST_EXACT;
     s->reanchored++;
   }
@@ -139,12 +187,14 @@ uint32_t alec_lr_exact(alec_lr *s, alec_decoder *dec, uint32_t lost, const doubl
   if (dec && lost > 0) {
     done = replay(s, dec, lost, values);
     s->ghosts += done;
-    alec_lr_unknown(s);
+    after_replay(s, dec, done);
   }
   double keep = dec ? 1.0 - alpha_of(dec) : 0.7;
   for (unsigned i = 0; i < s->n; i++) {
     exact_observed(s, i, keep);
+    if (lost == 0) note_step(s, i, values[i]);
     s->last[i] = values[i];
+    s->rep[i] = values[i];
     s->last_exact[i] = 1;
   }
   s->has_last = 1;
@@ -196,7 +246,9 @@ static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost
   alec_value vals[64];
   for (unsigned i = 0; i < s->n; i++) end[i] = s->last[i];
   saved sv;
-  if (s->has_last && save(&sv, dec) == 0) {
+  /* Beyond a few hours the end point hardly matters for an EMA whose
+   * memory is 0.7^k: skip the two trial decodes (a third of the work). */
+  if (s->has_last && lost <= ESTIMATE_MAX_GAP && save(&sv, dec) == 0) {
     for (int pass = 0; pass < 2; pass++) {
       replay(s, dec, lost, end);
       int rc = alec_decoder_decode(dec, ALEC_FORMAT_FIXED, s->n, frame, len, vals, s->n, NULL);
@@ -209,7 +261,7 @@ static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost
   }
   uint32_t done = replay(s, dec, lost, end);
   s->ghosts += done;
-  alec_lr_unknown(s);
+  after_replay(s, dec, done);
   return done;
 }
 
@@ -221,8 +273,9 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   int replayed = lost > 0;
   if (lost > 0) replay_before_frame(s, dec, lost, frame, len);
   int rc = peek(dec, n, frame, len, vals, &fi);
-  /* A loss the fCnt did not show (no fCnt from the transport): the frame's
-   * own sequence does, once. */
+  /* A loss the fCnt did not show (no fCnt from the transport, or an
+   * encoder that counts otherwise): the frame's sequence counts the
+   * encoder's frames, so it wins, once (the trackers are aligned after). */
   if (rc == (int)n && lost == 0 && fi.gap > 0) {
     replay_before_frame(s, dec, fi.gap, frame, len);
     replayed = 1;
@@ -232,6 +285,8 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
   if (rc < 0) return rc;
   if (rc != (int)n) return ALEC_EMALFORMED;
   double a = alpha_of(dec), keep = 1.0 - a, k = keep / a, tol = tol_of(dec);
+  double rep_new[ALEC_LR_MAX_CHANNELS];
+  for (unsigned i = 0; i < n; i++) rep_new[i] = NAN;
   double tol_unit = (double)alec_context_scale(alec_decoder_context_const(dec));
   if (!(tol_unit > 0)) tol_unit = 100;
   for (unsigned i = 0; i < n; i++) {
@@ -259,10 +314,22 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         feed[i] = out[i] = s->last[i];
         status[i] = ALEC_LR_EXACT;
         exact_observed(s, i, keep);
+      } else if (!replayed && s->has_last) {
+        /* The last value was uncertain, and is again. Observing what was
+         * observed as it (its true value plus E) leaves E as it is. */
+        feed[i] = s->rep[i];
+        out[i] = s->last[i];
+        status[i] = ALEC_LR_ESTIMATE;
+        rep_new[i] = s->rep[i];
+        if (s->st[i] == ST_EXACT) s->st[i] = ST_UNKNOWN; /* cannot happen: last was exact */
       } else {
         feed[i] = out[i] = s->has_last ? s->last[i] : r;
         status[i] = s->st[i] == ST_EXACT && !replayed ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
-        if (status[i] != ALEC_LR_EXACT) s->st[i] = ST_UNKNOWN;
+        if (status[i] != ALEC_LR_EXACT) {
+          /* An estimate observed: its error is outside the loss bound. */
+          s->st[i] = ST_UNKNOWN;
+          s->nmax[i] = NMAX;
+        }
       }
       continue;
     }
@@ -275,15 +342,33 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       feed[i] = out[i] = r;
       status[i] = ALEC_LR_ESTIMATE;
       s->st[i] = ST_UNKNOWN;
+      s->nmax[i] = NMAX;
       continue;
     }
     if (s->st[i] == ST_EXACT && fabs(f) > tol) s->st[i] = ST_UNKNOWN; /* an undetected loss */
-    if (s->st[i] == ST_INT && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i]) s->st[i] = ST_UNKNOWN;
+    if ((s->st[i] == ST_INT || s->st[i] == ST_VERIFY) && s->c[i] == 1.0 && fabs(f) > tol + s->eps[i])
+      s->st[i] = ST_UNKNOWN;
     double q = 0.5 / tol_unit; /* a delta's rounding */
     switch (s->st[i]) {
     case ST_EXACT:
       feed[i] = out[i] = r;
       status[i] = ALEC_LR_EXACT;
+      break;
+    case ST_VERIFY:
+      if (s->c[i] == 1.0) {
+        /* Not yet verifiable: E stays the integer it is. */
+        feed[i] = out[i] = r;
+        status[i] = ALEC_LR_ESTIMATE;
+        break;
+      }
+      if (fabs(f) > tol + s->eps[i]) {
+        s->nmax[i] = NMAX;
+        goto restart; /* an alias: start over */
+      }
+      feed[i] = out[i] = r;
+      status[i] = ALEC_LR_EXACT;
+      s->st[i] = ST_EXACT;
+      s->reanchored++;
       break;
     case ST_UNKNOWN:
     restart:
@@ -306,7 +391,7 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         status[i] = ALEC_LR_ESTIMATE;
         break;
       }
-      int hits = 0, same = 1, only = 0;
+      int hits = 0, same = 1;
       double val = 0, guess = 0;
       int guess_n = NMAX + 1;
       for (int m = -NMAX; m <= NMAX; m++) {
@@ -318,36 +403,51 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         }
         if (hits && ry != val) same = 0;
         val = ry;
-        only = m;
         hits++;
         if (abs(m) < abs(guess_n)) {
           guess_n = m;
           guess = ry;
         }
       }
-      if (hits == 0) goto restart; /* nothing fits: start over from here */
+      if (hits == 0) {
+        /* Nothing fits (a lost value moved faster than assumed): start
+         * over from here with every candidate. */
+        s->nmax[i] = NMAX;
+        goto restart;
+      }
       if (hits == 1) {
         /* Identified: v - val is E itself; observing val - k E removes it. */
-        (void)only;
         double e = v - val;
         feed[i] = val - k * e;
         out[i] = val;
-        status[i] = ALEC_LR_EXACT;
-        s->st[i] = ST_EXACT;
-        s->reanchored++;
+        if (s->nmax[i] < NMAX) {
+          /* The candidates covered what the estimates can have got wrong. */
+          status[i] = ALEC_LR_EXACT;
+          s->st[i] = ST_EXACT;
+          s->reanchored++;
+          break;
+        }
+        /* Only the widest range was assumed: verify before dispatching. */
+        status[i] = ALEC_LR_ESTIMATE;
+        s->st[i] = ST_VERIFY;
+        s->c[i] = 1.0;
+        s->eps[i] = keep * q;
         break;
       }
       /* Several n fit: E keeps its form, plus alpha of this rounding. */
       feed[i] = v;
+      rep_new[i] = v;
       s->eps[i] += a * q;
       out[i] = same ? val : guess;
-      status[i] = same ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
+      status[i] = same && s->nmax[i] < NMAX ? ALEC_LR_EXACT : ALEC_LR_ESTIMATE;
       break;
     }
     }
   }
   for (unsigned i = 0; i < n; i++) {
+    if (status[i] == ALEC_LR_EXACT && !replayed) note_step(s, i, out[i]);
     if (isfinite(out[i])) s->last[i] = out[i];
+    s->rep[i] = isnan(rep_new[i]) ? out[i] : rep_new[i];
     s->last_exact[i] = status[i] == ALEC_LR_EXACT && isfinite(out[i]);
   }
   s->has_last = 1;

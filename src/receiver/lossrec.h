@@ -17,8 +17,14 @@
  * plus E, so its fraction gives E modulo 1 (corrected at once, leaving an
  * integer n), and after each exact observation (TLV) E = c n with c =
  * (1 - alpha)^m: the fraction of every later decoded value rules out the
- * candidates n in -60..60 it does not fit. One candidate left: E is known
- * and removed. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
+ * candidates n it does not fit. One candidate left: E is known and
+ * removed. The candidates span what the estimates can have got wrong if no
+ * lost value changed by more than twice the largest change seen between
+ * two received uplinks (at most -60..60; all of it when that assumption
+ * fails or a second loss comes first). On the widest range an offset
+ * beyond it could alias with a candidate (differ by a multiple of the
+ * period of c n modulo 1); the next exact observation would make that
+ * error fractional, so the channel is verified once more first. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
  * the reference"); before, they are estimates. Collectd-free, fleet-free:
  * it works on the emitter's alec_decoder. */
 
@@ -51,6 +57,7 @@ enum alec_lr_fcnt {
 
 typedef struct alec_lr {
   uint32_t fcnt;
+  uint32_t pending; /* lost before uplinks that were not the encoder's (alarms) */
   uint8_t has_fcnt;
   uint8_t n;         /* channels */
   uint8_t has_last;  /* last[] holds the values of the latest uplink */
@@ -61,6 +68,10 @@ typedef struct alec_lr {
   double c[ALEC_LR_MAX_CHANNELS];
   double eps[ALEC_LR_MAX_CHANNELS];         /* bound on the non-integer part */
   uint8_t last_exact[ALEC_LR_MAX_CHANNELS]; /* last[] is what the encoder last observed */
+  uint8_t nmax[ALEC_LR_MAX_CHANNELS];       /* |n| bound of the current loss */
+  double step[ALEC_LR_MAX_CHANNELS];        /* largest change between two uplinks seen */
+  double rep[ALEC_LR_MAX_CHANNELS];         /* to observe for a Repeated: keeps E's form */
+  uint8_t steps[ALEC_LR_MAX_CHANNELS];      /* changes seen (saturating) */
   uint64_t cand[ALEC_LR_MAX_CHANNELS][2];   /* n = bit - 60 still possible */
 } alec_lr;
 

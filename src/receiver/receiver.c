@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alec/context.h"
 #include "alec/decoder.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
@@ -578,7 +579,7 @@ static int tlv_values(alec_rx *rx, const alec_rx_msg *m, const alec_pc_profile *
   if ((have & all) != all) {
     reject_msg(rx, ALEC_RX_REJ_TLV_INCOMPLETE, m, m->emitter, "%zu items, channels 0x%" PRIx64 " of 0x%" PRIx64, k,
                have & all, all);
-    return -1;
+    return 1;
   }
   return 0;
 }
@@ -599,7 +600,8 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   }
   int is_alec = alec_tlv_is_alec_frame(m->data, m->len);
   double exact[64];
-  if (!is_alec && tlv_values(rx, m, prof, exact) != 0) return;
+  int parsed = is_alec ? 0 : tlv_values(rx, m, prof, exact);
+  if (parsed < 0) return;
   if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
     reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
                rx->cfg->rate_burst);
@@ -632,6 +634,15 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     reject_msg(rx, ALEC_RX_REJ_STALE, m, id, "fCnt %" PRIu32 " already seen", m->fcnt);
     return;
   }
+  if (parsed > 0) {
+    /* A TLV uplink without the channels (an alarm, a history record): not
+     * one of the encoder's frames, but it took an fCnt. Already refused. */
+    lr->pending += lost;
+    return;
+  }
+  if (fc == ALEC_LR_FCNT_NEXT) lost += lr->pending;
+  lr->pending = 0;
+  uint32_t gap = lost; /* uplinks the fCnt says were lost */
   apply_group(rx, em, s, id, m->group);
   alec_fleet_value vals[64];
   uint8_t status[64];
@@ -648,17 +659,26 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     /* A rejoin: the device restarted, its encoder with it. */
     alec_lr_restart(lr, dec);
     rx->fcnt_resets++;
+  } else if (dec == NULL && lr->has_last) {
+    /* The fleet dropped the emitter's decoder (stale): start over. */
+    alec_lr_restart(lr, NULL);
   }
-  if (first && dec) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
+  int empty = dec == NULL || alec_context_source_count(alec_decoder_context_const(dec)) == 0;
+  if (first && !empty) alec_lr_unknown(lr); /* a restored decoder, uplinks since unknown */
   if (!is_alec) {
     rc = 0;
-    if (first && !dec && m->has_fcnt && m->fcnt > 0) {
-      /* Uplinks since the device's join were missed: ghosts of these
-       * values bring the decoder's counts and version to the encoder's. */
-      uint32_t missed = m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
-      rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
-      dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
-      lost = missed - 1;
+    if (empty && (!m->has_fcnt || m->fcnt > 0)) {
+      /* A decoder starts on a device that is not at its cold start (the
+       * fCnt counts its encoder's frames since the join): ghosts of these
+       * values bring the decoder's counts and version to the encoder's,
+       * the predictors' errors are unknown. */
+      uint32_t missed = !m->has_fcnt ? 1 : m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
+      if (dec == NULL) {
+        rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+        dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
+        missed--;
+      }
+      lost = missed;
       alec_lr_unknown(lr);
     }
     if (rc == 0) alec_lr_exact(lr, dec, lost, exact);
@@ -668,13 +688,13 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
       status[i] = ALEC_LR_EXACT;
     }
     if (rc == 0) rx->tlv_frames++;
-  } else if (dec == NULL) {
+  } else if (empty) {
     rc = ALEC_ENOPRED;
   } else {
     rc = alec_lr_decode(lr, dec, lost, m->data, m->len, feed, out, status, &info);
     if (rc >= 0) rc = alec_fleet_feed_values(rx->fleet, id, feed, n, m->received);
   }
-  rx->fcnt_gaps += lost;
+  rx->fcnt_gaps += gap;
   rx->ghosts_replayed += lr->ghosts - ghosts0;
   rx->reanchored += lr->reanchored - re0;
   pthread_mutex_unlock(&rx->fleet_lock);
@@ -684,7 +704,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
       return;
     }
     reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "fixed frame of %zu bytes: %s%s", m->len, alec_strerror(rc),
-               dec == NULL ? " (no state yet: the next TLV fallback starts it)" : "");
+               empty ? " (no state yet: the next TLV fallback starts it)" : "");
     resync_note(rx, m, id, 1);
     return;
   }
