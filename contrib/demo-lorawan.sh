@@ -110,12 +110,12 @@ it_wait_for 10 grep -q 'demo-downlinks' "$IT_TMP/mosquitto.log" || it_fail "mosq
 
 # The shipped configuration with what the demo must change: paths into the
 # demo directory, the broker's port, no credentials, groups from the
-# application (the emulator's devices carry no "site" tag), 1 s statistics;
-# the fleet scoring, the dashboard and exec added.
+# application (the emulator's devices carry no "site" tag), 1 s statistics,
+# the fleet's evaluation at the demo's pace; the dashboard and exec added.
 dport=$(mq_free_port)
 udp=$(it_free_port)
 cat >"$IT_TMP/fleet.conf" <<EOF
-  # Added by the demo: fleet scoring and the dashboard.
+  # Added by the demo: the fleet at the demo's pace, and the dashboard.
   <Fleet>
     Threshold 3.5
     ExitThreshold 2.5
@@ -143,6 +143,7 @@ sed -e "s|^Hostname .*|Hostname \"it-receiver\"\nBaseDir \"$IT_TMP\"\nPIDFile \"
   -e "s|^    Port .*|    Port $port|" \
   -e "s|^    GroupFrom .*|    GroupFrom \"application\"|" \
   -e "s|^    DownlinkBudget .*|    DownlinkBudget $BUDGET|" \
+  -e '/^  <Fleet>/,/^  <\/Fleet>/d' \
   "$top/contrib/collectd-chirpstack.conf" >"$IT_TMP/collectd.conf.1"
 # exec is a stock plugin: loaded before PluginDir points at the build tree.
 awk -v dir="$IT_PLUGIN_DIR" -v exec="$IT_TMP/exec.conf" -v fleet="$IT_TMP/fleet.conf" '
