@@ -8,6 +8,7 @@
  * are left out unless --lost (then jsonl marks them "lost": true). */
 
 #include <inttypes.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ static void usage(FILE *f) {
           "usage: alec-lorawan-sim [--devices N] [--days D] [--period S] [--loss PERCENT]\n"
           "                        [--outage HOURS:MINUTES | --no-outage] [--seed N] [--start UNIX]\n"
           "                        [--format jsonl|chirpstack|tts] [--topics] [--lost]\n"
+          "                        [--anomaly DEVICE:FROM_HOURS:HOURS:TEMP_REGISTERS]\n"
           "Defaults: 40 devices, 3 days, 600 s, 2 %% loss, a 90-minute outage at 36 h, seed 1,\n"
           "keyframe interval 30, TLV fallback above 11 bytes (reference partner configuration).\n");
 }
@@ -77,6 +79,18 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--format") == 0) {
       format = v;
       end = (char *)"";
+    } else if (strcmp(a, "--anomaly") == 0) {
+      unsigned long dv = strtoul(v, &end, 10);
+      double from = 0, len = 0, add = 0;
+      if (*end == ':') from = strtod(end + 1, &end);
+      if (*end == ':') len = strtod(end + 1, &end);
+      if (*end == ':') add = strtod(end + 1, &end);
+      else end = (char *)"x";
+      if (dv > 1000000 || !(from >= 0) || !(len > 0) || !isfinite(add)) end = (char *)"x";
+      c.anomaly_device = (unsigned)dv;
+      c.anomaly_start = from * 3600;
+      c.anomaly_length = len * 3600;
+      c.anomaly_temp = add;
     } else if (strcmp(a, "--outage") == 0) {
       double h = strtod(v, &end), m = 0;
       if (*end == ':') m = strtod(end + 1, &end);

@@ -45,6 +45,7 @@ void alec_lws_config_init(alec_lws_config *c) {
   c->seed = 1;
   c->start = 1796083200.0; /* 2026-12-01T00:00:00Z */
   c->first_deveui = UINT64_C(0x24E124136B000000);
+  c->anomaly_start = -1;
 }
 
 /* splitmix64: per-device streams from one seed. */
@@ -174,9 +175,14 @@ static void measure(alec_lws *s, dev *d, double t, double *r) {
   double ctarget = weekday && tod >= 8 && tod < 18 ? d->co2_peak : 420;
   d->co2 += (ctarget - d->co2) * 0.12 + gauss(&d->rng) * 8;
   d->co2 = clampd(d->co2, 380, 5000);
-  (void)s;
+  /* The offset is on the reading, not on the device's state: it ends with
+   * the window. */
+  double rel = t - s->cfg.start, off = 0;
+  if (s->cfg.anomaly_start >= 0 && (unsigned)(d - s->d) == s->cfg.anomaly_device && rel >= s->cfg.anomaly_start &&
+      rel < s->cfg.anomaly_start + s->cfg.anomaly_length)
+    off = s->cfg.anomaly_temp;
   r[0] = clampd(d->batt, 0, 100);
-  r[1] = clampd(nearbyint(d->temp), -400, 850);
+  r[1] = clampd(nearbyint(d->temp + off), -400, 850);
   r[2] = clampd(nearbyint(d->hum), 0, 200);
   r[3] = nearbyint(d->co2);
   r[4] = clampd(nearbyint(d->pres), 3000, 11000);

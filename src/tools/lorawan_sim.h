@@ -33,6 +33,11 @@ typedef struct alec_lws_config {
   uint64_t seed;         /* 1 */
   double start;          /* unix time of the first period, 2026-12-01 */
   uint64_t first_deveui; /* 0x24E124136B000000 (Milesight's OUI range) */
+  /* One device whose temperature departs from its peers (a sensor in the
+   * sun, a failing heater): anomaly_temp registers added to it from
+   * anomaly_start for anomaly_length s after the start; < 0 start: none. */
+  unsigned anomaly_device;
+  double anomaly_start, anomaly_length, anomaly_temp;
 } alec_lws_config;
 
 typedef struct alec_lws_uplink {
