@@ -6,7 +6,7 @@
 # (tests/integration/debian_packages.sh) installs into the machine: it runs
 # from contrib/check-all.sh, once, not from `make check'.
 
-dist_man_MANS += docs/alec-send.1 docs/alec-decode.1 docs/alec-encode.1
+dist_man_MANS += docs/alec-send.1 docs/alec-decode.1 docs/alec-encode.1 docs/alec-replay.1
 
 # NotificationExec programs of contrib/writers/notifications.conf.
 dist_alecdata_SCRIPTS = contrib/writers/notify.sh contrib/writers/alertmanager-notify.sh

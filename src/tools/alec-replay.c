@@ -42,7 +42,7 @@ static void usage(FILE *out) {
           "  --threshold Z --exit-threshold Z --failure-threshold Z --enter-count N\n"
           "  --exit-count N --min-peers N --mad-floor X --stale-periods K\n"
           "  --silent-fraction F --shift-alpha A   the <Fleet> options of collectd-alec(5)\n"
-          "  --emitter-timeout S (300) --max-emitters N (10000)   as EmitterTimeout, MaxEmitters\n"
+          "  --emitter-timeout S (3600) --max-emitters N (10000)   as EmitterTimeout, MaxEmitters\n"
           "  --interval S   evaluation timer in recorded seconds (0.1, EvaluationInterval)\n"
           "  --quiet        statistics only\n");
 }
