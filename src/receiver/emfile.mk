@@ -9,3 +9,7 @@ tests_check_emfile_SOURCES = tests/check_emfile.c
 tests_check_emfile_CPPFLAGS = $(AM_CPPFLAGS) $(RECEIVER_CPPFLAGS)
 tests_check_emfile_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_emfile_LDADD = libalec_receiver.la libalec_fleet.la libalec.la $(SODIUM_LIBS) $(CHECK_LIBS) -lm -lpthread
+
+# The real daemon: hosts and groups from the file, a reload, a broken file.
+TESTS += tests/integration/emitter_file.sh
+EXTRA_DIST += tests/integration/emitter_file.sh
