@@ -109,6 +109,51 @@ START_TEST(errors) {
 }
 END_TEST
 
+/* Mutations of a valid file: a result or an error, never a crash or a
+ * name the format forbids (run under ASan and UBSan). */
+START_TEST(mutations) {
+  const char *base = "# reg\n0x10 \"a b\" g1 th\n3 - - th\n\"4\" h \"\" -\n5 x\\y \"q\\\"r\" th # c\n";
+  size_t blen = strlen(base);
+  char buf[256];
+  uint32_t r = 12345;
+  for (int it = 0; it < 20000; it++) {
+    memcpy(buf, base, blen);
+    size_t len = blen;
+    for (int k = 0; k < 1 + it % 4; k++) {
+      r = r * 1103515245u + 12345u;
+      size_t pos = (r >> 8) % len;
+      r = r * 1103515245u + 12345u;
+      unsigned op = (r >> 16) % 3;
+      static const char pool[] = " \t\"\\#-\n\r/0x\001a";
+      char c = pool[(r >> 4) % (sizeof pool - 1)];
+      if (op == 0) buf[pos] = c;
+      else if (op == 1 && len + 1 < sizeof buf) {
+        memmove(buf + pos + 1, buf + pos, len - pos);
+        buf[pos] = c;
+        len++;
+      } else if (len > 1) {
+        memmove(buf + pos, buf + pos + 1, len - pos - 1);
+        len--;
+      }
+    }
+    alec_pc_emitter *ems;
+    size_t n, sh;
+    char err[512];
+    int rc = alec_ef_parse(&cfg, buf, len, &ems, &n, &sh, err, sizeof err);
+    if (rc != 0) {
+      ck_assert_msg(strncmp(err, "line ", 5) == 0, "error without a line: %s", err);
+      continue;
+    }
+    for (size_t i = 0; i < n; i++) {
+      ck_assert(ems[i].host[0] != '\0' && strchr(ems[i].host, '/') == NULL);
+      ck_assert(strlen(ems[i].group) < ALEC_PC_GROUP_LEN);
+      if (i) ck_assert_uint_lt(ems[i - 1].id, ems[i].id);
+    }
+    alec_ef_free_emitters(ems, n);
+  }
+}
+END_TEST
+
 static char path[64];
 
 static void write_file(const char *text, mode_t mode) {
@@ -213,6 +258,7 @@ int main(void) {
   tcase_add_test(tc, format);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, reload);
+  tcase_add_test(tc, mutations);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

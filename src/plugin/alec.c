@@ -363,7 +363,7 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
     em = group_emitter(nt.plugin_instance, ev->channel);
     sstrncpy(nt.host, hostname_g, sizeof nt.host);
   } else {
-    em = alec_pc_find_emitter(&P.cfg, ev->emitter_id);
+    em = alec_rx_find_emitter(P.rx, ev->emitter_id);
     alec_rx_emitter_host(P.rx, ev->emitter_id, nt.host, sizeof nt.host);
   }
   char what[2 * DATA_MAX_NAME_LEN + 64];
