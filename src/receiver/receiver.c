@@ -1110,12 +1110,23 @@ static void sec_reload(alec_rx *rx) {
 
 static em_slot *em_find(alec_rx *rx, uint64_t id, int create);
 
+typedef struct {
+  alec_rx *rx;
+  size_t failed; /* one line in the log per reload, not one per emitter */
+  uint64_t first_id;
+  int first_rc;
+  char first_group[ALEC_PC_GROUP_LEN];
+} ef_groups;
+
 static void ef_group(void *arg, uint64_t id, const char *group) {
-  alec_rx *rx = arg;
+  ef_groups *g = arg;
+  alec_rx *rx = g->rx;
   int rc = group[0] ? alec_fleet_set_emitter_group(rx->fleet, id, group) : alec_fleet_clear_emitter_group(rx->fleet, id);
-  if (rc != 0 && !(rc == ALEC_ENOTFOUND && group[0] == '\0'))
-    alec_rx_log(rx, ALEC_RX_LOG_WARNING, "EmitterFile: emitter %" PRIu64 ": group \"%s\": %s", id, group,
-                alec_strerror(rc));
+  if (rc != 0 && !(rc == ALEC_ENOTFOUND && group[0] == '\0') && g->failed++ == 0) {
+    g->first_id = id;
+    g->first_rc = rc;
+    snprintf(g->first_group, sizeof g->first_group, "%s", group);
+  }
   /* A group from metadata applies again once the file gives none. */
   em_slot *s = em_find(rx, id, 0);
   if (s) s->group = 0;
@@ -1128,10 +1139,16 @@ static void ef_reload(alec_rx *rx) {
   int rc = alec_ef_check(&rx->ef, rx->cfg, now_mono(), &fresh, &n, msg, sizeof msg);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "EmitterFile %s", msg);
   if (rc <= 0) return;
+  ef_groups g = {.rx = rx};
   pthread_mutex_lock(&rx->fleet_lock);
-  alec_ef_swap(&rx->ef, fresh, n, ef_group, rx);
+  alec_ef_swap(&rx->ef, fresh, n, ef_group, &g);
   pthread_mutex_unlock(&rx->fleet_lock);
   alec_rx_log(rx, ALEC_RX_LOG_INFO, "EmitterFile %s", msg);
+  if (g.failed)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                "EmitterFile: the fleet refused %zu group changes (first: emitter %" PRIu64 ", group \"%s\": %s); "
+                "MaxGroups or MaxEmitters may be too small",
+                g.failed, g.first_id, g.first_group, alec_strerror(g.first_rc));
 }
 
 /* Scoring after every batch: the fleet's evaluation costs what arrived
