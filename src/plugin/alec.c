@@ -100,7 +100,7 @@ static void dash_host(void *arg, uint64_t id, char *out, size_t cap) {
 
 static void dash_channel(void *arg, int has_id, uint64_t id, const char *group, uint32_t ch, char *out, size_t cap) {
   (void)arg;
-  const alec_pc_emitter *em = has_id ? alec_pc_find_emitter(&P.cfg, id) : group_emitter(group, ch);
+  const alec_pc_emitter *em = has_id ? alec_rx_find_emitter(P.rx, id) : group_emitter(group, ch);
   const char *type;
   char ti[DATA_MAX_NAME_LEN];
   int ds_type;
@@ -363,7 +363,7 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
     em = group_emitter(nt.plugin_instance, ev->channel);
     sstrncpy(nt.host, hostname_g, sizeof nt.host);
   } else {
-    em = alec_pc_find_emitter(&P.cfg, ev->emitter_id);
+    em = alec_rx_find_emitter(P.rx, ev->emitter_id);
     alec_rx_emitter_host(P.rx, ev->emitter_id, nt.host, sizeof nt.host);
   }
   char what[2 * DATA_MAX_NAME_LEN + 64];
@@ -654,7 +654,7 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
     alec_fleet_emitter_info ei;
     if (alec_fleet_emitter_at(fleet, i, now, &ei) != 0) break;
     if (!ei.active) continue;
-    const alec_pc_emitter *em = alec_pc_find_emitter(&P.cfg, ei.id);
+    const alec_pc_emitter *em = alec_rx_find_emitter(P.rx, ei.id);
     if (em == NULL && P.cfg.unknown_scores == ALEC_PC_SCORES_NONE) continue;
     value_list_t vl = VALUE_LIST_INIT;
     value_t v;
@@ -847,6 +847,11 @@ static int alec_read(void) {
     submit("count", "auth_keys", (value_t){.gauge = (gauge_t)s.auth_keys}, t);
     submit("derive", "auth_reloads", (value_t){.derive = (derive_t)s.auth_reloads}, t);
     submit("derive", "auth_reload_errors", (value_t){.derive = (derive_t)s.auth_reload_errors}, t);
+  }
+  if (s.has_emitter_file) {
+    submit("count", "file_emitters", (value_t){.gauge = (gauge_t)s.file_emitters}, t);
+    submit("derive", "emitter_file_reloads", (value_t){.derive = (derive_t)s.emitter_file_reloads}, t);
+    submit("derive", "emitter_file_errors", (value_t){.derive = (derive_t)s.emitter_file_errors}, t);
   }
   return 0;
 }

@@ -770,6 +770,9 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     } else if (strcasecmp(c->key, "AuthFile") == 0) {
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->auth_file, sizeof cfg->auth_file)))
         return rc;
+    } else if (strcasecmp(c->key, "EmitterFile") == 0) {
+      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->emitter_file, sizeof cfg->emitter_file)))
+        return rc;
     } else if (strcasecmp(c->key, "AuthFileStrictModes") == 0) {
       if ((rc = nvalues(&e, c, 1, 1))) return rc;
       if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(&e, c->key, "expects true or false");

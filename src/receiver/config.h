@@ -262,6 +262,7 @@ typedef struct alec_plugin_config {
   int security;                    /* plugin-wide SecurityLevel, the default of Listen */
   char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
   int auth_lax_modes;               /* AuthFileStrictModes false: accept a key file others may write */
+  char emitter_file[ALEC_PC_PATH_LEN]; /* EmitterFile (emfile.h), "" if none */
   size_t n_sign_emitters;          /* emitters with SecurityLevel Sign (finalize) */
   double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
   /* Restarts and resynchronisation (state.c, resync.c). */

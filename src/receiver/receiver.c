@@ -19,6 +19,7 @@
 #include "alec/envelope.h"
 #include "alec/error.h"
 #include "alec/hash.h"
+#include "emfile.h"
 #include "lossrec.h"
 #include "ratelimit.h"
 #include "resync.h"
@@ -112,6 +113,9 @@ struct alec_rx {
   double data_clock; /* latest receive time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
+  /* EmitterFile registry: swapped on the dispatch thread under fleet_lock,
+   * so readers on other threads (alec_rx_with_fleet) see one or the other. */
+  alec_ef ef;
   alec_rl *rl;
   double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 
@@ -256,6 +260,14 @@ static void log_ingress_drops(alec_rx *rx) {
   }
 }
 
+/* <Emitter> blocks win over the EmitterFile. */
+static const alec_pc_emitter *rx_find(const alec_rx *rx, uint64_t id) {
+  const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, id);
+  return em ? em : alec_ef_find(&rx->ef, id);
+}
+
+const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id) { return rx_find(rx, id); }
+
 /* ---- per-emitter table ---------------------------------------------------- */
 
 static em_slot *em_find(alec_rx *rx, uint64_t id, int create) {
@@ -292,7 +304,7 @@ static void em_prune(alec_rx *rx, double now) {
       /* Group assignments the receiver made go with the emitter: the
        * fleet bounds them by MaxEmitters. */
       if ((old[i].trust & EM_APART) || old[i].group) {
-        const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, old[i].id);
+        const alec_pc_emitter *em = rx_find(rx, old[i].id);
         if (em == NULL || em->group[0] == '\0') {
           pthread_mutex_lock(&rx->fleet_lock);
           alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
@@ -357,7 +369,7 @@ static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const ale
 }
 
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
-  emitter_host(rx, alec_pc_find_emitter(rx->cfg, id), NULL, id, out, cap);
+  emitter_host(rx, rx_find(rx, id), NULL, id, out, cap);
 }
 
 const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
@@ -384,7 +396,7 @@ static void resync_flush(alec_rx *rx, const alec_rx_msg *m) {
 
 static int state_filter(void *arg, uint64_t id) {
   const alec_rx *rx = arg;
-  return !rx->cfg->reject_unknown || alec_pc_find_emitter(rx->cfg, id) != NULL;
+  return !rx->cfg->reject_unknown || rx_find(rx, id) != NULL;
 }
 
 /* A refused state file never stops the receiver: it starts clean. */
@@ -757,7 +769,7 @@ static void process_datagram(alec_rx *rx, const alec_rx_msg *m) {
   int was_signed = 0;
   if (!sec_admit(rx, m, &r, &was_signed)) return;
   while (alec_envelope_next(&r, &rec) > 0)
-    process_record(rx, m, rec.emitter, alec_pc_find_emitter(rx->cfg, rec.emitter), rec.format, rec.channels,
+    process_record(rx, m, rec.emitter, rx_find(rx, rec.emitter), rec.format, rec.channels,
                    rec.frame, rec.frame_len, 0, was_signed ? REC_SIGNED : REC_UNSIGNED);
 }
 
@@ -938,7 +950,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
 /* A payload of an emitter the transport identified: the family and channel
  * count come from the configured emitter or the transport's profile. */
 static void process_payload(alec_rx *rx, const alec_rx_msg *m) {
-  const alec_pc_emitter *em = alec_pc_find_emitter(rx->cfg, m->emitter);
+  const alec_pc_emitter *em = rx_find(rx, m->emitter);
   const alec_pc_profile *prof = m->profile ? m->profile : em ? em->prof : NULL;
   if (prof && prof->fallback == ALEC_PC_FALLBACK_MILESIGHT_TLV) {
     process_fallback(rx, m, em, prof);
@@ -1108,6 +1120,49 @@ static void sec_reload(alec_rx *rx) {
   else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
 }
 
+static em_slot *em_find(alec_rx *rx, uint64_t id, int create);
+
+typedef struct {
+  alec_rx *rx;
+  size_t failed; /* one line in the log per reload, not one per emitter */
+  uint64_t first_id;
+  int first_rc;
+  char first_group[ALEC_PC_GROUP_LEN];
+} ef_groups;
+
+static void ef_group(void *arg, uint64_t id, const char *group) {
+  ef_groups *g = arg;
+  alec_rx *rx = g->rx;
+  int rc = group[0] ? alec_fleet_set_emitter_group(rx->fleet, id, group) : alec_fleet_clear_emitter_group(rx->fleet, id);
+  if (rc != 0 && !(rc == ALEC_ENOTFOUND && group[0] == '\0') && g->failed++ == 0) {
+    g->first_id = id;
+    g->first_rc = rc;
+    snprintf(g->first_group, sizeof g->first_group, "%s", group);
+  }
+  /* A group from metadata applies again once the file gives none. */
+  em_slot *s = em_find(rx, id, 0);
+  if (s) s->group = 0;
+}
+
+static void ef_reload(alec_rx *rx) {
+  char msg[1024];
+  alec_pc_emitter *fresh;
+  size_t n;
+  int rc = alec_ef_check(&rx->ef, rx->cfg, now_mono(), &fresh, &n, msg, sizeof msg);
+  if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "EmitterFile %s", msg);
+  if (rc <= 0) return;
+  ef_groups g = {.rx = rx};
+  pthread_mutex_lock(&rx->fleet_lock);
+  alec_ef_swap(&rx->ef, fresh, n, ef_group, &g);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  alec_rx_log(rx, ALEC_RX_LOG_INFO, "EmitterFile %s", msg);
+  if (g.failed)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                "EmitterFile: the fleet refused %zu group changes (first: emitter %" PRIu64 ", group \"%s\": %s); "
+                "MaxGroups or MaxEmitters may be too small",
+                g.failed, g.first_id, g.first_group, alec_strerror(g.first_rc));
+}
+
 /* Scoring after every batch: the fleet's evaluation costs what arrived
  * (pending channels, baselines due), so an emitter's dwell counts its own
  * reports whatever EvaluationInterval is. */
@@ -1142,6 +1197,7 @@ void alec_rx_evaluate(alec_rx *rx, double now) {
 static void housekeeping(alec_rx *rx) {
   log_ingress_drops(rx);
   sec_reload(rx); /* at most one stat() a second */
+  ef_reload(rx);  /* the same */
   /* Dashboard snapshots refresh by their own interval too (the sink checks
    * whether one is due). */
   if (rx->sink.tick) rx->sink.tick(rx->sink.arg, now_real());
@@ -1226,6 +1282,7 @@ static int build_fleet(alec_rx *rx) {
   fc.max_channels = ALEC_FIXED_MAX_CHANNELS;
   size_t groups = 1;
   for (size_t i = 0; i < cfg->n_emitters; i++) groups += cfg->emitters[i].group[0] != '\0';
+  for (size_t i = 0; i < rx->ef.n; i++) groups += rx->ef.ems[i].group[0] != '\0';
   groups += cfg->max_groups; /* groups from network-server metadata */
   fc.max_groups = (uint32_t)(groups < 64 ? 64 : groups > ALEC_FLEET_MAX_GROUPS_LIMIT ? ALEC_FLEET_MAX_GROUPS_LIMIT
                                                                                       : groups);
@@ -1287,6 +1344,16 @@ static int build_fleet(alec_rx *rx) {
       return -1;
     }
   }
+  for (size_t i = 0; i < rx->ef.n; i++) {
+    const alec_pc_emitter *em = &rx->ef.ems[i];
+    if (em->group[0] == '\0') continue;
+    rc = alec_fleet_set_emitter_group(rx->fleet, em->id, em->group);
+    if (rc != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `EmitterFile': group \"%s\" of emitter %" PRIu64 ": %s", em->group,
+                  em->id, alec_strerror(rc));
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -1323,6 +1390,14 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   pthread_mutex_init(&rx->ack_lock, NULL);
   pthread_cond_init(&rx->ack_cond, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
+  {
+    char err[1024], info[1024];
+    if (alec_ef_init(&rx->ef, cfg, err, sizeof err, info, sizeof info) != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `EmitterFile': %s", err);
+      goto fail;
+    }
+    if (info[0]) alec_rx_log(rx, ALEC_RX_LOG_INFO, "EmitterFile %s", info);
+  }
   if (build_fleet(rx) != 0) goto fail;
   /* Keys first: the state file restores their replay counters. */
   if (sec_start(rx) != 0) goto fail;
@@ -1404,6 +1479,7 @@ void alec_rx_free(alec_rx *rx) {
     for (size_t i = 0; i <= rx->ems_mask; i++) free(rx->ems[i].lr);
   free(rx->ems);
   alec_sec_free(&rx->sec);
+  alec_ef_free(&rx->ef);
   alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
@@ -1461,6 +1537,12 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
     out->auth_keys = atomic_load(&rx->sec.n_keys);
     out->auth_reloads = atomic_load(&rx->sec.reloads);
     out->auth_reload_errors = atomic_load(&rx->sec.reload_errors);
+  }
+  if (rx->ef.path) {
+    out->has_emitter_file = 1;
+    out->file_emitters = atomic_load(&rx->ef.n_emitters);
+    out->emitter_file_reloads = atomic_load(&rx->ef.reloads);
+    out->emitter_file_errors = atomic_load(&rx->ef.reload_errors);
   }
 }
 

@@ -139,6 +139,8 @@ typedef struct alec_rx_stats {
   size_t queued;
   int has_auth;
   uint64_t auth_keys, auth_reloads, auth_reload_errors;
+  int has_emitter_file; /* EmitterFile: entries in use, reloads, refused changes */
+  uint64_t file_emitters, emitter_file_reloads, emitter_file_errors;
 } alec_rx_stats;
 
 typedef struct alec_rx alec_rx;
@@ -179,6 +181,10 @@ void alec_rx_with_fleet(alec_rx *rx, void (*fn)(void *arg, alec_fleet *fleet), v
 
 /* The host name of an emitter as values carry it. */
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap);
+/* The configuration of an emitter: its <Emitter> block, else its EmitterFile
+ * line, else NULL. Dispatch thread, or inside alec_rx_with_fleet (the file
+ * registry is swapped under the fleet lock). */
+const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id);
 const alec_plugin_config *alec_rx_config(const alec_rx *rx);
 
 /* Any thread (the daemon's writers): everything dispatched up to `token`

@@ -18,20 +18,24 @@ struct alec_sec_memo {
   alec_replay_window w;
 };
 
-/* 0, or ALEC_EAUTH with the reason: a key file somebody else can write. */
 static int unsafe_mode(const alec_sec *s, const struct stat *st, char *err, size_t errlen) {
+  if (!s->strict) return 0;
+  return alec_sec_file_mode(s->path, st, err, errlen);
+}
+
+int alec_sec_file_mode(const char *path, const struct stat *st, char *err, size_t errlen) {
   /* Not a regular file: the loader refuses it with its own reason. */
-  if (!s->strict || !S_ISREG(st->st_mode)) return 0;
+  if (!S_ISREG(st->st_mode)) return 0;
   if (st->st_mode & (S_IWGRP | S_IWOTH)) {
     snprintf(err, errlen,
-             "%s is writable by group or others (mode %03o): anybody who can write it can add a key; chmod go-w "
+             "%s is writable by group or others (mode %03o): anybody who can write it can change what it trusts; chmod go-w "
              "it (or set AuthFileStrictModes false)",
-             s->path, (unsigned)(st->st_mode & 0777));
+             path, (unsigned)(st->st_mode & 0777));
     return ALEC_EAUTH;
   }
   if (st->st_uid != geteuid() && st->st_uid != 0) {
     snprintf(err, errlen, "%s belongs to uid %u, neither the daemon's user (uid %u) nor root (or set AuthFileStrictModes false)",
-             s->path, (unsigned)st->st_uid, (unsigned)geteuid());
+             path, (unsigned)st->st_uid, (unsigned)geteuid());
     return ALEC_EAUTH;
   }
   return 0;

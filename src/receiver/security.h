@@ -73,6 +73,12 @@ int alec_sec_init(alec_sec *s, const char *path, char *err, size_t errlen, char 
 int alec_sec_init_mode(alec_sec *s, const char *path, int strict, char *err, size_t errlen, char *warn,
                        size_t warnlen);
 void alec_sec_free(alec_sec *s);
+/* The strict-mode check of AuthFileStrictModes, for any file that can
+ * change what the receiver trusts (AuthFile, EmitterFile): 0, or ALEC_EAUTH
+ * with the reason when group or others may write it, or it belongs to
+ * somebody other than the daemon's user or root. */
+struct stat;
+int alec_sec_file_mode(const char *path, const struct stat *st, char *err, size_t errlen);
 
 /* Called often from the dispatch thread with a monotonic time in seconds;
  * looks at the file at most once per second and reloads it when its mtime,
