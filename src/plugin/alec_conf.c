@@ -516,6 +516,31 @@ static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig
   return 0;
 }
 
+/* FPort <port> "profile", shared by <MQTT> and <AMQP>: o->size bounds the
+ * array. */
+static int parse_fport(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, alec_pc_fport *fports, size_t *n) {
+  int rc;
+  uint64_t u;
+  size_t cap = o->size / sizeof *fports;
+  if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+  if (*n >= cap) return alec_pc_fail(e, c->key, "at most %zu FPort lines", cap);
+  for (size_t i = 0; i < *n; i++)
+    if (fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
+  alec_pc_fport *f = &fports[*n];
+  if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
+  f->port = (int)u;
+  (*n)++;
+  return 0;
+}
+
+static int parse_group_from(alec_pc_err *e, const oconfig_item_t *c, char *out, size_t cap) {
+  int rc;
+  if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, out, cap))) return rc;
+  if (alec_ns_group_from_valid(out) != 0)
+    return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"", out);
+  return 0;
+}
+
 /* <MQTT "name">: every option is a row of ALEC_PC_MQTT_OPTIONS (config.h);
  * table_option parses the generic kinds, this the ones with their own
  * syntax. */
@@ -528,7 +553,6 @@ _Static_assert(PC_NROWS(mqtt_opts) <= 64, "alec_pc_mqtt.seen is a 64-bit mask");
 
 static int parse_mqtt_special(alec_pc_err *e, alec_pc_mqtt *m, const pc_opt *o, const oconfig_item_t *c) {
   int rc;
-  uint64_t u;
   switch (o->kind) {
   case ALEC_PC_K_TOPIC: {
     if ((rc = nvalues(e, c, 1, 1))) return rc;
@@ -545,18 +569,8 @@ static int parse_mqtt_special(alec_pc_err *e, alec_pc_mqtt *m, const pc_opt *o, 
     m->n_topics++;
     return 0;
   }
-  case ALEC_PC_K_FPORT: {
-    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    if (m->n_fports >= ALEC_PC_MQTT_MAX_FPORTS)
-      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_MQTT_MAX_FPORTS);
-    for (size_t i = 0; i < m->n_fports; i++)
-      if (m->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
-    alec_pc_fport *f = &m->fports[m->n_fports];
-    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
-    f->port = (int)u;
-    m->n_fports++;
-    return 0;
-  }
+  case ALEC_PC_K_FPORT:
+    return parse_fport(e, c, o, m->fports, &m->n_fports);
   case ALEC_PC_K_DIALECT: {
     char buf[32];
     if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
@@ -566,13 +580,8 @@ static int parse_mqtt_special(alec_pc_err *e, alec_pc_mqtt *m, const pc_opt *o, 
     m->dialect = d;
     return 0;
   }
-  case ALEC_PC_K_GROUPFROM: {
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, m->group_from, sizeof m->group_from))) return rc;
-    if (alec_ns_group_from_valid(m->group_from) != 0)
-      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
-                          m->group_from);
-    return 0;
-  }
+  case ALEC_PC_K_GROUPFROM:
+    return parse_group_from(e, c, m->group_from, sizeof m->group_from);
   }
   return alec_pc_fail(e, c->key, "unknown option");
 }
@@ -619,20 +628,9 @@ _Static_assert(PC_NROWS(amqp_opts) <= 64, "alec_pc_amqp.seen is a 64-bit mask");
 
 static int parse_amqp_special(alec_pc_err *e, alec_pc_amqp *a, const pc_opt *o, const oconfig_item_t *c) {
   int rc;
-  uint64_t u;
   switch (o->kind) {
-  case ALEC_PC_K_FPORT: {
-    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    if (a->n_fports >= ALEC_PC_AMQP_MAX_FPORTS)
-      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_AMQP_MAX_FPORTS);
-    for (size_t i = 0; i < a->n_fports; i++)
-      if (a->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
-    alec_pc_fport *f = &a->fports[a->n_fports];
-    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
-    f->port = (int)u;
-    a->n_fports++;
-    return 0;
-  }
+  case ALEC_PC_K_FPORT:
+    return parse_fport(e, c, o, a->fports, &a->n_fports);
   case ALEC_PC_K_DIALECT: {
     char buf[32];
     if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
@@ -643,13 +641,8 @@ static int parse_amqp_special(alec_pc_err *e, alec_pc_amqp *a, const pc_opt *o, 
     a->dialect = d;
     return 0;
   }
-  case ALEC_PC_K_GROUPFROM: {
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, a->group_from, sizeof a->group_from))) return rc;
-    if (alec_ns_group_from_valid(a->group_from) != 0)
-      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
-                          a->group_from);
-    return 0;
-  }
+  case ALEC_PC_K_GROUPFROM:
+    return parse_group_from(e, c, a->group_from, sizeof a->group_from);
   }
   return alec_pc_fail(e, c->key, "unknown option");
 }
