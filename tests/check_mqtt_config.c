@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* <MQTT> blocks: the option table (config.h ALEC_PC_MQTT_OPTIONS) through
  * the parser (src/plugin/alec_conf.c) and finalize (src/receiver/config.c),
- * without the daemon; and the man page documents every row of the table. */
+ * without the daemon; and, for every option table (top level, <Fleet>,
+ * <Dashboard>, <MQTT>, <AMQP>), the man page documents each row and the
+ * parser refuses values outside each row's range. */
 
 #include <check.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include "alec/error.h"
 #include "alec_conf.h"
+#include "amqpconf.h"
 #include "nsevent.h"
 #include "oconfig_util.h"
 
@@ -149,37 +152,130 @@ START_TEST(bad_configs) {
 }
 END_TEST
 
-/* The man page has an entry (".BI \"Name ") for every row of the table. */
-START_TEST(man_page) {
+/* Every option table (config.h, amqpconf.h), the man page and the parser
+ * agree: each row is documented in its section, and a value just outside
+ * each numeric row's range is refused with the option's name. */
+typedef struct trow {
+  const char *name;
+  int kind;
+  double lo, hi;
+} trow;
+
+#define TROW_(n, k, f, lo, hi, rep) {#n, k, lo, hi},
+static const trow top_rows[] = {ALEC_PC_OPTIONS(TROW_)};
+static const trow fleet_rows[] = {ALEC_PC_FLEET_OPTIONS(TROW_)};
+static const trow dashboard_rows[] = {ALEC_PC_DASHBOARD_OPTIONS(TROW_)};
+static const trow mqtt_rows[] = {ALEC_PC_MQTT_OPTIONS(TROW_)};
+static const trow amqp_rows[] = {ALEC_PC_AMQP_OPTIONS(TROW_)};
+#undef TROW_
+
+static const struct table {
+  const char *label;
+  const trow *rows;
+  size_t n;
+  const char *open, *close;       /* the block around an option, "" at top level */
+  const char *section, *end;      /* man page: from this .SH up to that one */
+} tables[] = {
+    {"top level", top_rows, sizeof top_rows / sizeof top_rows[0], "", "", ".SH GLOBAL OPTIONS", ".SH MQTT OPTIONS"},
+    {"<Fleet>", fleet_rows, sizeof fleet_rows / sizeof fleet_rows[0], "<Fleet>\n", "</Fleet>\n", ".SH FLEET OPTIONS",
+     ".SH DASHBOARD OPTIONS"},
+    {"<Dashboard>", dashboard_rows, sizeof dashboard_rows / sizeof dashboard_rows[0], "<Dashboard>\n",
+     "</Dashboard>\n", ".SH DASHBOARD OPTIONS", ".SH MQTT OPTIONS"},
+    {"<MQTT>", mqtt_rows, sizeof mqtt_rows / sizeof mqtt_rows[0], "<MQTT \"m\">\n", "</MQTT>\n", ".SH MQTT OPTIONS",
+     ".SH AMQP OPTIONS"},
+    {"<AMQP>", amqp_rows, sizeof amqp_rows / sizeof amqp_rows[0], "<AMQP \"a\">\n", "</AMQP>\n", ".SH AMQP OPTIONS",
+     ".SH PROFILE AND EMITTER OPTIONS"},
+};
+
+static char man[1 << 18];
+
+START_TEST(tables_documented) {
   const char *src = getenv("ALEC_SRCDIR");
   char path[4096];
   snprintf(path, sizeof path, "%s/docs/collectd-alec.5", src ? src : "..");
   FILE *f = fopen(path, "r");
   ck_assert_msg(f != NULL, "cannot read %s", path);
-  static char man[1 << 18];
   size_t n = fread(man, 1, sizeof man - 1, f);
   fclose(f);
   man[n] = '\0';
-  const char *section = strstr(man, ".SH MQTT OPTIONS");
-  ck_assert_ptr_nonnull(section);
-  const char *end = strstr(section + 1, "\n.SH ");
+  const struct table *t = &tables[_i];
+  const char *section = strstr(man, t->section);
+  ck_assert_msg(section != NULL, "%s: no %s in %s", t->label, t->section, path);
+  const char *end = strstr(section + 1, t->end);
   size_t len = end ? (size_t)(end - section) : strlen(section);
-  static const char *const names[] = {
-#define NAME_(n, k, f, lo, hi, rep) #n,
-      ALEC_PC_MQTT_OPTIONS(NAME_)
-#undef NAME_
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    char want[64];
+  for (size_t i = 0; i < t->n; i++) {
+    char want[80];
     int found = 0;
-    /* ".BI \"Name " starts an entry; a few share one (User, Password). */
-    for (int form = 0; form < 2 && !found; form++) {
-      snprintf(want, sizeof want, form ? ", %s " : ".BI \"%s ", names[i]);
+    /* ".BI \"Name " starts an entry; a few share one (User, Password);
+     * blocks are ".B <Name>". */
+    for (int form = 0; form < 3 && !found; form++) {
+      snprintf(want, sizeof want, form == 0 ? ".BI \"%s " : form == 1 ? ", %s " : ".B <%s>", t->rows[i].name);
       const char *p = strstr(section, want);
       found = p != NULL && (size_t)(p - section) < len;
     }
-    ck_assert_msg(found, "option %s is not documented in the MQTT OPTIONS of %s", names[i], path);
+    ck_assert_msg(found, "%s option %s is not documented in %s of %s", t->label, t->rows[i].name, t->section, path);
   }
+}
+END_TEST
+
+static void refused(const struct table *t, const trow *r, const char *value) {
+  alec_plugin_config cfg;
+  char err[ALEC_PC_ERR_LEN];
+  static char text[4096];
+  snprintf(text, sizeof text, PROFILE "%s%s %s%s\n%s", t->open, r->name, value,
+           r->kind == ALEC_PC_K_FPORT ? " \"em500\"" : "", t->close);
+  int rc = load(&cfg, text, err, sizeof err);
+  char want[80];
+  snprintf(want, sizeof want, "option `%s'", r->name);
+  ck_assert_msg(rc == ALEC_EINVAL, "%s: accepted:\n%s", t->label, text);
+  ck_assert_msg(strstr(err, want) != NULL, "%s:\n%s\nmessage without %s: %s", t->label, text, want, err);
+  alec_pc_free(&cfg);
+}
+
+START_TEST(tables_ranges) {
+  const struct table *t = &tables[_i];
+  char v[1100];
+  size_t tested = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    const trow *r = &t->rows[i];
+    switch (r->kind) {
+    case ALEC_PC_K_INT:
+    case ALEC_PC_K_FPORT:
+      snprintf(v, sizeof v, "%.17g", r->hi + 1);
+      refused(t, r, v);
+      if (r->lo > 0) {
+        snprintf(v, sizeof v, "%.17g", r->lo - 1);
+        refused(t, r, v);
+      }
+      snprintf(v, sizeof v, "%.17g", r->lo + 0.5);
+      refused(t, r, v);
+      tested++;
+      break;
+    case ALEC_PC_K_DOUBLE:
+    case ALEC_PC_K_DOUBLE_GT:
+      snprintf(v, sizeof v, "%.17g", r->hi * 2 + 1);
+      refused(t, r, v);
+      snprintf(v, sizeof v, "%.17g", r->kind == ALEC_PC_K_DOUBLE_GT ? r->lo : r->lo - 1);
+      refused(t, r, v);
+      tested++;
+      break;
+    case ALEC_PC_K_STRING: {
+      size_t len = (size_t)r->hi + 1;
+      ck_assert(len + 3 <= sizeof v);
+      v[0] = '"';
+      memset(v + 1, 'x', len);
+      v[len + 1] = '"';
+      v[len + 2] = '\0';
+      refused(t, r, v);
+      if (r->lo > 0) refused(t, r, "\"\"");
+      tested++;
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  ck_assert_msg(tested > 0, "%s: no numeric or string row", t->label);
 }
 END_TEST
 
@@ -189,7 +285,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, every_option);
   tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
-  tcase_add_test(tc, man_page);
+  tcase_add_loop_test(tc, tables_documented, 0, (int)(sizeof tables / sizeof tables[0]));
+  tcase_add_loop_test(tc, tables_ranges, 0, (int)(sizeof tables / sizeof tables[0]));
   suite_add_tcase(s, tc);
   return s;
 }

@@ -371,72 +371,125 @@ static int parse_emitter(alec_pc_err *top, alec_plugin_config *cfg, const oconfi
   return rc;
 }
 
+/* One row of an option table (the X-macros of config.h and amqpconf.h):
+ * kind says how to read the value, lo..hi its range (for STRING the
+ * length), off/size where it goes in the block's struct. */
+typedef struct pc_opt {
+  const char *name;
+  int kind;
+  size_t off, size;
+  double lo, hi;
+  int repeat;
+} pc_opt;
+
+#define PC_ROW(T, n, k, f, lo, hi, rep) {#n, k, offsetof(T, f), sizeof(((T *)0)->f), lo, hi, rep},
+#define PC_NROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+static int store_uint(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, char *field, uint64_t u) {
+  if (o->size == sizeof(uint32_t)) {
+    uint32_t v = (uint32_t)u;
+    memcpy(field, &v, sizeof v);
+  } else if (o->size == sizeof(uint64_t)) {
+    memcpy(field, &u, sizeof u);
+  } else {
+    return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
+  }
+  return 0;
+}
+
+/* Finds c in the table, refuses a single-valued row given twice (bit k of
+ * *seen is row k) and parses the generic kinds into base + off. Returns 0
+ * when done, 1 when the caller parses it (*row NULL: not in the table,
+ * else a kind with its own syntax), or a negative error. */
+static int table_option(alec_pc_err *e, const pc_opt *t, size_t n, void *base, uint64_t *seen,
+                        const oconfig_item_t *c, const pc_opt **row) {
+  size_t k = 0;
+  while (k < n && strcasecmp(c->key, t[k].name) != 0) k++;
+  *row = NULL;
+  if (k == n) return 1;
+  const pc_opt *o = &t[k];
+  *row = o;
+  if (!o->repeat && (*seen & (UINT64_C(1) << k))) return alec_pc_fail(e, c->key, "given twice (only one is allowed)");
+  *seen |= UINT64_C(1) << k;
+  char *field = (char *)base + o->off;
+  int rc;
+  uint64_t u;
+  switch (o->kind) {
+  case ALEC_PC_K_STRING: {
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_STRING) return alec_pc_fail(e, c->key, "expects a quoted string");
+    size_t len = strlen(c->values[0].value.string);
+    if (len < (size_t)o->lo || len > (size_t)o->hi || len >= o->size)
+      return alec_pc_fail(e, c->key, "expects %.0f to %.0f characters, got %zu", o->lo, o->hi, len);
+    memcpy(field, c->values[0].value.string, len + 1);
+    return 0;
+  }
+  case ALEC_PC_K_INT:
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+    return store_uint(e, c, o, field, u);
+  case ALEC_PC_K_BOOL:
+  case ALEC_PC_K_BOOL_NOT: {
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(e, c->key, "expects true or false");
+    int b = (c->values[0].value.boolean != 0) != (o->kind == ALEC_PC_K_BOOL_NOT);
+    memcpy(field, &b, sizeof b);
+    return 0;
+  }
+  case ALEC_PC_K_DOUBLE:
+  case ALEC_PC_K_DOUBLE_GT: {
+    double d = 0;
+    if ((rc = get_double(e, c, o->lo, o->hi, o->kind == ALEC_PC_K_DOUBLE_GT, &d))) return rc;
+    memcpy(field, &d, sizeof d);
+    return 0;
+  }
+  case ALEC_PC_K_SECURITY: {
+    int sec = 0;
+    if ((rc = parse_security(e, c, &sec))) return rc;
+    memcpy(field, &sec, sizeof sec);
+    return 0;
+  }
+  }
+  return 1;
+}
+
+static const pc_opt fleet_opts[] = {
+#define FLEET_ROW(...) PC_ROW(alec_pc_fleet, __VA_ARGS__)
+    ALEC_PC_FLEET_OPTIONS(FLEET_ROW)
+#undef FLEET_ROW
+};
+_Static_assert(PC_NROWS(fleet_opts) <= 32, "alec_pc_fleet.set is a 32-bit mask");
+
 static int parse_fleet(alec_pc_err *top, alec_pc_fleet *f, const oconfig_item_t *ci) {
   alec_pc_err e = {top->buf, top->len, " in <Fleet>"};
   if (ci->values_num != 0) return alec_pc_fail(top, ci->key, "takes no argument");
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
-    int rc;
-    uint64_t u;
-    unsigned before = f->set;
-    if (strcasecmp(c->key, "Threshold") == 0) {
-      rc = get_double(&e, c, 0, 1e6, 1, &f->threshold);
-      f->set |= ALEC_PC_F_THRESHOLD;
-    } else if (strcasecmp(c->key, "ExitThreshold") == 0) {
-      rc = get_double(&e, c, 0, 1e6, 1, &f->exit_threshold);
-      f->set |= ALEC_PC_F_EXIT_THRESHOLD;
-    } else if (strcasecmp(c->key, "FailureThreshold") == 0) {
-      rc = get_double(&e, c, 0, 1e6, 1, &f->failure_threshold);
-      f->set |= ALEC_PC_F_FAILURE_THRESHOLD;
-    } else if (strcasecmp(c->key, "EnterCount") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, ALEC_FLEET_DWELL_LIMIT, &u))) f->enter_count = (unsigned)u;
-      f->set |= ALEC_PC_F_ENTER_COUNT;
-    } else if (strcasecmp(c->key, "ExitCount") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 1, ALEC_FLEET_DWELL_LIMIT, &u))) f->exit_count = (unsigned)u;
-      f->set |= ALEC_PC_F_EXIT_COUNT;
-    } else if (strcasecmp(c->key, "MinPeers") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1)) && !(rc = get_uint(&e, c, 0, 3, 1000000, &u))) f->min_peers = (unsigned)u;
-      f->set |= ALEC_PC_F_MIN_PEERS;
-    } else if (strcasecmp(c->key, "EvaluationInterval") == 0) {
-      rc = get_double(&e, c, 0.001, 86400, 0, &f->evaluation_interval);
-      f->set |= ALEC_PC_F_EVALUATION_INTERVAL;
-    } else if (strcasecmp(c->key, "SyncInterval") == 0) {
-      rc = get_double(&e, c, 0.001, 86400 * 365.0, 0, &f->sync_interval);
-      f->set |= ALEC_PC_F_SYNC_INTERVAL;
-    } else if (strcasecmp(c->key, "MADFloor") == 0) {
-      rc = get_double(&e, c, 0, 1e12, 1, &f->mad_floor);
-      f->set |= ALEC_PC_F_MAD_FLOOR;
-    } else if (strcasecmp(c->key, "StalePeriods") == 0) {
-      rc = get_double(&e, c, 0, 1e6, 0, &f->stale_periods);
-      if (!rc && f->stale_periods > 0 && f->stale_periods < 1)
-        rc = alec_pc_fail(&e, c->key, "must be 0 (off) or at least 1 (got %g)", f->stale_periods);
-      f->set |= ALEC_PC_F_STALE_PERIODS;
-    } else if (strcasecmp(c->key, "SilentFraction") == 0) {
-      rc = get_double(&e, c, 0, 1, 0, &f->silent_fraction);
-      f->set |= ALEC_PC_F_SILENT_FRACTION;
-    } else if (strcasecmp(c->key, "ShiftAlpha") == 0) {
-      rc = get_double(&e, c, 0, 1, 1, &f->shift_alpha);
-      f->set |= ALEC_PC_F_SHIFT_ALPHA;
-    } else if (strcasecmp(c->key, "RenotifyInterval") == 0) {
-      rc = get_double(&e, c, 0, 1e7, 0, &f->renotify_interval);
-      f->set |= ALEC_PC_F_RENOTIFY_INTERVAL;
-    } else {
-      rc = alec_pc_fail(&e, c->key, "unknown option");
-    }
+    const pc_opt *row;
+    /* f->set doubles as the seen mask: a repeat is refused also across
+     * several <Fleet> blocks. */
+    uint64_t seen = f->set;
+    int rc = table_option(&e, fleet_opts, PC_NROWS(fleet_opts), f, &seen, c, &row);
+    f->set = (unsigned)seen;
+    if (rc == 1) return alec_pc_fail(&e, c->key, "unknown option");
     if (rc) return rc;
-    /* A repeated option would silently win: refuse it (also across
-     * several <Fleet> blocks). */
-    if (f->set == before) return alec_pc_fail(&e, c->key, "given twice");
+    if (row->off == offsetof(alec_pc_fleet, stale_periods) && f->stale_periods > 0 && f->stale_periods < 1)
+      return alec_pc_fail(&e, c->key, "must be 0 (off) or at least 1 (got %g)", f->stale_periods);
   }
   return 0;
 }
 
 /* <Dashboard>: present = on. Loopback unless Listen names another address:
  * the dashboard has no authentication. */
+static const pc_opt dashboard_opts[] = {
+#define DASHBOARD_ROW(...) PC_ROW(alec_pc_dashboard, __VA_ARGS__)
+    ALEC_PC_DASHBOARD_OPTIONS(DASHBOARD_ROW)
+#undef DASHBOARD_ROW
+};
+
 static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig_item_t *ci) {
   alec_pc_err e = {top->buf, top->len, " in <Dashboard>"};
   if (ci->values_num != 0) return alec_pc_fail(top, ci->key, "takes no argument");
-  unsigned seen = 0;
+  uint64_t seen = 0;
   d->enabled = 1;
   strcpy(d->listen.node, ALEC_PC_DEFAULT_NODE);
   strcpy(d->listen.service, ALEC_PC_DASHBOARD_PORT);
@@ -444,75 +497,63 @@ static int parse_dashboard(alec_pc_err *top, alec_pc_dashboard *d, const oconfig
   d->history_interval = 1.0;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
-    int rc;
+    const pc_opt *row;
     uint64_t u;
-    static const char *const once[] = {"Listen", "History", "HistoryInterval"};
-    for (unsigned k = 0; k < 3; k++)
-      if (strcasecmp(c->key, once[k]) == 0) {
-        if (seen & (1u << k)) return alec_pc_fail(&e, c->key, "given twice");
-        seen |= 1u << k;
-      }
-    if (strcasecmp(c->key, "Listen") == 0) {
-      if ((rc = nvalues(&e, c, 1, 2)) || (rc = get_string(&e, c, 0, d->listen.node, sizeof d->listen.node)))
-        return rc;
-      if (c->values_num == 2) {
-        if ((rc = get_uint(&e, c, 1, 1, 65535, &u))) return rc;
-        snprintf(d->listen.service, sizeof d->listen.service, "%" PRIu64, u);
-      }
-    } else if (strcasecmp(c->key, "History") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 0, 100000, &u))) return rc;
-      d->history = (unsigned)u;
-    } else if (strcasecmp(c->key, "HistoryInterval") == 0) {
-      if ((rc = get_double(&e, c, 0.1, 86400, 0, &d->history_interval))) return rc;
-    } else {
-      return alec_pc_fail(&e, c->key, "unknown option");
+    int rc = table_option(&e, dashboard_opts, PC_NROWS(dashboard_opts), d, &seen, c, &row);
+    if (rc == 1 && row == NULL) return alec_pc_fail(&e, c->key, "unknown option");
+    if (rc != 1) {
+      if (rc) return rc;
+      continue;
+    }
+    /* Listen, the only special row. */
+    if ((rc = nvalues(&e, c, 1, 2)) || (rc = get_string(&e, c, 0, d->listen.node, sizeof d->listen.node)))
+      return rc;
+    if (c->values_num == 2) {
+      if ((rc = get_uint(&e, c, 1, 1, 65535, &u))) return rc;
+      snprintf(d->listen.service, sizeof d->listen.service, "%" PRIu64, u);
     }
   }
   return 0;
 }
 
-/* <MQTT "name">: every option is a row of ALEC_PC_MQTT_OPTIONS (config.h);
- * this loop is its only parser. */
-typedef struct mqtt_opt {
-  const char *name;
-  int kind;
-  size_t off, size;
-  double lo, hi;
-  int repeat;
-} mqtt_opt;
-
-static const mqtt_opt mqtt_opts[] = {
-#define MQTT_OPT(n, k, f, lo, hi, rep) {#n, k, offsetof(alec_pc_mqtt, f), sizeof(((alec_pc_mqtt *)0)->f), lo, hi, rep},
-    ALEC_PC_MQTT_OPTIONS(MQTT_OPT)
-#undef MQTT_OPT
-};
-_Static_assert(sizeof mqtt_opts / sizeof mqtt_opts[0] <= 64, "alec_pc_mqtt.seen is a 64-bit mask");
-
-static int parse_mqtt_option(alec_pc_err *e, alec_pc_mqtt *m, const mqtt_opt *o, const oconfig_item_t *c) {
-  char *field = (char *)m + o->off;
+/* FPort <port> "profile", shared by <MQTT> and <AMQP>: o->size bounds the
+ * array. */
+static int parse_fport(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, alec_pc_fport *fports, size_t *n) {
   int rc;
   uint64_t u;
+  size_t cap = o->size / sizeof *fports;
+  if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
+  if (*n >= cap) return alec_pc_fail(e, c->key, "at most %zu FPort lines", cap);
+  for (size_t i = 0; i < *n; i++)
+    if (fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
+  alec_pc_fport *f = &fports[*n];
+  if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
+  f->port = (int)u;
+  (*n)++;
+  return 0;
+}
+
+static int parse_group_from(alec_pc_err *e, const oconfig_item_t *c, char *out, size_t cap) {
+  int rc;
+  if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, out, cap))) return rc;
+  if (alec_ns_group_from_valid(out) != 0)
+    return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"", out);
+  return 0;
+}
+
+/* <MQTT "name">: every option is a row of ALEC_PC_MQTT_OPTIONS (config.h);
+ * table_option parses the generic kinds, this the ones with their own
+ * syntax. */
+static const pc_opt mqtt_opts[] = {
+#define MQTT_ROW(...) PC_ROW(alec_pc_mqtt, __VA_ARGS__)
+    ALEC_PC_MQTT_OPTIONS(MQTT_ROW)
+#undef MQTT_ROW
+};
+_Static_assert(PC_NROWS(mqtt_opts) <= 64, "alec_pc_mqtt.seen is a 64-bit mask");
+
+static int parse_mqtt_special(alec_pc_err *e, alec_pc_mqtt *m, const pc_opt *o, const oconfig_item_t *c) {
+  int rc;
   switch (o->kind) {
-  case ALEC_PC_K_STRING: {
-    if ((rc = nvalues(e, c, 1, 1))) return rc;
-    if (c->values[0].type != OCONFIG_TYPE_STRING) return alec_pc_fail(e, c->key, "expects a quoted string");
-    size_t n = strlen(c->values[0].value.string);
-    if (n < (size_t)o->lo || n > (size_t)o->hi || n >= o->size)
-      return alec_pc_fail(e, c->key, "expects %.0f to %.0f characters, got %zu", o->lo, o->hi, n);
-    memcpy(field, c->values[0].value.string, n + 1);
-    return 0;
-  }
-  case ALEC_PC_K_INT:
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    *(int *)(void *)field = (int)u;
-    return 0;
-  case ALEC_PC_K_BOOL:
-    if ((rc = nvalues(e, c, 1, 1))) return rc;
-    if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(e, c->key, "expects true or false");
-    *(int *)(void *)field = c->values[0].value.boolean != 0;
-    return 0;
-  case ALEC_PC_K_DOUBLE:
-    return get_double(e, c, o->lo, o->hi, 0, (double *)(void *)field);
   case ALEC_PC_K_TOPIC: {
     if ((rc = nvalues(e, c, 1, 1))) return rc;
     if (m->n_topics >= ALEC_PC_MQTT_MAX_TOPICS)
@@ -528,18 +569,8 @@ static int parse_mqtt_option(alec_pc_err *e, alec_pc_mqtt *m, const mqtt_opt *o,
     m->n_topics++;
     return 0;
   }
-  case ALEC_PC_K_FPORT: {
-    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    if (m->n_fports >= ALEC_PC_MQTT_MAX_FPORTS)
-      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_MQTT_MAX_FPORTS);
-    for (size_t i = 0; i < m->n_fports; i++)
-      if (m->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
-    alec_pc_fport *f = &m->fports[m->n_fports];
-    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
-    f->port = (int)u;
-    m->n_fports++;
-    return 0;
-  }
+  case ALEC_PC_K_FPORT:
+    return parse_fport(e, c, o, m->fports, &m->n_fports);
   case ALEC_PC_K_DIALECT: {
     char buf[32];
     if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
@@ -549,15 +580,8 @@ static int parse_mqtt_option(alec_pc_err *e, alec_pc_mqtt *m, const mqtt_opt *o,
     m->dialect = d;
     return 0;
   }
-  case ALEC_PC_K_GROUPFROM: {
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, m->group_from, sizeof m->group_from))) return rc;
-    if (alec_ns_group_from_valid(m->group_from) != 0)
-      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
-                          m->group_from);
-    return 0;
-  }
-  case ALEC_PC_K_SECURITY:
-    return parse_security(e, c, &m->security);
+  case ALEC_PC_K_GROUPFROM:
+    return parse_group_from(e, c, m->group_from, sizeof m->group_from);
   }
   return alec_pc_fail(e, c->key, "unknown option");
 }
@@ -576,18 +600,9 @@ static int parse_mqtt(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_i
   alec_pc_mqtt_defaults(m, name);
   for (int i = 0; i < ci->children_num && rc == 0; i++) {
     const oconfig_item_t *c = &ci->children[i];
-    size_t k = 0;
-    while (k < sizeof mqtt_opts / sizeof mqtt_opts[0] && strcasecmp(c->key, mqtt_opts[k].name) != 0) k++;
-    if (k == sizeof mqtt_opts / sizeof mqtt_opts[0]) {
-      rc = alec_pc_fail(&e, c->key, "unknown option");
-      break;
-    }
-    if (!mqtt_opts[k].repeat && (m->seen & (UINT64_C(1) << k))) {
-      rc = alec_pc_fail(&e, c->key, "given twice (only one is allowed)");
-      break;
-    }
-    m->seen |= UINT64_C(1) << k;
-    rc = parse_mqtt_option(&e, m, &mqtt_opts[k], c);
+    const pc_opt *row;
+    rc = table_option(&e, mqtt_opts, PC_NROWS(mqtt_opts), m, &m->seen, c, &row);
+    if (rc == 1) rc = row ? parse_mqtt_special(&e, m, row, c) : alec_pc_fail(&e, c->key, "unknown option");
   }
   if (rc == 0) {
     alec_pc_mqtt *n = realloc(cfg->mqtt, (cfg->n_mqtt + 1) * sizeof(*n));
@@ -604,50 +619,18 @@ out:
 
 /* <AMQP "name">: every option is a row of ALEC_PC_AMQP_OPTIONS (amqpconf.h),
  * with the option kinds of the <MQTT> table. */
-static const mqtt_opt amqp_opts[] = {
-#define AMQP_OPT(n, k, f, lo, hi, rep) {#n, k, offsetof(alec_pc_amqp, f), sizeof(((alec_pc_amqp *)0)->f), lo, hi, rep},
-    ALEC_PC_AMQP_OPTIONS(AMQP_OPT)
-#undef AMQP_OPT
+static const pc_opt amqp_opts[] = {
+#define AMQP_ROW(...) PC_ROW(alec_pc_amqp, __VA_ARGS__)
+    ALEC_PC_AMQP_OPTIONS(AMQP_ROW)
+#undef AMQP_ROW
 };
-_Static_assert(sizeof amqp_opts / sizeof amqp_opts[0] <= 64, "alec_pc_amqp.seen is a 64-bit mask");
+_Static_assert(PC_NROWS(amqp_opts) <= 64, "alec_pc_amqp.seen is a 64-bit mask");
 
-static int parse_amqp_option(alec_pc_err *e, alec_pc_amqp *a, const mqtt_opt *o, const oconfig_item_t *c) {
-  char *field = (char *)a + o->off;
+static int parse_amqp_special(alec_pc_err *e, alec_pc_amqp *a, const pc_opt *o, const oconfig_item_t *c) {
   int rc;
-  uint64_t u;
   switch (o->kind) {
-  case ALEC_PC_K_STRING: {
-    if ((rc = nvalues(e, c, 1, 1))) return rc;
-    if (c->values[0].type != OCONFIG_TYPE_STRING) return alec_pc_fail(e, c->key, "expects a quoted string");
-    size_t n = strlen(c->values[0].value.string);
-    if (n < (size_t)o->lo || n > (size_t)o->hi || n >= o->size)
-      return alec_pc_fail(e, c->key, "expects %.0f to %.0f characters, got %zu", o->lo, o->hi, n);
-    memcpy(field, c->values[0].value.string, n + 1);
-    return 0;
-  }
-  case ALEC_PC_K_INT:
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    *(int *)(void *)field = (int)u;
-    return 0;
-  case ALEC_PC_K_BOOL:
-    if ((rc = nvalues(e, c, 1, 1))) return rc;
-    if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(e, c->key, "expects true or false");
-    *(int *)(void *)field = c->values[0].value.boolean != 0;
-    return 0;
-  case ALEC_PC_K_DOUBLE:
-    return get_double(e, c, o->lo, o->hi, 0, (double *)(void *)field);
-  case ALEC_PC_K_FPORT: {
-    if ((rc = nvalues(e, c, 2, 2)) || (rc = get_uint(e, c, 0, (uint64_t)o->lo, (uint64_t)o->hi, &u))) return rc;
-    if (a->n_fports >= ALEC_PC_AMQP_MAX_FPORTS)
-      return alec_pc_fail(e, c->key, "at most %d FPort lines", ALEC_PC_AMQP_MAX_FPORTS);
-    for (size_t i = 0; i < a->n_fports; i++)
-      if (a->fports[i].port == (int)u) return alec_pc_fail(e, c->key, "port %d is mapped twice", (int)u);
-    alec_pc_fport *f = &a->fports[a->n_fports];
-    if ((rc = get_name(e, c, 1, f->profile, sizeof f->profile, 0))) return rc;
-    f->port = (int)u;
-    a->n_fports++;
-    return 0;
-  }
+  case ALEC_PC_K_FPORT:
+    return parse_fport(e, c, o, a->fports, &a->n_fports);
   case ALEC_PC_K_DIALECT: {
     char buf[32];
     if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
@@ -658,13 +641,8 @@ static int parse_amqp_option(alec_pc_err *e, alec_pc_amqp *a, const mqtt_opt *o,
     a->dialect = d;
     return 0;
   }
-  case ALEC_PC_K_GROUPFROM: {
-    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, a->group_from, sizeof a->group_from))) return rc;
-    if (alec_ns_group_from_valid(a->group_from) != 0)
-      return alec_pc_fail(e, c->key, "expects \"tag:<key>\", \"application\" or \"device-profile\", got \"%s\"",
-                          a->group_from);
-    return 0;
-  }
+  case ALEC_PC_K_GROUPFROM:
+    return parse_group_from(e, c, a->group_from, sizeof a->group_from);
   }
   return alec_pc_fail(e, c->key, "unknown option");
 }
@@ -683,18 +661,9 @@ static int parse_amqp(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_i
   alec_pc_amqp_defaults(a, name);
   for (int i = 0; i < ci->children_num && rc == 0; i++) {
     const oconfig_item_t *c = &ci->children[i];
-    size_t k = 0;
-    while (k < sizeof amqp_opts / sizeof amqp_opts[0] && strcasecmp(c->key, amqp_opts[k].name) != 0) k++;
-    if (k == sizeof amqp_opts / sizeof amqp_opts[0]) {
-      rc = alec_pc_fail(&e, c->key, "unknown option");
-      break;
-    }
-    if (!amqp_opts[k].repeat && (a->seen & (UINT64_C(1) << k))) {
-      rc = alec_pc_fail(&e, c->key, "given twice (only one is allowed)");
-      break;
-    }
-    a->seen |= UINT64_C(1) << k;
-    rc = parse_amqp_option(&e, a, &amqp_opts[k], c);
+    const pc_opt *row;
+    rc = table_option(&e, amqp_opts, PC_NROWS(amqp_opts), a, &a->seen, c, &row);
+    if (rc == 1) rc = row ? parse_amqp_special(&e, a, row, c) : alec_pc_fail(&e, c->key, "unknown option");
   }
   if (rc == 0) {
     alec_pc_amqp *n = realloc(cfg->amqp, (cfg->n_amqp + 1) * sizeof(*n));
@@ -709,25 +678,14 @@ out:
   return rc;
 }
 
-/* Options that take one value: given twice (in one block or across several
- * <Plugin alec> blocks), the second would silently win. */
-static const char *const single_options[] = {
-    "SecurityLevel", "AuthFile",      "RateLimit",      "ReceiveBufferSize", "QueueLength",
-    "MaxEmitters",   "EmitterTimeout", "UnknownEmitters", "NotifyPriority",   "StateFile",
-    "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard",
-    "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues", "UnknownScores",
-    "ReceiverId",    "AuthFileStrictModes", "TimestampTolerance",
+/* Top-level single-valued options: given twice (in one block or across
+ * several <Plugin alec> blocks), the second would silently win. */
+static const pc_opt top_opts[] = {
+#define TOP_ROW(...) PC_ROW(alec_plugin_config, __VA_ARGS__)
+    ALEC_PC_OPTIONS(TOP_ROW)
+#undef TOP_ROW
 };
-_Static_assert(sizeof single_options / sizeof single_options[0] <= 32, "seen_options is a 32-bit mask");
-
-static int check_once(alec_pc_err *e, alec_plugin_config *cfg, const char *key) {
-  for (unsigned k = 0; k < sizeof single_options / sizeof single_options[0]; k++)
-    if (strcasecmp(key, single_options[k]) == 0) {
-      if (cfg->seen_options & (1u << k)) return alec_pc_fail(e, key, "given twice (only one is allowed)");
-      cfg->seen_options |= 1u << k;
-    }
-  return 0;
-}
+_Static_assert(PC_NROWS(top_opts) <= 32, "seen_options is a 32-bit mask");
 
 int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, size_t errlen) {
   alec_pc_err e = {err, errlen, ""};
@@ -737,7 +695,14 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
     const oconfig_item_t *c = &ci->children[i];
     int rc;
     uint64_t u;
-    if ((rc = check_once(&e, cfg, c->key))) return rc;
+    const pc_opt *row;
+    uint64_t seen = cfg->seen_options;
+    rc = table_option(&e, top_opts, PC_NROWS(top_opts), cfg, &seen, c, &row);
+    cfg->seen_options = (uint32_t)seen;
+    if (rc != 1) {
+      if (rc) return rc;
+      continue;
+    }
     if (strcasecmp(c->key, "Listen") == 0) {
       if ((rc = nvalues(&e, c, 1, 2))) return rc;
       if (cfg->n_listen >= ALEC_PC_MAX_LISTEN) return alec_pc_fail(&e, c->key, "at most %d Listen lines", ALEC_PC_MAX_LISTEN);
@@ -765,18 +730,6 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
         if ((rc = parse_security(&le, &c->children[k], &l->security))) return rc;
       }
       cfg->n_listen++;
-    } else if (strcasecmp(c->key, "SecurityLevel") == 0) {
-      if ((rc = parse_security(&e, c, &cfg->security))) return rc;
-    } else if (strcasecmp(c->key, "AuthFile") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->auth_file, sizeof cfg->auth_file)))
-        return rc;
-    } else if (strcasecmp(c->key, "EmitterFile") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->emitter_file, sizeof cfg->emitter_file)))
-        return rc;
-    } else if (strcasecmp(c->key, "AuthFileStrictModes") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1))) return rc;
-      if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(&e, c->key, "expects true or false");
-      cfg->auth_lax_modes = c->values[0].value.boolean == 0;
     } else if (strcasecmp(c->key, "RateLimit") == 0) {
       if ((rc = nvalues(&e, c, 1, 2))) return rc;
       for (int k = 0; k < c->values_num; k++)
@@ -789,17 +742,6 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
                     burst);
       cfg->rate_limit = rate;
       cfg->rate_burst = burst;
-    } else if (strcasecmp(c->key, "ReceiveBufferSize") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 0, 1u << 30, &u))) return rc;
-      cfg->receive_buffer = (int)u;
-    } else if (strcasecmp(c->key, "QueueLength") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 1u << 24, &u))) return rc;
-      cfg->queue_length = (size_t)u;
-    } else if (strcasecmp(c->key, "MaxEmitters") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 10000000, &u))) return rc;
-      cfg->max_emitters = (size_t)u;
-    } else if (strcasecmp(c->key, "EmitterTimeout") == 0) {
-      if ((rc = get_double(&e, c, 0, 86400.0 * 365, 1, &cfg->emitter_timeout))) return rc;
     } else if (strcasecmp(c->key, "UnknownEmitters") == 0) {
       char buf[16];
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
@@ -808,14 +750,6 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else if (strcasecmp(buf, "reject") == 0) cfg->reject_unknown = 1;
       else return alec_pc_fail(&e, c->key, "expects \"accept\" or \"reject\", got \"%s\"", buf);
       cfg->unknown_set = 1;
-    } else if (strcasecmp(c->key, "UnknownMaxChannels") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 256, &u))) return rc;
-      cfg->unknown_max_channels = (unsigned)u;
-    } else if (strcasecmp(c->key, "MaxNewIdentifiers") == 0) {
-      if ((rc = get_double(&e, c, 1, 1e7, 0, &cfg->max_new_identifiers))) return rc;
-    } else if (strcasecmp(c->key, "MaxScoreValues") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_uint(&e, c, 0, 1, 100000000, &u))) return rc;
-      cfg->max_score_values = (size_t)u;
     } else if (strcasecmp(c->key, "UnknownScores") == 0) {
       char buf[16];
       if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
@@ -832,9 +766,6 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       else if ((buf[0] == 'P' || buf[0] == 'p') && buf[1] >= '1' && buf[1] <= '5' && buf[2] == '\0')
         cfg->notify_priority = buf[1] - '1';
       else return alec_pc_fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
-    } else if (strcasecmp(c->key, "StateFile") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->state_file, sizeof cfg->state_file)))
-        return rc;
     } else if (strcasecmp(c->key, "TimestampTolerance") == 0) {
       if ((rc = nvalues(&e, c, 2, 2))) return rc;
       double v[2];
@@ -847,17 +778,6 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
       cfg->time_past = v[0];
       cfg->time_future = v[1];
       cfg->has_time_tolerance = 1;
-    } else if (strcasecmp(c->key, "ReceiverId") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, cfg->receiver_id, sizeof cfg->receiver_id)))
-        return rc;
-    } else if (strcasecmp(c->key, "StateInterval") == 0) {
-      if ((rc = get_double(&e, c, 0, 86400.0 * 7, 0, &cfg->state_interval))) return rc;
-    } else if (strcasecmp(c->key, "ResyncRequests") == 0) {
-      if ((rc = nvalues(&e, c, 1, 1))) return rc;
-      if (c->values[0].type != OCONFIG_TYPE_BOOLEAN) return alec_pc_fail(&e, c->key, "expects true or false");
-      cfg->resync_requests = c->values[0].value.boolean != 0;
-    } else if (strcasecmp(c->key, "ResyncInterval") == 0) {
-      if ((rc = get_double(&e, c, 0, 86400, 0, &cfg->resync_interval))) return rc;
     } else if (strcasecmp(c->key, "Fleet") == 0) {
       if ((rc = parse_fleet(&e, &cfg->fleet, c))) return rc;
     } else if (strcasecmp(c->key, "Dashboard") == 0) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "alec/fleet.h"
 #include "alec/frame.h"
 
 #define ALEC_PC_NAME_LEN 128 /* collectd's DATA_MAX_NAME_LEN */
@@ -105,20 +106,46 @@ typedef struct alec_pc_emitter {
   const alec_pc_profile *prof; /* its Profile, NULL: none (finalize) */
 } alec_pc_emitter;
 
+/* <Fleet> options: X(Name, kind, field, lo, hi, repeatable), the shape of
+ * ALEC_PC_MQTT_OPTIONS. Ranges are the fleet module's (alec_fleet_config_check)
+ * where it has a constant, so the parser refuses what init would refuse. */
+#define ALEC_PC_FLEET_OPTIONS(X)                                                   \
+  X(Threshold, ALEC_PC_K_DOUBLE_GT, threshold, 0, 1e6, 0)                          \
+  X(ExitThreshold, ALEC_PC_K_DOUBLE_GT, exit_threshold, 0, 1e6, 0)                 \
+  X(FailureThreshold, ALEC_PC_K_DOUBLE_GT, failure_threshold, 0, 1e6, 0)           \
+  X(EnterCount, ALEC_PC_K_INT, enter_count, 1, ALEC_FLEET_DWELL_LIMIT, 0)          \
+  X(ExitCount, ALEC_PC_K_INT, exit_count, 1, ALEC_FLEET_DWELL_LIMIT, 0)            \
+  X(MinPeers, ALEC_PC_K_INT, min_peers, 3, ALEC_FLEET_MAX_EMITTERS_LIMIT, 0)       \
+  X(EvaluationInterval, ALEC_PC_K_DOUBLE, evaluation_interval, 0.001, 86400, 0)    \
+  X(SyncInterval, ALEC_PC_K_DOUBLE, sync_interval, 0.001, 86400 * 365.0, 0)        \
+  X(MADFloor, ALEC_PC_K_DOUBLE_GT, mad_floor, 0, 1e12, 0)                          \
+  X(StalePeriods, ALEC_PC_K_DOUBLE, stale_periods, 0, 1e6, 0)                      \
+  X(SilentFraction, ALEC_PC_K_DOUBLE, silent_fraction, 0, 1, 0)                    \
+  X(ShiftAlpha, ALEC_PC_K_DOUBLE_GT, shift_alpha, 0, 1, 0)                         \
+  X(RenotifyInterval, ALEC_PC_K_DOUBLE, renotify_interval, 0, 1e7, 0)
+
+/* Bit k of alec_pc_fleet.set is row k of the table: the parser's "given
+ * twice" mask and the "override the default" mask are one. */
 enum {
-  ALEC_PC_F_THRESHOLD = 1u << 0,
-  ALEC_PC_F_EXIT_THRESHOLD = 1u << 1,
-  ALEC_PC_F_FAILURE_THRESHOLD = 1u << 2,
-  ALEC_PC_F_ENTER_COUNT = 1u << 3,
-  ALEC_PC_F_EXIT_COUNT = 1u << 4,
-  ALEC_PC_F_MIN_PEERS = 1u << 5,
-  ALEC_PC_F_EVALUATION_INTERVAL = 1u << 6,
-  ALEC_PC_F_SYNC_INTERVAL = 1u << 7,
-  ALEC_PC_F_MAD_FLOOR = 1u << 8,
-  ALEC_PC_F_STALE_PERIODS = 1u << 9,
-  ALEC_PC_F_SILENT_FRACTION = 1u << 10,
-  ALEC_PC_F_SHIFT_ALPHA = 1u << 11,
-  ALEC_PC_F_RENOTIFY_INTERVAL = 1u << 12
+#define ALEC_PC_FLEET_INDEX_(n, k, f, lo, hi, rep) ALEC_PC_FI_##f,
+  ALEC_PC_FLEET_OPTIONS(ALEC_PC_FLEET_INDEX_)
+#undef ALEC_PC_FLEET_INDEX_
+  ALEC_PC_FI_COUNT
+};
+enum {
+  ALEC_PC_F_THRESHOLD = 1u << ALEC_PC_FI_threshold,
+  ALEC_PC_F_EXIT_THRESHOLD = 1u << ALEC_PC_FI_exit_threshold,
+  ALEC_PC_F_FAILURE_THRESHOLD = 1u << ALEC_PC_FI_failure_threshold,
+  ALEC_PC_F_ENTER_COUNT = 1u << ALEC_PC_FI_enter_count,
+  ALEC_PC_F_EXIT_COUNT = 1u << ALEC_PC_FI_exit_count,
+  ALEC_PC_F_MIN_PEERS = 1u << ALEC_PC_FI_min_peers,
+  ALEC_PC_F_EVALUATION_INTERVAL = 1u << ALEC_PC_FI_evaluation_interval,
+  ALEC_PC_F_SYNC_INTERVAL = 1u << ALEC_PC_FI_sync_interval,
+  ALEC_PC_F_MAD_FLOOR = 1u << ALEC_PC_FI_mad_floor,
+  ALEC_PC_F_STALE_PERIODS = 1u << ALEC_PC_FI_stale_periods,
+  ALEC_PC_F_SILENT_FRACTION = 1u << ALEC_PC_FI_silent_fraction,
+  ALEC_PC_F_SHIFT_ALPHA = 1u << ALEC_PC_FI_shift_alpha,
+  ALEC_PC_F_RENOTIFY_INTERVAL = 1u << ALEC_PC_FI_renotify_interval
 };
 
 /* <Fleet> options; only those whose bit is in `set` override the fleet
@@ -150,6 +177,12 @@ typedef struct alec_pc_dashboard {
   double history_interval; /* HistoryInterval: s per point, 1; [0.1, 86400] */
 } alec_pc_dashboard;
 
+/* <Dashboard> options, the shape of ALEC_PC_MQTT_OPTIONS. */
+#define ALEC_PC_DASHBOARD_OPTIONS(X)                                \
+  X(Listen, ALEC_PC_K_SPECIAL, listen, 0, 0, 0)                     \
+  X(History, ALEC_PC_K_INT, history, 0, 100000, 0)                  \
+  X(HistoryInterval, ALEC_PC_K_DOUBLE, history_interval, 0.1, 86400, 0)
+
 /* <MQTT "name"> (mqtt.h): one broker connection of a LoRaWAN network
  * server (ChirpStack v4, The Things Stack v3) or of custom gateways (raw).
  * Its options are ONE table, ALEC_PC_MQTT_OPTIONS: the parser
@@ -177,7 +210,10 @@ enum {
   ALEC_PC_K_FPORT,
   ALEC_PC_K_DIALECT,
   ALEC_PC_K_GROUPFROM,
-  ALEC_PC_K_SECURITY
+  ALEC_PC_K_SECURITY,
+  ALEC_PC_K_DOUBLE_GT, /* DOUBLE with lo excluded */
+  ALEC_PC_K_BOOL_NOT,  /* BOOL stored negated */
+  ALEC_PC_K_SPECIAL    /* own syntax, parsed by the block's code; lo, hi unused */
 };
 
 /* X(Name, kind, field, lo, hi, repeatable): lo..hi is the range of INT and
@@ -237,6 +273,34 @@ typedef struct alec_pc_mqtt {
 void alec_pc_mqtt_defaults(alec_pc_mqtt *m, const char *name);
 /* The profile FPort `port` maps to, or NULL. */
 const struct alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port);
+
+/* Top-level single-valued options of <Plugin alec>, the shape of
+ * ALEC_PC_MQTT_OPTIONS; a bit of seen_options per row. The repeatable
+ * blocks (Listen, Profile, Emitter, MQTT, AMQP) and <Fleet> (checked per
+ * option) are parsed by their own code. */
+#define ALEC_PC_OPTIONS(X)                                                             \
+  X(SecurityLevel, ALEC_PC_K_SECURITY, security, 0, 0, 0)                              \
+  X(AuthFile, ALEC_PC_K_STRING, auth_file, 1, ALEC_PC_PATH_LEN - 1, 0)                 \
+  X(AuthFileStrictModes, ALEC_PC_K_BOOL_NOT, auth_lax_modes, 0, 1, 0)                  \
+  X(EmitterFile, ALEC_PC_K_STRING, emitter_file, 1, ALEC_PC_PATH_LEN - 1, 0)           \
+  X(RateLimit, ALEC_PC_K_SPECIAL, rate_limit, 0, 0, 0)                                 \
+  X(ReceiveBufferSize, ALEC_PC_K_INT, receive_buffer, 0, 1u << 30, 0)                  \
+  X(QueueLength, ALEC_PC_K_INT, queue_length, 1, 1u << 24, 0)                          \
+  X(MaxEmitters, ALEC_PC_K_INT, max_emitters, 1, ALEC_FLEET_MAX_EMITTERS_LIMIT, 0)     \
+  X(EmitterTimeout, ALEC_PC_K_DOUBLE_GT, emitter_timeout, 0, 86400.0 * 365, 0)         \
+  X(UnknownEmitters, ALEC_PC_K_SPECIAL, reject_unknown, 0, 0, 0)                       \
+  X(UnknownMaxChannels, ALEC_PC_K_INT, unknown_max_channels, 1, ALEC_FLEET_MAX_CHANNELS_LIMIT, 0) \
+  X(MaxNewIdentifiers, ALEC_PC_K_DOUBLE, max_new_identifiers, 1, 1e7, 0)               \
+  X(MaxScoreValues, ALEC_PC_K_INT, max_score_values, 1, 100000000, 0)                  \
+  X(UnknownScores, ALEC_PC_K_SPECIAL, unknown_scores, 0, 0, 0)                         \
+  X(NotifyPriority, ALEC_PC_K_SPECIAL, notify_priority, 0, 0, 0)                       \
+  X(StateFile, ALEC_PC_K_STRING, state_file, 1, ALEC_PC_PATH_LEN - 1, 0)               \
+  X(TimestampTolerance, ALEC_PC_K_SPECIAL, time_past, 0, 0, 0)                         \
+  X(ReceiverId, ALEC_PC_K_STRING, receiver_id, 1, ALEC_PC_NAME_LEN - 1, 0)             \
+  X(StateInterval, ALEC_PC_K_DOUBLE, state_interval, 0, 86400.0 * 7, 0)                \
+  X(ResyncRequests, ALEC_PC_K_BOOL, resync_requests, 0, 1, 0)                          \
+  X(ResyncInterval, ALEC_PC_K_DOUBLE, resync_interval, 0, 86400, 0)                    \
+  X(Dashboard, ALEC_PC_K_SPECIAL, dashboard, 0, 0, 0)
 
 typedef struct alec_plugin_config {
   alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
