@@ -288,7 +288,7 @@ static int check(const story *s, const char *path) {
         double n = (u - 10 * d) / period_of(s, 21), p = period_of(s, 21);
         /* Stale after 3 periods, never below the floor; a scan is a quarter period late at most;
          * in real time the sender's pacing moves the last report by up to `slack` periods. */
-        double lo = fmax(2 * p, STALE_FLOOR - p - s->slack * p), hi = fmax(5 * p, STALE_FLOOR + 2 * p + s->slack * p);
+        double lo = fmax(2 * p, STALE_FLOOR - p - s->slack * p), hi = fmax(5 * p, STALE_FLOOR + (2 + 2 * s->slack) * p);
         if (!(u - 10 * d >= lo && u - 10 * d <= hi)) FAIL("emitter 21 stale after %.2f of its periods", n);
       } else {
         FAIL("stale event for emitter %u (%s) at day %.3f", e, st, u / d);
