@@ -250,6 +250,24 @@ START_TEST(payload_frames) {
   alec_rx_get_stats(rx, t0, &st);
   ck_assert_uint_eq(st.dispatched, 150);
   ck_assert_uint_eq(st.fleet.groups >= 1, 1);
+  /* Notifications, scores and the dashboard name the emitter as its values. */
+  char host[ALEC_RX_NAME_LEN];
+  alec_rx_emitter_host(rx, 0x70B3D57ED0001234u, host, sizeof host);
+  ck_assert_str_eq(host, "co2-hall");
+  alec_rx_emitter_host(rx, 0x70B3D57ED0005678u, host, sizeof host);
+  ck_assert_str_eq(host, "alec-70b3d57ed0005678");
+  /* A device renamed on the network server: the new name from its next frame on. */
+  double v[3] = {21.0, 49.0, 1000.0};
+  uint8_t frame[ALEC_FRAME_MAX];
+  int len = alec_encode_fixed(enc, v, 3, frame, sizeof frame);
+  ck_assert_int_gt(len, 0);
+  alec_rx_msg *m = payload_msg(0x70B3D57ED0001234u, frame, (size_t)len, 3, t0);
+  snprintf(m->host, sizeof m->host, "co2-hall-east");
+  alec_rx_process(rx, m);
+  free(m);
+  ck_assert_str_eq(cap.last_host, "co2-hall-east");
+  alec_rx_emitter_host(rx, 0x70B3D57ED0001234u, host, sizeof host);
+  ck_assert_str_eq(host, "co2-hall-east");
   alec_encoder_free(enc);
 }
 END_TEST

@@ -49,17 +49,6 @@ typedef struct dl_item {
   size_t len;
 } dl_item;
 
-/* `where` of an AMQP reply: what the downlink topic and body need. */
-typedef struct amqp_where {
-  int dialect;
-  uint8_t fport;
-  uint64_t dev_eui;
-  char application_id[ALEC_NS_ID_LEN];
-  char device_id[ALEC_NS_ID_LEN];
-  char tenant_id[ALEC_NS_ID_LEN];
-} amqp_where;
-_Static_assert(sizeof(amqp_where) <= ALEC_RX_REPLY_MAX, "an AMQP reply must fit alec_rx_reply");
-
 typedef struct consumer {
   alec_amqp *parent;
   alec_rx *rx;
@@ -142,24 +131,12 @@ static int send_reply(void *ctx, const uint8_t *where, size_t where_len, const u
   (void)ids;
   (void)n;
   (void)bare; /* the routing key addresses the device: the command byte alone */
-  if (where_len != sizeof(amqp_where)) return ALEC_EINVAL;
-  amqp_where w;
-  memcpy(&w, where, sizeof w);
-  alec_ns_uplink *u = calloc(1, sizeof *u);
-  if (u == NULL) return ALEC_ENOMEM;
-  u->dev_eui = w.dev_eui;
-  memcpy(u->application_id, w.application_id, sizeof u->application_id);
-  memcpy(u->device_id, w.device_id, sizeof u->device_id);
-  memcpy(u->tenant_id, w.tenant_id, sizeof u->tenant_id);
-  uint8_t cmd = ALEC_DOWNLINK_KEYFRAME;
   dl_item item;
-  int fport = c->cfg->downlink_fport > 0 ? c->cfg->downlink_fport : w.fport;
-  int rc = alec_ns_format_downlink(w.dialect, u, (uint8_t)fport, &cmd, 1, item.key, sizeof item.key, item.body,
-                                   sizeof item.body);
-  free(u);
+  int rc = alec_ns_keyframe_downlink(where, where_len, c->cfg->downlink_fport, item.key, sizeof item.key, item.body,
+                                     sizeof item.body);
   if (rc != 0) {
     atomic_fetch_add(&c->downlinks_failed, 1);
-    return ALEC_EINVAL;
+    return rc;
   }
   /* The MQTT topic as an AMQP routing key: RabbitMQ's MQTT plugin hands
    * application.<id>.device.<devEui>.command.down on amq.topic to the MQTT
@@ -413,22 +390,6 @@ static int on_delivery(consumer *c, amqp_envelope_t *env, alec_rx_msg **pending)
     return settle(c, env->delivery_tag, rc == ALEC_NSMSG_NO_PAYLOAD);
   }
   if (slot) snprintf(slot, ALEC_NS_ID_LEN, "%s", u->dedup_id);
-  if (c->cfg->downlinks) {
-    amqp_where w;
-    memset(&w, 0, sizeof w);
-    w.dialect = c->cfg->dialect;
-    w.fport = u->fport;
-    w.dev_eui = u->dev_eui;
-    memcpy(w.application_id, u->application_id, sizeof w.application_id);
-    memcpy(w.device_id, u->device_id, sizeof w.device_id);
-    memcpy(w.tenant_id, u->tenant_id, sizeof w.tenant_id);
-    m->reply.send = send_reply;
-    m->reply.ctx = c;
-    m->reply.budget = (unsigned)c->cfg->downlink_budget;
-    m->reply.interval = c->cfg->downlink_interval;
-    m->reply.where_len = sizeof w;
-    memcpy(m->reply.where, &w, sizeof w);
-  }
   m->done = on_done;
   m->done_ctx = c;
   m->done_tag = ((uint64_t)c->gen << TAG_BITS) | (env->delivery_tag & TAG_MASK);
@@ -587,7 +548,11 @@ int alec_amqp_open(alec_amqp **out, const alec_plugin_config *cfg, alec_rx *rx) 
                               .group_from = c->cfg->group_from,
                               .profile = alec_pc_amqp_fport,
                               .profile_arg = c->cfg,
-                              .endpoint = c};
+                              .endpoint = c,
+                              .reply_send = c->cfg->downlinks ? send_reply : NULL,
+                              .reply_ctx = c,
+                              .reply_budget = (unsigned)c->cfg->downlink_budget,
+                              .reply_interval = c->cfg->downlink_interval};
     c->up = malloc(sizeof *c->up);
     c->seen = calloc(SEEN_SLOTS, sizeof *c->seen);
     c->dl = calloc(DL_MAX, sizeof *c->dl);

@@ -22,6 +22,7 @@
 #include "alec/downlink.h"
 #include "alec/error.h"
 #include "alec/hash.h"
+#include "nsmsg.h"
 
 #define LOOP_TIMEOUT_MS 200
 #define BACKOFF_MIN 1.0
@@ -82,6 +83,7 @@ typedef struct client {
   dedup_gen gen[2]; /* gen[cur] is filled, the other is the previous one */
   int cur;
   alec_ns_uplink up;
+  alec_ns_source src; /* what this block says about its uplinks (nsmsg.h) */
   /* Problems and successes apart: a disconnect right after the start must
    * be logged, not swallowed by the rate limit of the "connected" line. */
   limiter trouble_log, up_log, rej_log[ALEC_MQTT_REJ_COUNT];
@@ -97,17 +99,6 @@ struct alec_mqtt {
   client *c;
   int lib_init;
 };
-
-/* The reply handle's `where`: what the downlink topic and JSON need of the
- * uplink (the uplink struct itself is far larger than a reply). */
-typedef struct dl_where {
-  uint64_t dev_eui;
-  uint8_t fport;
-  char application_id[ALEC_NS_ID_LEN];
-  char tenant_id[ALEC_NS_ID_LEN];
-  char device_id[ALEC_NS_ID_LEN];
-} dl_where;
-_Static_assert(sizeof(dl_where) <= ALEC_RX_REPLY_MAX, "a downlink address must fit alec_rx_reply");
 
 static double now_real(void) {
   struct timespec t;
@@ -194,22 +185,11 @@ static int send_downlink(void *ctx, const uint8_t *where, size_t where_len, cons
   (void)n;
   (void)bare; /* the network server addresses the device: the command byte alone */
   client *c = ctx;
-  if (where_len != sizeof(dl_where)) return ALEC_EINVAL;
-  dl_where w;
-  memcpy(&w, where, sizeof w);
-  alec_ns_uplink *u = calloc(1, sizeof *u);
-  if (u == NULL) return ALEC_ENOMEM;
-  u->dev_eui = w.dev_eui;
-  memcpy(u->application_id, w.application_id, sizeof u->application_id);
-  memcpy(u->tenant_id, w.tenant_id, sizeof u->tenant_id);
-  memcpy(u->device_id, w.device_id, sizeof u->device_id);
-  uint8_t cmd = ALEC_DOWNLINK_KEYFRAME;
   char topic[512], json[512];
-  int rc = alec_ns_format_downlink(c->cfg->dialect, u, w.fport, &cmd, 1, topic, sizeof topic, json, sizeof json);
-  free(u);
+  int rc = alec_ns_keyframe_downlink(where, where_len, c->cfg->downlink_fport, topic, sizeof topic, json, sizeof json);
   if (rc != 0) {
     add(&c->downlink_errors, 1);
-    return ALEC_EINVAL;
+    return rc;
   }
   size_t len = strlen(json);
   rc = mosquitto_publish(c->mosq, NULL, topic, (int)len, json, c->cfg->qos, false);
@@ -222,20 +202,6 @@ static int send_downlink(void *ctx, const uint8_t *where, size_t where_len, cons
 }
 
 /* ---- uplinks ----------------------------------------------------------------------- */
-
-/* Host names and groups become collectd identifiers, and the csv and rrd
- * writers make directories of them: only characters that are safe in a
- * path component, never a leading dot. */
-static void safe_name(const char *in, char *out, size_t cap) {
-  size_t i = 0;
-  for (; in[i] && i + 1 < cap; i++) {
-    char ch = in[i];
-    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-             ch == '-' || (ch == '.' && i > 0);
-    out[i] = ok ? ch : '_';
-  }
-  out[i] = '\0';
-}
 
 static void on_network_event(client *c, const struct mosquitto_message *msg, double now) {
   alec_ns_uplink *u = &c->up;
@@ -250,64 +216,28 @@ static void on_network_event(client *c, const struct mosquitto_message *msg, dou
     reject(c, -rc - 1, msg->topic, "device %016" PRIx64, u->dev_eui);
     return;
   }
-  if (u->data_len == 0) {
+  alec_rx_msg *m;
+  rc = alec_ns_to_msg(&c->src, u, now, &m);
+  if (rc == ALEC_NSMSG_NO_PAYLOAD) {
     reject(c, ALEC_MQTT_REJ_NO_PAYLOAD, msg->topic, "device %016" PRIx64, u->dev_eui);
     return;
   }
-  const alec_pc_profile *p = u->has_fport ? alec_pc_mqtt_fport(c->cfg, u->fport) : NULL;
-  if (p == NULL) {
+  if (rc == ALEC_NSMSG_UNMAPPED_FPORT) {
     reject(c, ALEC_MQTT_REJ_FPORT, msg->topic, "device %016" PRIx64 ", FPort %d", u->dev_eui,
            u->has_fport ? (int)u->fport : -1);
     return;
   }
-  if (u->dedup_id[0] && dedup_seen(c, u->dedup_id)) {
-    add(&c->duplicates, 1);
-    return;
-  }
-  alec_rx_msg *m = alec_rx_msg_new(u->data_len);
-  if (m == NULL) {
+  if (rc != 0) {
     add(&alec_rx_ingress_counters(c->rx)->queue_drops, 1);
     return;
   }
-  m->kind = ALEC_RX_PAYLOAD;
-  m->security = (uint8_t)c->cfg->security;
-  m->has_emitter = 1;
-  m->emitter = u->dev_eui;
-  m->received = now;
-  m->has_event_time = (uint8_t)(u->has_time != 0);
-  m->event_time = u->time;
-  m->has_fcnt = (uint8_t)(u->has_fcnt != 0);
-  m->fcnt = u->fcnt;
-  m->has_rssi = (uint8_t)(u->has_rssi != 0);
-  m->rssi = u->rssi;
-  m->has_snr = (uint8_t)(u->has_snr != 0);
-  m->snr = u->snr;
-  m->fport = u->fport;
-  m->format = (uint8_t)p->s.format;
-  m->channels = (uint8_t)p->s.channels;
-  m->profile = p;
-  m->endpoint = c->cfg;
-  safe_name(u->device_name, m->host, sizeof m->host);
-  if (c->cfg->group_from[0]) {
-    char g[ALEC_RX_GROUP_LEN];
-    if (alec_ns_group(u, c->cfg->group_from, g, sizeof g) == 1) safe_name(g, m->group, sizeof m->group);
+  /* After the refusals, so that a refused message is refused again when
+   * redelivered rather than counted as a duplicate. */
+  if (u->dedup_id[0] && dedup_seen(c, u->dedup_id)) {
+    add(&c->duplicates, 1);
+    free(m);
+    return;
   }
-  if (c->cfg->downlinks) {
-    dl_where w;
-    memset(&w, 0, sizeof w);
-    w.dev_eui = u->dev_eui;
-    w.fport = (uint8_t)(c->cfg->downlink_fport > 0 ? c->cfg->downlink_fport : u->fport);
-    memcpy(w.application_id, u->application_id, sizeof w.application_id);
-    memcpy(w.tenant_id, u->tenant_id, sizeof w.tenant_id);
-    memcpy(w.device_id, u->device_id, sizeof w.device_id);
-    m->reply.send = send_downlink;
-    m->reply.ctx = c;
-    m->reply.budget = (unsigned)c->cfg->downlink_budget;
-    m->reply.interval = c->cfg->downlink_interval;
-    m->reply.where_len = sizeof w;
-    memcpy(m->reply.where, &w, sizeof w);
-  }
-  memcpy(m->data, u->data, u->data_len);
   alec_rx_submit(c->rx, &m, 1);
 }
 
@@ -471,10 +401,22 @@ static void *client_main(void *arg) {
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
+static const alec_pc_profile *block_fport(const void *block, int port) { return alec_pc_mqtt_fport(block, port); }
+
 static int client_init(alec_mqtt *t, client *c, const alec_pc_mqtt *cfg) {
   c->owner = t;
   c->cfg = cfg;
   c->rx = t->rx;
+  c->src = (alec_ns_source){.dialect = cfg->dialect,
+                            .security = cfg->security,
+                            .group_from = cfg->group_from,
+                            .profile = block_fport,
+                            .profile_arg = cfg,
+                            .endpoint = cfg,
+                            .reply_send = cfg->downlinks ? send_downlink : NULL,
+                            .reply_ctx = c,
+                            .reply_budget = (unsigned)cfg->downlink_budget,
+                            .reply_interval = cfg->downlink_interval};
   c->backoff = BACKOFF_MIN;
   c->mosq = mosquitto_new(cfg->client_id, cfg->clean_session != 0, c);
   if (c->mosq == NULL) {

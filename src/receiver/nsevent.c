@@ -400,6 +400,9 @@ static int scalar(ns_parser *p, ns_frame *f, const struct ns_fdef *fd, int is_nu
   alec_ns_uplink *u = p->u;
   ns_num v;
   uint64_t x;
+  /* ChirpStack and TTS write the FPort (a uint32) as a JSON number; a
+   * string is a publisher that is not one of them. */
+  if (!is_num && (fd->field == F_CS_FPORT || fd->field == F_TTS_FPORT)) return fail(p, ALEC_NS_ETYPE);
   if (is_num || fd->type == T_NUM) {
     int r = parse_number(s, n, &v);
     if (r == -1) {

@@ -3,8 +3,10 @@
 #include "nsmsg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alec/downlink.h"
 #include "alec/error.h"
 #include "config.h"
 
@@ -57,7 +59,41 @@ int alec_ns_to_msg(const alec_ns_source *src, const alec_ns_uplink *u, double re
     char g[ALEC_RX_GROUP_LEN];
     if (alec_ns_group(u, src->group_from, g, sizeof g) == 1) alec_ns_safe_name(g, m->group, sizeof m->group);
   }
+  if (src->reply_send) {
+    alec_ns_where w;
+    memset(&w, 0, sizeof w);
+    w.dialect = src->dialect;
+    w.fport = (uint8_t)u->fport;
+    w.dev_eui = u->dev_eui;
+    memcpy(w.application_id, u->application_id, sizeof w.application_id);
+    memcpy(w.device_id, u->device_id, sizeof w.device_id);
+    memcpy(w.tenant_id, u->tenant_id, sizeof w.tenant_id);
+    m->reply.send = src->reply_send;
+    m->reply.ctx = src->reply_ctx;
+    m->reply.budget = src->reply_budget;
+    m->reply.interval = src->reply_interval;
+    m->reply.where_len = sizeof w;
+    memcpy(m->reply.where, &w, sizeof w);
+  }
   memcpy(m->data, u->data, u->data_len);
   *out = m;
   return 0;
+}
+
+int alec_ns_keyframe_downlink(const uint8_t *where, size_t where_len, int fport, char *topic, size_t topic_cap,
+                              char *body, size_t body_cap) {
+  if (where_len != sizeof(alec_ns_where)) return ALEC_EINVAL;
+  alec_ns_where w;
+  memcpy(&w, where, sizeof w);
+  alec_ns_uplink *u = calloc(1, sizeof *u);
+  if (u == NULL) return ALEC_ENOMEM;
+  u->dev_eui = w.dev_eui;
+  memcpy(u->application_id, w.application_id, sizeof u->application_id);
+  memcpy(u->device_id, w.device_id, sizeof u->device_id);
+  memcpy(u->tenant_id, w.tenant_id, sizeof u->tenant_id);
+  uint8_t cmd = ALEC_DOWNLINK_KEYFRAME;
+  int rc = alec_ns_format_downlink(w.dialect, u, (uint8_t)(fport > 0 ? fport : w.fport), &cmd, 1, topic, topic_cap,
+                                   body, body_cap);
+  free(u);
+  return rc != 0 ? ALEC_EINVAL : 0;
 }

@@ -22,7 +22,31 @@ typedef struct alec_ns_source {
   const struct alec_pc_profile *(*profile)(const void *arg, int fport);
   const void *profile_arg;
   const void *endpoint; /* alec_rx_msg.endpoint */
+  /* Downlinks: NULL send for none. The reply's `where` is an alec_ns_where
+   * (alec_ns_where_uplink() turns it back into what the formatter needs). */
+  int (*reply_send)(void *ctx, const uint8_t *where, size_t where_len, const uint64_t *ids, unsigned n, int bare);
+  void *reply_ctx;
+  unsigned reply_budget;
+  double reply_interval;
 } alec_ns_source;
+
+/* The reply handle's `where`: what a downlink's topic or routing key and
+ * body need of the uplink (the uplink struct is far larger than a reply). */
+typedef struct alec_ns_where {
+  int dialect;
+  uint8_t fport;
+  uint64_t dev_eui;
+  char application_id[ALEC_NS_ID_LEN];
+  char device_id[ALEC_NS_ID_LEN];
+  char tenant_id[ALEC_NS_ID_LEN];
+} alec_ns_where;
+_Static_assert(sizeof(alec_ns_where) <= ALEC_RX_REPLY_MAX, "a downlink address must fit alec_rx_reply");
+
+/* Formats the keyframe request for reply address `where` (where_len bytes)
+ * on `fport` (<= 0: the uplink's): topic (ChirpStack/TTS MQTT form) and
+ * JSON body. 0, or ALEC_EINVAL / ALEC_ENOMEM. */
+int alec_ns_keyframe_downlink(const uint8_t *where, size_t where_len, int fport, char *topic, size_t topic_cap,
+                              char *body, size_t body_cap);
 
 /* Why an uplink that parsed is not for the receiver (positive, so that
  * they never mix with the parser's negative kinds). */
@@ -39,8 +63,8 @@ void alec_ns_safe_name(const char *in, char *out, size_t cap);
 /* Builds the ALEC_RX_PAYLOAD message of uplink u received at `received`
  * (CLOCK_REALTIME s): emitter = DevEUI, the FPort's profile, host =
  * device name, group per GroupFrom, event time, fCnt, best-gateway RSSI and
- * SNR (names through alec_ns_safe_name). The reply handle is left to the
- * transport. 0 and *out (free()), an
+ * SNR (names through alec_ns_safe_name), and the reply handle when the
+ * source has downlinks. 0 and *out (free()), an
  * ALEC_NSMSG_* reason, or ALEC_ENOMEM. */
 int alec_ns_to_msg(const alec_ns_source *src, const alec_ns_uplink *u, double received, alec_rx_msg **out);
 

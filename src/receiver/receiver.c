@@ -68,7 +68,18 @@ typedef struct em_slot {
   uint8_t trust;    /* EM_SIGNED, EM_APART (unknown emitters, AuthFile configured) */
   uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
   uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
+  uint64_t host_hash; /* hash of the metadata host last remembered (rx_host), 0: none */
 } em_slot;
+
+/* The host an emitter without <Emitter> block last had its values
+ * dispatched under (network-server device name), so that notifications,
+ * scores and the dashboard name it as its values do. Apart from em_slot:
+ * those threads must not read the dispatch thread's table. */
+typedef struct rx_host {
+  uint64_t id;
+  int used;
+  char host[ALEC_RX_NAME_LEN];
+} rx_host;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
 #define EM_SIGNED 1u /* a record of it arrived in a verified signed datagram */
@@ -117,6 +128,10 @@ struct alec_rx {
    * so readers on other threads (alec_rx_with_fleet) see one or the other. */
   alec_ef ef;
   alec_rl *rl;
+  /* Any thread, under host_lock; a subset of ems (same size, rebuilt with it). */
+  pthread_mutex_t host_lock;
+  rx_host *hosts;
+  size_t hosts_used;
   double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 
   /* Messages processed whose `done` waits until their values are written
@@ -287,6 +302,58 @@ static em_slot *em_find(alec_rx *rx, uint64_t id, int create) {
   }
 }
 
+static rx_host *host_find(rx_host *t, size_t mask, size_t *used, uint64_t id, int create) {
+  size_t i = (size_t)alec_hash_id(id) & mask;
+  for (;;) {
+    rx_host *h = &t[i];
+    if (!h->used) {
+      if (!create || *used >= (mask + 1) / 4 * 3) return NULL;
+      h->used = 1;
+      h->id = id;
+      h->host[0] = '\0';
+      (*used)++;
+      return h;
+    }
+    if (h->id == id) return h;
+    i = (i + 1) & mask;
+  }
+}
+
+/* Dispatch thread: the lock only when an emitter's host changes. */
+static void host_remember(alec_rx *rx, em_slot *s, uint64_t id, const char *host) {
+  uint64_t hh = alec_hash_bytes(host, strlen(host));
+  if (hh == 0) hh = 1;
+  if (s->host_hash == hh) return;
+  pthread_mutex_lock(&rx->host_lock);
+  rx_host *h = host_find(rx->hosts, rx->ems_mask, &rx->hosts_used, id, 1);
+  if (h) {
+    snprintf(h->host, sizeof h->host, "%s", host);
+    s->host_hash = hh;
+  }
+  pthread_mutex_unlock(&rx->host_lock);
+}
+
+/* After em_prune: only the emitters still in ems keep their host. */
+static void host_prune(alec_rx *rx) {
+  size_t n = rx->ems_mask + 1, used = 0;
+  rx_host *fresh = calloc(n, sizeof(*fresh));
+  if (fresh == NULL) return;
+  pthread_mutex_lock(&rx->host_lock);
+  rx_host *old = rx->hosts;
+  for (size_t i = 0; i < n; i++) {
+    if (!old[i].used) continue;
+    em_slot *s = em_find(rx, old[i].id, 0);
+    if (s == NULL) continue;
+    rx_host *h = host_find(fresh, rx->ems_mask, &used, old[i].id, 1);
+    if (h) *h = old[i];
+    else s->host_hash = 0;
+  }
+  rx->hosts = fresh;
+  rx->hosts_used = used;
+  pthread_mutex_unlock(&rx->host_lock);
+  free(old);
+}
+
 /* Drops emitters not seen for 2 x EmitterTimeout (as the fleet does) by
  * rebuilding the table: linear probing has no cheap delete, and with a keyed
  * hash the rebuild is linear. */
@@ -319,6 +386,7 @@ static void em_prune(alec_rx *rx, double now) {
     else free(old[i].lr);
   }
   free(old);
+  host_prune(rx);
 }
 
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
@@ -369,7 +437,18 @@ static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const ale
 }
 
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
-  emitter_host(rx, rx_find(rx, id), NULL, id, out, cap);
+  const alec_pc_emitter *em = rx_find(rx, id);
+  if (em == NULL && rx->hosts) {
+    alec_rx *w = (alec_rx *)rx; /* the lock only */
+    pthread_mutex_lock(&w->host_lock);
+    size_t used = rx->hosts_used;
+    const rx_host *h = host_find(rx->hosts, rx->ems_mask, &used, id, 0);
+    int found = h && h->host[0];
+    if (found) snprintf(out, cap, "%s", h->host);
+    pthread_mutex_unlock(&w->host_lock);
+    if (found) return;
+  }
+  emitter_host(rx, em, NULL, id, out, cap);
 }
 
 const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
@@ -499,6 +578,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   for (size_t i = 0; map && i < keep; i++) vals[i].value = alec_pc_convert(map, vals[i].channel, vals[i].value);
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
+  if (em == NULL && s && m && m->host[0]) host_remember(rx, s, id, host);
   int clamped = 0;
   alec_rx_frame f = {
       .id = id,
@@ -1387,6 +1467,7 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   rx->sink = *sink;
   pthread_mutex_init(&rx->fleet_lock, NULL);
   pthread_mutex_init(&rx->log_lock, NULL);
+  pthread_mutex_init(&rx->host_lock, NULL);
   pthread_mutex_init(&rx->ack_lock, NULL);
   pthread_cond_init(&rx->ack_cond, NULL);
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
@@ -1412,7 +1493,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   size_t slots = 64;
   while (slots < 2 * cfg->max_emitters) slots <<= 1;
   rx->ems = calloc(slots, sizeof(*rx->ems));
-  if (rx->ems == NULL) goto fail;
+  rx->hosts = calloc(slots, sizeof(*rx->hosts));
+  if (rx->ems == NULL || rx->hosts == NULL) goto fail;
   rx->ems_mask = slots - 1;
   rx->next_prune = now_real() + PRUNE_INTERVAL;
   rx->id_tokens = cfg->max_new_identifiers;
@@ -1478,11 +1560,13 @@ void alec_rx_free(alec_rx *rx) {
   if (rx->ems)
     for (size_t i = 0; i <= rx->ems_mask; i++) free(rx->ems[i].lr);
   free(rx->ems);
+  free(rx->hosts);
   alec_sec_free(&rx->sec);
   alec_ef_free(&rx->ef);
   alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
+  pthread_mutex_destroy(&rx->host_lock);
   pthread_mutex_destroy(&rx->ack_lock);
   pthread_cond_destroy(&rx->ack_cond);
   for (size_t i = 0; i < rx->n_deferred; i++) free(rx->deferred[i].undo);
