@@ -212,7 +212,8 @@ for i in $(seq 0 $((DEVICES - 1))); do
   rows=$(it_csv_count "$h" "$p" temperature-air)
   tlv=$(grep -c "\"device\":$i,.*\"kind\":\"tlv\"" "$IT_TMP/uplinks.truth")
   max=$(it_csv_rows "$h" "$p" temperature-air | cut -d, -f2 | sort -g | tail -n 1)
-  worst=$( (it_csv_rows "$h" "$p" alec_anomaly-temperature-air; it_csv_rows "$(eui_host "$i")" "$p" alec_anomaly-gauge-ch1) |
+  worst=$( (it_csv_rows "$h" "$p" alec_anomaly-temperature-air; it_csv_rows "$h" "$p" alec_anomaly-gauge-ch1
+    it_csv_rows "$(eui_host "$i")" "$p" alec_anomaly-gauge-ch1) |
     cut -d, -f2 | sort -g | tail -n 1)
   case "${worst%%.*}" in 2) state="FAILURE" ;; 1) state="WARNING" ;; 0) state="normal" ;; *) state="-" ;; esac
   printf '   %-10s %-10s %7s %6s %8.0f %8.1f %6.1f %6.0f %8.1f %5.0f %5.1f  %.1f, %s\n' "$h" "$g" "$rows" "$tlv" \
