@@ -172,12 +172,20 @@ static int to_value(double v, int ds_type, value_t *out) {
 static atomic_int writers_gone;
 static atomic_uint_fast64_t written_directly;
 
+static atomic_int no_writers;
+
 static void dispatch_value(const value_list_t *vl) {
   if (!atomic_load_explicit(&writers_gone, memory_order_relaxed)) {
     plugin_dispatch_values(vl);
     return;
   }
-  plugin_write(NULL, NULL, vl);
+  /* Without any write plugin there is nothing to store, and collectd logs
+   * every attempt: once is enough (a fleet's scores are 100,000s of lists). */
+  if (atomic_load_explicit(&no_writers, memory_order_relaxed)) return;
+  if (plugin_write(NULL, NULL, vl) == ENOENT) {
+    atomic_store(&no_writers, 1);
+    return;
+  }
   atomic_fetch_add_explicit(&written_directly, 1, memory_order_relaxed);
 }
 

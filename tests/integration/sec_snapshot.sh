@@ -21,8 +21,9 @@ dport=$(it_free_port)
 N=${SEC_SNAPSHOT_N:-2000}
 "$SECTOOL" --random-emitters "$N" --channels 64 --seed 21 --base 1099511627776 >"$IT_TMP/wide.hex" || it_fail "sectool"
 
-# No CSV writer: 64 x N identifiers would be as many files.
 it_conf_begin
+# A writer: without one collectd logs a line per value it cannot store.
+it_conf_csv
 it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
   ReceiveBufferSize 16777216
   UnknownEmitters \"accept\"
