@@ -89,6 +89,7 @@ tests_integration_lorapub_LDADD = libalec.la $(MOSQUITTO_LIBS) $(SODIUM_LIBS) -l
 MQTT_IT_TESTS = \
 	tests/integration/mqtt.sh \
 	tests/integration/mqtt_restart.sh \
+	tests/integration/mqtt_restart_tts.sh \
 	tests/integration/mqtt_hostile.sh \
 	tests/integration/mqtt_raw.sh \
 	tests/integration/mqtt_tlv.sh
