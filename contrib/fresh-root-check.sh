@@ -106,6 +106,12 @@ deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap copies /etc/hostname but writes no /etc/hosts; the Debian
+# installer and the cloud images write this one. Without it the machine's
+# own name does not resolve, which no installed Debian has (RabbitMQ's node
+# start then waits for name lookups).
+h=$(cat "$root/etc/hostname" 2>/dev/null || hostname)
+[ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n' "${h:-debian}" >"$root/etc/hosts"
 git clone -q --no-hardlinks "$top" "$root/root/collectd-alec" || die "git clone failed"
 
 do_mount "$root/proc" -t proc proc
