@@ -55,31 +55,33 @@ const char *alec_rx_reject_name(int kind) {
   return kind >= 0 && kind < ALEC_RX_REJ_COUNT ? reject_name[kind] : "unknown";
 }
 
-/* Per emitter: what the receiver itself remembers (the fleet keeps the
- * decoder). Open addressing under a keyed hash, so ids cannot be chosen to
- * collide. */
+/* Per emitter: THE receiver's record of it (the fleet keeps the decoder).
+ * One table, open addressing under the keyed hash (alec_hash_id), so ids
+ * cannot be chosen to collide; what used to be tables of their own (the
+ * device name, the rate-limit bucket, the keyframe-request limits) are
+ * fields here. Bounded: emitters without configuration take at most
+ * MaxEmitters slots (em_find), configured ones (at most MaxEmitters, the
+ * blocks and the EmitterFile together) have room beside them, so a flood
+ * of unknown ids cannot take a configured emitter's record. */
 typedef struct em_slot {
-  uint64_t id;
-  double seen;   /* receive time of its last message; 0: free slot */
-  double last;   /* last value time, 0: none yet */
-  uint64_t group; /* hash of the metadata group last applied, 0: none */
+  uint64_t id;    /* id, used and host: written under host_lock (readers on other threads) */
+  uint8_t used;   /* 0: free slot */
+  uint8_t configured; /* counted apart from the unknown ones (recounted at each prune) */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
-  alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
   uint8_t trust;    /* EM_SIGNED, EM_APART (unknown emitters, AuthFile configured) */
   uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
+  double seen;   /* receive time of its last message */
+  double last;   /* last value time, 0: none yet */
+  uint64_t group; /* hash of the metadata group last applied, 0: none */
+  alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
   uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
-  uint64_t host_hash; /* hash of the metadata host last remembered (rx_host), 0: none */
+  /* The host an emitter without <Emitter> block last had its values
+   * dispatched under (network-server device name), so that notifications,
+   * scores and the dashboard name it as its values do; allocated only for
+   * emitters that have one. */
+  char *host;
+  uint64_t host_hash; /* hash of host, 0: none */
 } em_slot;
-
-/* The host an emitter without <Emitter> block last had its values
- * dispatched under (network-server device name), so that notifications,
- * scores and the dashboard name it as its values do. Apart from em_slot:
- * those threads must not read the dispatch thread's table. */
-typedef struct rx_host {
-  uint64_t id;
-  int used;
-  char host[ALEC_RX_NAME_LEN];
-} rx_host;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
 #define EM_SIGNED 1u /* a record of it arrived in a verified signed datagram */
@@ -118,8 +120,8 @@ struct alec_rx {
   int state_ready;
   double next_state_save, last_state_error;
   uint64_t state_errors_suppressed;
-  em_slot *ems;
-  size_t ems_mask, ems_used;
+  em_slot *ems; /* swapped under host_lock (em_prune) */
+  size_t ems_mask, ems_used, ems_unknown, ems_limit;
   double next_prune, next_stale;
   double data_clock; /* latest receive time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
@@ -128,10 +130,9 @@ struct alec_rx {
    * so readers on other threads (alec_rx_with_fleet) see one or the other. */
   alec_ef ef;
   alec_rl *rl;
-  /* Any thread, under host_lock; a subset of ems (same size, rebuilt with it). */
+  /* Readers of em_slot.host on other threads; the dispatch thread takes it
+   * to write a slot's id, used or host, and to swap the table. */
   pthread_mutex_t host_lock;
-  rx_host *hosts;
-  size_t hosts_used;
   double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 
   /* Messages processed whose `done` waits until their values are written
@@ -285,88 +286,69 @@ const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id) { re
 
 /* ---- per-emitter table ---------------------------------------------------- */
 
-static em_slot *em_find(alec_rx *rx, uint64_t id, int create) {
-  size_t i = (size_t)alec_hash_id(id) & rx->ems_mask;
-  for (;;) {
-    em_slot *s = &rx->ems[i];
-    if (s->seen == 0) {
-      if (!create || rx->ems_used >= (rx->ems_mask + 1) / 4 * 3) return NULL;
-      memset(s, 0, sizeof(*s));
-      s->id = id;
-      s->seen = -1; /* taken; the caller stamps it */
-      rx->ems_used++;
-      return s;
-    }
-    if (s->id == id) return s;
-    i = (i + 1) & rx->ems_mask;
-  }
-}
-
-static rx_host *host_find(rx_host *t, size_t mask, size_t *used, uint64_t id, int create) {
+static em_slot *slot_probe(em_slot *t, size_t mask, uint64_t id) {
   size_t i = (size_t)alec_hash_id(id) & mask;
   for (;;) {
-    rx_host *h = &t[i];
-    if (!h->used) {
-      if (!create || *used >= (mask + 1) / 4 * 3) return NULL;
-      h->used = 1;
-      h->id = id;
-      h->host[0] = '\0';
-      (*used)++;
-      return h;
-    }
-    if (h->id == id) return h;
+    em_slot *s = &t[i];
+    if (!s->used || s->id == id) return s;
     i = (i + 1) & mask;
   }
 }
 
+/* The record of `id`; with `create`, a new one (seen 0) unless the table is
+ * full for it: an emitter without configuration (`configured` 0) finds no
+ * room once MaxEmitters of them are remembered (the fleet would refuse it
+ * too), a configured one only when the whole table is full, which its
+ * sizing (alec_rx_new) leaves for configuration changes between prunes. */
+static em_slot *em_find(alec_rx *rx, uint64_t id, int create, int configured) {
+  em_slot *s = slot_probe(rx->ems, rx->ems_mask, id);
+  if (s->used) return s;
+  if (!create || rx->ems_used >= rx->ems_limit) return NULL;
+  if (!configured && rx->ems_unknown >= rx->cfg->max_emitters) return NULL;
+  pthread_mutex_lock(&rx->host_lock);
+  memset(s, 0, sizeof(*s));
+  s->id = id;
+  s->used = 1;
+  pthread_mutex_unlock(&rx->host_lock);
+  s->configured = configured != 0;
+  rx->ems_used++;
+  if (!configured) rx->ems_unknown++;
+  return s;
+}
+
 /* Dispatch thread: the lock only when an emitter's host changes. */
-static void host_remember(alec_rx *rx, em_slot *s, uint64_t id, const char *host) {
+static void host_remember(alec_rx *rx, em_slot *s, const char *host) {
   uint64_t hh = alec_hash_bytes(host, strlen(host));
   if (hh == 0) hh = 1;
   if (s->host_hash == hh) return;
+  size_t n = strlen(host) + 1;
+  char *copy = malloc(n);
+  if (copy == NULL) return;
+  memcpy(copy, host, n);
   pthread_mutex_lock(&rx->host_lock);
-  rx_host *h = host_find(rx->hosts, rx->ems_mask, &rx->hosts_used, id, 1);
-  if (h) {
-    snprintf(h->host, sizeof h->host, "%s", host);
-    s->host_hash = hh;
-  }
-  pthread_mutex_unlock(&rx->host_lock);
-}
-
-/* After em_prune: only the emitters still in ems keep their host. */
-static void host_prune(alec_rx *rx) {
-  size_t n = rx->ems_mask + 1, used = 0;
-  rx_host *fresh = calloc(n, sizeof(*fresh));
-  if (fresh == NULL) return;
-  pthread_mutex_lock(&rx->host_lock);
-  rx_host *old = rx->hosts;
-  for (size_t i = 0; i < n; i++) {
-    if (!old[i].used) continue;
-    em_slot *s = em_find(rx, old[i].id, 0);
-    if (s == NULL) continue;
-    rx_host *h = host_find(fresh, rx->ems_mask, &used, old[i].id, 1);
-    if (h) *h = old[i];
-    else s->host_hash = 0;
-  }
-  rx->hosts = fresh;
-  rx->hosts_used = used;
+  char *old = s->host;
+  s->host = copy;
   pthread_mutex_unlock(&rx->host_lock);
   free(old);
+  s->host_hash = hh;
+}
+
+static void slot_free(em_slot *s) {
+  free(s->lr);
+  free(s->host);
 }
 
 /* Drops emitters not seen for 2 x EmitterTimeout (as the fleet does) by
  * rebuilding the table: linear probing has no cheap delete, and with a keyed
- * hash the rebuild is linear. */
+ * hash the rebuild is linear. Built aside, swapped under host_lock. */
 static void em_prune(alec_rx *rx, double now) {
   double keep = 2 * rx->cfg->emitter_timeout;
-  size_t n = rx->ems_mask + 1;
+  size_t n = rx->ems_mask + 1, used = 0, unknown = 0;
   em_slot *old = rx->ems;
   em_slot *fresh = calloc(n, sizeof(*fresh));
   if (fresh == NULL) return;
-  rx->ems = fresh;
-  rx->ems_used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (old[i].seen == 0) continue;
+    if (!old[i].used) continue;
     if (now - old[i].seen > keep) {
       /* Group assignments the receiver made go with the emitter: the
        * fleet bounds them by MaxEmitters. */
@@ -378,15 +360,22 @@ static void em_prune(alec_rx *rx, double now) {
           pthread_mutex_unlock(&rx->fleet_lock);
         }
       }
-      free(old[i].lr);
+      slot_free(&old[i]);
       continue;
     }
-    em_slot *s = em_find(rx, old[i].id, 1);
-    if (s) *s = old[i];
-    else free(old[i].lr);
+    em_slot *s = slot_probe(fresh, rx->ems_mask, old[i].id);
+    *s = old[i];
+    /* The EmitterFile may have changed since the slot was made. */
+    s->configured = rx_find(rx, s->id) != NULL;
+    used++;
+    unknown += !s->configured;
   }
+  pthread_mutex_lock(&rx->host_lock);
+  rx->ems = fresh;
+  pthread_mutex_unlock(&rx->host_lock);
+  rx->ems_used = used;
+  rx->ems_unknown = unknown;
   free(old);
-  host_prune(rx);
 }
 
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
@@ -438,13 +427,12 @@ static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const ale
 
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
   const alec_pc_emitter *em = rx_find(rx, id);
-  if (em == NULL && rx->hosts) {
+  if (em == NULL && rx->ems) {
     alec_rx *w = (alec_rx *)rx; /* the lock only */
     pthread_mutex_lock(&w->host_lock);
-    size_t used = rx->hosts_used;
-    const rx_host *h = host_find(rx->hosts, rx->ems_mask, &used, id, 0);
-    int found = h && h->host[0];
-    if (found) snprintf(out, cap, "%s", h->host);
+    const em_slot *s = slot_probe(rx->ems, rx->ems_mask, id);
+    int found = s->used && s->host;
+    if (found) snprintf(out, cap, "%s", s->host);
     pthread_mutex_unlock(&w->host_lock);
     if (found) return;
   }
@@ -578,7 +566,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   for (size_t i = 0; map && i < keep; i++) vals[i].value = alec_pc_convert(map, vals[i].channel, vals[i].value);
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
-  if (em == NULL && s && m && m->host[0]) host_remember(rx, s, id, host);
+  if (em == NULL && s && m && m->host[0]) host_remember(rx, s, host);
   int clamped = 0;
   alec_rx_frame f = {
       .id = id,
@@ -747,7 +735,12 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                rx->cfg->rate_burst);
     return;
   }
-  em_slot *s = em_find(rx, id, 1);
+  em_slot *s = em_find(rx, id, 1, em != NULL);
+  if (s == NULL && em == NULL) {
+    reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters without configuration remembered",
+               rx->ems_unknown);
+    return;
+  }
   if (s) s->seen = m->received;
   /* The families share one context per emitter: a single-value frame for
    * source k would move the predictor of fixed channel k-1. An emitter
@@ -904,7 +897,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
                rx->cfg->rate_burst);
     return;
   }
-  em_slot *s = em_find(rx, id, 1);
+  em_slot *s = em_find(rx, id, 1, em != NULL);
   if (s == NULL) {
     reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
     return;
@@ -1200,7 +1193,6 @@ static void sec_reload(alec_rx *rx) {
   else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
 }
 
-static em_slot *em_find(alec_rx *rx, uint64_t id, int create);
 
 typedef struct {
   alec_rx *rx;
@@ -1220,7 +1212,7 @@ static void ef_group(void *arg, uint64_t id, const char *group) {
     snprintf(g->first_group, sizeof g->first_group, "%s", group);
   }
   /* A group from metadata applies again once the file gives none. */
-  em_slot *s = em_find(rx, id, 0);
+  em_slot *s = em_find(rx, id, 0, 0);
   if (s) s->group = 0;
 }
 
@@ -1490,12 +1482,14 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
     }
     rx->rs_ready = 1;
   }
+  /* MaxEmitters unknown and up to MaxEmitters configured emitters at a
+   * load of 3/4 at most (probe chains stay short). */
   size_t slots = 64;
-  while (slots < 2 * cfg->max_emitters) slots <<= 1;
+  while (slots / 4 * 3 < 2 * cfg->max_emitters) slots <<= 1;
   rx->ems = calloc(slots, sizeof(*rx->ems));
-  rx->hosts = calloc(slots, sizeof(*rx->hosts));
-  if (rx->ems == NULL || rx->hosts == NULL) goto fail;
+  if (rx->ems == NULL) goto fail;
   rx->ems_mask = slots - 1;
+  rx->ems_limit = slots / 4 * 3;
   rx->next_prune = now_real() + PRUNE_INTERVAL;
   rx->id_tokens = cfg->max_new_identifiers;
   if (cfg->unknown_defaulted)
@@ -1558,9 +1552,8 @@ void alec_rx_free(alec_rx *rx) {
   if (rx->rs_ready) alec_rs_destroy(&rx->rs);
   alec_fleet_free(rx->fleet);
   if (rx->ems)
-    for (size_t i = 0; i <= rx->ems_mask; i++) free(rx->ems[i].lr);
+    for (size_t i = 0; i <= rx->ems_mask; i++) slot_free(&rx->ems[i]);
   free(rx->ems);
-  free(rx->hosts);
   alec_sec_free(&rx->sec);
   alec_ef_free(&rx->ef);
   alec_rl_free(rx->rl);
