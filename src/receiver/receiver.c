@@ -81,6 +81,7 @@ typedef struct em_slot {
    * emitters that have one. */
   char *host;
   uint64_t host_hash; /* hash of host, 0: none */
+  alec_rl_bucket rl;  /* RateLimit */
 } em_slot;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
@@ -129,7 +130,8 @@ struct alec_rx {
   /* EmitterFile registry: swapped on the dispatch thread under fleet_lock,
    * so readers on other threads (alec_rx_with_fleet) see one or the other. */
   alec_ef ef;
-  alec_rl *rl;
+  alec_rl rl;
+  int rl_on; /* RateLimit set */
   /* Readers of em_slot.host on other threads; the dispatch thread takes it
    * to write a slot's id, used or host, and to swap the table. */
   pthread_mutex_t host_lock;
@@ -730,11 +732,6 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
     return;
   }
   /* Before decoding: a flood costs a hash lookup, not a decode. */
-  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
-    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
-               rx->cfg->rate_burst);
-    return;
-  }
   em_slot *s = em_find(rx, id, 1, em != NULL);
   if (s == NULL && em == NULL) {
     reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters without configuration remembered",
@@ -742,6 +739,13 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
     return;
   }
   if (s) s->seen = m->received;
+  /* A configured emitter without a record (the table full between two
+   * prunes) is bounded by its configuration: not limited. */
+  if (rx->rl_on && s && !alec_rl_allow(&rx->rl, &s->rl, m->received)) {
+    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
+               rx->cfg->rate_burst);
+    return;
+  }
   /* The families share one context per emitter: a single-value frame for
    * source k would move the predictor of fixed channel k-1. An emitter
    * speaks one family (a configured Format enforces it above). */
@@ -892,17 +896,17 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   double exact[64];
   int parsed = is_alec ? 0 : tlv_values(rx, m, prof, exact);
   if (parsed < 0) return;
-  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
-    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
-               rx->cfg->rate_burst);
-    return;
-  }
   em_slot *s = em_find(rx, id, 1, em != NULL);
   if (s == NULL) {
     reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
     return;
   }
   s->seen = m->received;
+  if (rx->rl_on && !alec_rl_allow(&rx->rl, &s->rl, m->received)) {
+    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
+               rx->cfg->rate_burst);
+    return;
+  }
   if (s->family && s->family != (uint8_t)ALEC_FORMAT_FIXED) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "fixed frame from an emitter that sends %s frames (family switch)",
                alec_format_name((alec_format)s->family));
@@ -1440,9 +1444,8 @@ static int sec_start(alec_rx *rx) {
   if (warn[0]) alec_rx_log(rx, ALEC_RX_LOG_WARNING, "option `AuthFile': %s", warn);
   if (rx->sec.keys) alec_rx_log(rx, ALEC_RX_LOG_INFO, "%zu keys loaded from %s", rx->sec.keys->n, rx->sec.path);
   if (rx->cfg->rate_limit > 0) {
-    size_t cap = 2 * rx->cfg->max_emitters;
-    if (cap > ((size_t)1 << 22)) cap = (size_t)1 << 22; /* 128 MiB of buckets at most */
-    rc = alec_rl_new(&rx->rl, rx->cfg->rate_limit, rx->cfg->rate_burst, cap);
+    rc = alec_rl_init(&rx->rl, rx->cfg->rate_limit, rx->cfg->rate_burst);
+    rx->rl_on = rc == 0;
     if (rc != 0) {
       alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `RateLimit': %s", alec_strerror(rc));
       return -1;
@@ -1556,7 +1559,6 @@ void alec_rx_free(alec_rx *rx) {
   free(rx->ems);
   alec_sec_free(&rx->sec);
   alec_ef_free(&rx->ef);
-  alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
   pthread_mutex_destroy(&rx->host_lock);
