@@ -82,6 +82,7 @@ typedef struct em_slot {
   char *host;
   uint64_t host_hash; /* hash of host, 0: none */
   alec_rl_bucket rl;  /* RateLimit */
+  alec_rs_emitter rs; /* keyframe requests (ResyncInterval, the daily budget) */
 } em_slot;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
@@ -116,7 +117,6 @@ struct alec_rx {
 
   /* Dispatch thread only. */
   alec_rs rs;
-  int rs_ready;
   uint64_t rs_synced;
   int state_ready;
   double next_state_save, last_state_error;
@@ -445,13 +445,13 @@ const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
 
 /* ---- keyframe requests and the state file ------------------------------------ */
 
-static void resync_note(alec_rx *rx, const alec_rx_msg *m, uint64_t id, int bare) {
-  if (!rx->rs_ready || m->reply.send == NULL) return;
-  alec_rs_request(&rx->rs, id, bare, 1.0 + now_mono(), &m->reply);
+static void resync_note(alec_rx *rx, const alec_rx_msg *m, em_slot *s, uint64_t id, int bare) {
+  if (!rx->rs.ready || m->reply.send == NULL) return;
+  alec_rs_request(&rx->rs, s ? &s->rs : NULL, id, bare, 1.0 + now_mono(), &m->reply);
 }
 
 static void resync_flush(alec_rx *rx, const alec_rx_msg *m) {
-  if (!rx->rs_ready) return;
+  if (!rx->rs.ready) return;
   alec_rs_flush(&rx->rs, &m->reply);
   uint64_t sum = rx->rs.sent + rx->rs.limited + rx->rs.failed;
   if (sum == rx->rs_synced) return;
@@ -780,11 +780,11 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                  alec_strerror(n));
     /* A frame that needs prediction state we do not have (restart without
      * state, lost keyframe) is cured by a keyframe; a replay is not. */
-    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, id, bare);
+    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, s, id, bare);
     return;
   }
   if (s) s->family = (uint8_t)fmt;
-  if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
+  if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, s, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
   if (em == NULL) n = admit_channels(rx, m, id, s, vals, n, how);
   deliver(rx, id, em, m, s, vals, n, &info, period);
@@ -1000,7 +1000,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     }
     reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "fixed frame of %zu bytes: %s%s", m->len, alec_strerror(rc),
                empty ? " (no state yet: the next TLV fallback starts it)" : "");
-    resync_note(rx, m, id, 1);
+    resync_note(rx, m, s, id, 1);
     return;
   }
   s->family = (uint8_t)ALEC_FORMAT_FIXED;
@@ -1020,7 +1020,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   }
   /* A keyframe (its TLV) does not re-anchor a predictor by itself, but
    * every exact observation shrinks what a loss left: ask for one. */
-  if (lost > 0 || uncertain || fc == ALEC_LR_FCNT_RESET) resync_note(rx, m, id, 1);
+  if (lost > 0 || uncertain || fc == ALEC_LR_FCNT_RESET) resync_note(rx, m, s, id, 1);
   deliver(rx, id, em, m, s, vals, (int)n, &info, period);
 }
 
@@ -1173,7 +1173,7 @@ void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
   int has_undo = 0;
   if (m->done && rx->sink.mark && m->kind == ALEC_RX_PAYLOAD && m->has_emitter)
     has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
-  if (rx->rs_ready) alec_rs_begin(&rx->rs);
+  if (rx->rs.ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
@@ -1479,11 +1479,10 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   if (sec_start(rx) != 0) goto fail;
   state_restore(rx);
   if (cfg->resync_requests) {
-    if (alec_rs_init(&rx->rs, cfg->max_emitters, cfg->resync_interval) != 0) {
-      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncRequests': out of memory");
+    if (alec_rs_init(&rx->rs, cfg->resync_interval) != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncInterval' %g: invalid", cfg->resync_interval);
       goto fail;
     }
-    rx->rs_ready = 1;
   }
   /* MaxEmitters unknown and up to MaxEmitters configured emitters at a
    * load of 3/4 at most (probe chains stay short). */
@@ -1552,7 +1551,6 @@ void alec_rx_free(alec_rx *rx) {
   if (rx == NULL) return;
   alec_rx_stop(rx);
   alec_rxq_destroy(&rx->queue);
-  if (rx->rs_ready) alec_rs_destroy(&rx->rs);
   alec_fleet_free(rx->fleet);
   if (rx->ems)
     for (size_t i = 0; i <= rx->ems_mask; i++) slot_free(&rx->ems[i]);
