@@ -66,6 +66,9 @@ static void learn(const alec_fleet *f, emitter *e, double v) {
   if (v == 0.0) v = 0.0; /* one pattern for +0 and -0 */
   uint64_t bits = alec_f64_bits(v);
   uint32_t now = ++e->pat_clock;
+  /* Unkeyed on purpose: the sender chooses these values, but the sets are
+   * this emitter's own and bounded, so colliding values only evict its own
+   * patterns, and the keyed hash would cost more than the set it indexes. */
   pat_slot *set = &e->pat[(mix64(bits) >> 32) % PAT_SETS * PAT_WAYS];
   int victim = -1;
   uint32_t vcount = UINT32_MAX, vlast = UINT32_MAX;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "alec/hash.h"
 #include "alec/preload.h"
 #include "alec/wire.h"
 
@@ -86,8 +87,9 @@
 
 /* Open addressing, linear probing, backward-shift deletion: O(1) expected
  * with no tombstones to accumulate. Emitter ids come from the network, so
- * keys are mixed with a per-table secret seed: without it, ids chosen to
- * share their low hash bits would turn every lookup into a long probe. */
+ * keys are hashed with the project's keyed hash (alec_hash_id, SipHash
+ * under a per-process random key): ids cannot be chosen to share their low
+ * hash bits and turn every lookup into a long probe. */
 typedef struct map_slot {
   uint64_t key;
   uint32_t val; /* NONE = empty */
@@ -101,9 +103,11 @@ typedef struct u64map {
   map_slot *s;
   uint32_t mask; /* capacity - 1, capacity a power of two; 0 when unallocated */
   uint32_t n;
-  uint64_t seed;
 } u64map;
 
+/* Unkeyed: only for what no sender can turn into long probes (a bounded
+ * set-associative cache per emitter, the pattern set, where colliding
+ * values only evict that emitter's own patterns). */
 static inline uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -112,7 +116,7 @@ static inline uint64_t mix64(uint64_t x) {
 }
 
 static inline uint32_t hslot(const u64map *m, uint64_t key) {
-  return (uint32_t)mix64(key ^ m->seed) & m->mask;
+  return (uint32_t)alec_hash_id(key) & m->mask;
 }
 
 static inline const map_slot *map_slot_of(const u64map *m, uint64_t key) {

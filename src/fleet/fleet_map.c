@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fleet module: large-array allocation (huge pages) and the seeded hash
+/* Fleet module: large-array allocation (huge pages) and the keyed hash
  * maps. */
 #include "fleet_int.h"
 
@@ -52,7 +52,7 @@ static int map_rehash(u64map *m, uint32_t cap) {
   if (m->mask)
     for (uint32_t i = 0; i <= m->mask; i++) {
       if (m->s[i].val == NONE) continue;
-      uint32_t j = (uint32_t)mix64(m->s[i].key ^ m->seed) & nmask;
+      uint32_t j = (uint32_t)alec_hash_id(m->s[i].key) & nmask;
       while (ns[j].val != NONE) j = (j + 1) & nmask;
       ns[j] = m->s[i];
     }
