@@ -1586,6 +1586,8 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   memset(out, 0, sizeof(*out));
   pthread_mutex_lock(&rx->fleet_lock);
   alec_fleet_get_stats(rx->fleet, now, &out->fleet);
+  out->emitter_records = rx->ems_mask + 1;
+  out->emitter_table_bytes = out->emitter_records * sizeof(em_slot);
   out->held_back = rx->held_back;
   out->unconvertible = rx->unconvertible;
   out->dispatched = rx->dispatched;
