@@ -93,7 +93,7 @@
 typedef struct map_slot {
   uint64_t key;
   uint32_t val; /* NONE = empty */
-  uint32_t pad;
+  uint32_t hash; /* low bits of the key's hash: growth and deletion do not hash again */
   /* The emitter map keeps the decoder here: decoding can start as soon as
    * the slot is read, while the emitter's own block is still on its way. */
   void *aux;
@@ -137,7 +137,7 @@ static inline uint32_t map_find(const u64map *m, uint64_t key) {
 
 /* Inserts or overwrites; the caller reserved room. */
 static inline void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux) {
-  uint32_t i = hslot(m, key);
+  uint32_t h = (uint32_t)alec_hash_id(key), i = h & m->mask;
   while (m->s[i].val != NONE) {
     if (m->s[i].key == key) {
       m->s[i].val = val;
@@ -148,6 +148,7 @@ static inline void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux)
   }
   m->s[i].key = key;
   m->s[i].val = val;
+  m->s[i].hash = h;
   m->s[i].aux = aux;
   m->n++;
 }
