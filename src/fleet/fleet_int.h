@@ -119,6 +119,19 @@ static inline uint32_t hslot(const u64map *m, uint64_t key) {
   return (uint32_t)alec_hash_id(key) & m->mask;
 }
 
+/* With the key's hash already computed (h: alec_hash_id(key), any table
+ * size: the batch path hashes each id once for its prefetches and lookup). */
+static inline const map_slot *map_slot_of_h(const u64map *m, uint64_t key, uint64_t h) {
+  if (m->mask == 0) return NULL;
+  uint32_t i = (uint32_t)h & m->mask;
+  for (;;) {
+    const map_slot *s = &m->s[i];
+    if (s->val == NONE) return NULL;
+    if (s->key == key) return s;
+    i = (i + 1) & m->mask;
+  }
+}
+
 static inline const map_slot *map_slot_of(const u64map *m, uint64_t key) {
   if (m->mask == 0) return NULL;
   uint32_t i = hslot(m, key);
