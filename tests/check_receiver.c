@@ -582,6 +582,36 @@ START_TEST(emitter_table_bounds) {
     ck_assert_double_eq_tol(cap.last_value[0], v[0], 0.005);
   }
   ck_assert_uint_eq(cap.values, 10 + 49 * 2 + 10);
+  /* A device name in the record; then the prune (2 x EmitterTimeout): the
+   * silent records go and free their room, a live one keeps its name. */
+  double ov2[2] = {1.5, 2.5};
+  olen = alec_encode_fixed(other, ov2, 2, frame, sizeof frame);
+  ck_assert_int_gt(olen, 0);
+  m = payload_msg(1000, frame, (size_t)olen, 2, t0 + 5000);
+  snprintf(m->host, sizeof m->host, "dev-1000");
+  alec_rx_process(rx, m);
+  free(m);
+  ck_assert_str_eq(cap.last_host, "dev-1000");
+  char host[ALEC_RX_NAME_LEN];
+  alec_rx_emitter_host(rx, 1000, host, sizeof host);
+  ck_assert_str_eq(host, "dev-1000");
+  double later = t0 + 2 * cfg.emitter_timeout + 100;
+  alec_rx_evaluate(rx, later);
+  alec_rx_emitter_host(rx, 1000, host, sizeof host);
+  ck_assert_str_eq(host, "dev-1000");
+  alec_rx_emitter_host(rx, 1001, host, sizeof host);
+  ck_assert_str_eq(host, "alec-00000000000003e9");
+  alec_encoder *fresh;
+  ck_assert_int_eq(alec_encoder_new(&fresh, NULL), 0);
+  olen = alec_encode_fixed(fresh, ov, 2, frame, sizeof frame);
+  size_t before = cap.values;
+  m = payload_msg(1199, frame, (size_t)olen, 2, later);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_get_stats(rx, later, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 151);
+  ck_assert_uint_eq(cap.values, before + 2);
+  alec_encoder_free(fresh);
   alec_encoder_free(enc);
   alec_encoder_free(other);
 }

@@ -342,7 +342,9 @@ static void slot_free(em_slot *s) {
 
 /* Drops emitters not seen for 2 x EmitterTimeout (as the fleet does) by
  * rebuilding the table: linear probing has no cheap delete, and with a keyed
- * hash the rebuild is linear. Built aside, swapped under host_lock. */
+ * hash the rebuild is linear. Built aside and swapped under host_lock; the
+ * dropped records are freed only then, since a reader may be copying a
+ * device name out of the old table until the swap. */
 static void em_prune(alec_rx *rx, double now) {
   double keep = 2 * rx->cfg->emitter_timeout;
   size_t n = rx->ems_mask + 1, used = 0, unknown = 0;
@@ -350,21 +352,7 @@ static void em_prune(alec_rx *rx, double now) {
   em_slot *fresh = calloc(n, sizeof(*fresh));
   if (fresh == NULL) return;
   for (size_t i = 0; i < n; i++) {
-    if (!old[i].used) continue;
-    if (now - old[i].seen > keep) {
-      /* Group assignments the receiver made go with the emitter: the
-       * fleet bounds them by MaxEmitters. */
-      if ((old[i].trust & EM_APART) || old[i].group) {
-        const alec_pc_emitter *em = rx_find(rx, old[i].id);
-        if (em == NULL || em->group[0] == '\0') {
-          pthread_mutex_lock(&rx->fleet_lock);
-          alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
-          pthread_mutex_unlock(&rx->fleet_lock);
-        }
-      }
-      slot_free(&old[i]);
-      continue;
-    }
+    if (!old[i].used || now - old[i].seen > keep) continue;
     em_slot *s = slot_probe(fresh, rx->ems_mask, old[i].id);
     *s = old[i];
     /* The EmitterFile may have changed since the slot was made. */
@@ -377,6 +365,20 @@ static void em_prune(alec_rx *rx, double now) {
   pthread_mutex_unlock(&rx->host_lock);
   rx->ems_used = used;
   rx->ems_unknown = unknown;
+  for (size_t i = 0; i < n; i++) {
+    if (!old[i].used || !(now - old[i].seen > keep)) continue;
+    /* Group assignments the receiver made go with the emitter: the fleet
+     * bounds them by MaxEmitters. */
+    if ((old[i].trust & EM_APART) || old[i].group) {
+      const alec_pc_emitter *em = rx_find(rx, old[i].id);
+      if (em == NULL || em->group[0] == '\0') {
+        pthread_mutex_lock(&rx->fleet_lock);
+        alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
+        pthread_mutex_unlock(&rx->fleet_lock);
+      }
+    }
+    slot_free(&old[i]);
+  }
   free(old);
 }
 
