@@ -416,6 +416,58 @@ START_TEST(threaded_envelopes) {
 }
 END_TEST
 
+/* Device names are read by other threads (notifications, scores, the
+ * dashboard) while the dispatch thread renames emitters and prunes the
+ * table: under the sanitizers, no read of a freed name or table. */
+static atomic_int names_stop;
+
+static void *name_reader(void *arg) {
+  alec_rx *r = arg;
+  char host[ALEC_RX_NAME_LEN];
+  uint64_t n = 0;
+  while (!atomic_load(&names_stop)) {
+    alec_rx_emitter_host(r, 5000 + n % 256, host, sizeof host);
+    ck_assert(strncmp(host, "dev-", 4) == 0 || strncmp(host, "alec-", 5) == 0);
+    n++;
+  }
+  return NULL;
+}
+
+START_TEST(host_readers) {
+  atomic_store(&names_stop, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, name_reader, rx), 0);
+  double t0 = (double)time(NULL), step = 2 * cfg.emitter_timeout + 100;
+  double v[2] = {1.0, 2.0};
+  uint8_t frame[ALEC_FRAME_MAX];
+  for (int r = 0; r < 4; r++) {
+    double t = t0 + r * step;
+    for (int k = 0; k < 64; k++) {
+      alec_encoder *enc;
+      ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+      for (int j = 0; j < 3; j++) {
+        int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+        ck_assert_int_gt(len, 0);
+        alec_rx_msg *m = payload_msg(5000 + (uint64_t)(r * 64 + k), frame, (size_t)len, 2, t);
+        snprintf(m->host, sizeof m->host, "dev-%d-%d", k, j); /* renamed at every frame */
+        alec_rx_process(rx, m);
+        free(m);
+      }
+      alec_encoder_free(enc);
+    }
+    alec_rx_evaluate(rx, t + 1); /* prunes the previous round's emitters */
+  }
+  atomic_store(&names_stop, 1);
+  pthread_join(th, NULL);
+  ck_assert_uint_eq(cap.values, 4 * 64 * 3 * 2);
+  char host[ALEC_RX_NAME_LEN];
+  alec_rx_emitter_host(rx, 5000 + 3 * 64 + 7, host, sizeof host);
+  ck_assert_str_eq(host, "dev-7-2");
+  alec_rx_emitter_host(rx, 5000 + 7, host, sizeof host);
+  ck_assert_str_eq(host, "alec-000000000000138f");
+}
+END_TEST
+
 /* Issue 13 finding 2: an unknown emitter's channels are bounded
  * (UnknownMaxChannels) and so are new identifiers per second
  * (MaxNewIdentifiers); configured emitters are not. */
@@ -665,6 +717,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, family_switch);
   tcase_add_test(tc, unknown_bounds);
   tcase_add_test(tc, emitter_table_bounds);
+  tcase_add_test(tc, host_readers);
   tcase_add_test(tc, time_tolerance);
   tcase_add_test(tc, threaded_envelopes);
   suite_add_tcase(s, tc);
