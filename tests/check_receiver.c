@@ -416,6 +416,58 @@ START_TEST(threaded_envelopes) {
 }
 END_TEST
 
+/* Device names are read by other threads (notifications, scores, the
+ * dashboard) while the dispatch thread renames emitters and prunes the
+ * table: under the sanitizers, no read of a freed name or table. */
+static atomic_int names_stop;
+
+static void *name_reader(void *arg) {
+  alec_rx *r = arg;
+  char host[ALEC_RX_NAME_LEN];
+  uint64_t n = 0;
+  while (!atomic_load(&names_stop)) {
+    alec_rx_emitter_host(r, 5000 + n % 256, host, sizeof host);
+    ck_assert(strncmp(host, "dev-", 4) == 0 || strncmp(host, "alec-", 5) == 0);
+    n++;
+  }
+  return NULL;
+}
+
+START_TEST(host_readers) {
+  atomic_store(&names_stop, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, name_reader, rx), 0);
+  double t0 = (double)time(NULL), step = 2 * cfg.emitter_timeout + 100;
+  double v[2] = {1.0, 2.0};
+  uint8_t frame[ALEC_FRAME_MAX];
+  for (int r = 0; r < 4; r++) {
+    double t = t0 + r * step;
+    for (int k = 0; k < 64; k++) {
+      alec_encoder *enc;
+      ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+      for (int j = 0; j < 3; j++) {
+        int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+        ck_assert_int_gt(len, 0);
+        alec_rx_msg *m = payload_msg(5000 + (uint64_t)(r * 64 + k), frame, (size_t)len, 2, t);
+        snprintf(m->host, sizeof m->host, "dev-%d-%d", k, j); /* renamed at every frame */
+        alec_rx_process(rx, m);
+        free(m);
+      }
+      alec_encoder_free(enc);
+    }
+    alec_rx_evaluate(rx, t + 1); /* prunes the previous round's emitters */
+  }
+  atomic_store(&names_stop, 1);
+  pthread_join(th, NULL);
+  ck_assert_uint_eq(cap.values, 4 * 64 * 3 * 2);
+  char host[ALEC_RX_NAME_LEN];
+  alec_rx_emitter_host(rx, 5000 + 3 * 64 + 7, host, sizeof host);
+  ck_assert_str_eq(host, "dev-7-2");
+  alec_rx_emitter_host(rx, 5000 + 7, host, sizeof host);
+  ck_assert_str_eq(host, "alec-000000000000138f");
+}
+END_TEST
+
 /* Issue 13 finding 2: an unknown emitter's channels are bounded
  * (UnknownMaxChannels) and so are new identifiers per second
  * (MaxNewIdentifiers); configured emitters are not. */
@@ -512,6 +564,111 @@ START_TEST(unknown_bounds) {
 }
 END_TEST
 
+/* Issue 13 finding 1: one record per emitter. Unknown ids take at most
+ * MaxEmitters records; a configured emitter keeps its own, with its rate
+ * limit state, whatever the flood (before, the buckets were a table of
+ * their own that a flood of new ids evicted). */
+START_TEST(emitter_table_bounds) {
+  alec_rx_free(rx);
+  alec_pc_free(&cfg);
+  memset(&cap, 0, sizeof cap);
+  alec_pc_init(&cfg);
+  cfg.emitters = calloc(1, sizeof(*cfg.emitters));
+  ck_assert_ptr_nonnull(cfg.emitters);
+  cfg.n_emitters = 1;
+  cfg.emitters[0].id = 7;
+  cfg.max_emitters = 50;
+  cfg.rate_limit = 1;
+  cfg.rate_burst = 5;
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err) == 0, "%s", err);
+  alec_rx_sink sink = {.arg = &cap, .log = cap_log, .values = cap_values};
+  ck_assert_int_eq(alec_rx_new(&rx, &cfg, &sink), 0);
+  double t0 = (double)time(NULL);
+  alec_encoder *enc, *other;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  ck_assert_int_eq(alec_encoder_new(&other, NULL), 0);
+  uint8_t frame[ALEC_FRAME_MAX], last[ALEC_FRAME_MAX];
+  int len = 0;
+  for (int k = 0; k < 5; k++) {
+    double v[2] = {20.0 + 0.1 * k, 50.0};
+    len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    ck_assert_int_gt(len, 0);
+    memcpy(last, frame, (size_t)len);
+    alec_rx_msg *m = payload_msg(7, frame, (size_t)len, 2, t0);
+    alec_rx_process(rx, m);
+    free(m);
+  }
+  ck_assert_uint_eq(cap.values, 10);
+  /* 200 unknown ids, one keyframe each: 49 fit beside emitter 7 in the
+   * fleet, the 50th is remembered but refused by the fleet, the other 150
+   * are refused before decoding. */
+  double ov[2] = {1.0, 2.0};
+  int olen = alec_encode_fixed(other, ov, 2, frame, sizeof frame);
+  ck_assert_int_gt(olen, 0);
+  for (uint64_t id = 1000; id < 1200; id++) {
+    alec_rx_msg *m = payload_msg(id, frame, (size_t)olen, 2, t0);
+    alec_rx_process(rx, m);
+    free(m);
+  }
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(cap.values, 10 + 49 * 2);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 151);
+  /* Emitter 7's bucket is still empty: its sixth frame of the second is
+   * refused by the rate limit (a fresh bucket would pass it to the fleet,
+   * which would count it stale). */
+  alec_rx_msg *m = payload_msg(7, last, (size_t)len, 2, t0);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_RATE], 1);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_STALE], 0);
+  /* Ten seconds later its burst again, every value stored. */
+  for (int k = 5; k < 10; k++) {
+    double v[2] = {20.0 + 0.1 * k, 50.0};
+    len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    m = payload_msg(7, frame, (size_t)len, 2, t0 + 10);
+    alec_rx_process(rx, m);
+    free(m);
+    ck_assert_double_eq_tol(cap.last_value[0], v[0], 0.005);
+  }
+  ck_assert_uint_eq(cap.values, 10 + 49 * 2 + 10);
+  /* A device name in the record; then the prune (2 x EmitterTimeout): the
+   * silent records go and free their room, a live one keeps its name. */
+  double ov2[2] = {1.5, 2.5};
+  olen = alec_encode_fixed(other, ov2, 2, frame, sizeof frame);
+  ck_assert_int_gt(olen, 0);
+  m = payload_msg(1000, frame, (size_t)olen, 2, t0 + 5000);
+  snprintf(m->host, sizeof m->host, "dev-1000");
+  alec_rx_process(rx, m);
+  free(m);
+  ck_assert_str_eq(cap.last_host, "dev-1000");
+  char host[ALEC_RX_NAME_LEN];
+  alec_rx_emitter_host(rx, 1000, host, sizeof host);
+  ck_assert_str_eq(host, "dev-1000");
+  double later = t0 + 2 * cfg.emitter_timeout + 100;
+  alec_rx_evaluate(rx, later);
+  alec_rx_emitter_host(rx, 1000, host, sizeof host);
+  ck_assert_str_eq(host, "dev-1000");
+  alec_rx_emitter_host(rx, 1001, host, sizeof host);
+  ck_assert_str_eq(host, "alec-00000000000003e9");
+  alec_encoder *fresh;
+  ck_assert_int_eq(alec_encoder_new(&fresh, NULL), 0);
+  olen = alec_encode_fixed(fresh, ov, 2, frame, sizeof frame);
+  size_t before = cap.values;
+  m = payload_msg(1199, frame, (size_t)olen, 2, later);
+  alec_rx_process(rx, m);
+  free(m);
+  alec_rx_get_stats(rx, later, &st);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 151);
+  ck_assert_uint_eq(cap.values, before + 2);
+  alec_encoder_free(fresh);
+  alec_encoder_free(enc);
+  alec_encoder_free(other);
+}
+END_TEST
+
 /* Issue 13 finding 10: a claimed time outside TimestampTolerance is
  * replaced by the receive time and counted. */
 START_TEST(time_tolerance) {
@@ -559,6 +716,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, rejections);
   tcase_add_test(tc, family_switch);
   tcase_add_test(tc, unknown_bounds);
+  tcase_add_test(tc, emitter_table_bounds);
+  tcase_add_test(tc, host_readers);
   tcase_add_test(tc, time_tolerance);
   tcase_add_test(tc, threaded_envelopes);
   suite_add_tcase(s, tc);

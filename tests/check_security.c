@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <inttypes.h>
@@ -456,52 +457,29 @@ END_TEST
 /* ---- rate limit --------------------------------------------------------------- */
 
 START_TEST(rate_buckets) {
-  alec_rl *rl;
-  ck_assert_int_eq(alec_rl_new(&rl, 10, 5, 100), 0);
+  alec_rl rl;
+  ck_assert_int_eq(alec_rl_init(&rl, 10, 5), 0);
+  alec_rl_bucket one = {0}, two = {0};
   int pass = 0;
-  for (int i = 0; i < 100; i++) pass += alec_rl_allow(rl, 1, 1000.0);
+  for (int i = 0; i < 100; i++) pass += alec_rl_allow(&rl, &one, 1000.0);
   ck_assert_int_eq(pass, 5); /* the burst */
-  ck_assert_int_eq(alec_rl_allow(rl, 2, 1000.0), 1); /* others unaffected */
+  ck_assert_int_eq(alec_rl_allow(&rl, &two, 1000.0), 1); /* others unaffected */
   /* 10 frames/s: in 0.5 s five more tokens. */
   pass = 0;
-  for (int i = 0; i < 100; i++) pass += alec_rl_allow(rl, 1, 1000.5);
+  for (int i = 0; i < 100; i++) pass += alec_rl_allow(&rl, &one, 1000.5);
   ck_assert_int_eq(pass, 5);
   /* Steady 100 frames/s for 10 s pass at 10/s. */
   pass = 0;
-  for (int i = 1; i <= 1000; i++) pass += alec_rl_allow(rl, 1, 1000.5 + i * 0.01);
+  for (int i = 1; i <= 1000; i++) pass += alec_rl_allow(&rl, &one, 1000.5 + i * 0.01);
   ck_assert_int_ge(pass, 99);
   ck_assert_int_le(pass, 101);
   /* A clock step back does not refill. */
   pass = 0;
-  for (int i = 0; i < 20; i++) pass += alec_rl_allow(rl, 1, 500.0);
+  for (int i = 0; i < 20; i++) pass += alec_rl_allow(&rl, &one, 500.0);
   ck_assert_int_le(pass, 1);
-  alec_rl_free(rl);
-  ck_assert_int_eq(alec_rl_new(&rl, 0, 5, 10), ALEC_EINVAL);
-  ck_assert_int_eq(alec_rl_new(&rl, 1, 0.5, 10), ALEC_EINVAL);
-  ck_assert_int_eq(alec_rl_new(&rl, 1, 1, 0), ALEC_EINVAL);
-}
-END_TEST
-
-/* A flood of new emitter ids: memory fixed, a steady emitter keeps its
- * limit (its bucket is the most recently used of its set). */
-START_TEST(rate_flood) {
-  alec_rl *rl;
-  ck_assert_int_eq(alec_rl_new(&rl, 10, 10, 1000), 0);
-  size_t mem = alec_rl_memory(rl);
-  ck_assert_uint_lt(mem, 64 * 1024);
-  int noisy = 0;
-  uint64_t x = 12345;
-  for (int i = 0; i < 200000; i++) {
-    double t = 2000.0 + i * 1e-4; /* 20 s at 10000 datagrams/s */
-    x = x * 6364136223846793005u + 1442695040888963407u;
-    alec_rl_allow(rl, x, t);
-    if (i % 10 == 0) noisy += alec_rl_allow(rl, 77, t); /* 1000 frames/s */
-  }
-  ck_assert_uint_eq(alec_rl_memory(rl), mem);
-  /* 10/s for 20 s plus the burst; evictions may add a burst now and then. */
-  ck_assert_int_ge(noisy, 200);
-  ck_assert_int_le(noisy, 260);
-  alec_rl_free(rl);
+  ck_assert_int_eq(alec_rl_init(&rl, 0, 5), ALEC_EINVAL);
+  ck_assert_int_eq(alec_rl_init(&rl, 1, 0.5), ALEC_EINVAL);
+  ck_assert_int_eq(alec_rl_init(&rl, NAN, 1), ALEC_EINVAL);
 }
 END_TEST
 
@@ -520,7 +498,6 @@ static Suite *security_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("ratelimit");
   tcase_add_test(tc, rate_buckets);
-  tcase_add_test(tc, rate_flood);
   suite_add_tcase(s, tc);
   return s;
 }

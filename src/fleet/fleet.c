@@ -133,19 +133,6 @@ static int group_add(alec_fleet *f, const char *name) {
   return (int)f->n_groups++;
 }
 
-/* Not cryptographic, only unpredictable from the network: /dev/urandom when
- * there is one, else the object's address (ASLR) and the clocks. */
-static uint64_t random_seed(const void *obj) {
-  uint64_t seed = 0;
-  FILE *fp = fopen("/dev/urandom", "rb");
-  if (fp) {
-    if (fread(&seed, sizeof seed, 1, fp) != 1) seed = 0;
-    fclose(fp);
-  }
-  seed ^= mix64((uint64_t)(uintptr_t)obj) ^ mix64((uint64_t)time(NULL)) ^ (uint64_t)clock();
-  return seed;
-}
-
 int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   if (!out) return ALEC_EINVAL;
   *out = NULL;
@@ -158,10 +145,6 @@ int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   alec_fleet *f = calloc(1, sizeof *f);
   if (!f) return ALEC_ENOMEM;
   f->cfg = *cfg;
-  uint64_t seed = random_seed(f);
-  f->emap.seed = seed;
-  f->assign.seed = mix64(seed);
-  f->gcmap.seed = mix64(seed + 1);
   uint64_t mg = (uint64_t)cfg->max_groups * cfg->max_channels;
   f->max_gc = mg > GC_HARD_LIMIT ? GC_HARD_LIMIT : (uint32_t)mg;
   int r = alec_context_new(&f->fctx, &cfg->fleet_ctx);

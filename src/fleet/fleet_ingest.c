@@ -66,6 +66,9 @@ static void learn(const alec_fleet *f, emitter *e, double v) {
   if (v == 0.0) v = 0.0; /* one pattern for +0 and -0 */
   uint64_t bits = alec_f64_bits(v);
   uint32_t now = ++e->pat_clock;
+  /* Unkeyed on purpose: the sender chooses these values, but the sets are
+   * this emitter's own and bounded, so colliding values only evict its own
+   * patterns, and the keyed hash would cost more than the set it indexes. */
   pat_slot *set = &e->pat[(mix64(bits) >> 32) % PAT_SETS * PAT_WAYS];
   int victim = -1;
   uint32_t vcount = UINT32_MAX, vlast = UINT32_MAX;
@@ -168,7 +171,7 @@ int alec_fleet__emitter_create(alec_fleet *f, uint64_t id, double now, alec_deco
 }
 
 /* now is finite and f valid: the public entry points checked. */
-static int process_one(alec_fleet *f, uint64_t id, alec_format fmt, unsigned channels,
+static int process_one(alec_fleet *f, uint64_t id, uint64_t h, alec_format fmt, unsigned channels,
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info) {
   if ((!frame && len) || (cap && !out)) return ALEC_EINVAL;
@@ -178,7 +181,7 @@ static int process_one(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
   memset(&fi, 0, sizeof fi);
   int n;
   emitter *e;
-  const map_slot *slot = map_slot_of(&f->emap, id);
+  const map_slot *slot = map_slot_of_h(&f->emap, id, h);
   uint32_t ei = slot ? slot->val : NONE;
   if (ei == NONE) {
     if (f->n_em >= f->cfg.max_emitters) {
@@ -268,7 +271,7 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info) {
   if (!f || !isfinite(now)) return ALEC_EINVAL;
-  return process_one(f, id, fmt, channels, frame, len, now, out, cap, info);
+  return process_one(f, id, alec_hash_id(id), fmt, channels, frame, len, now, out, cap, info);
 }
 
 /* Software pipeline over the dependent misses of a frame (id -> hash slot ->
@@ -282,13 +285,13 @@ int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned cha
 #define SLOT_AHEAD 16
 #define STATE_AHEAD 8
 
-static void prefetch_slot(const alec_fleet *f, const alec_fleet_frame *fr) {
-  if (f->emap.mask) PREFETCH(&f->emap.s[hslot(&f->emap, fr->emitter_id)]);
+static void prefetch_slot(const alec_fleet *f, const alec_fleet_frame *fr, uint64_t h) {
+  if (f->emap.mask) PREFETCH(&f->emap.s[(uint32_t)h & f->emap.mask]);
   if (fr->data && fr->len) PREFETCH_RO(fr->data);
 }
 
-static void prefetch_state(const alec_fleet *f, uint64_t id) {
-  const map_slot *s = map_slot_of(&f->emap, id);
+static void prefetch_state(const alec_fleet *f, uint64_t id, uint64_t h) {
+  const map_slot *s = map_slot_of_h(&f->emap, id, h);
   if (!s || s->val >= f->n_em) return;
   alec_decoder_prefetch((const alec_decoder *)s->aux);
   const emitter *e = &f->em[s->val];
@@ -301,14 +304,25 @@ int alec_fleet_process_batch(alec_fleet *f, const alec_fleet_frame *frames, size
                              int *results) {
   if (!f || (n && !frames) || !isfinite(now)) return ALEC_EINVAL;
   size_t ok = 0;
-  for (size_t i = 0; i < n && i < SLOT_AHEAD; i++) prefetch_slot(f, &frames[i]);
-  for (size_t i = 0; i < n && i < STATE_AHEAD; i++) prefetch_state(f, frames[i].emitter_id);
+  /* Each id is hashed once (the keyed hash costs more than a probe): its
+   * hash waits in a ring from its slot prefetch to its lookup. */
+  uint64_t hs[SLOT_AHEAD + 1];
+  for (size_t i = 0; i < n && i < SLOT_AHEAD; i++) {
+    hs[i] = alec_hash_id(frames[i].emitter_id);
+    prefetch_slot(f, &frames[i], hs[i]);
+  }
+  for (size_t i = 0; i < n && i < STATE_AHEAD; i++) prefetch_state(f, frames[i].emitter_id, hs[i]);
   for (size_t i = 0; i < n; i++) {
-    if (i + SLOT_AHEAD < n) prefetch_slot(f, &frames[i + SLOT_AHEAD]);
-    if (i + STATE_AHEAD < n) prefetch_state(f, frames[i + STATE_AHEAD].emitter_id);
+    if (i + SLOT_AHEAD < n) {
+      uint64_t *h = &hs[(i + SLOT_AHEAD) % (SLOT_AHEAD + 1)];
+      *h = alec_hash_id(frames[i + SLOT_AHEAD].emitter_id);
+      prefetch_slot(f, &frames[i + SLOT_AHEAD], *h);
+    }
+    if (i + STATE_AHEAD < n)
+      prefetch_state(f, frames[i + STATE_AHEAD].emitter_id, hs[(i + STATE_AHEAD) % (SLOT_AHEAD + 1)]);
     const alec_fleet_frame *fr = &frames[i];
-    int r = process_one(f, fr->emitter_id, fr->fmt, fr->channels, fr->data, fr->len, now, fr->out,
-                        fr->cap, fr->info);
+    int r = process_one(f, fr->emitter_id, hs[i % (SLOT_AHEAD + 1)], fr->fmt, fr->channels, fr->data, fr->len,
+                        now, fr->out, fr->cap, fr->info);
     if (results) results[i] = r;
     if (r >= 0) ok++;
   }

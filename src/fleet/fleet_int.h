@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "alec/hash.h"
 #include "alec/preload.h"
 #include "alec/wire.h"
 
@@ -86,12 +87,13 @@
 
 /* Open addressing, linear probing, backward-shift deletion: O(1) expected
  * with no tombstones to accumulate. Emitter ids come from the network, so
- * keys are mixed with a per-table secret seed: without it, ids chosen to
- * share their low hash bits would turn every lookup into a long probe. */
+ * keys are hashed with the project's keyed hash (alec_hash_id, SipHash
+ * under a per-process random key): ids cannot be chosen to share their low
+ * hash bits and turn every lookup into a long probe. */
 typedef struct map_slot {
   uint64_t key;
   uint32_t val; /* NONE = empty */
-  uint32_t pad;
+  uint32_t hash; /* low bits of the key's hash: growth and deletion do not hash again */
   /* The emitter map keeps the decoder here: decoding can start as soon as
    * the slot is read, while the emitter's own block is still on its way. */
   void *aux;
@@ -101,9 +103,11 @@ typedef struct u64map {
   map_slot *s;
   uint32_t mask; /* capacity - 1, capacity a power of two; 0 when unallocated */
   uint32_t n;
-  uint64_t seed;
 } u64map;
 
+/* Unkeyed: only for what no sender can turn into long probes (a bounded
+ * set-associative cache per emitter, the pattern set, where colliding
+ * values only evict that emitter's own patterns). */
 static inline uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -112,7 +116,20 @@ static inline uint64_t mix64(uint64_t x) {
 }
 
 static inline uint32_t hslot(const u64map *m, uint64_t key) {
-  return (uint32_t)mix64(key ^ m->seed) & m->mask;
+  return (uint32_t)alec_hash_id(key) & m->mask;
+}
+
+/* With the key's hash already computed (h: alec_hash_id(key), any table
+ * size: the batch path hashes each id once for its prefetches and lookup). */
+static inline const map_slot *map_slot_of_h(const u64map *m, uint64_t key, uint64_t h) {
+  if (m->mask == 0) return NULL;
+  uint32_t i = (uint32_t)h & m->mask;
+  for (;;) {
+    const map_slot *s = &m->s[i];
+    if (s->val == NONE) return NULL;
+    if (s->key == key) return s;
+    i = (i + 1) & m->mask;
+  }
 }
 
 static inline const map_slot *map_slot_of(const u64map *m, uint64_t key) {
@@ -133,7 +150,7 @@ static inline uint32_t map_find(const u64map *m, uint64_t key) {
 
 /* Inserts or overwrites; the caller reserved room. */
 static inline void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux) {
-  uint32_t i = hslot(m, key);
+  uint32_t h = (uint32_t)alec_hash_id(key), i = h & m->mask;
   while (m->s[i].val != NONE) {
     if (m->s[i].key == key) {
       m->s[i].val = val;
@@ -144,6 +161,7 @@ static inline void map_put_aux(u64map *m, uint64_t key, uint32_t val, void *aux)
   }
   m->s[i].key = key;
   m->s[i].val = val;
+  m->s[i].hash = h;
   m->s[i].aux = aux;
   m->n++;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fleet module: large-array allocation (huge pages) and the seeded hash
+/* Fleet module: large-array allocation (huge pages) and the keyed hash
  * maps. */
 #include "fleet_int.h"
 
@@ -47,12 +47,12 @@ static int map_rehash(u64map *m, uint32_t cap) {
   map_slot *ns = big_alloc((size_t)cap * sizeof *ns);
   if (!ns) return ALEC_ENOMEM;
   for (uint32_t i = 0; i < cap; i++)
-    ns[i].val = NONE, ns[i].key = 0, ns[i].pad = 0, ns[i].aux = NULL;
+    ns[i].val = NONE, ns[i].key = 0, ns[i].hash = 0, ns[i].aux = NULL;
   uint32_t nmask = cap - 1;
   if (m->mask)
     for (uint32_t i = 0; i <= m->mask; i++) {
       if (m->s[i].val == NONE) continue;
-      uint32_t j = (uint32_t)mix64(m->s[i].key ^ m->seed) & nmask;
+      uint32_t j = m->s[i].hash & nmask;
       while (ns[j].val != NONE) j = (j + 1) & nmask;
       ns[j] = m->s[i];
     }
@@ -87,7 +87,7 @@ void alec_fleet__map_del(u64map *m, uint64_t key) {
   for (;;) {
     j = (j + 1) & m->mask;
     if (m->s[j].val == NONE) break;
-    uint32_t home = hslot(m, m->s[j].key);
+    uint32_t home = m->s[j].hash & m->mask;
     int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!in_range) {
       m->s[hole] = m->s[j];

@@ -48,7 +48,14 @@ struct alec_snap_store {
   alec_snap_names names;
   size_t ring_bytes;
 
-  /* History: shared with readers, under hist_lock. */
+  /* History: shared with readers, under hist_lock. A sink-side index of
+   * its own, not the fleet's dense emitter index: the fleet moves its last
+   * emitter into a removed one's place (indexes are not stable), the rings
+   * outlive a snapshot and are read by the web server's threads by emitter
+   * id, without the fleet lock. Chained, keyed by alec_hash_id (ids cannot
+   * be chosen to collide), at most one entry per bucket on average
+   * (maybe_grow), entries only for emitters the fleet holds (sync_history
+   * drops the others): bounded by MaxEmitters (docs/SECURITY.md). */
   pthread_mutex_t hist_lock;
   hentry **buckets;
   size_t n_buckets, n_entries;

@@ -55,31 +55,35 @@ const char *alec_rx_reject_name(int kind) {
   return kind >= 0 && kind < ALEC_RX_REJ_COUNT ? reject_name[kind] : "unknown";
 }
 
-/* Per emitter: what the receiver itself remembers (the fleet keeps the
- * decoder). Open addressing under a keyed hash, so ids cannot be chosen to
- * collide. */
+/* Per emitter: THE receiver's record of it (the fleet keeps the decoder).
+ * One table, open addressing under the keyed hash (alec_hash_id), so ids
+ * cannot be chosen to collide; what used to be tables of their own (the
+ * device name, the rate-limit bucket, the keyframe-request limits) are
+ * fields here. Bounded: emitters without configuration take at most
+ * MaxEmitters slots (em_find), configured ones (at most MaxEmitters, the
+ * blocks and the EmitterFile together) have room beside them, so a flood
+ * of unknown ids cannot take a configured emitter's record. */
 typedef struct em_slot {
-  uint64_t id;
-  double seen;   /* receive time of its last message; 0: free slot */
-  double last;   /* last value time, 0: none yet */
-  uint64_t group; /* hash of the metadata group last applied, 0: none */
+  uint64_t id;    /* id, used and host: written under host_lock (readers on other threads) */
+  uint8_t used;   /* 0: free slot */
+  uint8_t configured; /* counted apart from the unknown ones (recounted at each prune) */
   uint8_t family; /* alec_format of its first decoded frame, 0: none yet */
-  alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
   uint8_t trust;    /* EM_SIGNED, EM_APART (unknown emitters, AuthFile configured) */
   uint16_t n_chans; /* channels admitted for dispatch (unknown emitters) */
+  double seen;   /* receive time of its last message */
+  double last;   /* last value time, 0: none yet */
+  uint64_t group; /* hash of the metadata group last applied, 0: none */
+  alec_lr *lr;    /* profiles with a Fallback: fCnt and loss recovery */
   uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
-  uint64_t host_hash; /* hash of the metadata host last remembered (rx_host), 0: none */
+  /* The host an emitter without <Emitter> block last had its values
+   * dispatched under (network-server device name), so that notifications,
+   * scores and the dashboard name it as its values do; allocated only for
+   * emitters that have one. */
+  char *host;
+  uint64_t host_hash; /* hash of host, 0: none */
+  alec_rl_bucket rl;  /* RateLimit */
+  alec_rs_emitter rs; /* keyframe requests (ResyncInterval, the daily budget) */
 } em_slot;
-
-/* The host an emitter without <Emitter> block last had its values
- * dispatched under (network-server device name), so that notifications,
- * scores and the dashboard name it as its values do. Apart from em_slot:
- * those threads must not read the dispatch thread's table. */
-typedef struct rx_host {
-  uint64_t id;
-  int used;
-  char host[ALEC_RX_NAME_LEN];
-} rx_host;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
 #define EM_SIGNED 1u /* a record of it arrived in a verified signed datagram */
@@ -113,13 +117,12 @@ struct alec_rx {
 
   /* Dispatch thread only. */
   alec_rs rs;
-  int rs_ready;
   uint64_t rs_synced;
   int state_ready;
   double next_state_save, last_state_error;
   uint64_t state_errors_suppressed;
-  em_slot *ems;
-  size_t ems_mask, ems_used;
+  em_slot *ems; /* swapped under host_lock (em_prune) */
+  size_t ems_mask, ems_used, ems_unknown, ems_limit;
   double next_prune, next_stale;
   double data_clock; /* latest receive time processed: the fleet's now while messages flow */
   uint64_t oversized_seen, queue_drops_seen;
@@ -127,11 +130,11 @@ struct alec_rx {
   /* EmitterFile registry: swapped on the dispatch thread under fleet_lock,
    * so readers on other threads (alec_rx_with_fleet) see one or the other. */
   alec_ef ef;
-  alec_rl *rl;
-  /* Any thread, under host_lock; a subset of ems (same size, rebuilt with it). */
+  alec_rl rl;
+  int rl_on; /* RateLimit set */
+  /* Readers of em_slot.host on other threads; the dispatch thread takes it
+   * to write a slot's id, used or host, and to swap the table. */
   pthread_mutex_t host_lock;
-  rx_host *hosts;
-  size_t hosts_used;
   double id_tokens, id_refill; /* MaxNewIdentifiers bucket (burst: one second) */
 
   /* Messages processed whose `done` waits until their values are written
@@ -285,108 +288,98 @@ const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id) { re
 
 /* ---- per-emitter table ---------------------------------------------------- */
 
-static em_slot *em_find(alec_rx *rx, uint64_t id, int create) {
-  size_t i = (size_t)alec_hash_id(id) & rx->ems_mask;
-  for (;;) {
-    em_slot *s = &rx->ems[i];
-    if (s->seen == 0) {
-      if (!create || rx->ems_used >= (rx->ems_mask + 1) / 4 * 3) return NULL;
-      memset(s, 0, sizeof(*s));
-      s->id = id;
-      s->seen = -1; /* taken; the caller stamps it */
-      rx->ems_used++;
-      return s;
-    }
-    if (s->id == id) return s;
-    i = (i + 1) & rx->ems_mask;
-  }
-}
-
-static rx_host *host_find(rx_host *t, size_t mask, size_t *used, uint64_t id, int create) {
+static em_slot *slot_probe(em_slot *t, size_t mask, uint64_t id) {
   size_t i = (size_t)alec_hash_id(id) & mask;
   for (;;) {
-    rx_host *h = &t[i];
-    if (!h->used) {
-      if (!create || *used >= (mask + 1) / 4 * 3) return NULL;
-      h->used = 1;
-      h->id = id;
-      h->host[0] = '\0';
-      (*used)++;
-      return h;
-    }
-    if (h->id == id) return h;
+    em_slot *s = &t[i];
+    if (!s->used || s->id == id) return s;
     i = (i + 1) & mask;
   }
 }
 
+/* The record of `id`; with `create`, a new one (seen 0) unless the table is
+ * full for it: an emitter without configuration (`configured` 0) finds no
+ * room once MaxEmitters of them are remembered (the fleet would refuse it
+ * too), a configured one only when the whole table is full, which its
+ * sizing (alec_rx_new) leaves for configuration changes between prunes. */
+static em_slot *em_find(alec_rx *rx, uint64_t id, int create, int configured) {
+  em_slot *s = slot_probe(rx->ems, rx->ems_mask, id);
+  if (s->used) return s;
+  if (!create || rx->ems_used >= rx->ems_limit) return NULL;
+  if (!configured && rx->ems_unknown >= rx->cfg->max_emitters) return NULL;
+  pthread_mutex_lock(&rx->host_lock);
+  memset(s, 0, sizeof(*s));
+  s->id = id;
+  s->used = 1;
+  pthread_mutex_unlock(&rx->host_lock);
+  s->configured = configured != 0;
+  rx->ems_used++;
+  if (!configured) rx->ems_unknown++;
+  return s;
+}
+
 /* Dispatch thread: the lock only when an emitter's host changes. */
-static void host_remember(alec_rx *rx, em_slot *s, uint64_t id, const char *host) {
+static void host_remember(alec_rx *rx, em_slot *s, const char *host) {
   uint64_t hh = alec_hash_bytes(host, strlen(host));
   if (hh == 0) hh = 1;
   if (s->host_hash == hh) return;
+  size_t n = strlen(host) + 1;
+  char *copy = malloc(n);
+  if (copy == NULL) return;
+  memcpy(copy, host, n);
   pthread_mutex_lock(&rx->host_lock);
-  rx_host *h = host_find(rx->hosts, rx->ems_mask, &rx->hosts_used, id, 1);
-  if (h) {
-    snprintf(h->host, sizeof h->host, "%s", host);
-    s->host_hash = hh;
-  }
-  pthread_mutex_unlock(&rx->host_lock);
-}
-
-/* After em_prune: only the emitters still in ems keep their host. */
-static void host_prune(alec_rx *rx) {
-  size_t n = rx->ems_mask + 1, used = 0;
-  rx_host *fresh = calloc(n, sizeof(*fresh));
-  if (fresh == NULL) return;
-  pthread_mutex_lock(&rx->host_lock);
-  rx_host *old = rx->hosts;
-  for (size_t i = 0; i < n; i++) {
-    if (!old[i].used) continue;
-    em_slot *s = em_find(rx, old[i].id, 0);
-    if (s == NULL) continue;
-    rx_host *h = host_find(fresh, rx->ems_mask, &used, old[i].id, 1);
-    if (h) *h = old[i];
-    else s->host_hash = 0;
-  }
-  rx->hosts = fresh;
-  rx->hosts_used = used;
+  char *old = s->host;
+  s->host = copy;
   pthread_mutex_unlock(&rx->host_lock);
   free(old);
+  s->host_hash = hh;
+}
+
+static void slot_free(em_slot *s) {
+  free(s->lr);
+  free(s->host);
 }
 
 /* Drops emitters not seen for 2 x EmitterTimeout (as the fleet does) by
  * rebuilding the table: linear probing has no cheap delete, and with a keyed
- * hash the rebuild is linear. */
+ * hash the rebuild is linear. Built aside and swapped under host_lock; the
+ * dropped records are freed only then, since a reader may be copying a
+ * device name out of the old table until the swap. */
 static void em_prune(alec_rx *rx, double now) {
   double keep = 2 * rx->cfg->emitter_timeout;
-  size_t n = rx->ems_mask + 1;
+  size_t n = rx->ems_mask + 1, used = 0, unknown = 0;
   em_slot *old = rx->ems;
   em_slot *fresh = calloc(n, sizeof(*fresh));
   if (fresh == NULL) return;
-  rx->ems = fresh;
-  rx->ems_used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (old[i].seen == 0) continue;
-    if (now - old[i].seen > keep) {
-      /* Group assignments the receiver made go with the emitter: the
-       * fleet bounds them by MaxEmitters. */
-      if ((old[i].trust & EM_APART) || old[i].group) {
-        const alec_pc_emitter *em = rx_find(rx, old[i].id);
-        if (em == NULL || em->group[0] == '\0') {
-          pthread_mutex_lock(&rx->fleet_lock);
-          alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
-          pthread_mutex_unlock(&rx->fleet_lock);
-        }
+    if (!old[i].used || now - old[i].seen > keep) continue;
+    em_slot *s = slot_probe(fresh, rx->ems_mask, old[i].id);
+    *s = old[i];
+    /* The EmitterFile may have changed since the slot was made. */
+    s->configured = rx_find(rx, s->id) != NULL;
+    used++;
+    unknown += !s->configured;
+  }
+  pthread_mutex_lock(&rx->host_lock);
+  rx->ems = fresh;
+  pthread_mutex_unlock(&rx->host_lock);
+  rx->ems_used = used;
+  rx->ems_unknown = unknown;
+  for (size_t i = 0; i < n; i++) {
+    if (!old[i].used || !(now - old[i].seen > keep)) continue;
+    /* Group assignments the receiver made go with the emitter: the fleet
+     * bounds them by MaxEmitters. */
+    if ((old[i].trust & EM_APART) || old[i].group) {
+      const alec_pc_emitter *em = rx_find(rx, old[i].id);
+      if (em == NULL || em->group[0] == '\0') {
+        pthread_mutex_lock(&rx->fleet_lock);
+        alec_fleet_clear_emitter_group(rx->fleet, old[i].id);
+        pthread_mutex_unlock(&rx->fleet_lock);
       }
-      free(old[i].lr);
-      continue;
     }
-    em_slot *s = em_find(rx, old[i].id, 1);
-    if (s) *s = old[i];
-    else free(old[i].lr);
+    slot_free(&old[i]);
   }
   free(old);
-  host_prune(rx);
 }
 
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
@@ -438,13 +431,12 @@ static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const ale
 
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
   const alec_pc_emitter *em = rx_find(rx, id);
-  if (em == NULL && rx->hosts) {
+  if (em == NULL && rx->ems) {
     alec_rx *w = (alec_rx *)rx; /* the lock only */
     pthread_mutex_lock(&w->host_lock);
-    size_t used = rx->hosts_used;
-    const rx_host *h = host_find(rx->hosts, rx->ems_mask, &used, id, 0);
-    int found = h && h->host[0];
-    if (found) snprintf(out, cap, "%s", h->host);
+    const em_slot *s = slot_probe(rx->ems, rx->ems_mask, id);
+    int found = s->used && s->host;
+    if (found) snprintf(out, cap, "%s", s->host);
     pthread_mutex_unlock(&w->host_lock);
     if (found) return;
   }
@@ -455,13 +447,13 @@ const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
 
 /* ---- keyframe requests and the state file ------------------------------------ */
 
-static void resync_note(alec_rx *rx, const alec_rx_msg *m, uint64_t id, int bare) {
-  if (!rx->rs_ready || m->reply.send == NULL) return;
-  alec_rs_request(&rx->rs, id, bare, 1.0 + now_mono(), &m->reply);
+static void resync_note(alec_rx *rx, const alec_rx_msg *m, em_slot *s, uint64_t id, int bare) {
+  if (!rx->rs.ready || m->reply.send == NULL) return;
+  alec_rs_request(&rx->rs, s ? &s->rs : NULL, id, bare, 1.0 + now_mono(), &m->reply);
 }
 
 static void resync_flush(alec_rx *rx, const alec_rx_msg *m) {
-  if (!rx->rs_ready) return;
+  if (!rx->rs.ready) return;
   alec_rs_flush(&rx->rs, &m->reply);
   uint64_t sum = rx->rs.sent + rx->rs.limited + rx->rs.failed;
   if (sum == rx->rs_synced) return;
@@ -578,7 +570,7 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   for (size_t i = 0; map && i < keep; i++) vals[i].value = alec_pc_convert(map, vals[i].channel, vals[i].value);
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
-  if (em == NULL && s && m && m->host[0]) host_remember(rx, s, id, host);
+  if (em == NULL && s && m && m->host[0]) host_remember(rx, s, host);
   int clamped = 0;
   alec_rx_frame f = {
       .id = id,
@@ -742,13 +734,20 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
     return;
   }
   /* Before decoding: a flood costs a hash lookup, not a decode. */
-  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
+  em_slot *s = em_find(rx, id, 1, em != NULL);
+  if (s == NULL && em == NULL) {
+    reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters without configuration remembered",
+               rx->ems_unknown);
+    return;
+  }
+  if (s) s->seen = m->received;
+  /* A configured emitter without a record (the table full between two
+   * prunes) is bounded by its configuration: not limited. */
+  if (rx->rl_on && s && !alec_rl_allow(&rx->rl, &s->rl, m->received)) {
     reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
                rx->cfg->rate_burst);
     return;
   }
-  em_slot *s = em_find(rx, id, 1);
-  if (s) s->seen = m->received;
   /* The families share one context per emitter: a single-value frame for
    * source k would move the predictor of fixed channel k-1. An emitter
    * speaks one family (a configured Format enforces it above). */
@@ -783,11 +782,11 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                  alec_strerror(n));
     /* A frame that needs prediction state we do not have (restart without
      * state, lost keyframe) is cured by a keyframe; a replay is not. */
-    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, id, bare);
+    if (n != ALEC_ENOSPC && n != ALEC_EREPLAY) resync_note(rx, m, s, id, bare);
     return;
   }
   if (s) s->family = (uint8_t)fmt;
-  if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, id, bare);
+  if (info.gap > 0 || info.n_unreliable > 0) resync_note(rx, m, s, id, bare);
   if (n > ALEC_FLEET_MAX_VALUES) n = ALEC_FLEET_MAX_VALUES;
   if (em == NULL) n = admit_channels(rx, m, id, s, vals, n, how);
   deliver(rx, id, em, m, s, vals, n, &info, period);
@@ -899,17 +898,17 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   double exact[64];
   int parsed = is_alec ? 0 : tlv_values(rx, m, prof, exact);
   if (parsed < 0) return;
-  if (rx->rl && !alec_rl_allow(rx->rl, id, m->received)) {
-    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
-               rx->cfg->rate_burst);
-    return;
-  }
-  em_slot *s = em_find(rx, id, 1);
+  em_slot *s = em_find(rx, id, 1, em != NULL);
   if (s == NULL) {
     reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
     return;
   }
   s->seen = m->received;
+  if (rx->rl_on && !alec_rl_allow(&rx->rl, &s->rl, m->received)) {
+    reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
+               rx->cfg->rate_burst);
+    return;
+  }
   if (s->family && s->family != (uint8_t)ALEC_FORMAT_FIXED) {
     reject_msg(rx, ALEC_RX_REJ_FORMAT, m, id, "fixed frame from an emitter that sends %s frames (family switch)",
                alec_format_name((alec_format)s->family));
@@ -1003,7 +1002,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     }
     reject_msg(rx, ALEC_RX_REJ_DECODE, m, id, "fixed frame of %zu bytes: %s%s", m->len, alec_strerror(rc),
                empty ? " (no state yet: the next TLV fallback starts it)" : "");
-    resync_note(rx, m, id, 1);
+    resync_note(rx, m, s, id, 1);
     return;
   }
   s->family = (uint8_t)ALEC_FORMAT_FIXED;
@@ -1023,7 +1022,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   }
   /* A keyframe (its TLV) does not re-anchor a predictor by itself, but
    * every exact observation shrinks what a loss left: ask for one. */
-  if (lost > 0 || uncertain || fc == ALEC_LR_FCNT_RESET) resync_note(rx, m, id, 1);
+  if (lost > 0 || uncertain || fc == ALEC_LR_FCNT_RESET) resync_note(rx, m, s, id, 1);
   deliver(rx, id, em, m, s, vals, (int)n, &info, period);
 }
 
@@ -1176,7 +1175,7 @@ void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
   int has_undo = 0;
   if (m->done && rx->sink.mark && m->kind == ALEC_RX_PAYLOAD && m->has_emitter)
     has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
-  if (rx->rs_ready) alec_rs_begin(&rx->rs);
+  if (rx->rs.ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
@@ -1200,7 +1199,6 @@ static void sec_reload(alec_rx *rx) {
   else if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "AuthFile %s", msg);
 }
 
-static em_slot *em_find(alec_rx *rx, uint64_t id, int create);
 
 typedef struct {
   alec_rx *rx;
@@ -1220,7 +1218,7 @@ static void ef_group(void *arg, uint64_t id, const char *group) {
     snprintf(g->first_group, sizeof g->first_group, "%s", group);
   }
   /* A group from metadata applies again once the file gives none. */
-  em_slot *s = em_find(rx, id, 0);
+  em_slot *s = em_find(rx, id, 0, 0);
   if (s) s->group = 0;
 }
 
@@ -1448,9 +1446,8 @@ static int sec_start(alec_rx *rx) {
   if (warn[0]) alec_rx_log(rx, ALEC_RX_LOG_WARNING, "option `AuthFile': %s", warn);
   if (rx->sec.keys) alec_rx_log(rx, ALEC_RX_LOG_INFO, "%zu keys loaded from %s", rx->sec.keys->n, rx->sec.path);
   if (rx->cfg->rate_limit > 0) {
-    size_t cap = 2 * rx->cfg->max_emitters;
-    if (cap > ((size_t)1 << 22)) cap = (size_t)1 << 22; /* 128 MiB of buckets at most */
-    rc = alec_rl_new(&rx->rl, rx->cfg->rate_limit, rx->cfg->rate_burst, cap);
+    rc = alec_rl_init(&rx->rl, rx->cfg->rate_limit, rx->cfg->rate_burst);
+    rx->rl_on = rc == 0;
     if (rc != 0) {
       alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `RateLimit': %s", alec_strerror(rc));
       return -1;
@@ -1484,18 +1481,19 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   if (sec_start(rx) != 0) goto fail;
   state_restore(rx);
   if (cfg->resync_requests) {
-    if (alec_rs_init(&rx->rs, cfg->max_emitters, cfg->resync_interval) != 0) {
-      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncRequests': out of memory");
+    if (alec_rs_init(&rx->rs, cfg->resync_interval) != 0) {
+      alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncInterval' %g: invalid", cfg->resync_interval);
       goto fail;
     }
-    rx->rs_ready = 1;
   }
+  /* MaxEmitters unknown and up to MaxEmitters configured emitters at a
+   * load of 3/4 at most (probe chains stay short). */
   size_t slots = 64;
-  while (slots < 2 * cfg->max_emitters) slots <<= 1;
+  while (slots / 4 * 3 < 2 * cfg->max_emitters) slots <<= 1;
   rx->ems = calloc(slots, sizeof(*rx->ems));
-  rx->hosts = calloc(slots, sizeof(*rx->hosts));
-  if (rx->ems == NULL || rx->hosts == NULL) goto fail;
+  if (rx->ems == NULL) goto fail;
   rx->ems_mask = slots - 1;
+  rx->ems_limit = slots / 4 * 3;
   rx->next_prune = now_real() + PRUNE_INTERVAL;
   rx->id_tokens = cfg->max_new_identifiers;
   if (cfg->unknown_defaulted)
@@ -1555,15 +1553,12 @@ void alec_rx_free(alec_rx *rx) {
   if (rx == NULL) return;
   alec_rx_stop(rx);
   alec_rxq_destroy(&rx->queue);
-  if (rx->rs_ready) alec_rs_destroy(&rx->rs);
   alec_fleet_free(rx->fleet);
   if (rx->ems)
-    for (size_t i = 0; i <= rx->ems_mask; i++) free(rx->ems[i].lr);
+    for (size_t i = 0; i <= rx->ems_mask; i++) slot_free(&rx->ems[i]);
   free(rx->ems);
-  free(rx->hosts);
   alec_sec_free(&rx->sec);
   alec_ef_free(&rx->ef);
-  alec_rl_free(rx->rl);
   pthread_mutex_destroy(&rx->fleet_lock);
   pthread_mutex_destroy(&rx->log_lock);
   pthread_mutex_destroy(&rx->host_lock);
@@ -1593,6 +1588,8 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   memset(out, 0, sizeof(*out));
   pthread_mutex_lock(&rx->fleet_lock);
   alec_fleet_get_stats(rx->fleet, now, &out->fleet);
+  out->emitter_records = rx->ems_mask + 1;
+  out->emitter_table_bytes = out->emitter_records * sizeof(em_slot);
   out->held_back = rx->held_back;
   out->unconvertible = rx->unconvertible;
   out->dispatched = rx->dispatched;

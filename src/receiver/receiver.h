@@ -141,6 +141,9 @@ typedef struct alec_rx_stats {
   uint64_t auth_keys, auth_reloads, auth_reload_errors;
   int has_emitter_file; /* EmitterFile: entries in use, reloads, refused changes */
   uint64_t file_emitters, emitter_file_reloads, emitter_file_errors;
+  /* The per-emitter records, allocated once for MaxEmitters (device names
+   * from metadata come on top, one allocation per named emitter). */
+  size_t emitter_records, emitter_table_bytes;
 } alec_rx_stats;
 
 typedef struct alec_rx alec_rx;

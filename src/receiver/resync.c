@@ -1,40 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* Keyframe requests (resync.h). Times are monotonic
- * seconds, always > 0 (0 marks a free slot). */
+ * seconds, always > 0 (0: no request yet). */
 
 #include "resync.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "alec/error.h"
 #include "alec/frame.h"
-#include "alec/hash.h"
 
-#define WAYS 4
-/* 4 x 2^18 slots of 16 bytes: 16 MiB at most, whatever MaxEmitters says.
- * An emitter evicted from a full bucket may get one early request. */
-#define MAX_BUCKETS ((size_t)1 << 18)
-
-
-int alec_rs_init(alec_rs *rs, size_t emitters, double interval) {
+int alec_rs_init(alec_rs *rs, double interval) {
   memset(rs, 0, sizeof *rs);
   if (!(interval >= 0) || !isfinite(interval)) return ALEC_EINVAL;
-  size_t buckets = 16;
-  while (buckets < MAX_BUCKETS && buckets * WAYS < 2 * emitters) buckets <<= 1;
-  rs->slots = calloc(buckets * WAYS, sizeof *rs->slots);
-  if (!rs->slots) return ALEC_ENOMEM;
-  rs->bucket_mask = buckets - 1;
   rs->interval = interval;
   rs->tokens = ALEC_RS_GLOBAL_BURST;
+  rs->ready = 1;
   return 0;
-}
-
-void alec_rs_destroy(alec_rs *rs) {
-  free(rs->slots);
-  rs->slots = NULL;
 }
 
 void alec_rs_begin(alec_rs *rs) {
@@ -43,32 +25,16 @@ void alec_rs_begin(alec_rs *rs) {
 }
 
 /* Per-emitter limit first (it costs no token), then the global bucket. */
-static int allow(alec_rs *rs, uint64_t id, double now, const alec_rx_reply *r) {
+static int allow(alec_rs *rs, alec_rs_emitter *e, double now, const alec_rx_reply *r) {
   double interval = r && r->interval > rs->interval ? r->interval : rs->interval;
   unsigned budget = r ? r->budget : 0;
-  alec_rs_slot *b = &rs->slots[(alec_hash_id(id) & rs->bucket_mask) * WAYS];
-  alec_rs_slot *victim = NULL;
-  for (int j = 0; j < WAYS; j++) {
-    if (b[j].last > 0 && b[j].id == id) {
-      if (now - b[j].last < interval) return 0;
-      if (now - b[j].day_start >= ALEC_RS_DAY) {
-        b[j].day_start = now;
-        b[j].day_count = 0;
-      }
-      if (budget && b[j].day_count >= budget) return 0;
-      victim = &b[j];
-      break;
+  if (e->last > 0) {
+    if (now - e->last < interval) return 0;
+    if (now - e->day_start >= ALEC_RS_DAY) {
+      e->day_start = now;
+      e->day_count = 0;
     }
-  }
-  if (victim == NULL) {
-    victim = &b[0];
-    for (int j = 0; j < WAYS; j++) {
-      if (b[j].last <= 0) {
-        victim = &b[j];
-        break;
-      }
-      if (b[j].last < victim->last) victim = &b[j];
-    }
+    if (budget && e->day_count >= budget) return 0;
   }
   if (rs->token_time > 0 && now > rs->token_time) {
     rs->tokens += (now - rs->token_time) * ALEC_RS_GLOBAL_RATE;
@@ -77,19 +43,18 @@ static int allow(alec_rs *rs, uint64_t id, double now, const alec_rx_reply *r) {
   if (now > rs->token_time) rs->token_time = now;
   if (rs->tokens < 1.0) return 0;
   rs->tokens -= 1.0;
-  if (victim->id != id || victim->last <= 0) {
-    victim->id = id;
-    victim->day_start = now;
-    victim->day_count = 0;
+  if (e->last <= 0) {
+    e->day_start = now;
+    e->day_count = 0;
   }
-  victim->last = now;
-  victim->day_count++;
+  e->last = now;
+  e->day_count++;
   return 1;
 }
 
-int alec_rs_request(alec_rs *rs, uint64_t id, int bare, double now, const alec_rx_reply *r) {
-  if (!rs->slots || !(now > 0)) return 0;
-  if (!allow(rs, id, now, r)) {
+int alec_rs_request(alec_rs *rs, alec_rs_emitter *e, uint64_t id, int bare, double now, const alec_rx_reply *r) {
+  if (!rs->ready || !(now > 0)) return 0;
+  if (e == NULL || !allow(rs, e, now, r)) {
     rs->limited++;
     return 0;
   }

@@ -13,8 +13,9 @@
  * so an early second request is wasted airtime) and globally (a token
  * bucket), because the source address of a UDP datagram can be forged: the
  * receiver must not become a reflector. All requests one message causes go
- * out together. Dispatch thread only; independent of collectd (tested by
- * tests/check_state.c). */
+ * out together. The per-emitter part is a field of the receiver's
+ * per-emitter record (receiver.c, em_slot): no table here. Dispatch thread
+ * only; independent of collectd (tested by tests/check_state.c). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,16 +31,15 @@
 #define ALEC_RS_GLOBAL_BURST 1000.0
 #define ALEC_RS_DAY 86400.0
 
-typedef struct alec_rs_slot {
-  uint64_t id;
-  double last;      /* monotonic seconds of the last request; 0: free */
+/* One emitter's requests. All zero: none yet. */
+typedef struct alec_rs_emitter {
+  double last;      /* monotonic seconds of the last request; 0: none */
   double day_start; /* start of the emitter's current budget day */
   uint32_t day_count;
-} alec_rs_slot;
+} alec_rs_emitter;
 
 typedef struct alec_rs {
-  alec_rs_slot *slots; /* 4-way buckets */
-  size_t bucket_mask;
+  int ready;
   double interval;
   double tokens, token_time;
   /* Pending requests of the message being processed. */
@@ -54,17 +54,18 @@ typedef struct alec_rs {
   uint64_t failed;    /* send errors */
 } alec_rs;
 
-/* Sized for `emitters` (bounded: 16 MiB at most). 0, ALEC_EINVAL, ALEC_ENOMEM. */
-int alec_rs_init(alec_rs *rs, size_t emitters, double interval);
-void alec_rs_destroy(alec_rs *rs);
+/* interval: ResyncInterval (s, >= 0). 0 or ALEC_EINVAL. */
+int alec_rs_init(alec_rs *rs, double interval);
 
 /* Starts a message: forgets pending requests. */
 void alec_rs_begin(alec_rs *rs);
-/* Asks for a keyframe from `id` (now: monotonic seconds, > 0). `bare`: the
+/* Asks for a keyframe from `id`, whose record is `e` (now: monotonic
+ * seconds, > 0). e NULL (the receiver could not remember the emitter): not
+ * asked, since its per-emitter limit could not hold. `bare`: the
  * emitter is addressed by the reply itself and takes the command byte alone.
  * The limits are ResyncInterval and r's policy (queue.h). 1 if queued for the flush, 0 if suppressed by a limit. A full batch is
  * flushed through `r` first. */
-int alec_rs_request(alec_rs *rs, uint64_t id, int bare, double now, const alec_rx_reply *r);
+int alec_rs_request(alec_rs *rs, alec_rs_emitter *e, uint64_t id, int bare, double now, const alec_rx_reply *r);
 /* Sends what is pending through r. Bytes sent, or -1 if a send failed. */
 int alec_rs_flush(alec_rs *rs, const alec_rx_reply *r);
 
