@@ -4,13 +4,14 @@
  * per datagram at the record's time, written with libpcap's pcap_dump, for
  * tests/replay_inputs.sh:
  *   replay-pcapgen [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N]
- *                  [--noise] [--hostile] OUT.pcap < records.jsonl
+ *                  [--noise] [--hostile] [--every N] OUT.pcap < records.jsonl
  * --noise adds, between datagrams, what a capture of a busy host holds:
  * TCP, UDP to other ports, IP fragments, ARP. --hostile adds packets whose
  * lengths lie (IP total length past the packet, UDP length past IP, IHL
  * below 5, a datagram cut by the snapshot length, an IPv6 jumbogram, an
  * extension-header chain running past the packet); none of them may
- * change what is replayed. */
+ * change what is replayed. --every N: noise and hostile packets before
+ * every Nth record only (1). */
 #define _DEFAULT_SOURCE /* u_char and friends in pcap.h */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -222,6 +223,7 @@ static int link_of(const char *s) {
 int main(int argc, char **argv) {
   gen g = {.link = DLT_EN10MB, .port = (unsigned)atoi(ALEC_PC_DEFAULT_PORT)};
   int with_noise = 0, with_hostile = 0;
+  unsigned long every = 1;
   const char *out = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--link") == 0 && i + 1 < argc) {
@@ -229,6 +231,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
       g.port = (unsigned)atoi(argv[++i]);
       if (g.port == 0 || g.port > 65535) goto usage;
+    } else if (strcmp(argv[i], "--every") == 0 && i + 1 < argc) {
+      every = strtoul(argv[++i], NULL, 10);
+      if (every == 0) goto usage;
     } else if (strcmp(argv[i], "--ipv6") == 0) {
       g.ipv6 = 1;
     } else if (strcmp(argv[i], "--noise") == 0) {
@@ -279,8 +284,10 @@ int main(int argc, char **argv) {
       status = 1;
       continue;
     }
-    if (with_noise) noise(&g, t);
-    if (with_hostile && w.len <= 256) hostile(&g, t, dg, w.len);
+    if (records % every == 0) {
+      if (with_noise) noise(&g, t);
+      if (with_hostile && w.len <= 256) hostile(&g, t, dg, w.len);
+    }
     datagram(&g, t, g.port, dg, w.len);
     records++;
   }
@@ -290,6 +297,6 @@ int main(int argc, char **argv) {
   return status;
 usage:
   fprintf(stderr, "usage: " PROG " [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N] [--noise] [--hostile] "
-                  "OUT.pcap < records.jsonl\n");
+                  "[--every N] OUT.pcap < records.jsonl\n");
   return 2;
 }

@@ -24,8 +24,9 @@
  * replayed at the previous one's time, counted). After each the fleet is
  * scored as the dispatch thread does after a batch, and the evaluation
  * timer runs every --interval seconds of recorded time in between. */
-/* libpcap's header needs the BSD types (u_char, u_int) strict C11 hides. */
-#define _DEFAULT_SOURCE
+/* libpcap's header needs the BSD types (u_char, u_int) strict C11 hides;
+ * fopencookie re-reads the bytes a pipe's format was told by. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -408,20 +409,51 @@ static int is_capture(const uint8_t *b) {
   return v == 0xA1B2C3D4 || v == 0xD4C3B2A1 || v == 0xA1B23C4D || v == 0x4D3CB2A1 || v == 0x0A0D0D0A;
 }
 
-/* --input left out: a seekable file by its first four bytes; a pipe by its
- * first byte (the pcap magics' first bytes never start a JSON line). */
-static int sniff_capture(FILE *in) {
+/* A pipe's first bytes, read to tell its format, then the rest of it:
+ * libpcap and fgets both want a stream from the start. */
+typedef struct peeked {
+  FILE *in;
+  uint8_t pre[4];
+  size_t n, pos;
+} peeked;
+
+static ssize_t peeked_read(void *c, char *buf, size_t size) {
+  peeked *p = c;
+  size_t got = 0;
+  while (p->pos < p->n && got < size) buf[got++] = (char)p->pre[p->pos++];
+  if (got < size) got += fread(buf + got, 1, size - got, p->in);
+  return got == 0 && ferror(p->in) ? -1 : (ssize_t)got;
+}
+
+static int peeked_close(void *c) {
+  peeked *p = c;
+  if (p->in != stdin) fclose(p->in);
+  free(p);
+  return 0;
+}
+
+/* --input left out: a capture by its magic number, read from a seekable
+ * file and put back, or from a pipe then replayed through *in. 1 capture,
+ * 0 text, -1 error. */
+static int sniff_capture(FILE **in) {
   uint8_t b[4];
-  long pos = ftell(in);
+  long pos = ftell(*in);
   if (pos >= 0) {
-    size_t n = fread(b, 1, sizeof b, in);
-    if (fseek(in, pos, SEEK_SET) != 0) return -1;
+    size_t n = fread(b, 1, sizeof b, *in);
+    if (fseek(*in, pos, SEEK_SET) != 0) return -1;
     return n == sizeof b && is_capture(b);
   }
-  int c = getc(in);
-  if (c == EOF) return 0;
-  ungetc(c, in);
-  return c == 0xA1 || c == 0xD4;
+  peeked *p = calloc(1, sizeof *p);
+  if (!p) return -1;
+  p->in = *in;
+  p->n = fread(p->pre, 1, sizeof p->pre, *in);
+  FILE *f = fopencookie(p, "r", (cookie_io_functions_t){.read = peeked_read, .close = peeked_close});
+  if (!f) {
+    free(p);
+    return -1;
+  }
+  *in = f;
+  return p->n == sizeof p->pre && is_capture(p->pre);
 }
 
 /* ---- options ---------------------------------------------------------------------- */
@@ -633,7 +665,16 @@ int main(int argc, char **argv) {
     alec_pc_free(&cfg);
     return 1;
   }
-  if (input == IN_AUTO && sniff_capture(in) == 1) input = IN_PCAP;
+  if (input == IN_AUTO) {
+    int c = sniff_capture(&in);
+    if (c < 0) {
+      perror(PROG);
+      alec_rx_free(rx);
+      alec_pc_free(&cfg);
+      return alec_tool_finish(in, 1);
+    }
+    if (c) input = IN_PCAP;
+  }
   feeder f = {.rx = rx, .interval = interval};
   double cpu0 = cpu_seconds();
   static char line[LINE_MAX_LEN];
@@ -719,6 +760,8 @@ int main(int argc, char **argv) {
           st.fleet.anomaly_exits);
   alec_rx_free(rx);
   alec_pc_free(&cfg);
-  if (refused && status == 0) status = 1;
+  /* An unreadable record or a capture that could not be read to its end
+   * (libpcap cannot resynchronise): the replay is incomplete. */
+  if ((refused || ps.unreadable) && status == 0) status = 1;
   return alec_tool_finish(in, status);
 }
