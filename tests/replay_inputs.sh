@@ -60,6 +60,18 @@ fi
 cat "$tmp/p.pcap" | $R --quiet >"$tmp/stats" 2>&1
 grep -q '0 datagrams to port 25830,.* other_port' "$tmp/stats" || fail "datagrams to port 4000 not counted as other_port: $(head -1 "$tmp/stats")"
 
+# Bare frames of three emitters from their own source ports: theirs with
+# --source (the <Emitter> Source of the plugin), refused without.
+"$gen" --ipv6 --bare 1,2,5 "$tmp/b.pcap" <"$tmp/story.jsonl" 2>/dev/null
+src="2001:db8::1/40001=1:fixed:2,2001:db8::1/40002=2:fixed:2,2001:db8::1/40005=0x5:fixed:2"
+if $R --source "$src" "$tmp/b.pcap" >"$tmp/got" 2>/dev/null && cmp -s "$tmp/want" "$tmp/got"; then
+  ok "bare frames by source address (--source): the events of the JSONL"
+else
+  fail "bare frames with --source: events differ"
+fi
+$R --quiet "$tmp/b.pcap" >"$tmp/stats" 2>&1
+grep -q '^replay: .* [1-9][0-9]* rejected, 997 emitters' "$tmp/stats" || fail "bare frames without --source: $(sed -n 2p "$tmp/stats")"
+
 for v in "" "--ipv6"; do
   # shellcheck disable=SC2086
   "$gen" $v --noise --hostile --every 500 "$tmp/h.pcap" <"$tmp/story.jsonl" 2>/dev/null
@@ -164,7 +176,8 @@ esac
 
 # Options.
 for bad in "--input nope" "--port 0" "--fport 85=nope" "--tlv 85=battery" "--fport 85=fixed:5 --tlv 86=battery" \
-  "--fport 85=fixed:2 --tlv 85=battery" "--dialect raw"; do
+  "--fport 85=fixed:2 --tlv 85=battery" "--dialect raw" "--source 192.0.2.1=7:fixed" "--source host/1=7:single" \
+  "--source 192.0.2.1/0=7:single" "--source 192.0.2.1=7:single,192.0.2.2=7:single"; do
   # shellcheck disable=SC2086
   $replay $bad </dev/null >/dev/null 2>&1
   rc=$?

@@ -4,14 +4,16 @@
  * per datagram at the record's time, written with libpcap's pcap_dump, for
  * tests/replay_inputs.sh:
  *   replay-pcapgen [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N]
- *                  [--noise] [--hostile] [--every N] OUT.pcap < records.jsonl
+ *                  [--noise] [--hostile] [--every N] [--bare ID,...] OUT.pcap < records.jsonl
  * --noise adds, between datagrams, what a capture of a busy host holds:
  * TCP, UDP to other ports, IP fragments, ARP. --hostile adds packets whose
  * lengths lie (IP total length past the packet, UDP length past IP, IHL
  * below 5, a datagram cut by the snapshot length, an IPv6 jumbogram, an
  * extension-header chain running past the packet); none of them may
  * change what is replayed. --every N: noise and hostile packets before
- * every Nth record only (1). */
+ * every Nth record only (1). --bare: the records of these emitters go as
+ * bare frames from source port 40000 + ID (alec-replay --source), the
+ * others as envelopes from port 40000. */
 #define _DEFAULT_SOURCE /* u_char and friends in pcap.h */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -120,12 +122,16 @@ static void dump(gen *g, double t, const uint8_t *pkt, size_t caplen, size_t wir
   g->packets++;
 }
 
-static void datagram(gen *g, double t, unsigned dport, const uint8_t *payload, size_t len) {
+static void datagram_from(gen *g, double t, unsigned sport, unsigned dport, const uint8_t *payload, size_t len) {
   uint8_t pkt[128 + 8192];
   size_t o = link_header(g, pkt, g->ipv6);
-  o += ip_udp(g, pkt + o, g->ipv6, 40000, dport, len, 17, 0);
+  o += ip_udp(g, pkt + o, g->ipv6, sport, dport, len, 17, 0);
   memcpy(pkt + o, payload, len);
   dump(g, t, pkt, o + len, o + len);
+}
+
+static void datagram(gen *g, double t, unsigned dport, const uint8_t *payload, size_t len) {
+  datagram_from(g, t, 40000, dport, payload, len);
 }
 
 /* Packets a capture of a busy host holds besides ours. */
@@ -224,6 +230,8 @@ int main(int argc, char **argv) {
   gen g = {.link = DLT_EN10MB, .port = (unsigned)atoi(ALEC_PC_DEFAULT_PORT)};
   int with_noise = 0, with_hostile = 0;
   unsigned long every = 1;
+  uint64_t bare[64];
+  size_t n_bare = 0;
   const char *out = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--link") == 0 && i + 1 < argc) {
@@ -234,6 +242,15 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--every") == 0 && i + 1 < argc) {
       every = strtoul(argv[++i], NULL, 10);
       if (every == 0) goto usage;
+    } else if (strcmp(argv[i], "--bare") == 0 && i + 1 < argc) {
+      char *p = argv[++i], *end;
+      do {
+        if (n_bare == sizeof bare / sizeof bare[0]) goto usage;
+        bare[n_bare] = strtoull(p, &end, 10);
+        if (end == p || bare[n_bare] > 25000) goto usage;
+        n_bare++;
+        p = end + (*end == ',');
+      } while (*end);
     } else if (strcmp(argv[i], "--ipv6") == 0) {
       g.ipv6 = 1;
     } else if (strcmp(argv[i], "--noise") == 0) {
@@ -288,7 +305,10 @@ int main(int argc, char **argv) {
       if (with_noise) noise(&g, t);
       if (with_hostile && w.len <= 256) hostile(&g, t, dg, w.len);
     }
-    datagram(&g, t, g.port, dg, w.len);
+    int is_bare = 0;
+    for (size_t k = 0; k < n_bare; k++) is_bare |= bare[k] == id;
+    if (is_bare) datagram_from(&g, t, 40000 + (unsigned)id, g.port, frame, flen);
+    else datagram(&g, t, g.port, dg, w.len);
     records++;
   }
   pcap_dump_close(g.out);
@@ -297,6 +317,6 @@ int main(int argc, char **argv) {
   return status;
 usage:
   fprintf(stderr, "usage: " PROG " [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N] [--noise] [--hostile] "
-                  "[--every N] OUT.pcap < records.jsonl\n");
+                  "[--every N] [--bare ID,...] OUT.pcap < records.jsonl\n");
   return 2;
 }

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ static void usage(FILE *out) {
           "      pcap   UDP datagrams to --port (Ethernet, Linux cooked, raw IP, loopback; IPv4, IPv6)\n"
           "      mqtt   ChirpStack v4 / TTS v3 uplink events per line, optionally after \"TOPIC<tab>\"\n"
           "  --port N       pcap: the plugin's UDP port (" ALEC_PC_DEFAULT_PORT ")\n"
+          "  --source ADDR[/PORT]=ID:FORMAT[:CHANNELS][,...]   pcap: bare frames from ADDR are ID's\n"
+          "                 (an <Emitter> with Source, Format, Channels); other datagrams are envelopes\n"
           "  --fport P=FORMAT[:CHANNELS][,P=...]   FPort profiles of uplinks (MQTT FPort lines)\n"
           "  --tlv P=ITEM,ITEM,...   Fallback \"milesight-tlv\" of FPort P: the TLV item of each channel\n"
           "  --dialect chirpstack|tts   mqtt events (default: by topic, else by event)\n"
@@ -541,12 +544,73 @@ bad:
   return -1;
 }
 
+/* --source ADDR[/PORT]=ID:FORMAT[:CHANNELS],...: the <Emitter> blocks whose
+ * Source makes a datagram from ADDR (and PORT) a bare frame of ID, as the
+ * plugin's configuration would. */
+static int source_opt(alec_plugin_config *cfg, const char *v) {
+  char buf[4096];
+  if (strlen(v) >= sizeof buf) {
+    fprintf(stderr, PROG ": --source: too long\n");
+    return -1;
+  }
+  strcpy(buf, v);
+  size_t cap = 1;
+  for (const char *p = buf; *p; p++) cap += *p == ',';
+  cfg->emitters = calloc(cap, sizeof *cfg->emitters);
+  if (!cfg->emitters) return -1;
+  char *save = NULL;
+  for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    alec_pc_emitter *em = &cfg->emitters[cfg->n_emitters];
+    char *eq = strchr(item, '=');
+    if (!eq) goto bad;
+    *eq = '\0';
+    char *slash = strchr(item, '/');
+    const char *service = "0";
+    if (slash) {
+      uint64_t port;
+      *slash = '\0';
+      if (alec_tool_parse_u64(slash + 1, 65535, &port) != 0 || port == 0) goto bad;
+      service = slash + 1;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(item, service, &hints, &res) != 0 || res == NULL) goto bad;
+    alec_pc_normalize_addr(res->ai_addr, res->ai_addrlen, &em->source, &em->source_len);
+    freeaddrinfo(res);
+    em->has_source = 1;
+    em->source_any_port = slash == NULL;
+    char *id_s = eq + 1, *fmt_s = strchr(id_s, ':');
+    if (!fmt_s) goto bad;
+    *fmt_s++ = '\0';
+    char *ch_s = strchr(fmt_s, ':');
+    if (ch_s) *ch_s++ = '\0';
+    if (alec_pc_parse_id(id_s, &em->id) != 0 || alec_format_parse(fmt_s, &em->own.format) != 0) goto bad;
+    if (ch_s) {
+      uint64_t ch;
+      if (alec_tool_parse_u64(ch_s, ALEC_FIXED_MAX_CHANNELS, &ch) != 0 || ch == 0) goto bad;
+      em->own.channels = (unsigned)ch;
+    }
+    for (size_t i = 0; i < cfg->n_emitters; i++)
+      if (cfg->emitters[i].id == em->id) goto bad;
+    cfg->n_emitters++;
+    continue;
+  bad:
+    fprintf(stderr, PROG ": --source %s: want ADDR[/PORT]=ID:FORMAT[:CHANNELS] (numeric address, each ID once), "
+                    "comma-separated\n", v);
+    return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL;
   const char *v_thr = NULL, *v_exit = NULL, *v_fail = NULL, *v_enter_n = NULL, *v_exit_n = NULL,
              *v_peers = NULL, *v_floor = NULL, *v_stale = NULL, *v_silent = NULL, *v_alpha = NULL,
              *v_timeout = NULL, *v_max = NULL, *v_interval = NULL, *v_input = NULL, *v_port = NULL,
-             *v_fport = NULL, *v_tlv = NULL, *v_dialect = NULL, *v_group_from = NULL;
+             *v_fport = NULL, *v_tlv = NULL, *v_dialect = NULL, *v_group_from = NULL, *v_source = NULL;
   int quiet = 0;
   const alec_tool_opt opts[] = {
       {"--threshold", NULL, &v_thr},           {"--exit-threshold", NULL, &v_exit},
@@ -559,6 +623,7 @@ int main(int argc, char **argv) {
       {"--input", NULL, &v_input},             {"--port", NULL, &v_port},
       {"--fport", NULL, &v_fport},             {"--tlv", NULL, &v_tlv},
       {"--dialect", NULL, &v_dialect},         {"--group-from", NULL, &v_group_from},
+      {"--source", NULL, &v_source},
   };
   int ar = alec_tool_args(argc, argv, PROG, opts, sizeof opts / sizeof opts[0], usage, &path);
   if (ar == 1) return 0;
@@ -637,6 +702,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": --tlv needs --fport\n");
     bad = 1;
   }
+  if (!bad && v_source && source_opt(&cfg, v_source) != 0) bad = 1;
   if (bad) {
     alec_pc_free(&cfg);
     return 2;
