@@ -285,7 +285,14 @@ static void feed(feeder *f, double t, alec_rx_msg *m) {
 
 /* What the MQTT transport refuses of an event, counted by kind: the
  * parser's kinds, then those of the uplink-to-message step. */
-enum { MQ_NO_PAYLOAD = ALEC_NS_MESSAGE_KINDS, MQ_FPORT, MQ_NO_TIME, MQ_NOMEM, MQ_KINDS };
+#define MQ_OWN_KINDS(X) X(NO_PAYLOAD, no_payload) X(FPORT, unmapped_fport) X(NO_TIME, no_time) X(NOMEM, out_of_memory)
+enum {
+  MQ_FIRST_ = ALEC_NS_MESSAGE_KINDS - 1,
+#define MQ_ENUM_(n, s) MQ_##n,
+  MQ_OWN_KINDS(MQ_ENUM_)
+#undef MQ_ENUM_
+  MQ_KINDS
+};
 
 typedef struct mqtt_in {
   alec_ns_source src;
@@ -296,8 +303,13 @@ typedef struct mqtt_in {
 } mqtt_in;
 
 static const char *mq_kind_name(int k) {
+  static const char *const own[] = {
+#define MQ_NAME_(n, s) #s,
+      MQ_OWN_KINDS(MQ_NAME_)
+#undef MQ_NAME_
+  };
   if (k < ALEC_NS_MESSAGE_KINDS) return alec_ns_kind_name(-k - 1);
-  return k == MQ_NO_PAYLOAD ? "no_payload" : k == MQ_FPORT ? "unmapped_fport" : k == MQ_NO_TIME ? "no_time" : "out_of_memory";
+  return own[k - ALEC_NS_MESSAGE_KINDS];
 }
 
 static const alec_pc_profile *block_fport(const void *block, int port) { return alec_pc_mqtt_fport(block, port); }
@@ -336,8 +348,9 @@ static void mqtt_line(mqtt_in *q, feeder *f, char *line, size_t n) {
     q->refused[k]++;
     return;
   }
-  /* The event's time is the recording's clock; an event without one (TTS
-   * omits received_at in no uplink we know) is replayed at the previous. */
+  /* The event's time is the recording's clock. One without a time is
+   * replayed at the previous event's, as a broker delivers it right after;
+   * before the first timed one there is no clock to put it on. */
   if (!u->has_time && !f->started) {
     q->refused[MQ_NO_TIME]++;
     return;
