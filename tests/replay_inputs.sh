@@ -10,9 +10,10 @@
 #  - hostile files: cut inside a record, a record claiming 2 GB, random
 #    bytes, an empty input: counted or refused, exit 1, no crash;
 #  - two days of the LoRaWAN simulator (TLV fallback, loss, one anomalous
-#    device) as ChirpStack v4 and TTS v3 events, with and without topics,
-#    and as the JSONL of the same uplinks (FPort profile, fCnt, the
-#    events' own microsecond times).
+#    device) as ChirpStack v4 and TTS v3 events, with and without topics
+#    (after a tab, or a space as mosquitto_sub -v writes them), and as the
+#    JSONL of the same uplinks (FPort profile, fCnt, the events' own
+#    microsecond times).
 # About 15 s of CPU. Exit 0 pass, 1 fail, 99 hard error.
 set -u
 B=${ALEC_BUILDDIR:-.}
@@ -147,7 +148,9 @@ grep -q '^replay: .* [1-9][0-9]* frames decoded, 0 rejected' "$tmp/stats" || fai
 grep -q 'emitter=2657444920943443971 channel=1 state=warning' "$tmp/want" || fail "the anomalous device (temperature) is not flagged"
 cut -f2- "$tmp/cs.txt" >"$tmp/cs.notopic"
 cut -f2- "$tmp/tts.txt" >"$tmp/tts.notopic"
-for c in cs.txt tts.txt cs.notopic tts.notopic; do
+# mosquitto_sub -v: the topic, a space, the event.
+tr '\t' ' ' <"$tmp/tts.txt" >"$tmp/tts.sub"
+for c in cs.txt tts.txt cs.notopic tts.notopic tts.sub; do
   # shellcheck disable=SC2086
   if ! $replay $P "$tmp/$c" >"$tmp/got" 2>"$tmp/stats"; then
     fail "MQTT $c: replay failed: $(cat "$tmp/stats")"

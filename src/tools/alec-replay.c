@@ -64,7 +64,7 @@ static void usage(FILE *out) {
           "  --input jsonl|pcap|mqtt   what FILE holds (default: told by its first bytes and line):\n"
           "      jsonl  {time, emitter, format, frame_hex[, channels, group, fport, fcnt]} per line\n"
           "      pcap   UDP datagrams to --port (Ethernet, Linux cooked, raw IP, loopback; IPv4, IPv6)\n"
-          "      mqtt   ChirpStack v4 / TTS v3 uplink events per line, optionally after \"TOPIC<tab>\"\n"
+          "      mqtt   ChirpStack v4 / TTS v3 uplink events per line, optionally after their topic\n"
           "  --port N       pcap: the plugin's UDP port (" ALEC_PC_DEFAULT_PORT ")\n"
           "  --source ADDR[/PORT]=ID:FORMAT[:CHANNELS][,...]   pcap: bare frames from ADDR are ID's\n"
           "                 (an <Emitter> with Source, Format, Channels); other datagrams are envelopes\n"
@@ -314,12 +314,14 @@ static const char *mq_kind_name(int k) {
 
 static const alec_pc_profile *block_fport(const void *block, int port) { return alec_pc_mqtt_fport(block, port); }
 
-/* One line: [TOPIC "\t"] EVENT. */
+/* One line: [TOPIC ("\t" | " ")] EVENT; a space is what mosquitto_sub -v
+ * puts after the topic (network-server topics hold none). */
 static void mqtt_line(mqtt_in *q, feeder *f, char *line, size_t n) {
   const char *topic = NULL;
   char *json = line;
   if (n && line[0] != '{') {
     char *tab = memchr(line, '\t', n);
+    if (!tab) tab = memchr(line, ' ', n);
     if (tab) {
       *tab = '\0';
       topic = line;
