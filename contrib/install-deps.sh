@@ -11,7 +11,8 @@ PKGS="build-essential make autoconf automake libtool pkg-config
       libprotobuf-c1 libyajl2 libyajl-dev libmicrohttpd12
       mosquitto mosquitto-clients libmosquitto-dev
       debhelper dpkg-dev fakeroot lintian prometheus prometheus-alertmanager
-      rabbitmq-server librabbitmq-dev amqp-tools"
+      rabbitmq-server librabbitmq-dev amqp-tools
+      libpcap-dev"
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

@@ -39,8 +39,8 @@ conf_sources=${FUZZ_CONF_SOURCES:-src/plugin/alec_conf.c src/receiver/config.c s
 lorawan_sources=${FUZZ_LORAWAN_SOURCES:-src/receiver/tlv.c src/receiver/nsevent.c}
 lib_cppflags=${FUZZ_LIB_CPPFLAGS:-$(pkg-config --cflags libsodium yajl 2>/dev/null)}
 libs=${FUZZ_LIBS:--lxxhash -lm $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) $(pkg-config --libs yajl 2>/dev/null || echo -lyajl)}
-all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv"
-std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$src/src/receiver -I$here"
+all_targets="fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv fuzz_pcapin"
+std="-std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I$src/include -I$src/src/plugin -I$src/src/receiver -I$src/src/tools -I$here"
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
@@ -55,6 +55,7 @@ sources_for() {
     fuzz_state) c_files $lib_sources $fleet_sources src/receiver/state.c ;;
     fuzz_config) c_files $lib_sources $conf_sources $lorawan_sources ;; # <MQTT> options use the event parser
     fuzz_nsevent|fuzz_tlv) c_files $lorawan_sources ;;
+    fuzz_pcapin) c_files src/tools/pcapin.c ;;
   esac
 }
 # Link flags without the libtool archives of the lists.
@@ -71,7 +72,7 @@ newer() {
   return 1
 }
 
-headers() { ls "$src"/include/alec/*.h "$src"/src/plugin/*.h "$src"/src/receiver/*.h "$here"/*.h 2>/dev/null; }
+headers() { ls "$src"/include/alec/*.h "$src"/src/plugin/*.h "$src"/src/receiver/*.h "$src"/src/tools/*.h "$here"/*.h 2>/dev/null; }
 
 # obj OUT SOURCE: compiles SOURCE once into OUT/obj (instrumented for
 # coverage, not linked with libFuzzer, so the seed generator can use it too).

@@ -9,7 +9,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1
 FUZZ_SECONDS ?= 60
 FUZZ_NICE ?= 0
-FUZZ_TARGETS ?= fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv
+FUZZ_TARGETS ?= fuzz_decode fuzz_envelope fuzz_auth fuzz_fleet fuzz_state fuzz_config fuzz_nsevent fuzz_tlv fuzz_pcapin
 FUZZ_OUT = tests/fuzz/out
 
 # The library sources and link flags the targets need, taken from the other
@@ -62,6 +62,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_nsevent.c \
 	tests/fuzz/fuzz_nsevent.dict \
 	tests/fuzz/fuzz_tlv.c \
+	tests/fuzz/fuzz_pcapin.c \
 	tests/fuzz/mkseeds.c \
 	tests/fuzz/regress
 CLEANFILES += -r tests/fuzz/out tests/fuzz/smoke tests/fuzz/fuzz.env

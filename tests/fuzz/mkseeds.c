@@ -778,6 +778,67 @@ static void seeds_tlv(void) {
   tlv_seed("truncated", 4, "017564036719");
 }
 
+/* ---- fuzz_pcapin: link index, bytes left out, port, packet ----------------- */
+
+/* A UDP datagram to 25830 (a small envelope-like payload) behind each link
+ * header the reader knows, IPv4 and IPv6; the link index is fuzz_pcapin's. */
+static void seeds_pcapin(void) {
+  static const struct {
+    const char *name;
+    uint8_t hdr[20];
+    size_t len, proto_at; /* where the EtherType / AF goes, SIZE_MAX: none */
+    int af;               /* 1: an AF value instead of an EtherType */
+  } links[] = {
+      {"en10mb", {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2}, 14, 12, 0},
+      {"sll", {0, 0, 3, 4, 0, 6}, 16, 14, 0},
+      {"sll2", {0}, 20, 0, 0},
+      {"raw", {0}, 0, SIZE_MAX, 0},
+      {"null", {0}, 4, 0, 1},
+      {"loop", {0}, 4, 0, 2},
+  };
+  static const uint8_t payload[] = {0xA1, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+  for (unsigned l = 0; l < sizeof links / sizeof links[0]; l++)
+    for (int v6 = 0; v6 < 2; v6++) {
+      buf o = {0};
+      put8(&o, l);
+      put8(&o, 0);
+      put16(&o, 25830);
+      uint8_t h[20];
+      memcpy(h, links[l].hdr, sizeof h);
+      size_t at = links[l].proto_at;
+      if (links[l].af == 1) h[0] = v6 ? 10 : 2; /* host order, little endian */
+      else if (links[l].af == 2) h[3] = v6 ? 24 : 2;
+      else if (at != SIZE_MAX) {
+        h[at] = v6 ? 0x86 : 0x08;
+        h[at + 1] = v6 ? 0xDD : 0x00;
+      }
+      put(&o, h, links[l].len);
+      size_t ulen = 8 + sizeof payload;
+      if (v6) {
+        uint8_t ip[40] = {0x60};
+        ip[4] = 0;
+        ip[5] = (uint8_t)ulen;
+        ip[6] = 17;
+        ip[7] = 64;
+        ip[23] = 1;
+        ip[39] = 1;
+        put(&o, ip, sizeof ip);
+      } else {
+        uint8_t ip[20] = {0x45, 0, 0, (uint8_t)(20 + ulen), 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 10, 127, 0, 0, 1};
+        put(&o, ip, sizeof ip);
+      }
+      put16(&o, 40000);
+      put16(&o, 25830);
+      put16(&o, (unsigned)ulen);
+      put16(&o, 0);
+      put(&o, payload, sizeof payload);
+      char tag[32];
+      snprintf(tag, sizeof tag, "%s-%s", links[l].name, v6 ? "ipv6" : "ipv4");
+      write_seed("fuzz_pcapin", tag, &o);
+      free(o.b);
+    }
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: mkseeds OUTDIR FIXTURES_TSV|- [VECTORS_DIR]\n");
@@ -797,11 +858,12 @@ int main(int argc, char **argv) {
   seeds_config();
   seeds_auth();
   seeds_tlv();
+  seeds_pcapin();
   printf("mkseeds: %zu streams, %zu frames -> decode %u, envelope %u, fleet %u, state %u, "
-         "config %u, auth %u, tlv %u seeds\n",
+         "config %u, auth %u, tlv %u, pcapin %u seeds\n",
          n_streams, frames, seed_count("fuzz_decode"), seed_count("fuzz_envelope"),
          seed_count("fuzz_fleet"), seed_count("fuzz_state"), seed_count("fuzz_config"),
-         seed_count("fuzz_auth"), seed_count("fuzz_tlv"));
+         seed_count("fuzz_auth"), seed_count("fuzz_tlv"), seed_count("fuzz_pcapin"));
   for (size_t i = 0; i < n_streams; i++) {
     for (size_t j = 0; j < streams[i].n; j++) free(streams[i].f[j].b);
     free(streams[i].f);
