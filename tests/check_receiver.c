@@ -573,10 +573,11 @@ START_TEST(emitter_table_bounds) {
   alec_pc_free(&cfg);
   memset(&cap, 0, sizeof cap);
   alec_pc_init(&cfg);
-  cfg.emitters = calloc(1, sizeof(*cfg.emitters));
+  cfg.emitters = calloc(2, sizeof(*cfg.emitters));
   ck_assert_ptr_nonnull(cfg.emitters);
-  cfg.n_emitters = 1;
+  cfg.n_emitters = 2;
   cfg.emitters[0].id = 7;
+  cfg.emitters[1].id = 8; /* configured, silent until the flood is over */
   cfg.max_emitters = 50;
   cfg.rate_limit = 1;
   cfg.rate_burst = 5;
@@ -600,9 +601,8 @@ START_TEST(emitter_table_bounds) {
     free(m);
   }
   ck_assert_uint_eq(cap.values, 10);
-  /* 200 unknown ids, one keyframe each: 49 fit beside emitter 7 in the
-   * fleet, the 50th is remembered but refused by the fleet, the other 150
-   * are refused before decoding. */
+  /* 200 unknown ids, one keyframe each: 50 (MaxEmitters) are admitted,
+   * the other 150 are refused before decoding. */
   double ov[2] = {1.0, 2.0};
   int olen = alec_encode_fixed(other, ov, 2, frame, sizeof frame);
   ck_assert_int_gt(olen, 0);
@@ -613,8 +613,23 @@ START_TEST(emitter_table_bounds) {
   }
   alec_rx_stats st;
   alec_rx_get_stats(rx, t0, &st);
-  ck_assert_uint_eq(cap.values, 10 + 49 * 2);
-  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 151);
+  ck_assert_uint_eq(cap.values, 10 + 50 * 2);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 150);
+  /* The flood did not take the room of a configured emitter that had not
+   * reported yet: the fleet keeps room for them beside MaxEmitters unknown
+   * ones. */
+  alec_encoder *e8;
+  ck_assert_int_eq(alec_encoder_new(&e8, NULL), 0);
+  double v8[2] = {21.0, 51.0};
+  int len8 = alec_encode_fixed(e8, v8, 2, frame, sizeof frame);
+  ck_assert_int_gt(len8, 0);
+  alec_rx_msg *m8 = payload_msg(8, frame, (size_t)len8, 2, t0);
+  alec_rx_process(rx, m8);
+  free(m8);
+  alec_encoder_free(e8);
+  alec_rx_get_stats(rx, t0, &st);
+  ck_assert_uint_eq(cap.values, 10 + 50 * 2 + 2);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 150);
   /* Emitter 7's bucket is still empty: its sixth frame of the second is
    * refused by the rate limit (a fresh bucket would pass it to the fleet,
    * which would count it stale). */
@@ -633,7 +648,7 @@ START_TEST(emitter_table_bounds) {
     free(m);
     ck_assert_double_eq_tol(cap.last_value[0], v[0], 0.005);
   }
-  ck_assert_uint_eq(cap.values, 10 + 49 * 2 + 10);
+  ck_assert_uint_eq(cap.values, 10 + 50 * 2 + 2 + 10);
   /* A device name in the record; then the prune (2 x EmitterTimeout): the
    * silent records go and free their room, a live one keeps its name. */
   double ov2[2] = {1.5, 2.5};
@@ -661,7 +676,7 @@ START_TEST(emitter_table_bounds) {
   alec_rx_process(rx, m);
   free(m);
   alec_rx_get_stats(rx, later, &st);
-  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 151);
+  ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_MAX_EMITTERS], 150);
   ck_assert_uint_eq(cap.values, before + 2);
   alec_encoder_free(fresh);
   alec_encoder_free(enc);

@@ -1354,7 +1354,12 @@ static int build_fleet(alec_rx *rx) {
   alec_fleet_config fc;
   alec_fleet_config_init(&fc);
   const alec_pc_fleet *f = &cfg->fleet;
-  fc.max_emitters = (uint32_t)cfg->max_emitters;
+  /* The receiver admits at most MaxEmitters unconfigured emitters; the
+   * configured ones (blocks, EmitterFile) have room of their own beside
+   * them, in its table and here, so a flood of new ids never refuses a
+   * configured emitter that has not reported yet. */
+  uint64_t fmax = 2 * (uint64_t)cfg->max_emitters;
+  fc.max_emitters = (uint32_t)(fmax < ALEC_FLEET_MAX_EMITTERS_LIMIT ? fmax : ALEC_FLEET_MAX_EMITTERS_LIMIT);
   fc.emitter_timeout = cfg->emitter_timeout;
   /* Fixed frames carry up to 64 channels; single and multi use their ids. */
   fc.max_channels = ALEC_FIXED_MAX_CHANNELS;
