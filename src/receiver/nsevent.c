@@ -565,7 +565,7 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n) {
   for (size_t i = 0; i < NS_NFIELDS; i++) {
     const struct ns_fdef *fd = &ns_fields[i];
     if (fd->ctx != f->ctx) continue;
-    if (fd->len == n && memcmp(fd->name, s, n) == 0 && field_in_dialect(p->dialect, fd)) {
+    if (fd->len == n && fd->name[0] == (char)s[0] && memcmp(fd->name, s, n) == 0 && field_in_dialect(p->dialect, fd)) {
       if (f->seen & (UINT32_C(1) << bit)) return fail(p, ALEC_NS_EDUPLICATE);
       f->seen |= UINT32_C(1) << bit;
       f->key = (int16_t)i;
