@@ -41,6 +41,13 @@
  * extra read then costs 1/READ_SKIP of a syscall. */
 #define READ_BURST 256
 #define READ_SKIP 8
+/* A wake-up that found two messages or more: the broker is sending faster
+ * than one per wake-up, so the next select() waits this long first and
+ * then finds a batch (as the receiver's queue gathers, queue.h). */
+#define GATHER_NS 1000000L
+/* Messages handed to the receiver's queue at once: one lock and at most
+ * one wake-up of its dispatch thread per batch. */
+#define SUBMIT_BATCH 64
 
 static const char *const mqtt_rej_name[] = {
 #define NAME_(e, name, text) name,
@@ -89,6 +96,8 @@ typedef struct client {
   double backoff;
   unsigned burst_skip; /* loops left without a read burst (READ_SKIP) */
   uint64_t arrived;     /* messages seen, for the read burst */
+  alec_rx_msg *pending[SUBMIT_BATCH]; /* parsed, not yet queued */
+  size_t n_pending;
   dedup_gen gen[2]; /* gen[cur] is filled, the other is the previous one */
   int cur;
   alec_ns_uplink up;
@@ -153,6 +162,17 @@ static void reject(client *c, int kind, const char *topic, const char *fmt, ...)
   if (more) snprintf(tail, sizeof tail, " (%" PRIu64 " more not logged)", more);
   alec_rx_log(c->rx, ALEC_RX_LOG_WARNING, "<MQTT \"%s\">: %s on topic \"%.200s\"%s%s%s", c->cfg->name,
               reject_text(kind), topic ? topic : "?", detail[0] ? ": " : "", detail, tail);
+}
+
+static void flush(client *c) {
+  if (c->n_pending) alec_rx_submit(c->rx, c->pending, c->n_pending);
+  c->n_pending = 0;
+}
+
+/* Queued at the end of the wake-up (client_main) or when the batch is full. */
+static void submit(client *c, alec_rx_msg *m) {
+  c->pending[c->n_pending++] = m;
+  if (c->n_pending == SUBMIT_BATCH) flush(c);
 }
 
 /* ---- redeliveries --------------------------------------------------------------- */
@@ -247,7 +267,7 @@ static void on_network_event(client *c, const struct mosquitto_message *msg, dou
     free(m);
     return;
   }
-  alec_rx_submit(c->rx, &m, 1);
+  submit(c, m);
 }
 
 /* An emitter id in a topic level: 16 hex digits (a DevEUI or IMEI-like id),
@@ -302,7 +322,7 @@ static void on_raw(client *c, const struct mosquitto_message *msg, double now) {
     m->kind = ALEC_RX_DATAGRAM;
   }
   memcpy(m->data, msg->payload, len);
-  alec_rx_submit(c->rx, &m, 1);
+  submit(c, m);
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg) {
@@ -423,11 +443,17 @@ static void *client_main(void *arg) {
     uint64_t before = c->arrived;
     int rc = mosquitto_loop(c->mosq, LOOP_TIMEOUT_MS, 1);
     if (rc == MOSQ_ERR_SUCCESS && c->arrived != before) rc = read_burst(c);
+    flush(c);
+    if (rc == MOSQ_ERR_SUCCESS && c->arrived - before > 1 && !atomic_load(&c->stop)) {
+      struct timespec ts = {0, GATHER_NS};
+      nanosleep(&ts, NULL);
+    }
     if (rc == MOSQ_ERR_SUCCESS || atomic_load(&c->stop)) continue;
     atomic_store(&c->connected, 0);
     backoff(c, rc);
     c->need_connect = 1;
   }
+  flush(c);
   return NULL;
 }
 
