@@ -11,7 +11,7 @@
 #   mqtt-chirpstack  <MQTT> Dialect chirpstack: a ChirpStack v4 uplink event
 #                    (about 1.3 kB of JSON, base64 frame) per message; with
 #                    the link quality of each uplink (lora_rssi, lora_snr: 7
-#                    values dispatched per frame, 5 counted);
+#                    values dispatched per frame, 5 of them channel values);
 #   mqtt-chirpstack-nolink  the same without alec.types.db in TypesDB, so
 #                    without the link-quality values (5 dispatched per frame).
 #
@@ -23,6 +23,10 @@
 # CPU-seconds per million values (utime + stime from /proc/PID/stat, from the
 # first message until everything that arrives is dispatched); the broker's
 # and the publisher's CPU are not collectd's and shown apart (broker).
+# Two per-value figures: per channel value (the link-quality values ride
+# free), and per value delivered to collectd (every value list dispatched,
+# as the network plugin's are counted: lorapub gives every ChirpStack
+# uplink an RSSI and an SNR, so 7 per frame with alec.types.db).
 # Receivers alternate within each rate, and the whole sequence is repeated
 # --repeat times, so a change of the machine's load weighs on all alike.
 #
@@ -219,19 +223,21 @@ $extra
   [ -n "$MQ_PID" ] && b1=$(it_cpu_seconds "$MQ_PID")
   it_stop
   mq_stop
+  local lists=5
+  [ "$receiver" = mqtt-chirpstack ] && lists=7
   awk -v r="$receiver" -v rate="$rate" -v ach="$ach" -v sent="$sent" -v got="$got" -v c0="$cpu0" -v c1="$cpu1" \
-    -v b0="$b0" -v b1="$b1" -v drain="$drain" '
+    -v b0="$b0" -v b1="$b1" -v drain="$drain" -v lists="$lists" '
     BEGIN {
       cpu = c1 - c0
-      printf "| %s | %d | %d | %d | %d | %d | %s | %.2f | %.2f | %.2f |\n", r, rate, ach, sent, got, sent - got, drain, cpu,
-        (got > 0 ? cpu * 1e6 / got : 0), b1 - b0
+      printf "| %s | %d | %d | %d | %d | %d | %s | %.2f | %.2f | %.2f | %.2f |\n", r, rate, ach, sent, got, sent - got, drain,
+        cpu, (got > 0 ? cpu * 1e6 / got : 0), b1 - b0, (got > 0 ? cpu * 1e6 / (got * lists / 5) : 0)
     }' | tee -a "$out" "$IT_TMP/rows"
 }
 
 say "## One frame per MQTT message vs collectd's network plugin ($devices devices, $seconds s per step, 5 values per frame)"
 say ""
-say "| receiver | target frames/s | achieved | values sent | received | lost | drain s | collectd CPU s | CPU s per 1M values | broker CPU s |"
-say "|---|---|---|---|---|---|---|---|---|---|"
+say "| receiver | target frames/s | achieved | values sent | received | lost | drain s | collectd CPU s | CPU s per 1M values | broker CPU s | CPU s per 1M values delivered |"
+say "|---|---|---|---|---|---|---|---|---|---|---|"
 : >"$IT_TMP/rows"
 for rep in $(seq 1 "$repeat"); do
   for rate in $rates; do
@@ -241,20 +247,25 @@ for rep in $(seq 1 "$repeat"); do
   done
 done
 say ""
-say "Medians over $repeat alternations (CPU s per 1M values; min-max), ratio against the network plugin at the same rate:"
+say "Medians over $repeat alternations (CPU s per 1M values; min-max), ratio against the network plugin at the same rate;"
+say "per channel value, and per value delivered to collectd (link-quality values counted):"
 say ""
-say "| receiver | frames/s | CPU s per 1M values, median (min-max) | / network |"
-say "|---|---|---|---|"
+say "| receiver | frames/s | CPU s per 1M channel values, median (min-max) | / network | per 1M values delivered | / network |"
+say "|---|---|---|---|---|---|"
+med() { sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%s %s %s\n", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2), a[1], a[NR] }'; }
+col() { awk -F'|' -v r="$1" -v t="$2" -v c="$3" '$2 == " "r" " && $3 + 0 == t { print $c + 0 }' "$IT_TMP/rows"; }
 for rate in $rates; do
-  base=$(awk -F'|' -v r=network -v t="$rate" '$2 == " "r" " && $3 + 0 == t { print $10 + 0 }' "$IT_TMP/rows" | sort -g |
-    awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
+  base=$(col network "$rate" 10 | med | cut -d' ' -f1)
+  base2=$(col network "$rate" 12 | med | cut -d' ' -f1)
   for receiver in $receivers; do
-    awk -F'|' -v r="$receiver" -v t="$rate" '$2 == " "r" " && $3 + 0 == t { print $10 + 0 }' "$IT_TMP/rows" | sort -g |
-      awk -v r="$receiver" -v t="$rate" -v b="${base:-0}" '{ a[NR] = $1 } END {
-        if (!NR) exit
-        m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "| %s | %d | %.2f (%.2f-%.2f) | %s |\n", r, t, m, a[1], a[NR], (b > 0 ? sprintf("%.2fx", m / b) : "-")
-      }' | tee -a "$out"
+    a=$(col "$receiver" "$rate" 10 | med)
+    [ -n "$a" ] || continue
+    b=$(col "$receiver" "$rate" 12 | med)
+    awk -v r="$receiver" -v t="$rate" -v a="$a" -v b="$b" -v x="${base:-0}" -v y="${base2:-0}" 'BEGIN {
+      split(a, p, " "); split(b, q, " ")
+      printf "| %s | %d | %.2f (%.2f-%.2f) | %s | %.2f (%.2f-%.2f) | %s |\n", r, t, p[1], p[2], p[3],
+        (x > 0 ? sprintf("%.2fx", p[1] / x) : "-"), q[1], q[2], q[3], (y > 0 ? sprintf("%.2fx", q[1] / y) : "-")
+    }' | tee -a "$out"
   done
 done
 say ""

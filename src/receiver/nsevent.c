@@ -4,8 +4,11 @@
  * JSON written with yajl_gen. See nsevent.h for the contract. */
 #include "nsevent.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
@@ -305,6 +308,24 @@ static const struct ns_fdef {
 };
 #define NS_NFIELDS (sizeof ns_fields / sizeof ns_fields[0])
 
+/* Each context's rows, in table order (so a row's position is its
+ * duplicate bit): a key is compared with its context's rows only, not
+ * with all the table's (keys are matched per message). */
+#define NS_NCTX (CX_TTS_NETIDS + 1)
+#define NS_CTX_ROWS_MAX 32 /* the duplicate mask's width */
+static struct {
+  uint8_t n, row[NS_CTX_ROWS_MAX];
+} ns_ctx_rows[NS_NCTX];
+static pthread_once_t ns_ctx_once = PTHREAD_ONCE_INIT;
+
+static void ns_ctx_index(void) {
+  for (size_t i = 0; i < NS_NFIELDS; i++) {
+    unsigned c = ns_fields[i].ctx;
+    if (c < NS_NCTX && ns_ctx_rows[c].n < NS_CTX_ROWS_MAX) ns_ctx_rows[c].row[ns_ctx_rows[c].n++] = (uint8_t)i;
+  }
+}
+_Static_assert(NS_NFIELDS <= 255, "row indexes are uint8_t");
+
 /* Root fields of the other dialect are unknown fields. */
 static int field_in_dialect(int dialect, const struct ns_fdef *f) {
   if (f->ctx != CX_ROOT) return 1;
@@ -561,17 +582,16 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n) {
     f->key = -2;
     return 1;
   }
-  unsigned bit = 0;
-  for (size_t i = 0; i < NS_NFIELDS; i++) {
+  if (f->ctx >= NS_NCTX) return 1;
+  for (unsigned bit = 0; bit < ns_ctx_rows[f->ctx].n; bit++) {
+    unsigned i = ns_ctx_rows[f->ctx].row[bit];
     const struct ns_fdef *fd = &ns_fields[i];
-    if (fd->ctx != f->ctx) continue;
     if (fd->len == n && memcmp(fd->name, s, n) == 0 && field_in_dialect(p->dialect, fd)) {
       if (f->seen & (UINT32_C(1) << bit)) return fail(p, ALEC_NS_EDUPLICATE);
       f->seen |= UINT32_C(1) << bit;
       f->key = (int16_t)i;
       return 1;
     }
-    bit++;
   }
   return 1;
 }
@@ -621,6 +641,51 @@ static const yajl_callbacks ns_callbacks = {
     on_start_array, close_container,
 };
 
+/* yajl allocates its handle, lexer and stack for every parse, that is for
+ * every message: from a buffer that lives as long as the parse instead of
+ * the heap; the heap only past it (a long string with escapes). Blocks
+ * carry their size for realloc; free is a no-op inside the buffer. */
+#define NS_ARENA 4096
+#define NS_ARENA_HDR 16 /* the size, and max_align_t's alignment kept */
+typedef struct ns_arena {
+  size_t used;
+  _Alignas(max_align_t) unsigned char buf[NS_ARENA];
+} ns_arena;
+
+static int arena_owns(const ns_arena *a, const void *ptr) {
+  uintptr_t q = (uintptr_t)ptr, b = (uintptr_t)a->buf;
+  return q >= b && q < b + NS_ARENA;
+}
+
+static void *arena_malloc(void *ctx, size_t n) {
+  ns_arena *a = ctx;
+  if (n <= NS_ARENA) {
+    size_t need = NS_ARENA_HDR + ((n + 15) & ~(size_t)15);
+    if (need <= NS_ARENA - a->used) {
+      unsigned char *b = a->buf + a->used;
+      memcpy(b, &n, sizeof n);
+      a->used += need;
+      return b + NS_ARENA_HDR;
+    }
+  }
+  return malloc(n);
+}
+
+static void arena_free(void *ctx, void *ptr) {
+  if (ptr != NULL && !arena_owns(ctx, ptr)) free(ptr);
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t n) {
+  if (ptr == NULL) return arena_malloc(ctx, n);
+  if (!arena_owns(ctx, ptr)) return realloc(ptr, n);
+  size_t old;
+  memcpy(&old, (unsigned char *)ptr - NS_ARENA_HDR, sizeof old);
+  if (n <= old) return ptr;
+  void *q = arena_malloc(ctx, n);
+  if (q != NULL) memcpy(q, ptr, old);
+  return q;
+}
+
 int alec_ns_parse_uplink(int dialect, const uint8_t *json, size_t len, alec_ns_uplink *out) {
   if (out == NULL) return ALEC_NS_EINVAL;
   memset(out, 0, sizeof *out);
@@ -628,11 +693,15 @@ int alec_ns_parse_uplink(int dialect, const uint8_t *json, size_t len, alec_ns_u
   if (len > ALEC_NS_EVENT_MAX) return ALEC_NS_EOVERSIZED;
   if (json == NULL || len == 0) return ALEC_NS_ETRUNCATED;
 
+  pthread_once(&ns_ctx_once, ns_ctx_index);
   ns_parser p;
   memset(&p, 0, sizeof p);
   p.dialect = dialect;
   p.u = out;
-  yajl_handle h = yajl_alloc(&ns_callbacks, NULL, &p);
+  ns_arena arena;
+  arena.used = 0;
+  yajl_alloc_funcs afs = {arena_malloc, arena_realloc, arena_free, &arena};
+  yajl_handle h = yajl_alloc(&ns_callbacks, &afs, &p);
   if (h == NULL) return ALEC_NS_EINVAL;
   /* Strings are checked as UTF-8 (the yajl default) and nothing may follow
    * the event. */
