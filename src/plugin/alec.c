@@ -17,7 +17,6 @@
 #include <math.h>
 #include <stdatomic.h>
 #if defined(__GLIBC__)
-#include <malloc.h>
 #endif
 
 #include "alec/error.h"
@@ -580,15 +579,6 @@ static int alec_init(void) {
     ERROR(PLUGIN_NAME " plugin: not started: the configuration has errors (see above)");
     return -1;
   }
-#if defined(__GLIBC__) && defined(M_TRIM_THRESHOLD)
-  /* plugin_dispatch_values copies every value list on the dispatch
-   * thread's heap and the write thread frees the copies: a batch of
-   * uplinks (hundreds of value lists) grows that heap past glibc's 128 KiB
-   * trim threshold and, freed, shrinks it again, and every batch then paid
-   * for zeroing fresh pages (5 % of the daemon's CPU at 25k uplinks/s).
-   * Peak batches stay mapped instead. */
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-#endif
   char err[ALEC_PC_ERR_LEN];
   int rc = alec_pc_finalize(&P.cfg, type_check, NULL, err, sizeof err);
   if (rc != 0) {
