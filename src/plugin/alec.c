@@ -16,8 +16,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
-#if defined(__GLIBC__)
-#endif
 
 #include "alec/error.h"
 #include "alec/fleet.h"
