@@ -267,6 +267,11 @@ typedef struct alec_fleet_event {
    * shift events baseline -+ shift_mads baseline MADs (warn); stale events
    * warn_max = the stale horizon in seconds (value = seconds silent). */
   double warn_min, warn_max, fail_min, fail_max;
+  /* 1 on the OKAY that alec_fleet_remove_stale_notify sends for an alert
+   * still active when its emitter is removed (silent beyond 2 x
+   * emitter_timeout): resolved because the emitter is gone, not because it
+   * recovered. 0 otherwise. (Addition.) */
+  int removed;
 } alec_fleet_event;
 
 typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
@@ -351,6 +356,15 @@ int alec_fleet_restore_emitter(alec_fleet *fleet, uint64_t emitter_id, const uin
 /* Removes emitters not seen for more than 2 x emitter_timeout (never because
  * time went backwards). Returns how many were removed. */
 int alec_fleet_remove_stale(alec_fleet *fleet, double now);
+/* The same, but first resolves what a removed emitter leaves active, so
+ * that a downstream alert manager does not keep it firing forever: one OKAY
+ * (removed = 1, time = now) per channel in WARNING/FAILURE (kind EMITTER,
+ * previous = its state; counted as an anomaly exit) and one for a notified
+ * STALE. A member folded into a group SILENT had no notification of its
+ * own: nothing to resolve (the group's OKAY follows from the next scans).
+ * cb nullable. Returns how many were removed or ALEC_EINVAL. (Addition.) */
+int alec_fleet_remove_stale_notify(alec_fleet *fleet, double now, alec_fleet_event_cb cb,
+                                   void *arg);
 /* 0 or ALEC_ENOTFOUND. */
 int alec_fleet_remove_emitter(alec_fleet *fleet, uint64_t emitter_id);
 
