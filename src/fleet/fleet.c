@@ -158,6 +158,7 @@ int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   alec_fleet *f = calloc(1, sizeof *f);
   if (!f) return ALEC_ENOMEM;
   f->cfg = *cfg;
+  f->next_due = INFINITY;
   uint64_t seed = random_seed(f);
   f->emap.seed = seed;
   f->assign.seed = mix64(seed);

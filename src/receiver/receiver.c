@@ -70,6 +70,7 @@ typedef struct em_slot {
   uint64_t chans[4]; /* bit c: channel c admitted (ids 0..255) */
   uint64_t host_hash; /* hash of the metadata host last remembered (rx_host), 0: none */
   uint8_t has_lag;    /* lag is known */
+  uint64_t fed;       /* rx->score_gen when its values last went to the fleet */
   double lag;         /* legacy frames: least receive - frame time seen (the emitter's clock offset) */
 } em_slot;
 
@@ -127,6 +128,7 @@ struct alec_rx {
    * fed to it, the receive time of the message that fed it last, and the
    * monotone clock they give (alec_rx_clock). 0: no data yet. */
   double data_clock, data_recv, fleet_clock;
+  uint64_t score_gen; /* fleet evaluations so far, + 1 (dispatch thread) */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   /* EmitterFile registry: swapped on the dispatch thread under fleet_lock,
@@ -474,6 +476,25 @@ double alec_rx_clock(alec_rx *rx, double wall) {
   return rx->fleet_clock;
 }
 
+/* Scoring within a batch where a live stream, scored after every message
+ * and on the timer, would have scored (a backlog drained in one batch): at
+ * a message's data time t, before it is fed when a baseline is due by age
+ * or its emitter's previous report is still unscored (the fleet scores a
+ * channel once per evaluation and dwell counts scores: a burst must not
+ * count as one report); after it when its value made one due. The fleet
+ * knows in O(1); live, a batch costs no more evaluations than were due. */
+static void score_due(alec_rx *rx, em_slot *s, double t, int before) {
+  int repeat = before && s && s->fed == rx->score_gen;
+  pthread_mutex_lock(&rx->fleet_lock);
+  int due = alec_fleet_score_due(rx->fleet, t);
+  pthread_mutex_unlock(&rx->fleet_lock);
+  if (repeat || due) {
+    double now = alec_rx_clock(rx, NAN);
+    if (now > 0) alec_rx_score(rx, now);
+  }
+  if (before && s) s->fed = rx->score_gen;
+}
+
 static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const alec_rx_msg *m, uint64_t id, char *out,
                          size_t cap) {
   (void)rx;
@@ -817,10 +838,12 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   double t = data_time(rx, s, prev_seen, m, frame, len);
+  score_due(rx, s, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
   int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, t, vals, ALEC_FLEET_MAX_VALUES, &info);
   double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
+  score_due(rx, s, t, 0);
   if (n < 0) {
     if (n == ALEC_ENOSPC)
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
@@ -1001,6 +1024,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   uint64_t ghosts0 = lr->ghosts, re0 = lr->reanchored;
   int rc;
   double t = data_time(rx, s, prev_seen, m, NULL, 0);
+  score_due(rx, s, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
   alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
   if (fc == ALEC_LR_FCNT_RESET) {
@@ -1047,6 +1071,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   rx->reanchored += lr->reanchored - re0;
   double period = rc >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
+  score_due(rx, s, t, 0);
   if (rc < 0) {
     if (rc == ALEC_ENOSPC) {
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
@@ -1300,6 +1325,7 @@ static void ef_reload(alec_rx *rx) {
 void alec_rx_score(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  rx->score_gen++;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
 }
@@ -1307,6 +1333,7 @@ void alec_rx_score(alec_rx *rx, double now) {
 void alec_rx_evaluate(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  rx->score_gen++;
   if (now >= rx->next_stale) {
     /* Alerts of a removed emitter are resolved, or they fire forever. */
     alec_fleet_remove_stale_notify(rx->fleet, now, on_fleet_event, rx);
@@ -1520,6 +1547,7 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   if (rx == NULL) return -1;
   rx->cfg = cfg;
   rx->sink = *sink;
+  rx->score_gen = 1; /* a new slot (fed 0) was not fed since the last scoring */
   pthread_mutex_init(&rx->fleet_lock, NULL);
   pthread_mutex_init(&rx->log_lock, NULL);
   pthread_mutex_init(&rx->host_lock, NULL);
