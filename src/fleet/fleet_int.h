@@ -244,6 +244,8 @@ typedef struct gcslot {
   double median, mad;
   double base_median, base_mad;
   double slope; /* of the baseline median, per second: projects older levels to now */
+  double slope_t, slope_base; /* start of the slope's current window (>= a quarter period) */
+  uint8_t slope_anchor;       /* slope_t is set */
 } gcslot;
 
 /* A pending channel and its group+channel, so that deciding which

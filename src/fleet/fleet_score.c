@@ -236,10 +236,27 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
     s->base_mad += w * (s->mad - s->base_mad);
     /* The common trend, from the baseline (which a step does not move
      * while it is a candidate): smoothed like the baseline itself. */
-    if (dt > 0 && warm) {
-      double inst = (s->base_median - before) / dt;
-      double sl = s->slope + w * (inst - s->slope);
-      s->slope = isfinite(sl) ? sl : 0.0;
+    /* Over at least a quarter of the group's period: refreshes a few ms
+     * apart (a lockstep fleet's round, a backlog scored in data time) would
+     * turn the median's move within one round into a trend of hundreds per
+     * second, and every older level would be projected that far. */
+    if (warm) {
+      if (!s->slope_anchor || x->now < s->slope_t) {
+        s->slope_anchor = 1;
+        s->slope_t = x->now - dt;
+        s->slope_base = before;
+      }
+      double span = x->now - s->slope_t;
+      if (span > 0 && span >= gp / REFRESH_DIV * (1.0 - 1e-9)) {
+        double inst = (s->base_median - s->slope_base) / span;
+        double ws = 1.0 - pow(1.0 - c->shift_alpha, span / gp);
+        if (!(ws <= 1.0)) ws = 1.0;
+        if (ws < w) ws = w;
+        double sl = s->slope + ws * (inst - s->slope);
+        s->slope = isfinite(sl) ? sl : 0.0;
+        s->slope_t = x->now;
+        s->slope_base = s->base_median;
+      }
     }
   }
   if (!isfinite(s->base_median)) s->base_median = s->median;

@@ -399,8 +399,8 @@ static void em_prune(alec_rx *rx, double now) {
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
  * timestamp, or the network server's time of the uplink, wins when it lies
  * within TimestampTolerance of the receive time (default 600 s in the past,
- * 5 s in the future), except that a message received within 2 s of it takes
- * the finer receive time. Further off, the receive time is used and the
+ * 5 s in the future), except that a legacy frame received within 2 s of its
+ * stamp takes the finer receive time. Further off, the receive time is used and the
  * clamp counted: one frame stamped ahead must not drag every later value of
  * its emitter into the future (times of one emitter only increase, as
  * collectd's cache requires), nor a fresh emitter land a day in the past. */
@@ -417,7 +417,11 @@ static double claimed_time(const alec_rx *rx, double claimed, int by_ns, double 
   if (by_ns && past < NS_TIME_PAST) past = NS_TIME_PAST;
   if (!isfinite(claimed) || claimed + past < t) *clamped = 1;
   else if (claimed > t + rx->cfg->time_future) *clamped = 2;
-  else if (!(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
+  /* A legacy stamp counts whole seconds: live, the receive time is finer.
+   * The network server's is finer than ours to the uplink: always taken,
+   * or a receiver lagging 2 s would switch clocks between two uplinks and
+   * store both within a millisecond. */
+  else if (by_ns || !(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
   return t;
 }
 
