@@ -481,17 +481,22 @@ double alec_rx_clock(alec_rx *rx, double wall) {
 }
 
 /* Scoring within a batch where a live stream, scored after every message
- * and on the timer, would have scored (a backlog drained in one batch): at
- * a message's data time t, before it is fed when a baseline is due by age
- * or its emitter's previous report is still unscored (the fleet scores a
- * channel once per evaluation and dwell counts scores: a burst must not
- * count as one report); after it when its value made one due. The fleet
- * knows in O(1); live, a batch costs no more evaluations than were due. */
-static void score_due(alec_rx *rx, em_slot *s, double t, int before) {
-  int repeat = before && s && s->fed == rx->score_gen;
-  pthread_mutex_lock(&rx->fleet_lock);
-  int due = alec_fleet_score_due(rx->fleet, t);
-  pthread_mutex_unlock(&rx->fleet_lock);
+ * and on the timer, would have scored, for messages of a backlog (data time
+ * more than TIME_LIVE behind the receive time: a burst after a restart or
+ * an outage): at its data time t, before it is fed when a baseline is due
+ * by age or its emitter's previous report is still unscored (the fleet
+ * scores a channel once per evaluation and dwell counts scores: a burst
+ * must not count as one report); after it when its value made one due.
+ * The fleet knows in O(1). A live stream keeps its per-batch scoring. */
+static void score_due(alec_rx *rx, em_slot *s, const alec_rx_msg *m, double t, int before) {
+  int backlog = m->received - t > TIME_LIVE;
+  int repeat = backlog && before && s && s->fed == rx->score_gen;
+  int due = 0;
+  if (backlog) {
+    pthread_mutex_lock(&rx->fleet_lock);
+    due = alec_fleet_score_due(rx->fleet, t);
+    pthread_mutex_unlock(&rx->fleet_lock);
+  }
   if (repeat || due) {
     double now = alec_rx_clock(rx, NAN);
     if (now > 0) alec_rx_score(rx, now);
@@ -842,12 +847,12 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_frame_info info;
   memset(&info, 0, sizeof info);
   double t = data_time(rx, s, prev_seen, m, frame, len);
-  score_due(rx, s, t, 1);
+  score_due(rx, s, m, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
   int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, t, vals, ALEC_FLEET_MAX_VALUES, &info);
   double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
-  score_due(rx, s, t, 0);
+  score_due(rx, s, m, t, 0);
   if (n < 0) {
     if (n == ALEC_ENOSPC)
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
@@ -1028,7 +1033,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   uint64_t ghosts0 = lr->ghosts, re0 = lr->reanchored;
   int rc;
   double t = data_time(rx, s, prev_seen, m, NULL, 0);
-  score_due(rx, s, t, 1);
+  score_due(rx, s, m, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
   alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
   if (fc == ALEC_LR_FCNT_RESET) {
@@ -1075,7 +1080,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   rx->reanchored += lr->reanchored - re0;
   double period = rc >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
-  score_due(rx, s, t, 0);
+  score_due(rx, s, m, t, 0);
   if (rc < 0) {
     if (rc == ALEC_ENOSPC) {
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
