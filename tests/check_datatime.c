@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Data time through the receiver core (collectd-alec(5), DATA TIME): a
+/* Data time through the receiver core (collectd-alec(5), Data time): a
  * fleet of 12 emitters reporting every minute, each at its own phase, with
  * a common cycle and one emitter stepping away from its peers. Told live,
  * then with 40 minutes of it held in the broker (the receiver down: no

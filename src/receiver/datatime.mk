@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Data time (collectd-alec(5), DATA TIME): the fleet through the receiver
+# Data time (collectd-alec(5), Data time): the fleet through the receiver
 # core scores a backlog delivered in one burst as it scored the live stream.
 check_PROGRAMS += tests/check_datatime
 TESTS += tests/check_datatime

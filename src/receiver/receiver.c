@@ -124,7 +124,7 @@ struct alec_rx {
   em_slot *ems;
   size_t ems_mask, ems_used;
   double next_prune, next_stale;
-  /* The fleet's clock (collectd-alec(5), DATA TIME): the latest data time
+  /* The fleet's clock (collectd-alec(5), Data time): the latest data time
    * fed to it, the receive time of the message that fed it last, and the
    * monotone clock they give (alec_rx_clock). 0: no data yet. */
   double data_clock, data_recv, fleet_clock;
@@ -442,8 +442,8 @@ static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *i
  * much per second of receive time, so that it follows the emitter's clock. */
 #define LAG_CREEP 1e-4
 
-/* The time the fleet observes a message's values at (collectd-alec(5), DATA
- * TIME), known before decoding: the network server's time of the uplink by
+/* The time the fleet observes a message's values at (collectd-alec(5), Data
+ * time), known before decoding: the network server's time of the uplink by
  * the rule of value_time; a legacy frame's timestamp moved onto the
  * receiver's clock by the emitter's least lag (a device clock minutes off
  * is not a device minutes late), then by the same rule, so that a frame the
