@@ -8,6 +8,7 @@
  * wall-clock side: with nothing arriving the fleet's clock runs on and the
  * silence is reported. */
 #include <check.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,11 +198,72 @@ START_TEST(backlog_scored_as_live) {
 }
 END_TEST
 
+/* Legacy frames carry the emitter's own clock: one 300 s behind is moved
+ * onto the receiver's clock by its least lag, so that next to an emitter
+ * with a right clock it is live (no STALE), and the fleet's clock is the
+ * receiver's; a frame it held back 30 s keeps its place behind the clock. */
+static alec_rx_msg *legacy(alec_encoder *enc, uint64_t id, double value, double claimed, double received) {
+  uint8_t frame[ALEC_FRAME_MAX];
+  int len = alec_encode_single(enc, 0, value, (uint64_t)(claimed * 1000.0), frame, sizeof frame, NULL);
+  ck_assert_int_gt(len, 0);
+  alec_rx_msg *m = alec_rx_msg_new((size_t)len);
+  ck_assert_ptr_nonnull(m);
+  m->kind = ALEC_RX_PAYLOAD;
+  m->has_emitter = 1;
+  m->emitter = id;
+  m->format = ALEC_FORMAT_SINGLE;
+  m->received = received;
+  memcpy(m->data, frame, (size_t)len);
+  return m;
+}
+
+START_TEST(legacy_clock_offset) {
+  static run r;
+  memset(&r, 0, sizeof r);
+  alec_plugin_config cfg;
+  alec_pc_init(&cfg);
+  char err[ALEC_PC_ERR_LEN];
+  ck_assert_msg(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err) == 0, "%s", err);
+  alec_rx_sink sink = {.arg = &r, .values = on_values, .fleet_event = on_event};
+  alec_rx *rx;
+  ck_assert_int_eq(alec_rx_new(&rx, &cfg, &sink), 0);
+  alec_encoder *enc[4];
+  for (unsigned e = 0; e < 4; e++) ck_assert_int_eq(alec_encoder_new(&enc[e], NULL), 0);
+  const double t0 = 1767225600.4;
+  double recv = t0;
+  for (unsigned k = 0; k < 40; k++) {
+    for (unsigned e = 0; e < 4; e++) {
+      recv = t0 + 10.0 * k + 0.01 * e;
+      double now = alec_rx_clock(rx, recv);
+      if (now > 0) alec_rx_evaluate(rx, now);
+      /* Emitter 0's clock is 300 s behind, the others' right. */
+      alec_rx_msg *m = legacy(enc[e], 100 + e, 20.0 + 0.1 * e, recv - (e == 0 ? 300.0 : 0.0), recv);
+      alec_rx_process(rx, m);
+      free(m);
+      alec_rx_score(rx, alec_rx_clock(rx, NAN));
+      ck_assert_double_eq_tol(alec_rx_clock(rx, NAN), recv, 1.0);
+    }
+  }
+  /* Held back 30 s by the device: behind the clock, which stays. */
+  alec_rx_msg *m = legacy(enc[0], 100, 20.0, recv + 1 - 300.0 - 30.0, recv + 1);
+  alec_rx_process(rx, m);
+  free(m);
+  ck_assert_double_eq_tol(alec_rx_clock(rx, NAN), recv, 1e-6);
+  for (size_t i = 0; i < r.n; i++)
+    ck_assert_msg(r.ev[i].kind != ALEC_FLEET_EVENT_STALE, "emitter %" PRIu64 " stale",
+                  (uint64_t)r.ev[i].emitter_id);
+  for (unsigned e = 0; e < 4; e++) alec_encoder_free(enc[e]);
+  alec_rx_free(rx);
+  alec_pc_free(&cfg);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("datatime");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, backlog_scored_as_live);
+  tcase_add_test(tc, legacy_clock_offset);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
