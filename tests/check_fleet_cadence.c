@@ -39,6 +39,7 @@ typedef struct run {
   double period[N_EM];  /* each emitter's own period (s) */
   double phase[N_EM];   /* first report (s) */
   double dead_from[N_EM]; /* no report at or after this time (s) */
+  double end;             /* s, 0: T_END periods */
   size_t n;
   rec ev[MAX_EV];
 } run;
@@ -70,7 +71,8 @@ static alec_fleet_config cadence_config(void) {
   return cfg;
 }
 
-static void simulate(run *r) {
+/* keep non-NULL: the fleet is handed over instead of freed. */
+static void simulate_keep(run *r, alec_fleet **keep) {
   alec_fleet_config cfg = cadence_config();
   alec_fleet *f;
   ck_assert_int_eq(alec_fleet_new(&f, &cfg), 0);
@@ -83,7 +85,7 @@ static void simulate(run *r) {
     k[e] = 0;
     next[e] = r->phase[e];
   }
-  double end = T_END * r->P;
+  double end = r->end > 0 ? r->end : T_END * r->P;
   uint8_t fr[64];
   for (;;) {
     unsigned e = 0;
@@ -105,8 +107,11 @@ static void simulate(run *r) {
     ck_assert_int_ge(alec_fleet_evaluate(f, t, on_event, r), 0);
   }
   for (unsigned e = 0; e < N_EM; e++) alec_encoder_free(enc[e]);
-  alec_fleet_free(f);
+  if (keep) *keep = f;
+  else alec_fleet_free(f);
 }
+
+static void simulate(run *r) { simulate_keep(r, NULL); }
 
 /* Reports of emitter e in (from, to]. */
 static unsigned reports_between(const run *r, unsigned e, double from, double to) {
@@ -268,6 +273,69 @@ START_TEST(test_stale_okay_when_back) {
 }
 END_TEST
 
+/* An emitter that dies while anomalous and is removed (2 x EmitterTimeout
+ * silent) gets the OKAYs of its alerts, marked removed, so that a
+ * downstream alert manager does not keep them firing. */
+START_TEST(test_removed_emitter_resolved) {
+  static run r;
+  setup(&r, 600, 1, 0);
+  r.dead_from[5] = 80.0 * r.P; /* in its step, anomalous since about 61 P */
+  r.end = 90.0 * r.P;
+  alec_fleet *f;
+  simulate_keep(&r, &f);
+  unsigned entered = 0, stale = 0;
+  for (size_t i = 0; i < r.n; i++) {
+    const alec_fleet_event *ev = &r.ev[i].ev;
+    if (ev->emitter_id != 5) continue;
+    if (ev->kind == ALEC_FLEET_EVENT_EMITTER && ev->previous == ALEC_FLEET_NORMAL) entered++;
+    if (ev->kind == ALEC_FLEET_EVENT_STALE && ev->severity == ALEC_FLEET_WARNING) stale++;
+    ck_assert_int_eq(ev->removed, 0);
+  }
+  ck_assert_uint_eq(entered, 1);
+  ck_assert_uint_eq(stale, 1);
+  alec_fleet_stats st;
+  alec_fleet_get_stats(f, r.end, &st);
+  uint64_t exits = st.anomaly_exits;
+  size_t before = r.n;
+  /* Not yet: 2 x timeout after its last report, the live ones stay. */
+  double last = 80.0 * r.P;
+  ck_assert_int_eq(alec_fleet_remove_stale_notify(f, last + 2 * 7200 - 601, on_event, &r), 0);
+  ck_assert_uint_eq(r.n, before);
+  ck_assert_int_eq(alec_fleet_remove_stale_notify(f, last + 2 * 7200 + 1, on_event, &r), 1);
+  ck_assert_uint_eq(r.n, before + 2);
+  unsigned okay_emitter = 0, okay_stale = 0;
+  for (size_t i = before; i < r.n; i++) {
+    const alec_fleet_event *ev = &r.ev[i].ev;
+    ck_assert_uint_eq(ev->emitter_id, 5);
+    ck_assert_int_eq(ev->severity, ALEC_FLEET_NORMAL);
+    ck_assert_int_eq(ev->removed, 1);
+    ck_assert_str_eq(r.ev[i].group, "a");
+    ck_assert_double_eq(ev->time, last + 2 * 7200 + 1);
+    if (ev->kind == ALEC_FLEET_EVENT_EMITTER) {
+      ck_assert_int_ne(ev->previous, ALEC_FLEET_NORMAL);
+      ck_assert_uint_eq(ev->channel, 0);
+      okay_emitter++;
+    } else {
+      ck_assert_int_eq(ev->kind, ALEC_FLEET_EVENT_STALE);
+      ck_assert_int_eq(ev->previous, ALEC_FLEET_WARNING);
+      okay_stale++;
+    }
+  }
+  ck_assert_uint_eq(okay_emitter, 1);
+  ck_assert_uint_eq(okay_stale, 1);
+  alec_fleet_get_stats(f, r.end, &st);
+  ck_assert_uint_eq(st.anomaly_exits, exits + 1);
+  alec_fleet_emitter_info ei;
+  ck_assert_int_eq(alec_fleet_get_emitter(f, 5, r.end, &ei), ALEC_ENOTFOUND);
+  /* Nothing left to resolve, nothing sent twice. */
+  ck_assert_int_eq(alec_fleet_remove_stale_notify(f, last + 2 * 7200 + 2, on_event, &r), 0);
+  ck_assert_uint_eq(r.n, before + 2);
+  ck_assert_int_eq(alec_fleet_remove_stale_notify(NULL, 0, on_event, &r), ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_remove_stale_notify(f, NAN, on_event, &r), ALEC_EINVAL);
+  alec_fleet_free(f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fleet_cadence");
   TCase *tc = tcase_create("cadence");
@@ -275,6 +343,7 @@ int main(void) {
   tcase_add_loop_test(tc, test_same_events_at_any_cadence, 0, nv);
   tcase_add_loop_test(tc, test_stale_and_silent_group, 2, 6);
   tcase_add_test(tc, test_stale_okay_when_back);
+  tcase_add_test(tc, test_removed_emitter_resolved);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -29,8 +29,10 @@
  * - an emitter silent beyond its stale horizon is a STALE event, and a
  *   group of which silent_fraction missed two reports at once one SILENT
  *   event instead.
- * Time ("now") is the caller's: the receiver gives receive times (stamped
- * by the transport, so a backlog keeps them), alec-replay the recording's.
+ * Time ("now") is the caller's: the receiver gives data times (the network
+ * server's or a legacy frame's time when plausible, receive time otherwise)
+ * and evaluates on a clock that follows them (src/fleet/README.md, item
+ * 10), alec-replay the recording's.
  * Per value the work is O(1); per
  * evaluation O(pending + members of the refreshed baselines), plus a scan
  * of the emitters for silence at most every quarter of the shortest period.
@@ -267,6 +269,11 @@ typedef struct alec_fleet_event {
    * shift events baseline -+ shift_mads baseline MADs (warn); stale events
    * warn_max = the stale horizon in seconds (value = seconds silent). */
   double warn_min, warn_max, fail_min, fail_max;
+  /* 1 on the OKAY that alec_fleet_remove_stale_notify sends for an alert
+   * still active when its emitter is removed (silent beyond 2 x
+   * emitter_timeout): resolved because the emitter is gone, not because it
+   * recovered. 0 otherwise. (Addition.) */
+  int removed;
 } alec_fleet_event;
 
 typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
@@ -277,6 +284,15 @@ typedef void (*alec_fleet_event_cb)(const alec_fleet_event *ev, void *arg);
  * error (ALEC_EINVAL: non-finite now; ALEC_ENOMEM: scratch allocation,
  * nothing changed then). O(total tracked channels). */
 int alec_fleet_evaluate(alec_fleet *fleet, double now, alec_fleet_event_cb cb, void *arg);
+
+/* 1 when an evaluation at now would score: a value fed since the last
+ * alec_fleet_evaluate made a baseline refresh due (enough members pending,
+ * as of that value's time), or the oldest pending one is due by age at now.
+ * A caller that feeds many values between evaluations (a backlog drained in
+ * one batch) asks before and after each value and evaluates when this says
+ * so: it scores where a caller that evaluates after every value and on a
+ * timer does, at a fraction of the evaluations. O(1). (Addition.) */
+int alec_fleet_score_due(const alec_fleet *fleet, double now);
 
 /* ---- accessors ---------------------------------------------------------- */
 
@@ -351,6 +367,15 @@ int alec_fleet_restore_emitter(alec_fleet *fleet, uint64_t emitter_id, const uin
 /* Removes emitters not seen for more than 2 x emitter_timeout (never because
  * time went backwards). Returns how many were removed. */
 int alec_fleet_remove_stale(alec_fleet *fleet, double now);
+/* The same, but first resolves what a removed emitter leaves active, so
+ * that a downstream alert manager does not keep it firing forever: one OKAY
+ * (removed = 1, time = now) per channel in WARNING/FAILURE (kind EMITTER,
+ * previous = its state; counted as an anomaly exit) and one for a notified
+ * STALE. A member folded into a group SILENT had no notification of its
+ * own: nothing to resolve (the group's OKAY follows from the next scans).
+ * cb nullable. Returns how many were removed or ALEC_EINVAL. (Addition.) */
+int alec_fleet_remove_stale_notify(alec_fleet *fleet, double now, alec_fleet_event_cb cb,
+                                   void *arg);
 /* 0 or ALEC_ENOTFOUND. */
 int alec_fleet_remove_emitter(alec_fleet *fleet, uint64_t emitter_id);
 

@@ -145,6 +145,7 @@ int alec_fleet_new(alec_fleet **out, const alec_fleet_config *cfg) {
   alec_fleet *f = calloc(1, sizeof *f);
   if (!f) return ALEC_ENOMEM;
   f->cfg = *cfg;
+  f->next_due = INFINITY;
   uint64_t mg = (uint64_t)cfg->max_groups * cfg->max_channels;
   f->max_gc = mg > GC_HARD_LIMIT ? GC_HARD_LIMIT : (uint32_t)mg;
   int r = alec_context_new(&f->fctx, &cfg->fleet_ctx);

@@ -158,13 +158,67 @@ int alec_fleet_remove_emitter(alec_fleet *f, uint64_t id) {
   return 0;
 }
 
+/* The OKAYs of what a removed emitter leaves active. The band is unknown
+ * (its peers moved on since it last reported): NaN, as for stale events. */
+static void resolve_removed(alec_fleet *f, const emitter *e, double now, alec_fleet_event_cb cb,
+                            void *arg) {
+  alec_fleet_event ev;
+  const fchan *ch = cchans(e);
+  for (unsigned i = 0; i < e->n_ch; i++) {
+    const fchan *c = &ch[i];
+    if (c->state == ALEC_FLEET_NORMAL) continue;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = ALEC_FLEET_EVENT_EMITTER;
+    ev.severity = ALEC_FLEET_NORMAL;
+    ev.previous = (alec_fleet_state)c->state;
+    ev.reason = c->reason;
+    ev.emitter_id = e->id;
+    ev.group = f->groups[e->group].name;
+    ev.channel = c->id;
+    ev.value = c->level;
+    const gcslot *s = c->gc != NONE && c->gc < f->n_gc ? &f->gcs[c->gc] : NULL;
+    ev.median = s && s->valid ? s->median : NAN;
+    ev.mad = s && s->valid ? s->mad : NAN;
+    ev.peers = s ? s->n : 0;
+    ev.score = c->score;
+    ev.cusum = c->cpos > c->cneg ? c->cpos : c->cneg;
+    ev.time = now;
+    ev.warn_min = ev.warn_max = ev.fail_min = ev.fail_max = NAN;
+    ev.removed = 1;
+    f->st.anomaly_exits++;
+    if (cb) cb(&ev, arg);
+  }
+  if (e->stale != STALE_NOTIFIED) return;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = ALEC_FLEET_EVENT_STALE;
+  ev.severity = ALEC_FLEET_NORMAL;
+  ev.previous = ALEC_FLEET_WARNING;
+  ev.emitter_id = e->id;
+  ev.group = f->groups[e->group].name;
+  ev.value = now > e->last_seen ? now - e->last_seen : 0;
+  ev.median = e->period;
+  ev.mad = stale_horizon(f, e);
+  ev.score = e->period > 0 ? ev.value / e->period : 0;
+  ev.peers = f->groups[e->group].known;
+  ev.time = now;
+  ev.warn_min = ev.fail_min = ev.fail_max = NAN;
+  ev.warn_max = ev.mad;
+  ev.removed = 1;
+  if (cb) cb(&ev, arg);
+}
+
 int alec_fleet_remove_stale(alec_fleet *f, double now) {
+  return alec_fleet_remove_stale_notify(f, now, NULL, NULL);
+}
+
+int alec_fleet_remove_stale_notify(alec_fleet *f, double now, alec_fleet_event_cb cb, void *arg) {
   if (!f || !isfinite(now)) return ALEC_EINVAL;
   int removed = 0;
   double limit = 2.0 * f->cfg.emitter_timeout;
   for (uint32_t i = 0; i < f->n_em;) {
     double age = now - f->em[i].last_seen; /* negative when the clock went back: kept */
     if (age > limit) {
+      resolve_removed(f, &f->em[i], now, cb, arg);
       remove_at(f, i);
       removed++;
     } else {

@@ -125,7 +125,7 @@ static void observe(alec_fleet *f, emitter *e, fchan *c, double v, double now) {
     c->level = isfinite(l) ? l : v;
   }
   c->t_value = now;
-  if (!c->pending && c->gc != NONE) alec_fleet__pend(f, e, c);
+  if (!c->pending && c->gc != NONE) alec_fleet__pend(f, e, c, now);
   learn(f, e, v);
 }
 

@@ -262,6 +262,8 @@ typedef struct gcslot {
   double median, mad;
   double base_median, base_mad;
   double slope; /* of the baseline median, per second: projects older levels to now */
+  double slope_t, slope_base; /* start of the slope's current window (>= a quarter period) */
+  uint8_t slope_anchor;       /* slope_t is set */
 } gcslot;
 
 /* A pending channel and its group+channel, so that deciding which
@@ -299,6 +301,8 @@ struct alec_fleet {
   pend_ref *pend; /* channels with a value not scored yet */
   uint32_t n_pend, cap_pend;
   int members_dirty; /* emitters moved or changed group: rebuild the lists */
+  int due;           /* a baseline refresh became due since the last evaluation */
+  double next_due;   /* earliest time one with pending members is due by its age */
   double next_stale_scan;
   int have_stale_scan;
   int have_sync;
@@ -357,7 +361,7 @@ FLEET_INTERNAL uint32_t alec_fleet__gc_lookup(alec_fleet *f, uint16_t g, uint32_
 
 /* fleet_score.c */
 FLEET_INTERNAL int alec_fleet__gc_add_member(alec_fleet *f, uint32_t gc, uint32_t ref);
-FLEET_INTERNAL void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c);
+FLEET_INTERNAL void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c, double now);
 
 /* fleet_ingest.c */
 FLEET_INTERNAL int alec_fleet__em_reserve(alec_fleet *f);

@@ -122,11 +122,21 @@ static int pend_push(alec_fleet *f, uint32_t ref, uint32_t gc) {
   return 0;
 }
 
-void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c) {
+static int refresh_due(const gcslot *s, double now);
+
+void alec_fleet__pend(alec_fleet *f, emitter *e, fchan *c, double now) {
   c->pending = 1;
   f->gcs[c->gc].pending++;
   /* Without room the flag stays: the rebuild lists it. */
   if (pend_push(f, REF(e - f->em, c - chans(e)), c->gc) != 0) f->members_dirty = 1;
+  const gcslot *s = &f->gcs[c->gc];
+  if (!f->due && refresh_due(s, now)) f->due = 1;
+  double at = s->last_refresh + (s->period > 0 ? s->period / REFRESH_DIV : 0.0);
+  if (s->have_refresh && at < f->next_due) f->next_due = at;
+}
+
+int alec_fleet_score_due(const alec_fleet *f, double now) {
+  return f && (f->due || now >= f->next_due);
 }
 
 /* Emitters are addressed by index, which removal and group changes alter:
@@ -226,10 +236,27 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
     s->base_mad += w * (s->mad - s->base_mad);
     /* The common trend, from the baseline (which a step does not move
      * while it is a candidate): smoothed like the baseline itself. */
-    if (dt > 0 && warm) {
-      double inst = (s->base_median - before) / dt;
-      double sl = s->slope + w * (inst - s->slope);
-      s->slope = isfinite(sl) ? sl : 0.0;
+    /* Over at least a quarter of the group's period: refreshes a few ms
+     * apart (a lockstep fleet's round, a backlog scored in data time) would
+     * turn the median's move within one round into a trend of hundreds per
+     * second, and every older level would be projected that far. */
+    if (warm) {
+      if (!s->slope_anchor || x->now < s->slope_t) {
+        s->slope_anchor = 1;
+        s->slope_t = x->now - dt;
+        s->slope_base = before;
+      }
+      double span = x->now - s->slope_t;
+      if (span > 0 && span >= gp / REFRESH_DIV * (1.0 - 1e-9)) {
+        double inst = (s->base_median - s->slope_base) / span;
+        double ws = 1.0 - pow(1.0 - c->shift_alpha, span / gp);
+        if (!(ws <= 1.0)) ws = 1.0;
+        if (ws < w) ws = w;
+        double sl = s->slope + ws * (inst - s->slope);
+        s->slope = isfinite(sl) ? sl : 0.0;
+        s->slope_t = x->now;
+        s->slope_base = s->base_median;
+      }
     }
   }
   if (!isfinite(s->base_median)) s->base_median = s->median;
@@ -584,6 +611,13 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
     if (s->valid) chan_step(&x, e, ch, s);
   }
   f->n_pend = keep;
+  f->due = 0;
+  f->next_due = INFINITY;
+  for (uint32_t k = 0; k < f->n_pend; k++) {
+    const gcslot *s = &f->gcs[f->pend[k].gc];
+    double at = s->last_refresh + (s->period > 0 ? s->period / REFRESH_DIV : 0.0);
+    if (at < f->next_due) f->next_due = at;
+  }
   stale_scan(&x);
   if (!f->have_sync || now < f->last_sync) {
     f->have_sync = 1;

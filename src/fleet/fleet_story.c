@@ -243,7 +243,7 @@ static int check(const story *s, const char *path) {
     return 2;
   }
   static track tr[N_EM][N_CH];
-  unsigned stale21 = 0, silent_on = 0, silent_off = 0, lines = 0;
+  unsigned stale21 = 0, resolved21 = 0, silent_on = 0, silent_off = 0, lines = 0;
   char line[512];
   double d = s->day;
   while (fgets(line, sizeof line, in)) {
@@ -290,6 +290,9 @@ static int check(const story *s, const char *path) {
          * in real time the sender's pacing moves the last report by up to `slack` periods. */
         double lo = fmax(2 * p, STALE_FLOOR - p - s->slack * p), hi = fmax(5 * p, STALE_FLOOR + (2 + 2 * s->slack) * p);
         if (!(u - 10 * d >= lo && u - 10 * d <= hi)) FAIL("emitter 21 stale after %.2f of its periods", n);
+      } else if (e == 21 && strcmp(st, "okay") == 0 && strstr(line, " removed=1") && stale21 == 1) {
+        /* Removed after 2 x EmitterTimeout: its alert is resolved, once. */
+        if (resolved21++) FAIL("emitter 21 resolved twice (day %.3f)", u / d);
       } else {
         FAIL("stale event for emitter %u (%s) at day %.3f", e, st, u / d);
       }

@@ -387,7 +387,13 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
     sstrncpy(nt.type, alec_fleet_event_kind_name(ev->kind), sizeof nt.type);
     ssnprintf(what, sizeof what, "group \"%s\"", nt.plugin_instance);
   }
-  if (ev->kind == ALEC_FLEET_EVENT_SHIFT) {
+  if (ev->removed) {
+    /* Not a recovery: the emitter is forgotten, and so is its alert. */
+    ssnprintf(nt.message, sizeof nt.message,
+              "Host %s was removed after more than %.0f s without a report (2 x EmitterTimeout): its %s alert "
+              "is resolved.",
+              nt.host, 2.0 * P.cfg.emitter_timeout, alec_fleet_event_kind_name(ev->kind));
+  } else if (ev->kind == ALEC_FLEET_EVENT_SHIFT) {
     if (nt.severity == NOTIF_OKAY)
       ssnprintf(nt.message, sizeof nt.message,
                 "Fleet shift of %s is over: fleet median %g (baseline %g, MAD %g, score %.2f, %u peers).", what,
@@ -429,6 +435,7 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
   plugin_notification_meta_add_string(&nt, "Group", ev->group ? ev->group : "");
   if (channel_event) plugin_notification_meta_add_unsigned_int(&nt, "Channel", ev->channel);
   if (resend) plugin_notification_meta_add_boolean(&nt, "Renotify", 1);
+  if (ev->removed) plugin_notification_meta_add_string(&nt, "Resolved", "emitter-removed");
   plugin_notification_meta_add_double(&nt, "CurrentValue", ev->value);
   /* collectd's threshold names, so that existing consumers show the band. */
   meta_band(&nt, "WarningMin", ev->warn_min);

@@ -83,6 +83,9 @@ typedef struct em_slot {
   uint64_t host_hash; /* hash of host, 0: none */
   alec_rl_bucket rl;  /* RateLimit */
   alec_rs_emitter rs; /* keyframe requests (ResyncInterval, the daily budget) */
+  uint8_t has_lag;    /* lag is known */
+  uint64_t fed;       /* rx->score_gen when its values last went to the fleet */
+  double lag;         /* legacy frames: least receive - frame time seen (the emitter's clock offset) */
 } em_slot;
 
 /* Peer groups and authentication (docs/SECURITY.md, "Peer groups"). */
@@ -124,7 +127,11 @@ struct alec_rx {
   em_slot *ems; /* swapped under host_lock (em_prune) */
   size_t ems_mask, ems_used, ems_unknown, ems_limit;
   double next_prune, next_stale;
-  double data_clock; /* latest receive time processed: the fleet's now while messages flow */
+  /* The fleet's clock (collectd-alec(5), Data time): the latest data time
+   * fed to it, the receive time of the message that fed it last, and the
+   * monotone clock they give (alec_rx_clock). 0: no data yet. */
+  double data_clock, data_recv, fleet_clock;
+  uint64_t score_gen; /* fleet evaluations so far, + 1 (dispatch thread) */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
   /* EmitterFile registry: swapped on the dispatch thread under fleet_lock,
@@ -385,40 +392,109 @@ static void em_prune(alec_rx *rx, double now) {
 /* The time of a frame's values (collectd-alec(5), TIME): a legacy header
  * timestamp, or the network server's time of the uplink, wins when it lies
  * within TimestampTolerance of the receive time (default 600 s in the past,
- * 5 s in the future), except that a message received within 2 s of it takes
- * the finer receive time. Further off, the receive time is used and the
+ * 5 s in the future), except that a legacy frame received within 2 s of its
+ * stamp takes the finer receive time. Further off, the receive time is used and the
  * clamp counted: one frame stamped ahead must not drag every later value of
  * its emitter into the future (times of one emitter only increase, as
  * collectd's cache requires), nor a fresh emitter land a day in the past. */
 #define NS_TIME_PAST 604800.0 /* 7 days */
 
+/* The rule above for one claimed time: the claimed or the receive time,
+ * *clamped 1 (too old) or 2 (ahead) when it is refused. */
+static double claimed_time(const alec_rx *rx, double claimed, int by_ns, double received, int *clamped) {
+  double t = received, past = rx->cfg->time_past;
+  /* The network server stamped the uplink when its gateways heard it: not
+   * the device's claim but the infrastructure's. A broker's persistent
+   * session delivers hours of backlog after collectd was down, and those
+   * values belong at their own times. */
+  if (by_ns && past < NS_TIME_PAST) past = NS_TIME_PAST;
+  if (!isfinite(claimed) || claimed + past < t) *clamped = 1;
+  else if (claimed > t + rx->cfg->time_future) *clamped = 2;
+  /* A legacy stamp counts whole seconds: live, the receive time is finer.
+   * The network server's is finer than ours to the uplink: always taken,
+   * or a receiver lagging 2 s would switch clocks between two uplinks and
+   * store both within a millisecond. */
+  else if (by_ns || !(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
+  return t;
+}
+
 static double value_time(const alec_rx *rx, em_slot *s, const alec_frame_info *info, const alec_rx_msg *m,
                          int *clamped) {
-  double t = m->received, claimed = 0, past = rx->cfg->time_past;
-  int has = 0;
-  if (info->has_timestamp) {
-    claimed = (double)info->timestamp;
-    has = 1;
-  } else if (m->has_event_time) {
-    claimed = m->event_time;
-    has = 1;
-    /* The network server stamped the uplink when its gateways heard it: not
-     * the device's claim but the infrastructure's. A broker's persistent
-     * session delivers hours of backlog after collectd was down, and those
-     * values belong at their own times. */
-    if (past < NS_TIME_PAST) past = NS_TIME_PAST;
-  }
-  if (has) {
-    if (claimed + past < t) *clamped = 1;
-    else if (claimed > t + rx->cfg->time_future) *clamped = 2;
-    else if (!(t >= claimed && t - claimed < TIME_LIVE)) t = claimed;
-  }
+  double t = m->received;
+  if (info->has_timestamp) t = claimed_time(rx, (double)info->timestamp, 0, m->received, clamped);
+  else if (m->has_event_time) t = claimed_time(rx, m->event_time, 1, m->received, clamped);
   if (s) {
     /* The next representable time: distinct for collectd (2^-30 s ticks). */
     if (s->last > 0 && t <= s->last) t = nextafter(s->last, INFINITY);
     s->last = t;
   }
   return t;
+}
+
+/* Legacy clocks drift by tens of ppm: the least lag may creep up by this
+ * much per second of receive time, so that it follows the emitter's clock. */
+#define LAG_CREEP 1e-4
+
+/* The time the fleet observes a message's values at (collectd-alec(5), Data
+ * time), known before decoding: the network server's time of the uplink by
+ * the rule of value_time; a legacy frame's timestamp moved onto the
+ * receiver's clock by the emitter's least lag (a device clock minutes off
+ * is not a device minutes late), then by the same rule, so that a frame the
+ * emitter held back keeps its place; receive time otherwise. prev_seen is
+ * the receive time of the emitter's previous message (0: none). Feeds the
+ * fleet's data clock. */
+static double data_time(alec_rx *rx, em_slot *s, double prev_seen, const alec_rx_msg *m, const uint8_t *frame,
+                        size_t len) {
+  double t = m->received;
+  int clamped = 0;
+  alec_header h;
+  if (m->has_event_time) {
+    t = claimed_time(rx, m->event_time, 1, m->received, &clamped);
+  } else if (s && frame && alec_frame_family(frame, len) == ALEC_FAMILY_LEGACY &&
+             alec_header_parse(frame, len, &h) == 0) {
+    double claimed = (double)h.timestamp, lag = m->received - claimed;
+    if (s->has_lag && prev_seen > 0 && m->received > prev_seen) s->lag += LAG_CREEP * (m->received - prev_seen);
+    if (!s->has_lag || lag < s->lag) s->lag = lag;
+    s->has_lag = 1;
+    t = claimed_time(rx, claimed + s->lag, 0, m->received, &clamped);
+  }
+  if (t > rx->data_clock || rx->data_clock == 0) rx->data_clock = t;
+  rx->data_recv = m->received;
+  return t;
+}
+
+double alec_rx_clock(alec_rx *rx, double wall) {
+  if (!(rx->data_clock > 0)) return 0;
+  double c = rx->data_clock;
+  /* Idle: the clock runs on at the wall's pace from the latest message, so
+   * that an outage makes emitters stale. Never back. */
+  if (isfinite(wall) && wall > rx->data_recv) c += wall - rx->data_recv;
+  if (c > rx->fleet_clock) rx->fleet_clock = c;
+  return rx->fleet_clock;
+}
+
+/* Scoring within a batch where a live stream, scored after every message
+ * and on the timer, would have scored, for messages of a backlog (data time
+ * more than TIME_LIVE behind the receive time: a burst after a restart or
+ * an outage): at its data time t, before it is fed when a baseline is due
+ * by age or its emitter's previous report is still unscored (the fleet
+ * scores a channel once per evaluation and dwell counts scores: a burst
+ * must not count as one report); after it when its value made one due.
+ * The fleet knows in O(1). A live stream keeps its per-batch scoring. */
+static void score_due(alec_rx *rx, em_slot *s, const alec_rx_msg *m, double t, int before) {
+  int backlog = m->received - t > TIME_LIVE;
+  int repeat = backlog && before && s && s->fed == rx->score_gen;
+  int due = 0;
+  if (backlog) {
+    pthread_mutex_lock(&rx->fleet_lock);
+    due = alec_fleet_score_due(rx->fleet, t);
+    pthread_mutex_unlock(&rx->fleet_lock);
+  }
+  if (repeat || due) {
+    double now = alec_rx_clock(rx, NAN);
+    if (now > 0) alec_rx_score(rx, now);
+  }
+  if (before && s) s->fed = rx->score_gen;
 }
 
 static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const alec_rx_msg *m, uint64_t id, char *out,
@@ -488,6 +564,13 @@ static void state_restore(alec_rx *rx) {
      * replays, whatever the 64-counter windows of memory would say. */
     for (size_t i = 0; i < meta.n_keys; i++) alec_sec_restore_counter(&rx->sec, meta.keys[i].id, meta.keys[i].top);
     free(meta.keys);
+    /* The fleet's clock resumes where the saved one stood: a backlog that
+     * waited in the broker since then is scored in its own time, and with
+     * nothing arriving the restored emitters still go stale. */
+    if (info.emitters > 0 && isfinite(info.saved_at) && rx->data_clock == 0) {
+      rx->data_clock = info.saved_at < now ? info.saved_at : now;
+      rx->data_recv = now;
+    }
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
                 "restored %zu emitters and the replay counters of %zu keys from \"%s\" (saved %.0f s ago; %zu "
                 "skipped, %zu changed group)%s",
@@ -740,6 +823,7 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
                rx->ems_unknown);
     return;
   }
+  double prev_seen = s ? s->seen : 0;
   if (s) s->seen = m->received;
   /* A configured emitter without a record (the table full between two
    * prunes) is bounded by its configuration: not limited. */
@@ -761,16 +845,13 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   alec_fleet_value vals[ALEC_FLEET_MAX_VALUES];
   alec_frame_info info;
   memset(&info, 0, sizeof info);
+  double t = data_time(rx, s, prev_seen, m, frame, len);
+  score_due(rx, s, m, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
-  /* The fleet judges liveness (periods, stale, removal) against the clock
-   * of the receiver: an emitter whose own clock is plausibly but hours
-   * behind (a legacy timestamp within a day) is still live. Receive times
-   * are stamped by the transport, so a backlog keeps them. */
-  if (m->received > rx->data_clock) rx->data_clock = m->received;
-  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, m->received, vals, ALEC_FLEET_MAX_VALUES,
-                             &info);
+  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, t, vals, ALEC_FLEET_MAX_VALUES, &info);
   double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
+  score_due(rx, s, m, t, 0);
   if (n < 0) {
     if (n == ALEC_ENOSPC)
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
@@ -903,6 +984,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
     return;
   }
+  double prev_seen = s->seen;
   s->seen = m->received;
   if (rx->rl_on && !alec_rl_allow(&rx->rl, &s->rl, m->received)) {
     reject_msg(rx, ALEC_RX_REJ_RATE, m, id, "above RateLimit %g frames/s (burst %g)", rx->cfg->rate_limit,
@@ -949,6 +1031,8 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
   info.priority = ALEC_P3;
   uint64_t ghosts0 = lr->ghosts, re0 = lr->reanchored;
   int rc;
+  double t = data_time(rx, s, prev_seen, m, NULL, 0);
+  score_due(rx, s, m, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
   alec_decoder *dec = alec_fleet_emitter_decoder(rx->fleet, id);
   if (fc == ALEC_LR_FCNT_RESET) {
@@ -970,7 +1054,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
        * the predictors' errors are unknown. */
       uint32_t missed = !m->has_fcnt ? 1 : m->fcnt < ALEC_LR_MAX_GAP ? m->fcnt : ALEC_LR_MAX_GAP;
       if (dec == NULL) {
-        rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+        rc = alec_fleet_feed_values(rx->fleet, id, exact, n, t);
         dec = rc == 0 ? alec_fleet_emitter_decoder(rx->fleet, id) : NULL;
         missed--;
       }
@@ -978,7 +1062,7 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
       alec_lr_unknown(lr);
     }
     if (rc == 0) alec_lr_exact(lr, dec, lost, exact);
-    if (rc == 0) rc = alec_fleet_feed_values(rx->fleet, id, exact, n, m->received);
+    if (rc == 0) rc = alec_fleet_feed_values(rx->fleet, id, exact, n, t);
     for (unsigned i = 0; i < n; i++) {
       out[i] = exact[i];
       status[i] = ALEC_LR_EXACT;
@@ -988,13 +1072,14 @@ static void process_fallback(alec_rx *rx, const alec_rx_msg *m, const alec_pc_em
     rc = ALEC_ENOPRED;
   } else {
     rc = alec_lr_decode(lr, dec, lost, m->data, m->len, feed, out, status, &info);
-    if (rc >= 0) rc = alec_fleet_feed_values(rx->fleet, id, feed, n, m->received);
+    if (rc >= 0) rc = alec_fleet_feed_values(rx->fleet, id, feed, n, t);
   }
   rx->fcnt_gaps += gap;
   rx->ghosts_replayed += lr->ghosts - ghosts0;
   rx->reanchored += lr->reanchored - re0;
   double period = rc >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
   pthread_mutex_unlock(&rx->fleet_lock);
+  score_due(rx, s, m, t, 0);
   if (rc < 0) {
     if (rc == ALEC_ENOSPC) {
       reject_msg(rx, ALEC_RX_REJ_MAX_EMITTERS, m, id, "%zu emitters known", rx->cfg->max_emitters);
@@ -1247,6 +1332,7 @@ static void ef_reload(alec_rx *rx) {
 void alec_rx_score(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  rx->score_gen++;
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
 }
@@ -1254,8 +1340,10 @@ void alec_rx_score(alec_rx *rx, double now) {
 void alec_rx_evaluate(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
+  rx->score_gen++;
   if (now >= rx->next_stale) {
-    alec_fleet_remove_stale(rx->fleet, now);
+    /* Alerts of a removed emitter are resolved, or they fire forever. */
+    alec_fleet_remove_stale_notify(rx->fleet, now, on_fleet_event, rx);
     /* Removal is at 2 x EmitterTimeout: checking an eighth of that apart is
      * plenty, and a week-long replay does not scan every emitter per second. */
     double every = rx->cfg->emitter_timeout / 8;
@@ -1321,11 +1409,13 @@ static void *dispatch_main(void *arg) {
       free(m);
       m = next;
     }
-    /* While messages flow the fleet runs in their receive time, so that a
-     * backlog (a busy machine) does not make every emitter look silent;
-     * when nothing arrives, in real time, for stale scans. */
-    double fleet_now = got && rx->data_clock > 0 ? rx->data_clock : now_real();
-    if (got) alec_rx_score(rx, fleet_now);
+    /* While messages flow the fleet runs in their data time, so that a
+     * backlog (a busy machine, a broker's queue after a restart) is scored
+     * as the live stream was; when nothing arrives, its clock runs on with
+     * the wall's, for stale scans. Before any data (and state), nothing to
+     * evaluate. */
+    double fleet_now = alec_rx_clock(rx, got ? NAN : now_real());
+    if (got && fleet_now > 0) alec_rx_score(rx, fleet_now);
     if (deferred && rx->sink.mark) wait_written(rx);
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!ts_before(&now, &next_tick)) {
@@ -1334,7 +1424,8 @@ static void *dispatch_main(void *arg) {
       timespec_add(&next_tick, tick);
     }
     if (!ts_before(&now, &next_eval)) {
-      alec_rx_evaluate(rx, fleet_now);
+      if (fleet_now > 0) alec_rx_evaluate(rx, fleet_now);
+      else if (rx->sink.tick) rx->sink.tick(rx->sink.arg, now_real());
       timespec_add(&next_eval, rx->interval);
       /* Fell behind by more than one interval: do not run a burst of
        * evaluations to catch up, each sees the same data. */
@@ -1467,6 +1558,7 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   if (rx == NULL) return -1;
   rx->cfg = cfg;
   rx->sink = *sink;
+  rx->score_gen = 1; /* a new slot (fed 0) was not fed since the last scoring */
   pthread_mutex_init(&rx->fleet_lock, NULL);
   pthread_mutex_init(&rx->log_lock, NULL);
   pthread_mutex_init(&rx->host_lock, NULL);

@@ -203,5 +203,11 @@ void alec_rx_evaluate(alec_rx *rx, double now);
 /* Scores what arrived since the previous call (the fleet's incremental
  * evaluation only), as the dispatch thread does after every batch. */
 void alec_rx_score(alec_rx *rx, double now);
+/* The fleet's clock (collectd-alec(5), Data time), as the dispatch thread
+ * takes it: the latest data time processed, run on at the pace of `wall`
+ * (unix seconds; NaN: messages were just processed, no run-on) since the
+ * receive time of the latest message; never decreasing. 0 before any data
+ * (or restored state). Dispatch thread only. */
+double alec_rx_clock(alec_rx *rx, double wall);
 
 #endif

@@ -106,16 +106,16 @@ static void on_event(void *arg, const alec_fleet_event *ev) {
   const char *g = ev->group && ev->group[0] ? ev->group : "-";
   switch (ev->kind) {
   case ALEC_FLEET_EVENT_EMITTER:
-    printf("event t=%.3f emitter=%" PRIu64 " channel=%" PRIu32 " state=%s score=%.3f\n", ev->time,
-           ev->emitter_id, ev->channel, sev, ev->score);
+    printf("event t=%.3f emitter=%" PRIu64 " channel=%" PRIu32 " state=%s score=%.3f%s\n", ev->time,
+           ev->emitter_id, ev->channel, sev, ev->score, ev->removed ? " removed=1" : "");
     break;
   case ALEC_FLEET_EVENT_SHIFT:
     printf("shift t=%.3f group=%s channel=%" PRIu32 " state=%s score=%.3f\n", ev->time, g, ev->channel,
            sev, ev->score);
     break;
   case ALEC_FLEET_EVENT_STALE:
-    printf("stale t=%.3f emitter=%" PRIu64 " group=%s state=%s silent=%.3f\n", ev->time, ev->emitter_id,
-           g, sev, ev->value);
+    printf("stale t=%.3f emitter=%" PRIu64 " group=%s state=%s silent=%.3f%s\n", ev->time, ev->emitter_id,
+           g, sev, ev->value, ev->removed ? " removed=1" : "");
     break;
   default:
     printf("silent t=%.3f group=%s state=%s overdue=%u members=%.0f\n", ev->time, g, sev, ev->peers,

@@ -52,8 +52,9 @@ grep -q 'queue_full\|dropped' "$IT_LOG" && it_say "note: $(grep -c 'dropped' "$I
 it_notifications | awk -F'|' '
   { delete m; for (i = 1; i <= NF; i++) { k = f = $i; sub(/: .*/, "", k); sub(/^[^:]*: /, "", f); m[k] = f }
     s = tolower(m["Severity"]); if ("Renotify" in m) next
-    if (m["Kind"] == "emitter") printf "event t=%s emitter=%s channel=%s state=%s\n", m["Time"], m["EmitterId"], m["Channel"], s
-    else if (m["Kind"] == "stale") printf "stale t=%s emitter=%s group=%s state=%s\n", m["Time"], m["EmitterId"], m["Group"], s
+    r = ("Resolved" in m) ? " removed=1" : ""
+    if (m["Kind"] == "emitter") printf "event t=%s emitter=%s channel=%s state=%s%s\n", m["Time"], m["EmitterId"], m["Channel"], s, r
+    else if (m["Kind"] == "stale") printf "stale t=%s emitter=%s group=%s state=%s%s\n", m["Time"], m["EmitterId"], m["Group"], s, r
     else if (m["Kind"] == "silent") printf "silent t=%s group=%s state=%s\n", m["Time"], m["Group"], s
     else if (m["Kind"] == "fleet-shift") printf "shift t=%s group=%s channel=%s state=%s\n", m["Time"], m["Group"], m["Channel"], s
   }' >"$IT_TMP/events"
