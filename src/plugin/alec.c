@@ -28,6 +28,7 @@
 #include "snapshot.h"
 #include "udp.h"
 #include "mqtt.h"
+#include "spool.h"
 
 #define PLUGIN_NAME "alec"
 
@@ -44,6 +45,7 @@ typedef struct alec_plugin {
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   alec_amqp *amqp; /* <AMQP> consumers, NULL without */
   int ack_writer;     /* alec_write is registered: values confirm acknowledgements */
+  int spool;          /* MQTT messages not yet written are spooled at a stop (spool.h) */
   uint64_t ack_token; /* dispatch thread: last ACK_META token dispatched */
   meta_data_t *prio_meta[5];
   meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
@@ -233,7 +235,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
   value_list_t last;
   value_t last_value;
   int has_last = 0;
-  int ack = f->msg && f->msg->done && P.ack_writer;
+  int ack = f->msg && P.ack_writer && (f->msg->done || (P.spool && alec_spool_accepts(&P.cfg, f->msg)));
   value_list_t vl = VALUE_LIST_INIT;
   value_t value;
   vl.values = &value;
@@ -613,12 +615,15 @@ static int alec_init(void) {
       .fleet_event = sink_fleet_event,
       .tick = sink_tick,
   };
-  if (P.cfg.n_amqp) {
+  /* MQTT with a StateFile: what collectd's writers never took at a stop
+   * is spooled (spool.h), so the same confirmation is needed. */
+  P.spool = P.cfg.n_mqtt && P.cfg.state_file[0] && P.cfg.spool_limit > 0;
+  if (P.cfg.n_amqp || P.spool) {
     /* Written, not merely dispatched, is what an AMQP acknowledgement
      * waits for. */
     if (plugin_register_write(PLUGIN_NAME, alec_write, NULL) == 0) P.ack_writer = 1;
     else WARNING(PLUGIN_NAME " plugin: cannot register the write callback: AMQP messages are acknowledged when "
-                             "dispatched, not when written");
+                             "dispatched, not when written, and MQTT messages are not spooled at shutdown");
   }
   if (P.ack_writer) sink.mark = sink_mark;
   if (alec_rx_new(&P.rx, &P.cfg, &sink) != 0) goto fail;

@@ -141,6 +141,10 @@ typedef struct alec_rx_stats {
   uint64_t auth_keys, auth_reloads, auth_reload_errors;
   int has_emitter_file; /* EmitterFile: entries in use, reloads, refused changes */
   uint64_t file_emitters, emitter_file_reloads, emitter_file_errors;
+  /* The spool (spool.h): messages saved at the last stop, restored at
+   * start, and lost (above SpoolLimit, or their <MQTT> block or <Profile>
+   * gone at restore). */
+  uint64_t spool_saved, spool_restored, spool_lost;
 } alec_rx_stats;
 
 typedef struct alec_rx alec_rx;
@@ -194,6 +198,10 @@ void alec_rx_written(alec_rx *rx, uint64_t token);
 /* Processes one message on the calling thread, as the dispatch thread
  * does (tests and the replay tool run without threads). */
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m);
+/* Processes the messages the state file's spool restored, in order, on the
+ * calling thread, as the dispatch thread does before any new message
+ * (tests run without threads). */
+void alec_rx_replay_spool(alec_rx *rx);
 /* Evaluates the fleet at `now` (unix seconds), as the dispatch thread does
  * every EvaluationInterval. */
 void alec_rx_evaluate(alec_rx *rx, double now);
