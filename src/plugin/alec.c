@@ -224,6 +224,8 @@ static int alec_write(const data_set_t *ds, const value_list_t *vl, user_data_t 
   (void)ud;
   uint64_t token;
   if (vl->meta == NULL || strcmp(vl->plugin, PLUGIN_NAME) != 0) return 0;
+  /* A direct write at shutdown says nothing of the queue collectd dropped. */
+  if (atomic_load(&writers_gone)) return 0;
   if (meta_data_get_unsigned_int(vl->meta, ACK_META, &token) == 0 && P.rx) alec_rx_written(P.rx, token);
   return 0;
 }
@@ -905,6 +907,9 @@ static void release_all(void) {
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    /* Before the direct writes start: a token they confirmed would also
+     * complete frames that collectd dropped with its write queue. */
+    alec_rx_hold(P.rx);
     atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);

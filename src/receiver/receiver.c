@@ -164,6 +164,11 @@ struct alec_rx {
   int spool_on;
   int unwind; /* alec_rx_stop has deferred messages to undo and spool */
   alec_rx_msg *replay, *spool;
+  /* alec_rx_hold: set under hold_lock, which the dispatch thread holds
+   * while it processes a batch; held: what it set aside since. */
+  pthread_mutex_t hold_lock;
+  int hold;
+  alec_rx_msg *held, **held_tail;
   size_t n_kept;
   uint64_t spool_saved, spool_restored, spool_unresolved; /* under fleet_lock */
   atomic_uint_fast64_t spool_over;
@@ -1291,16 +1296,45 @@ static int rx_process(alec_rx *rx, alec_rx_msg *m, int own) {
 
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m) { (void)rx_process(rx, m, 0); }
 
+/* The dispatch thread's step for one message, under hold_lock: once the
+ * daemon's writers are gone (alec_rx_hold), spooled transports' messages
+ * are set aside for the state file, at-least-once ones are left to their
+ * broker, the others still processed. */
+static void dispatch_one(alec_rx *rx, alec_rx_msg *m) {
+  if (rx->hold) {
+    if (rx->spool_on && alec_spool_accepts(rx->cfg, m)) {
+      m->next = NULL;
+      *rx->held_tail = m;
+      rx->held_tail = &m->next;
+      return;
+    }
+    if (m->done && rx->sink.mark) {
+      free(m);
+      return;
+    }
+  }
+  if (!rx_process(rx, m, 1)) free(m);
+}
+
+void alec_rx_hold(alec_rx *rx) {
+  if (rx == NULL) return;
+  pthread_mutex_lock(&rx->hold_lock);
+  rx->hold = 1;
+  pthread_mutex_unlock(&rx->hold_lock);
+}
+
 /* The restored spool, before any new message. */
 static void replay_spool(alec_rx *rx) {
   alec_rx_msg *m = rx->replay;
   rx->replay = NULL;
+  pthread_mutex_lock(&rx->hold_lock);
   while (m) {
     alec_rx_msg *next = m->next;
     m->next = NULL;
-    if (!rx_process(rx, m, 1)) free(m);
+    dispatch_one(rx, m);
     m = next;
   }
+  pthread_mutex_unlock(&rx->hold_lock);
 }
 
 void alec_rx_replay_spool(alec_rx *rx) { replay_spool(rx); }
@@ -1437,12 +1471,15 @@ static void *dispatch_main(void *arg) {
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
     int got = m != NULL;
     int deferred = 0;
+    /* One lock per batch: alec_rx_hold waits for at most the batch. */
+    pthread_mutex_lock(&rx->hold_lock);
     while (m) {
       alec_rx_msg *next = m->next;
       deferred |= m->done != NULL;
-      if (!rx_process(rx, m, 1)) free(m);
+      dispatch_one(rx, m);
       m = next;
     }
+    pthread_mutex_unlock(&rx->hold_lock);
     /* While messages flow the fleet runs in their receive time, so that a
      * backlog (a busy machine) does not make every emitter look silent;
      * when nothing arrives, in real time, for stale scans. */
@@ -1590,6 +1627,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   pthread_mutex_init(&rx->host_lock, NULL);
   pthread_mutex_init(&rx->ack_lock, NULL);
   pthread_cond_init(&rx->ack_cond, NULL);
+  pthread_mutex_init(&rx->hold_lock, NULL);
+  rx->held_tail = &rx->held;
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   {
     char err[1024], info[1024];
@@ -1685,6 +1724,11 @@ void alec_rx_stop(alec_rx *rx) {
     while (*tail) tail = &(*tail)->next;
     undo_unwritten(rx, tail);
     while (*tail) tail = &(*tail)->next;
+    /* Set aside after the writers went, then what was still queued. */
+    *tail = rx->held;
+    rx->held = NULL;
+    rx->held_tail = &rx->held;
+    while (*tail) tail = &(*tail)->next;
     *tail = queued;
   }
   if (rx->replay) {
@@ -1719,6 +1763,7 @@ void alec_rx_free(alec_rx *rx) {
   pthread_mutex_destroy(&rx->host_lock);
   pthread_mutex_destroy(&rx->ack_lock);
   pthread_cond_destroy(&rx->ack_cond);
+  pthread_mutex_destroy(&rx->hold_lock);
   for (size_t i = 0; i < rx->n_deferred; i++) {
     free(rx->deferred[i].undo);
     free(rx->deferred[i].keep);
@@ -1729,6 +1774,10 @@ void alec_rx_free(alec_rx *rx) {
     free(l);
   }
   for (alec_rx_msg *l = rx->spool, *n; l; l = n) {
+    n = l->next;
+    free(l);
+  }
+  for (alec_rx_msg *l = rx->held, *n; l; l = n) {
     n = l->next;
     free(l);
   }

@@ -157,6 +157,14 @@ int alec_rx_start(alec_rx *rx, alec_rx_spawn_fn spawn);
 /* Stops the dispatch thread (transports must be stopped first), then
  * saves the state file. Idempotent. */
 void alec_rx_stop(alec_rx *rx);
+/* The daemon's writers are gone (collectd: our shutdown callback runs
+ * after it stopped its write threads): from now on the dispatch thread
+ * sets spooled transports' messages aside for the state file instead of
+ * decoding them, and leaves at-least-once ones unacknowledged, so that a
+ * value written directly never confirms (alec_rx_written) values that
+ * collectd dropped with its write queue. Returns once the batch in
+ * progress is done. */
+void alec_rx_hold(alec_rx *rx);
 void alec_rx_free(alec_rx *rx);
 
 /* Transports: where messages go, and what they count. */
