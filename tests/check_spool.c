@@ -67,6 +67,7 @@ static alec_rx_msg *msg(int k, const uint8_t *data, size_t len) {
   m->has_snr = k != 3;
   m->snr = k != 3 ? -7.25f : 0;
   m->security = (uint8_t)cfg.mqtt[k & 1].security;
+  m->skip = (uint16_t)(k * 3);
   snprintf(m->host, sizeof m->host, "em500-co2-%02d", k);
   if (k != 1) snprintf(m->group, sizeof m->group, "north");
   memcpy(m->data, data, len);
@@ -111,6 +112,7 @@ static void same(const alec_rx_msg *a, const alec_rx_msg *b) {
   ck_assert_uint_eq(a->security, b->security);
   ck_assert_str_eq(a->host, b->host);
   ck_assert_str_eq(a->group, b->group);
+  ck_assert_uint_eq(a->skip, b->skip);
   ck_assert_uint_eq(a->len, b->len);
   ck_assert_mem_eq(a->data, b->data, a->len);
   ck_assert_ptr_null(b->done);
@@ -300,10 +302,12 @@ static uint64_t mark(void *arg) {
   return token;
 }
 
+/* As the plugin does: one value list per value, tokens count them, and
+ * the lists a spooled message had written already are not dispatched. */
 static void values(void *arg, const alec_rx_frame *f, uint64_t *sent, uint64_t *unconv) {
   (void)arg;
   (void)unconv;
-  for (size_t i = 0; i < f->n; i++) {
+  for (size_t i = f->msg ? f->msg->skip : 0; i < f->n; i++) {
     if (n_values < 64) {
       seen[n_values][0] = (double)f->id;
       seen[n_values][1] = f->values[i].channel;
@@ -312,7 +316,7 @@ static void values(void *arg, const alec_rx_frame *f, uint64_t *sent, uint64_t *
     n_values++;
   }
   *sent += f->n;
-  token++;
+  token += f->n - (f->msg ? f->msg->skip : 0);
 }
 
 static alec_rx_msg *frame_msg(alec_encoder *enc, int k) {
@@ -334,7 +338,7 @@ static alec_rx_msg *frame_msg(alec_encoder *enc, int k) {
   return m;
 }
 
-static void run_restart(size_t limit, size_t expect_spooled) {
+static void run_restart(size_t limit, size_t expect_spooled, int straddle) {
   char dir[] = "/tmp/check_spool.XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
   setup_cfg(1);
@@ -358,8 +362,11 @@ static void run_restart(size_t limit, size_t expect_spooled) {
   ck_assert_uint_eq(n_values, 10);
   double first[10][3];
   memcpy(first, seen, sizeof first);
-  /* The writers took the first two frames only; then collectd stopped. */
-  alec_rx_written(rx, 2);
+  /* The writers took the first two frames only (4 lists); then collectd
+   * stopped, having taken the first list of the third frame or not. */
+  alec_rx_written(rx, 4);
+  alec_rx_hold(rx);
+  alec_rx_writers_took(rx, straddle ? 5 : 4);
   alec_rx_stats st;
   alec_rx_stop(rx);
   alec_rx_get_stats(rx, 0, &st);
@@ -373,18 +380,19 @@ static void run_restart(size_t limit, size_t expect_spooled) {
   alec_rx_get_stats(rx, 0, &st);
   ck_assert_uint_eq(st.spool_restored, expect_spooled);
   alec_rx_replay_spool(rx);
-  if (expect_spooled == 3) ck_assert_uint_eq(n_values, 2 * expect_spooled);
+  if (expect_spooled == 3) ck_assert_uint_eq(n_values, 2 * expect_spooled - (size_t)straddle);
   /* Above SpoolLimit the newest are not kept: the oldest kept then
    * decode after a gap (held back, counted), never as errors. */
-  for (size_t i = 0; expect_spooled == 3 && i < 2 * expect_spooled; i++)
-    ck_assert_mem_eq(seen[i], first[4 + i], sizeof seen[i]); /* bit for bit as before the stop */
+  for (size_t i = 0; expect_spooled == 3 && i < 2 * expect_spooled - (size_t)straddle; i++)
+    ck_assert_mem_eq(seen[i], first[4 + (size_t)straddle + i], sizeof seen[i]); /* bit for bit as before the stop */
   alec_rx_msg *m = frame_msg(enc, 5);
   alec_rx_process(rx, m);
   free(m);
   alec_rx_get_stats(rx, 0, &st);
   if (expect_spooled == 3) {
-    ck_assert_uint_eq(n_values, 2 * expect_spooled + 2);
-    ck_assert(seen[2 * expect_spooled][0] == 42 && fabs(seen[2 * expect_spooled][2] - 25.0) < 0.01);
+    size_t at = 2 * expect_spooled - (size_t)straddle;
+    ck_assert_uint_eq(n_values, at + 2);
+    ck_assert(seen[at][0] == 42 && fabs(seen[at][2] - 25.0) < 0.01);
     ck_assert_uint_eq(st.held_back, 0);
   }
   ck_assert_uint_eq(st.rejected[ALEC_RX_REJ_DECODE], 0);
@@ -402,10 +410,14 @@ static void run_restart(size_t limit, size_t expect_spooled) {
   alec_pc_free(&cfg);
 }
 
-START_TEST(receiver_restart) { run_restart(100, 3); }
+START_TEST(receiver_restart) { run_restart(100, 3, 0); }
 END_TEST
 
-START_TEST(receiver_restart_cap) { run_restart(2, 0); }
+/* collectd stopped in the middle of a frame's value lists. */
+START_TEST(receiver_restart_straddle) { run_restart(100, 3, 1); }
+END_TEST
+
+START_TEST(receiver_restart_cap) { run_restart(2, 0, 0); }
 END_TEST
 
 int main(void) {
@@ -416,6 +428,7 @@ int main(void) {
   tcase_add_test(tc, damaged_refused);
   tcase_add_test(tc, state_file_section);
   tcase_add_test(tc, receiver_restart);
+  tcase_add_test(tc, receiver_restart_straddle);
   tcase_add_test(tc, receiver_restart_cap);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

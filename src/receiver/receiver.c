@@ -153,6 +153,7 @@ struct alec_rx {
     /* Spooled transports (spool.h): the message itself, for the state
      * file if the writers never confirm it. NULL: not kept. */
     alec_rx_msg *keep;
+    uint64_t first; /* sink.mark before the message: its lists are (first, token] */
   } *deferred;
   size_t n_deferred, cap_deferred;
   uint64_t written; /* highest token the sink confirmed */
@@ -163,6 +164,8 @@ struct alec_rx {
    * entries holding a message (under ack_lock). */
   int spool_on;
   int unwind; /* alec_rx_stop has deferred messages to undo and spool */
+  int has_took;
+  uint64_t took; /* alec_rx_writers_took */
   alec_rx_msg *replay, *spool;
   /* alec_rx_hold: set under hold_lock, which the dispatch thread holds
    * while it processes a batch; held: what it set aside since. */
@@ -1134,7 +1137,7 @@ static int undo_save(alec_rx *rx, uint64_t id, uint8_t **out, size_t *len) {
  * from here on), NULL for none. Returns 1 when keep was kept, 0 when it
  * is the caller's again (confirmed already, or no room). */
 static int defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t undo_len, int has_undo,
-                      alec_rx_msg *keep) {
+                      alec_rx_msg *keep, uint64_t first) {
   if (rx->sink.mark == NULL) {
     if (m->done) m->done(m->done_ctx, m->done_tag);
     free(undo);
@@ -1163,7 +1166,7 @@ static int defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t u
   }
   if (!now) {
     rx->deferred[rx->n_deferred++] =
-        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len, keep};
+        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len, keep, first};
     if (keep) rx->n_kept++;
   }
   pthread_mutex_unlock(&rx->ack_lock);
@@ -1179,7 +1182,7 @@ static int defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t u
  * emitters' decoders go back to the state before the first of them, so
  * they decode again instead of being refused as already seen. */
 static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
-  size_t rolled = 0, msgs, kept = 0;
+  size_t rolled = 0, msgs, kept = 0, part = 0;
   pthread_mutex_lock(&rx->ack_lock);
   msgs = rx->n_deferred;
   /* In processing order, before what was still queued. */
@@ -1187,6 +1190,13 @@ static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
     alec_rx_msg *k = rx->deferred[i].keep;
     if (k == NULL) continue;
     k->next = NULL;
+    /* The one message the writers stopped in the middle of (on top of
+     * what an earlier stop had written of it). */
+    if (rx->has_took && rx->took > rx->deferred[i].first && rx->took < rx->deferred[i].token) {
+      uint64_t skip = k->skip + (rx->took - rx->deferred[i].first);
+      k->skip = skip > UINT16_MAX ? UINT16_MAX : (uint16_t)skip;
+      part++;
+    }
     *spool_tail = k;
     spool_tail = &k->next;
     rx->deferred[i].keep = NULL;
@@ -1213,9 +1223,9 @@ static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
   pthread_mutex_unlock(&rx->ack_lock);
   if (msgs)
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
-                "%zu messages decoded but not written at shutdown: not acknowledged (%zu of them spooled), %zu "
-                "decoders set back to decode them again",
-                msgs, kept, rolled);
+                "%zu messages decoded but not written at shutdown: not acknowledged (%zu of them spooled, %zu "
+                "written in part), %zu decoders set back to decode them again",
+                msgs, kept, part, rolled);
 }
 
 void alec_rx_written(alec_rx *rx, uint64_t token) {
@@ -1280,13 +1290,14 @@ static int rx_process(alec_rx *rx, alec_rx_msg *m, int own) {
       keep->next = NULL;
     }
   }
+  uint64_t first = rx->sink.mark ? rx->sink.mark(rx->sink.arg) : 0;
   if (rx->rs_ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
   else if (payload) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
   if (m->done || keep) {
-    int kept = defer_done(rx, m, undo, undo_len, has_undo, keep);
+    int kept = defer_done(rx, m, undo, undo_len, has_undo, keep, first);
     if (!kept && keep && keep != m) free(keep);
     return kept && keep == m;
   }
@@ -1314,6 +1325,14 @@ static void dispatch_one(alec_rx *rx, alec_rx_msg *m) {
     }
   }
   if (!rx_process(rx, m, 1)) free(m);
+}
+
+void alec_rx_writers_took(alec_rx *rx, uint64_t lists) {
+  if (rx == NULL) return;
+  pthread_mutex_lock(&rx->ack_lock);
+  rx->took = lists;
+  rx->has_took = 1;
+  pthread_mutex_unlock(&rx->ack_lock);
 }
 
 void alec_rx_hold(alec_rx *rx) {

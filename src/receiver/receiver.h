@@ -199,6 +199,12 @@ void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap)
 const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id);
 const alec_plugin_config *alec_rx_config(const alec_rx *rx);
 
+/* At shutdown, after alec_rx_hold, before alec_rx_stop: the daemon's
+ * writers took exactly the first `lists` value lists of the frames that
+ * wait for confirmation (tokens count those lists: alec_rx_sink.mark), and
+ * dropped the rest. A spooled message whose lists were taken in part then
+ * replays only the others (alec_rx_msg.skip). */
+void alec_rx_writers_took(alec_rx *rx, uint64_t lists);
 /* Any thread (the daemon's writers): everything dispatched up to `token`
  * (alec_rx_sink.mark) is written; the messages it completes are done. */
 void alec_rx_written(alec_rx *rx, uint64_t token);

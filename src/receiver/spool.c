@@ -17,7 +17,7 @@
 #define F_RSSI 0x08u
 #define F_SNR 0x10u
 #define F_ALL 0x1Fu
-#define ENTRY_FIXED 42u /* kind .. snr */
+#define ENTRY_FIXED 44u /* kind .. skip */
 
 static const alec_pc_mqtt *block_of(const alec_plugin_config *cfg, const void *endpoint) {
   for (size_t i = 0; i < cfg->n_mqtt; i++)
@@ -86,6 +86,7 @@ int alec_spool_encode(const alec_plugin_config *cfg, const alec_rx_msg *head, si
     alec_wr_be64(p + 26, alec_f64_bits(m->event_time));
     alec_wr_be32(p + 34, alec_f32_bits(m->rssi));
     alec_wr_be32(p + 38, alec_f32_bits(m->snr));
+    alec_wr_be16(p + 42, m->skip);
     p += ENTRY_FIXED;
     p = put_name(p, b->name);
     p = put_name(p, prof);
@@ -244,6 +245,7 @@ int alec_spool_decode(const alec_plugin_config *cfg, const uint8_t *buf, size_t 
     m->event_time = alec_f64_from_bits(alec_rd_be64(f + 26));
     m->rssi = alec_f32_from_bits(alec_rd_be32(f + 34));
     m->snr = alec_f32_from_bits(alec_rd_be32(f + 38));
+    m->skip = alec_rd_be16(f + 42);
     m->security = (uint8_t)b->security;
     m->endpoint = b;
     m->profile = prof;

@@ -13,6 +13,9 @@
  * Pointers are not serializable: a message's endpoint (the <MQTT> block it
  * came through) and profile are written by name and resolved against the
  * configuration at load; the endpoint also gives the SecurityLevel again.
+ * A message that collectd's writers had begun to take (some of its value
+ * lists written, the rest dropped) keeps how many: the next start
+ * dispatches only the others, so no value is stored twice.
  * The reply handle (downlinks) is not kept: its client does not exist yet
  * when the spool is processed, and a keyframe request that a spooled
  * message would have caused is asked for by the next live uplink.
@@ -23,6 +26,7 @@
  *   version u8 = 1 | n u32 | n x entry
  *   entry: kind u8 | flags u8 | format u8 | channels u8 | fport i16 | fcnt u32 |
  *          emitter u64 | received f64 | event time f64 | rssi f32 | snr f32 |
+ *          skip u16 (value lists already written: alec_rx_msg.skip) |
  *          endpoint (len u8, bytes) | profile | host | group (same) |
  *          payload length u32 (1..ALEC_SPOOL_MAX_PAYLOAD) | payload
  *

@@ -576,6 +576,7 @@ static void rx_state_seed(const uint8_t *fleet_state, size_t len) {
     put64(&sp, 0);
     put32(&sp, 0);
     put32(&sp, 0);
+    put16(&sp, k);           /* skip */
     put8(&sp, 5);
     put(&sp, k ? "net-b" : "net-a", 5);
     put8(&sp, 1);

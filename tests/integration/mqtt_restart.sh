@@ -69,7 +69,8 @@ it_stop
 # How many uplinks collectd had received but not stored at the stop (the
 # spool, collectd-alec(5) StateFile): timing decides, 0 is possible.
 spooled=$(grep -oE '[0-9]+ spooled messages saved' "$IT_LOG" | grep -oE '^[0-9]+')
-it_say "collectd stopped with ${spooled:-?} uplinks spooled in the state file, restarting it"
+part=$(grep -oE '[0-9]+ written in part' "$IT_LOG" | grep -oE '^[0-9]+')
+it_say "collectd stopped with ${spooled:-?} uplinks spooled in the state file (${part:-0} of them written in part), restarting it"
 sleep 1.5
 it_start
 it_wait_for 10 it_log_has 'restored [0-9]+ emitters' || it_check_fail "the state file was not restored"
