@@ -874,6 +874,11 @@ static int alec_read(void) {
     submit("derive", "values_estimated", (value_t){.derive = (derive_t)s.estimated}, t);
     submit("derive", "channels_reanchored", (value_t){.derive = (derive_t)s.reanchored}, t);
   }
+  if (P.spool) {
+    /* The MQTT spool (StateFile): restored at this start, lost (SpoolLimit). */
+    submit("derive", "spool_restored", (value_t){.derive = (derive_t)s.spool_restored}, t);
+    submit("derive", "spool_lost", (value_t){.derive = (derive_t)s.spool_lost}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)s.queued}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st->anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st->shift_events}, t);

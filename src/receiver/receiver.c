@@ -154,6 +154,7 @@ struct alec_rx {
      * file if the writers never confirm it. NULL: not kept. */
     alec_rx_msg *keep;
     uint64_t first; /* sink.mark before the message: its lists are (first, token] */
+    int unkept;     /* a spooled transport's message not kept (SpoolLimit) */
   } *deferred;
   size_t n_deferred, cap_deferred;
   uint64_t written; /* highest token the sink confirmed */
@@ -1160,13 +1161,12 @@ static int defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t u
   }
   /* Writers that lag by more than SpoolLimit messages: the newest are not
    * kept (a shutdown now would lose them, counted when it spools). */
-  if (keep && rx->n_kept >= rx->cfg->spool_limit) {
-    keep = NULL;
-    atomic_fetch_add(&rx->spool_over, 1);
-  }
+  int unkept = keep && rx->n_kept >= rx->cfg->spool_limit;
+  if (unkept) keep = NULL;
   if (!now) {
     rx->deferred[rx->n_deferred++] =
-        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len, keep, first};
+        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len, keep, first,
+                             unkept};
     if (keep) rx->n_kept++;
   }
   pthread_mutex_unlock(&rx->ack_lock);
@@ -1186,8 +1186,10 @@ static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
   pthread_mutex_lock(&rx->ack_lock);
   msgs = rx->n_deferred;
   /* In processing order, before what was still queued. */
+  size_t unkept = 0;
   for (size_t i = 0; i < rx->n_deferred; i++) {
     alec_rx_msg *k = rx->deferred[i].keep;
+    unkept += rx->deferred[i].unkept;
     if (k == NULL) continue;
     k->next = NULL;
     /* The one message the writers stopped in the middle of (on top of
@@ -1203,6 +1205,13 @@ static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
     kept++;
   }
   rx->n_kept = 0;
+  if (unkept) {
+    atomic_fetch_add(&rx->spool_over, unkept);
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                "%zu messages received but not stored at shutdown were beyond SpoolLimit %zu (collectd's writers "
+                "lagged that far behind): not spooled, lost",
+                unkept, rx->cfg->spool_limit);
+  }
   for (size_t i = 0; i < rx->n_deferred; i++) {
     struct rx_deferred *d = &rx->deferred[i];
     if (!d->has_emitter) continue;
