@@ -628,8 +628,10 @@ static void state_save(alec_rx *rx, int final) {
       rx->state_errors_suppressed++;
     }
   } else if (final) {
-    alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters and %" PRIu64 " spooled messages saved to \"%s\"",
-                info.emitters, rx->spool_saved, rx->cfg->state_file);
+    if (rx->spool_on)
+      alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\", with %" PRIu64 " spooled messages",
+                  info.emitters, rx->cfg->state_file, rx->spool_saved);
+    else alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\"", info.emitters, rx->cfg->state_file);
   }
 }
 

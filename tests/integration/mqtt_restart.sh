@@ -68,7 +68,7 @@ it_stop
 [ "$IT_STATUS" -eq 0 ] || it_check_fail "collectd exited with $IT_STATUS"
 # How many uplinks collectd had received but not stored at the stop (the
 # spool, collectd-alec(5) StateFile): timing decides, 0 is possible.
-spooled=$(grep -oE '[0-9]+ spooled messages saved' "$IT_LOG" | grep -oE '^[0-9]+')
+spooled=$(grep -oE 'with [0-9]+ spooled messages' "$IT_LOG" | grep -oE '[0-9]+')
 part=$(grep -oE '[0-9]+ written in part' "$IT_LOG" | grep -oE '^[0-9]+')
 it_say "collectd stopped with ${spooled:-?} uplinks spooled in the state file (${part:-0} of them written in part), restarting it"
 sleep 1.5
