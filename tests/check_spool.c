@@ -21,6 +21,13 @@
 
 static alec_plugin_config cfg;
 
+/* $TMPDIR, as the other state-file tests. */
+static void make_dir(char *dir, size_t cap) {
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, cap, "%s/check_spool.XXXXXX", base && *base ? base : "/tmp");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
 /* Two <MQTT> blocks and two profiles, enough for the name resolution. */
 static void setup_cfg(size_t n_mqtt) {
   alec_pc_init(&cfg);
@@ -240,8 +247,8 @@ START_TEST(state_file_section) {
   size_t len;
   alec_spool_counts c;
   ck_assert_int_eq(alec_spool_encode(&cfg, in, 100, &buf, &len, &c), 0);
-  char dir[] = "/tmp/check_spool.XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char dir[512];
+  make_dir(dir, sizeof dir);
   char path[256];
   snprintf(path, sizeof path, "%s/state", dir);
   alec_fleet_config fc;
@@ -339,8 +346,8 @@ static alec_rx_msg *frame_msg(alec_encoder *enc, int k) {
 }
 
 static void run_restart(size_t limit, size_t expect_spooled, int straddle) {
-  char dir[] = "/tmp/check_spool.XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char dir[512];
+  make_dir(dir, sizeof dir);
   setup_cfg(1);
   snprintf(cfg.state_file, sizeof cfg.state_file, "%s/state", dir);
   snprintf(cfg.receiver_id, sizeof cfg.receiver_id, "rx");
