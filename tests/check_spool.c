@@ -249,7 +249,7 @@ START_TEST(state_file_section) {
   ck_assert_int_eq(alec_spool_encode(&cfg, in, 100, &buf, &len, &c), 0);
   char dir[512];
   make_dir(dir, sizeof dir);
-  char path[256];
+  char path[600];
   snprintf(path, sizeof path, "%s/state", dir);
   alec_fleet_config fc;
   alec_fleet_config_init(&fc);
