@@ -26,6 +26,7 @@
 #include "alec/fleet.h"
 #include "alec/fleet_state.h"
 #include "resync.h"
+#include "spool.h"
 #include "udp.h"
 #include "state.h"
 
@@ -581,6 +582,85 @@ START_TEST(state_file_receiver_section) {
 }
 END_TEST
 
+/* Format 3: the receiver section with a spool (src/receiver/spool.h). */
+START_TEST(state_file_spool_section) {
+  make_tmpdir();
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/alec.state", tmpdir);
+  rig r;
+  alec_fleet *a;
+  size_t len;
+  uint8_t *buf = make_state(&len, &r, &a);
+  static alec_pc_mqtt blk;
+  static alec_plugin_config pc;
+  memcpy(blk.name, "net", 4);
+  pc.mqtt = &blk;
+  pc.n_mqtt = 1;
+  alec_rx_msg *msg = alec_rx_msg_new(3);
+  msg->kind = ALEC_RX_PAYLOAD;
+  msg->has_emitter = 1;
+  msg->emitter = 77;
+  msg->endpoint = &blk;
+  msg->received = 1.7e9;
+  memcpy(msg->data, "\xa1\x00\x01", 3);
+  alec_spool_counts c;
+  alec_ps_meta m;
+  memset(&m, 0, sizeof m);
+  strcpy(m.receiver, "rx-a");
+  ck_assert_int_eq(alec_spool_encode(&pc, msg, 10, &m.spool, &m.spool_len, &c), 0);
+  ck_assert_uint_eq(c.kept, 1);
+  ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+  alec_fleet_state_info info;
+  alec_ps_meta got;
+  alec_fleet *b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, "rx-a", &got, &info, err, sizeof err), 0);
+  ck_assert_uint_eq(got.format, 3);
+  ck_assert_uint_eq(got.spool_len, m.spool_len);
+  ck_assert_mem_eq(got.spool, m.spool, m.spool_len);
+  ck_assert_uint_eq(info.emitters, N_EM);
+  free(got.spool);
+  free(got.keys);
+  alec_fleet_free(b);
+  FILE *fp = fopen(path, "rb");
+  ck_assert_ptr_nonnull(fp);
+  static uint8_t file[1 << 20];
+  size_t flen = fread(file, 1, sizeof file, fp);
+  fclose(fp);
+  size_t section = flen - len;
+  ck_assert_uint_eq(section, 4 + 4 + 4 + 1 + 4 + 4 + 4 + m.spool_len + 4);
+  /* Every single-bit change and every prefix of the section is refused,
+   * with nothing restored. */
+  for (size_t bit = 0; bit < section * 8 + section; bit++) {
+    size_t cut = bit < section * 8 ? flen : bit - section * 8;
+    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    FILE *mf = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(file, 1, cut, mf), cut);
+    fclose(mf);
+    b = fleet_new(100);
+    int rc = alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err);
+    ck_assert_msg(rc < 0, "bit %zu: accepted", bit);
+    ck_assert_ptr_null(got.spool);
+    ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
+    alec_fleet_free(b);
+    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+  }
+  /* A damaged spool under a valid checksum: refused as well. */
+  m.spool[m.spool_len - 4] = 0; /* the payload length */
+  ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+  b = fleet_new(100);
+  ck_assert_int_lt(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), 0);
+  ck_assert_ptr_null(got.spool);
+  ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
+  alec_fleet_free(b);
+  free(m.spool);
+  free(msg);
+  alec_fleet_free(a);
+  rig_free(&r);
+  free(buf);
+  rm_tmpdir();
+}
+END_TEST
+
 START_TEST(state_file_io) {
   make_tmpdir();
   char path[512], err[512];
@@ -811,6 +891,7 @@ static Suite *state_suite(void) {
   tc = tcase_create("state_file");
   tcase_add_test(tc, state_file_io);
   tcase_add_test(tc, state_file_receiver_section);
+  tcase_add_test(tc, state_file_spool_section);
   suite_add_tcase(s, tc);
   tc = tcase_create("resync");
   tcase_add_test(tc, resync_limits);

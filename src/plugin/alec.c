@@ -28,6 +28,7 @@
 #include "snapshot.h"
 #include "udp.h"
 #include "mqtt.h"
+#include "spool.h"
 
 #define PLUGIN_NAME "alec"
 
@@ -44,9 +45,15 @@ typedef struct alec_plugin {
   int lora_types_ok; /* lora_rssi and lora_snr are in a TypesDB */
   alec_amqp *amqp; /* <AMQP> consumers, NULL without */
   int ack_writer;     /* alec_write is registered: values confirm acknowledgements */
-  uint64_t ack_token; /* dispatch thread: last ACK_META token dispatched */
+  int spool;          /* MQTT messages not yet written are spooled at a stop (spool.h) */
+  uint64_t ack_token; /* dispatch thread: value lists of ack frames dispatched (the last one's token) */
   meta_data_t *prio_meta[5];
   meta_data_t *estimated_meta; /* alec:priority P3, alec:estimated true */
+  /* The same with ACK_LIST, for the lists of ack frames; [6]: no priority
+   * (link quality). */
+  meta_data_t *ack_meta[7];
+  const alec_rx_msg *skip_msg; /* the message whose first skip_left lists are not dispatched again */
+  unsigned skip_left;
   int default_ds_type;
   int score_types_ok; /* alec_score and alec_anomaly are in a TypesDB */
   /* <Dashboard>: snapshots taken by the dispatch thread, served by the
@@ -199,9 +206,22 @@ static void sink_log(void *arg, int level, const char *msg) {
  * callback sees it once a write thread has taken it (and every value list
  * queued before it), and tells the receiver (alec_rx_written). */
 #define ACK_META "alec:ack"
+/* Every value list of such a frame: counted when a write thread takes it,
+ * so that at shutdown the receiver knows how far into a frame collectd got
+ * before it dropped the rest of its queue (tokens count these lists). */
+#define ACK_LIST "alec:track"
+static atomic_uint_fast64_t lists_taken;
 
 static void dispatch_last(value_list_t *last, int *has_last, const value_list_t *next, value_t *last_value) {
-  if (*has_last) dispatch_value(last);
+  if (*has_last) {
+    /* A restart's spool replays a frame that collectd had begun to write:
+     * its lists already taken are not dispatched twice. */
+    if (P.skip_left && P.skip_msg) P.skip_left--;
+    else {
+      dispatch_value(last);
+      P.ack_token++;
+    }
+  }
   if (next == NULL) {
     *has_last = 0;
     return;
@@ -222,6 +242,9 @@ static int alec_write(const data_set_t *ds, const value_list_t *vl, user_data_t 
   (void)ud;
   uint64_t token;
   if (vl->meta == NULL || strcmp(vl->plugin, PLUGIN_NAME) != 0) return 0;
+  /* A direct write at shutdown says nothing of the queue collectd dropped. */
+  if (atomic_load(&writers_gone)) return 0;
+  if (meta_data_exists(vl->meta, ACK_LIST)) atomic_fetch_add(&lists_taken, 1);
   if (meta_data_get_unsigned_int(vl->meta, ACK_META, &token) == 0 && P.rx) alec_rx_written(P.rx, token);
   return 0;
 }
@@ -233,7 +256,11 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
   value_list_t last;
   value_t last_value;
   int has_last = 0;
-  int ack = f->msg && f->msg->done && P.ack_writer;
+  int ack = f->msg && P.ack_writer && (f->msg->done || (P.spool && alec_spool_accepts(&P.cfg, f->msg)));
+  if (ack && f->msg != P.skip_msg) {
+    P.skip_msg = f->msg;
+    P.skip_left = f->msg->skip;
+  }
   value_list_t vl = VALUE_LIST_INIT;
   value_t value;
   vl.values = &value;
@@ -257,9 +284,9 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
     sstrncpy(vl.type, type, sizeof vl.type);
     /* One prebuilt meta per priority: plugin_dispatch_values deep-copies
      * vl.meta, so sharing it saves a create/destroy per value. */
-    vl.meta = P.prio_meta[v->priority < 5 ? v->priority : ALEC_P3];
+    vl.meta = (ack ? P.ack_meta : P.prio_meta)[v->priority < 5 ? v->priority : ALEC_P3];
     /* LossRecovery "estimate": the value is not the measured one. */
-    if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = P.estimated_meta;
+    if (v->flags & ALEC_RX_VALUE_ESTIMATED) vl.meta = ack ? P.ack_meta[5] : P.estimated_meta;
     if (ack) dispatch_last(&last, &has_last, &vl, &last_value);
     else dispatch_value(&vl);
     (*dispatched)++;
@@ -269,7 +296,7 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
    * gateway); SNR goes negative, hence types of our own. */
   const alec_rx_msg *m = f->msg;
   if (m && P.lora_types_ok && (m->has_rssi || m->has_snr)) {
-    vl.meta = NULL;
+    vl.meta = ack ? P.ack_meta[6] : NULL;
     vl.type_instance[0] = '\0';
     if (m->has_rssi) {
       sstrncpy(vl.type, "lora_rssi", sizeof vl.type);
@@ -284,15 +311,17 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
       else dispatch_value(&vl);
     }
   }
-  if (has_last) {
+  if (has_last && P.skip_left && P.skip_msg) {
+    P.skip_left--;
+  } else if (has_last) {
     meta_data_t *md = last.meta ? meta_data_clone(last.meta) : meta_data_create();
     if (md && meta_data_add_unsigned_int(md, ACK_META, P.ack_token + 1) == 0) {
       last.meta = md;
       dispatch_value(&last);
-      P.ack_token++;
     } else {
       dispatch_value(&last); /* unconfirmed: acknowledged with the next frame's values */
     }
+    P.ack_token++;
     if (md) meta_data_destroy(md);
   }
 }
@@ -612,6 +641,11 @@ static int alec_init(void) {
   if (P.estimated_meta == NULL || meta_data_add_string(P.estimated_meta, "alec:priority", "P3") != 0 ||
       meta_data_add_boolean(P.estimated_meta, "alec:estimated", true) != 0)
     goto fail;
+  for (int i = 0; i < 7; i++) {
+    P.ack_meta[i] = i < 5 ? meta_data_clone(P.prio_meta[i]) : i == 5 ? meta_data_clone(P.estimated_meta)
+                                                                      : meta_data_create();
+    if (P.ack_meta[i] == NULL || meta_data_add_boolean(P.ack_meta[i], ACK_LIST, true) != 0) goto fail;
+  }
   alec_rx_sink sink = {
       .arg = NULL,
       .log = sink_log,
@@ -620,12 +654,15 @@ static int alec_init(void) {
       .fleet_event = sink_fleet_event,
       .tick = sink_tick,
   };
-  if (P.cfg.n_amqp) {
+  /* MQTT with a StateFile: what collectd's writers never took at a stop
+   * is spooled (spool.h), so the same confirmation is needed. */
+  P.spool = P.cfg.n_mqtt && P.cfg.state_file[0] && P.cfg.spool_limit > 0;
+  if (P.cfg.n_amqp || P.spool) {
     /* Written, not merely dispatched, is what an AMQP acknowledgement
      * waits for. */
     if (plugin_register_write(PLUGIN_NAME, alec_write, NULL) == 0) P.ack_writer = 1;
     else WARNING(PLUGIN_NAME " plugin: cannot register the write callback: AMQP messages are acknowledged when "
-                             "dispatched, not when written");
+                             "dispatched, not when written, and MQTT messages are not spooled at shutdown");
   }
   if (P.ack_writer) sink.mark = sink_mark;
   if (alec_rx_new(&P.rx, &P.cfg, &sink) != 0) goto fail;
@@ -844,6 +881,11 @@ static int alec_read(void) {
     submit("derive", "values_estimated", (value_t){.derive = (derive_t)s.estimated}, t);
     submit("derive", "channels_reanchored", (value_t){.derive = (derive_t)s.reanchored}, t);
   }
+  if (P.spool) {
+    /* The MQTT spool (StateFile): restored at this start, lost (SpoolLimit). */
+    submit("derive", "spool_restored", (value_t){.derive = (derive_t)s.spool_restored}, t);
+    submit("derive", "spool_lost", (value_t){.derive = (derive_t)s.spool_lost}, t);
+  }
   submit("queue_length", "receive", (value_t){.gauge = (gauge_t)s.queued}, t);
   submit("derive", "anomaly_entries", (value_t){.derive = (derive_t)st->anomaly_entries}, t);
   submit("derive", "fleet_shifts", (value_t){.derive = (derive_t)st->shift_events}, t);
@@ -901,12 +943,22 @@ static void release_all(void) {
   n_alerts = 0;
   if (P.estimated_meta) meta_data_destroy(P.estimated_meta);
   P.estimated_meta = NULL;
+  for (int i = 0; i < 7; i++) {
+    if (P.ack_meta[i]) meta_data_destroy(P.ack_meta[i]);
+    P.ack_meta[i] = NULL;
+  }
   P.initialized = 0;
 }
 
 static int alec_shutdown(void) {
   if (P.initialized) {
     alec_rx_stats s;
+    /* Before the direct writes start: a token they confirmed would also
+     * complete frames that collectd dropped with its write queue. */
+    alec_rx_hold(P.rx);
+    /* collectd joined its write threads before calling us: the lists they
+     * took are final, a prefix of what we dispatched. */
+    if (P.ack_writer) alec_rx_writers_took(P.rx, (uint64_t)atomic_load(&lists_taken));
     atomic_store(&writers_gone, 1);
     alec_udp_stop(P.udp);
     alec_mqtt_stop(P.mqtt);

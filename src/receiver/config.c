@@ -4,6 +4,7 @@
  * what we log and a user has to find the line. */
 
 #include "config.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +41,7 @@ void alec_pc_init(alec_plugin_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->notify_priority = -1;
   cfg->state_interval = 60;
+  cfg->spool_limit = ALEC_SPOOL_LIMIT_DEFAULT;
   cfg->resync_requests = 1;
   cfg->resync_interval = 1;
 }

@@ -300,6 +300,7 @@ const struct alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port
   X(StateInterval, ALEC_PC_K_DOUBLE, state_interval, 0, 86400.0 * 7, 0)                \
   X(ResyncRequests, ALEC_PC_K_BOOL, resync_requests, 0, 1, 0)                          \
   X(ResyncInterval, ALEC_PC_K_DOUBLE, resync_interval, 0, 86400, 0)                    \
+  X(SpoolLimit, ALEC_PC_K_INT, spool_limit, 0, 1000000, 0)                             \
   X(Dashboard, ALEC_PC_K_SPECIAL, dashboard, 0, 0, 0)
 
 typedef struct alec_plugin_config {
@@ -333,6 +334,7 @@ typedef struct alec_plugin_config {
   char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
   char receiver_id[ALEC_PC_NAME_LEN]; /* ReceiverId: binds the state file; the plugin's default: Hostname */
   double state_interval;             /* StateInterval seconds, 0: only at shutdown */
+  size_t spool_limit;                /* SpoolLimit: messages spooled at shutdown (spool.h), 0: none */
   int resync_requests;               /* ResyncRequests (default true) */
   double resync_interval;            /* ResyncInterval seconds per emitter */
   size_t max_groups;                 /* MaxGroups: peer groups from metadata (MQTT GroupFrom) */

@@ -87,6 +87,9 @@ typedef struct alec_rx_msg {
   void (*done)(void *ctx, uint64_t tag);
   void *done_ctx;
   uint64_t done_tag;
+  /* Restored from the spool (spool.h): value lists of this message that
+   * collectd's writers had taken before the stop, not dispatched again. */
+  uint16_t skip;
   size_t len;
   uint8_t data[]; /* len bytes */
 } alec_rx_msg;

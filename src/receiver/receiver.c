@@ -24,6 +24,7 @@
 #include "ratelimit.h"
 #include "resync.h"
 #include "security.h"
+#include "spool.h"
 #include "state.h"
 
 #define LOG_INTERVAL 10.0
@@ -159,9 +160,32 @@ struct alec_rx {
     int has_emitter;
     uint8_t *undo;
     size_t undo_len;
+    /* Spooled transports (spool.h): the message itself, for the state
+     * file if the writers never confirm it. NULL: not kept. */
+    alec_rx_msg *keep;
+    uint64_t first; /* sink.mark before the message: its lists are (first, token] */
+    int unkept;     /* a spooled transport's message not kept (SpoolLimit) */
   } *deferred;
   size_t n_deferred, cap_deferred;
   uint64_t written; /* highest token the sink confirmed */
+
+  /* The spool (spool.h). spool_on: StateFile, SpoolLimit and a sink that
+   * confirms writes. replay: restored, processed before any new message;
+   * spool: what alec_rx_stop keeps for the state file. n_kept: deferred
+   * entries holding a message (under ack_lock). */
+  int spool_on;
+  int unwind; /* alec_rx_stop has deferred messages to undo and spool */
+  int has_took;
+  uint64_t took; /* alec_rx_writers_took */
+  alec_rx_msg *replay, *spool;
+  /* alec_rx_hold: set under hold_lock, which the dispatch thread holds
+   * while it processes a batch; held: what it set aside since. */
+  pthread_mutex_t hold_lock;
+  int hold;
+  alec_rx_msg *held, **held_tail;
+  size_t n_kept;
+  uint64_t spool_saved, spool_restored, spool_unresolved; /* under fleet_lock */
+  atomic_uint_fast64_t spool_over;
 };
 
 static double now_real(void) {
@@ -546,6 +570,25 @@ static int state_filter(void *arg, uint64_t id) {
   return !rx->cfg->reject_unknown || rx_find(rx, id) != NULL;
 }
 
+/* The messages a previous stop spooled: processed first (dispatch_main). */
+static void spool_restore(alec_rx *rx, const uint8_t *buf, size_t len) {
+  if (len == 0) return;
+  alec_spool_counts c;
+  int rc = alec_spool_decode(rx->cfg, buf, len, rx->cfg->spool_limit, &rx->replay, &c);
+  if (rc != 0) {
+    alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `StateFile': cannot restore the spooled messages: %s",
+                alec_strerror(rc));
+    return;
+  }
+  rx->spool_restored = c.kept;
+  atomic_fetch_add(&rx->spool_over, c.over);
+  rx->spool_unresolved = c.unresolved;
+  alec_rx_log(rx, c.over || c.unresolved ? ALEC_RX_LOG_WARNING : ALEC_RX_LOG_INFO,
+              "%zu spooled messages restored, processed before any new one (%zu above SpoolLimit %zu dropped, %zu of "
+              "an <MQTT> block or <Profile> no longer configured dropped)",
+              c.kept, c.over, rx->cfg->spool_limit, c.unresolved);
+}
+
 /* A refused state file never stops the receiver: it starts clean. */
 static void state_restore(alec_rx *rx) {
   const char *path = rx->cfg->state_file;
@@ -571,6 +614,8 @@ static void state_restore(alec_rx *rx) {
       rx->data_clock = info.saved_at < now ? info.saved_at : now;
       rx->data_recv = now;
     }
+    spool_restore(rx, meta.spool, meta.spool_len);
+    free(meta.spool);
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
                 "restored %zu emitters and the replay counters of %zu keys from \"%s\" (saved %.0f s ago; %zu "
                 "skipped, %zu changed group)%s",
@@ -594,6 +639,20 @@ static void state_restore(alec_rx *rx) {
   rx->next_state_save = now_mono() + rx->cfg->state_interval;
 }
 
+/* What alec_rx_stop kept into meta->spool; what does not fit is counted
+ * and said. */
+static size_t spool_encode(alec_rx *rx, alec_ps_meta *meta) {
+  alec_spool_counts c;
+  int rc = alec_spool_encode(rx->cfg, rx->spool, rx->cfg->spool_limit, &meta->spool, &meta->spool_len, &c);
+  atomic_fetch_add(&rx->spool_over, c.over);
+  if (rc != 0 || c.over)
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                "%zu messages received but not stored at shutdown could not be spooled (SpoolLimit %zu, at most %u "
+                "bytes%s): lost",
+                c.over, rx->cfg->spool_limit, ALEC_SPOOL_MAX_BYTES, rc != 0 ? ", out of memory" : "");
+  return c.kept;
+}
+
 /* Serialised under fleet_lock, written (and fsync'ed) outside it. */
 static void state_save(alec_rx *rx, int final) {
   uint8_t *buf = NULL;
@@ -615,9 +674,16 @@ static void state_save(alec_rx *rx, int final) {
       snprintf(err, sizeof err, "out of memory");
     } else {
       meta.n_keys = alec_sec_export_counters(&rx->sec, meta.keys, cap);
+      size_t kept = final && rx->spool ? spool_encode(rx, &meta) : 0;
       rc = alec_ps_save_rx(rx->cfg->state_file, &meta, buf, len, err, sizeof err);
+      if (rc == 0) {
+        pthread_mutex_lock(&rx->fleet_lock);
+        rx->spool_saved = kept;
+        pthread_mutex_unlock(&rx->fleet_lock);
+      }
     }
     free(meta.keys);
+    free(meta.spool);
   } else {
     snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));
   }
@@ -637,7 +703,10 @@ static void state_save(alec_rx *rx, int final) {
       rx->state_errors_suppressed++;
     }
   } else if (final) {
-    alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\"", info.emitters, rx->cfg->state_file);
+    if (rx->spool_on)
+      alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\", with %" PRIu64 " spooled messages",
+                  info.emitters, rx->cfg->state_file, rx->spool_saved);
+    else alec_rx_log(rx, ALEC_RX_LOG_INFO, "state of %zu emitters saved to \"%s\"", info.emitters, rx->cfg->state_file);
   }
 }
 
@@ -1151,10 +1220,15 @@ static int undo_save(alec_rx *rx, uint64_t id, uint8_t **out, size_t *len) {
   return 0;
 }
 
-static void defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t undo_len, int has_undo) {
+/* keep: the message to spool if its values are never confirmed (owned
+ * from here on), NULL for none. Returns 1 when keep was kept, 0 when it
+ * is the caller's again (confirmed already, or no room). */
+static int defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t undo_len, int has_undo,
+                      alec_rx_msg *keep, uint64_t first) {
   if (rx->sink.mark == NULL) {
-    m->done(m->done_ctx, m->done_tag);
-    return;
+    if (m->done) m->done(m->done_ctx, m->done_tag);
+    free(undo);
+    return 0;
   }
   uint64_t token = rx->sink.mark(rx->sink.arg);
   pthread_mutex_lock(&rx->ack_lock);
@@ -1166,29 +1240,64 @@ static void defer_done(alec_rx *rx, const alec_rx_msg *m, uint8_t *undo, size_t 
       /* Not acknowledged: the transport's broker delivers it again. */
       pthread_mutex_unlock(&rx->ack_lock);
       free(undo);
-      return;
+      return 0;
     }
     rx->deferred = d;
     rx->cap_deferred = cap;
   }
-  if (!now)
+  /* Writers that lag by more than SpoolLimit messages: the newest are not
+   * kept (a shutdown now would lose them, counted when it spools). */
+  int unkept = keep && rx->n_kept >= rx->cfg->spool_limit;
+  if (unkept) keep = NULL;
+  if (!now) {
     rx->deferred[rx->n_deferred++] =
-        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len};
+        (struct rx_deferred){token, m->done_tag, m->done, m->done_ctx, m->emitter, has_undo, undo, undo_len, keep, first,
+                             unkept};
+    if (keep) rx->n_kept++;
+  }
   pthread_mutex_unlock(&rx->ack_lock);
   if (now) {
     free(undo);
-    m->done(m->done_ctx, m->done_tag);
+    if (m->done) m->done(m->done_ctx, m->done_tag);
   }
+  return !now && keep != NULL;
 }
 
 /* After the dispatch thread stopped: the messages whose values the
  * writers never confirmed are not acknowledged and come back; their
  * emitters' decoders go back to the state before the first of them, so
  * they decode again instead of being refused as already seen. */
-static void undo_unwritten(alec_rx *rx) {
-  size_t rolled = 0, msgs;
+static void undo_unwritten(alec_rx *rx, alec_rx_msg **spool_tail) {
+  size_t rolled = 0, msgs, kept = 0, part = 0;
   pthread_mutex_lock(&rx->ack_lock);
   msgs = rx->n_deferred;
+  /* In processing order, before what was still queued. */
+  size_t unkept = 0;
+  for (size_t i = 0; i < rx->n_deferred; i++) {
+    alec_rx_msg *k = rx->deferred[i].keep;
+    unkept += rx->deferred[i].unkept;
+    if (k == NULL) continue;
+    k->next = NULL;
+    /* The one message the writers stopped in the middle of (on top of
+     * what an earlier stop had written of it). */
+    if (rx->has_took && rx->took > rx->deferred[i].first && rx->took < rx->deferred[i].token) {
+      uint64_t skip = k->skip + (rx->took - rx->deferred[i].first);
+      k->skip = skip > UINT16_MAX ? UINT16_MAX : (uint16_t)skip;
+      part++;
+    }
+    *spool_tail = k;
+    spool_tail = &k->next;
+    rx->deferred[i].keep = NULL;
+    kept++;
+  }
+  rx->n_kept = 0;
+  if (unkept) {
+    atomic_fetch_add(&rx->spool_over, unkept);
+    alec_rx_log(rx, ALEC_RX_LOG_WARNING,
+                "%zu messages received but not stored at shutdown were beyond SpoolLimit %zu (collectd's writers "
+                "lagged that far behind): not spooled, lost",
+                unkept, rx->cfg->spool_limit);
+  }
   for (size_t i = 0; i < rx->n_deferred; i++) {
     struct rx_deferred *d = &rx->deferred[i];
     if (!d->has_emitter) continue;
@@ -1209,9 +1318,9 @@ static void undo_unwritten(alec_rx *rx) {
   pthread_mutex_unlock(&rx->ack_lock);
   if (msgs)
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
-                "%zu messages decoded but not written at shutdown: not acknowledged, %zu decoders set back to decode "
-                "them again",
-                msgs, rolled);
+                "%zu messages decoded but not written at shutdown: not acknowledged (%zu of them spooled, %zu "
+                "written in part), %zu decoders set back to decode them again",
+                msgs, kept, part, rolled);
 }
 
 void alec_rx_written(alec_rx *rx, uint64_t token) {
@@ -1228,13 +1337,15 @@ void alec_rx_written(alec_rx *rx, uint64_t token) {
     if (n) {
       memmove(rx->deferred, rx->deferred + n, (rx->n_deferred - n) * sizeof *rx->deferred);
       rx->n_deferred -= n;
+      for (size_t i = 0; i < n; i++) rx->n_kept -= ready[i].keep != NULL;
       pthread_cond_broadcast(&rx->ack_cond);
     }
     pthread_mutex_unlock(&rx->ack_lock);
     /* In order, outside the lock: a transport acknowledges in order. */
     for (size_t i = 0; i < n; i++) {
       free(ready[i].undo);
-      ready[i].done(ready[i].ctx, ready[i].tag);
+      free(ready[i].keep);
+      if (ready[i].done) ready[i].done(ready[i].ctx, ready[i].tag);
     }
   } while (n == 64);
 }
@@ -1254,20 +1365,93 @@ static void wait_written(alec_rx *rx) {
   pthread_mutex_unlock(&rx->ack_lock);
 }
 
-void alec_rx_process(alec_rx *rx, alec_rx_msg *m) {
+/* own: m may be kept for the spool (the dispatch thread's batch), else it
+ * is copied. Returns 1 when m was kept (not to be freed by the caller). */
+static int rx_process(alec_rx *rx, alec_rx_msg *m, int own) {
   uint8_t *undo = NULL;
   size_t undo_len = 0;
   int has_undo = 0;
-  if (m->done && rx->sink.mark && m->kind == ALEC_RX_PAYLOAD && m->has_emitter)
-    has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
+  /* Only a payload of one emitter can be undone: a spooled datagram of
+   * several would decode twice. */
+  int payload = m->kind == ALEC_RX_PAYLOAD && m->has_emitter;
+  int spool = rx->spool_on && payload && alec_spool_accepts(rx->cfg, m);
+  if ((m->done || spool) && rx->sink.mark && payload) has_undo = undo_save(rx, m->emitter, &undo, &undo_len) == 0;
+  if (spool && !has_undo) spool = 0;
+  alec_rx_msg *keep = NULL;
+  if (spool) {
+    keep = own ? m : alec_rx_msg_new(m->len);
+    if (keep && keep != m) {
+      memcpy(keep, m, sizeof *m + m->len);
+      keep->next = NULL;
+    }
+  }
+  uint64_t first = rx->sink.mark ? rx->sink.mark(rx->sink.arg) : 0;
   if (rx->rs.ready) alec_rs_begin(&rx->rs);
   if (m->kind == ALEC_RX_DATAGRAM) process_datagram(rx, m);
-  else if (m->kind == ALEC_RX_PAYLOAD && m->has_emitter) process_payload(rx, m);
+  else if (payload) process_payload(rx, m);
   else reject_msg(rx, ALEC_RX_REJ_MALFORMED, m, UINT64_MAX, "message of unknown kind %u", m->kind);
   resync_flush(rx, m);
-  if (m->done) defer_done(rx, m, undo, undo_len, has_undo);
-  else free(undo);
+  if (m->done || keep) {
+    int kept = defer_done(rx, m, undo, undo_len, has_undo, keep, first);
+    if (!kept && keep && keep != m) free(keep);
+    return kept && keep == m;
+  }
+  free(undo);
+  return 0;
 }
+
+void alec_rx_process(alec_rx *rx, alec_rx_msg *m) { (void)rx_process(rx, m, 0); }
+
+/* The dispatch thread's step for one message, under hold_lock: once the
+ * daemon's writers are gone (alec_rx_hold), spooled transports' messages
+ * are set aside for the state file, at-least-once ones are left to their
+ * broker, the others still processed. */
+static void dispatch_one(alec_rx *rx, alec_rx_msg *m) {
+  if (rx->hold) {
+    if (rx->spool_on && alec_spool_accepts(rx->cfg, m)) {
+      m->next = NULL;
+      *rx->held_tail = m;
+      rx->held_tail = &m->next;
+      return;
+    }
+    if (m->done && rx->sink.mark) {
+      free(m);
+      return;
+    }
+  }
+  if (!rx_process(rx, m, 1)) free(m);
+}
+
+void alec_rx_writers_took(alec_rx *rx, uint64_t lists) {
+  if (rx == NULL) return;
+  pthread_mutex_lock(&rx->ack_lock);
+  rx->took = lists;
+  rx->has_took = 1;
+  pthread_mutex_unlock(&rx->ack_lock);
+}
+
+void alec_rx_hold(alec_rx *rx) {
+  if (rx == NULL) return;
+  pthread_mutex_lock(&rx->hold_lock);
+  rx->hold = 1;
+  pthread_mutex_unlock(&rx->hold_lock);
+}
+
+/* The restored spool, before any new message. */
+static void replay_spool(alec_rx *rx) {
+  alec_rx_msg *m = rx->replay;
+  rx->replay = NULL;
+  pthread_mutex_lock(&rx->hold_lock);
+  while (m) {
+    alec_rx_msg *next = m->next;
+    m->next = NULL;
+    dispatch_one(rx, m);
+    m = next;
+  }
+  pthread_mutex_unlock(&rx->hold_lock);
+}
+
+void alec_rx_replay_spool(alec_rx *rx) { replay_spool(rx); }
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
@@ -1397,18 +1581,21 @@ static void *dispatch_main(void *arg) {
   next_eval = next_tick = now;
   timespec_add(&next_eval, rx->interval);
   timespec_add(&next_tick, tick);
+  replay_spool(rx);
   while (!atomic_load(&rx->stop)) {
     const struct timespec *deadline = ts_before(&next_tick, &next_eval) ? &next_tick : &next_eval;
     alec_rx_msg *m = alec_rxq_take(&rx->queue, deadline);
     int got = m != NULL;
     int deferred = 0;
+    /* One lock per batch: alec_rx_hold waits for at most the batch. */
+    pthread_mutex_lock(&rx->hold_lock);
     while (m) {
       alec_rx_msg *next = m->next;
       deferred |= m->done != NULL;
-      alec_rx_process(rx, m);
-      free(m);
+      dispatch_one(rx, m);
       m = next;
     }
+    pthread_mutex_unlock(&rx->hold_lock);
     /* While messages flow the fleet runs in their data time, so that a
      * backlog (a busy machine, a broker's queue after a restart) is scored
      * as the live stream was; when nothing arrives, its clock runs on with
@@ -1564,6 +1751,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   pthread_mutex_init(&rx->host_lock, NULL);
   pthread_mutex_init(&rx->ack_lock, NULL);
   pthread_cond_init(&rx->ack_cond, NULL);
+  pthread_mutex_init(&rx->hold_lock, NULL);
+  rx->held_tail = &rx->held;
   rx->interval = (cfg->fleet.set & ALEC_PC_F_EVALUATION_INTERVAL) ? cfg->fleet.evaluation_interval : 0.1;
   {
     char err[1024], info[1024];
@@ -1577,6 +1766,8 @@ int alec_rx_new(alec_rx **out, const alec_plugin_config *cfg, const alec_rx_sink
   /* Keys first: the state file restores their replay counters. */
   if (sec_start(rx) != 0) goto fail;
   state_restore(rx);
+  rx->spool_on = cfg->state_file[0] && cfg->spool_limit > 0 && sink->mark != NULL;
+  rx->unwind = 1;
   if (cfg->resync_requests) {
     if (alec_rs_init(&rx->rs, cfg->resync_interval) != 0) {
       alec_rx_log(rx, ALEC_RX_LOG_ERROR, "option `ResyncInterval' %g: invalid", cfg->resync_interval);
@@ -1625,21 +1816,54 @@ void alec_rx_stop(alec_rx *rx) {
   pthread_cond_broadcast(&rx->ack_cond);
   pthread_mutex_unlock(&rx->ack_lock);
   if (rx->queue.ready) alec_rxq_interrupt(&rx->queue);
+  alec_rx_msg *queued = NULL;
   if (rx->started) {
     pthread_join(rx->thread, NULL);
     rx->started = 0;
+    rx->unwind = 1;
     /* What was queued before the transports stopped is still decoded: a
      * frame accepted is a frame stored (QoS 1 acknowledged it). */
-    alec_rx_msg *m = alec_rxq_take_now(&rx->queue);
+    alec_rx_msg *m = alec_rxq_take_now(&rx->queue), **qtail = &queued;
     while (m) {
       alec_rx_msg *next = m->next;
+      if (rx->spool_on && alec_spool_accepts(rx->cfg, m)) {
+        /* Acknowledged on receipt, never decoded: into the state file,
+         * decoded at the next start. */
+        m->next = NULL;
+        *qtail = m;
+        qtail = &m->next;
+        m = next;
+        continue;
+      }
       /* An at-least-once message is not decoded now that nothing can store
        * its values: unacknowledged, its broker delivers it again. */
       if (m->done == NULL || rx->sink.mark == NULL) alec_rx_process(rx, m);
       free(m);
       m = next;
     }
-    undo_unwritten(rx);
+  }
+  /* Also without the thread (alec_rx_process on the caller's thread). */
+  if (rx->unwind) {
+    rx->unwind = 0;
+    alec_rx_msg **tail = &rx->spool;
+    while (*tail) tail = &(*tail)->next;
+    undo_unwritten(rx, tail);
+    while (*tail) tail = &(*tail)->next;
+    /* Set aside after the writers went, then what was still queued. */
+    *tail = rx->held;
+    rx->held = NULL;
+    rx->held_tail = &rx->held;
+    while (*tail) tail = &(*tail)->next;
+    *tail = queued;
+  }
+  if (rx->replay) {
+    /* Restored but never processed (the dispatch thread never ran): still
+     * the oldest. */
+    alec_rx_msg **tail = &rx->replay;
+    while (*tail) tail = &(*tail)->next;
+    *tail = rx->spool;
+    rx->spool = rx->replay;
+    rx->replay = NULL;
   }
   /* Nothing decodes any more: the state is final. */
   if (rx->state_ready) state_save(rx, 1);
@@ -1661,8 +1885,24 @@ void alec_rx_free(alec_rx *rx) {
   pthread_mutex_destroy(&rx->host_lock);
   pthread_mutex_destroy(&rx->ack_lock);
   pthread_cond_destroy(&rx->ack_cond);
-  for (size_t i = 0; i < rx->n_deferred; i++) free(rx->deferred[i].undo);
+  pthread_mutex_destroy(&rx->hold_lock);
+  for (size_t i = 0; i < rx->n_deferred; i++) {
+    free(rx->deferred[i].undo);
+    free(rx->deferred[i].keep);
+  }
   free(rx->deferred);
+  for (alec_rx_msg *l = rx->replay, *n; l; l = n) {
+    n = l->next;
+    free(l);
+  }
+  for (alec_rx_msg *l = rx->spool, *n; l; l = n) {
+    n = l->next;
+    free(l);
+  }
+  for (alec_rx_msg *l = rx->held, *n; l; l = n) {
+    n = l->next;
+    free(l);
+  }
   free(rx);
 }
 
@@ -1702,6 +1942,9 @@ void alec_rx_get_stats(alec_rx *rx, double now, alec_rx_stats *out) {
   out->resync_sent = rx->rs_stats[0];
   out->resync_limited = rx->rs_stats[1];
   out->resync_failed = rx->rs_stats[2];
+  out->spool_saved = rx->spool_saved;
+  out->spool_restored = rx->spool_restored;
+  out->spool_lost = atomic_load(&rx->spool_over) + rx->spool_unresolved;
   pthread_mutex_unlock(&rx->fleet_lock);
   for (int k = 0; k < ALEC_RX_REJ_COUNT; k++) out->rejected[k] = atomic_load(&rx->rejected[k]);
   out->rejected[ALEC_RX_REJ_OVERSIZED] += atomic_load(&rx->ingress.oversized);

@@ -144,6 +144,10 @@ typedef struct alec_rx_stats {
   /* The per-emitter records, allocated once for MaxEmitters (device names
    * from metadata come on top, one allocation per named emitter). */
   size_t emitter_records, emitter_table_bytes;
+  /* The spool (spool.h): messages saved at the last stop, restored at
+   * start, and lost (above SpoolLimit, or their <MQTT> block or <Profile>
+   * gone at restore). */
+  uint64_t spool_saved, spool_restored, spool_lost;
 } alec_rx_stats;
 
 typedef struct alec_rx alec_rx;
@@ -156,6 +160,14 @@ int alec_rx_start(alec_rx *rx, alec_rx_spawn_fn spawn);
 /* Stops the dispatch thread (transports must be stopped first), then
  * saves the state file. Idempotent. */
 void alec_rx_stop(alec_rx *rx);
+/* The daemon's writers are gone (collectd: our shutdown callback runs
+ * after it stopped its write threads): from now on the dispatch thread
+ * sets spooled transports' messages aside for the state file instead of
+ * decoding them, and leaves at-least-once ones unacknowledged, so that a
+ * value written directly never confirms (alec_rx_written) values that
+ * collectd dropped with its write queue. Returns once the batch in
+ * progress is done. */
+void alec_rx_hold(alec_rx *rx);
 void alec_rx_free(alec_rx *rx);
 
 /* Transports: where messages go, and what they count. */
@@ -190,6 +202,12 @@ void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap)
 const alec_pc_emitter *alec_rx_find_emitter(const alec_rx *rx, uint64_t id);
 const alec_plugin_config *alec_rx_config(const alec_rx *rx);
 
+/* At shutdown, after alec_rx_hold, before alec_rx_stop: the daemon's
+ * writers took exactly the first `lists` value lists of the frames that
+ * wait for confirmation (tokens count those lists: alec_rx_sink.mark), and
+ * dropped the rest. A spooled message whose lists were taken in part then
+ * replays only the others (alec_rx_msg.skip). */
+void alec_rx_writers_took(alec_rx *rx, uint64_t lists);
 /* Any thread (the daemon's writers): everything dispatched up to `token`
  * (alec_rx_sink.mark) is written; the messages it completes are done. */
 void alec_rx_written(alec_rx *rx, uint64_t token);
@@ -197,6 +215,10 @@ void alec_rx_written(alec_rx *rx, uint64_t token);
 /* Processes one message on the calling thread, as the dispatch thread
  * does (tests and the replay tool run without threads). */
 void alec_rx_process(alec_rx *rx, alec_rx_msg *m);
+/* Processes the messages the state file's spool restored, in order, on the
+ * calling thread, as the dispatch thread does before any new message
+ * (tests run without threads). */
+void alec_rx_replay_spool(alec_rx *rx);
 /* Evaluates the fleet at `now` (unix seconds), as the dispatch thread does
  * every EvaluationInterval. */
 void alec_rx_evaluate(alec_rx *rx, double now);

@@ -15,6 +15,7 @@
 #include "alec/error.h"
 #include "alec/preload.h"
 #include "alec/wire.h"
+#include "spool.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -119,13 +120,15 @@ int alec_ps_save(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
 int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *fleet_state, size_t len, char *err,
                     size_t errlen) {
   size_t rl = strlen(m->receiver);
-  if (rl > ALEC_PS_RECEIVER_MAX || m->n_keys > ALEC_PS_MAX_KEYS) return fail(err, errlen, "bad receiver section");
-  size_t hl = 4 + 4 + 4 + 1 + rl + 4 + 10 * m->n_keys + 4;
+  if (rl > ALEC_PS_RECEIVER_MAX || m->n_keys > ALEC_PS_MAX_KEYS || m->spool_len > ALEC_SPOOL_MAX_BYTES)
+    return fail(err, errlen, "bad receiver section");
+  size_t sl = m->spool_len ? 4 + m->spool_len : 0;
+  size_t hl = 4 + 4 + 4 + 1 + rl + 4 + 10 * m->n_keys + sl + 4;
   uint8_t *buf = malloc(hl + len);
   if (buf == NULL) return fail(err, errlen, "out of memory");
   uint8_t *p = buf;
   memcpy(p, "ALRS", 4);
-  alec_wr_be32(p + 4, ALEC_PS_FORMAT);
+  alec_wr_be32(p + 4, m->spool_len ? ALEC_PS_FORMAT_SPOOL : ALEC_PS_FORMAT);
   alec_wr_be32(p + 8, 0);
   p[12] = (uint8_t)rl;
   memcpy(p + 13, m->receiver, rl);
@@ -135,6 +138,11 @@ int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *flee
   for (size_t i = 0; i < m->n_keys; i++, p += 10) {
     alec_wr_be16(p, m->keys[i].id);
     alec_wr_be64(p + 2, m->keys[i].top);
+  }
+  if (m->spool_len) {
+    alec_wr_be32(p, (uint32_t)m->spool_len);
+    memcpy(p + 4, m->spool, m->spool_len);
+    p += sl;
   }
   alec_wr_be32(p, alec_preload_crc32(0, buf, (size_t)(p - buf)));
   p += 4;
@@ -151,13 +159,35 @@ static int rd_exact(FILE *f, uint8_t *out, size_t n, uint32_t *crc) {
   return 0;
 }
 
+/* The spool of a format-3 section; like the keys, it grows as it is read. */
+static int read_spool(FILE *f, uint32_t *crc, alec_ps_meta *m) {
+  uint8_t b[4];
+  int rc;
+  if ((rc = rd_exact(f, b, 4, crc))) return rc;
+  size_t n = alec_rd_be32(b);
+  if (n == 0 || n > ALEC_SPOOL_MAX_BYTES) return ALEC_ECORRUPT;
+  size_t have = 0;
+  while (have < n) {
+    size_t step = n - have < 65536 ? n - have : 65536;
+    uint8_t *grown = realloc(m->spool, have + step);
+    if (grown == NULL) return ALEC_ENOMEM;
+    m->spool = grown;
+    if ((rc = rd_exact(f, m->spool + have, step, crc))) return rc;
+    have += step;
+    m->spool_len = have;
+  }
+  return alec_spool_check(m->spool, m->spool_len);
+}
+
 /* The receiver section after its magic; keys grow as they are read, so a
  * count that the file does not back costs nothing. */
 static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
   uint8_t b[16];
   int rc;
   if ((rc = rd_exact(f, b, 9, &crc))) return rc;
-  if (alec_rd_be32(b) != ALEC_PS_FORMAT) return ALEC_EVERSION;
+  uint32_t format = alec_rd_be32(b);
+  if (format != ALEC_PS_FORMAT && format != ALEC_PS_FORMAT_SPOOL) return ALEC_EVERSION;
+  m->format = format;
   if (alec_rd_be32(b + 4) != 0 || b[8] > ALEC_PS_RECEIVER_MAX) return ALEC_ECORRUPT;
   size_t rl = b[8];
   if ((rc = rd_exact(f, (uint8_t *)m->receiver, rl, &crc))) return rc;
@@ -180,6 +210,7 @@ static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
     m->keys[i] = k;
     m->n_keys = i + 1;
   }
+  if (format == ALEC_PS_FORMAT_SPOOL && (rc = read_spool(f, &crc, m))) return rc;
   uint32_t want = crc;
   if (fread(b, 1, 4, f) != 4) return ferror(f) ? ALEC_EIO : ALEC_ETRUNC;
   return alec_rd_be32(b) == want ? 0 : ALEC_ECORRUPT;
@@ -203,6 +234,9 @@ int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_fil
     free(m->keys);
     m->keys = NULL;
     m->n_keys = 0;
+    free(m->spool);
+    m->spool = NULL;
+    m->spool_len = 0;
   }
   return rc;
 }
@@ -247,7 +281,10 @@ int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_
   int rc = alec_ps_read_rx(f, fleet, now, filter, arg, receiver, m, info);
   fclose(f);
   if (rc == 0) {
-    if (m == &local) free(local.keys);
+    if (m == &local) {
+      free(local.keys);
+      free(local.spool);
+    }
     return 0;
   }
   if (rc == ALEC_ENOTFOUND && receiver && strcmp(receiver, m->receiver) != 0) {

@@ -38,8 +38,14 @@ int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
  *
  * Big-endian (include/alec/wire.h), key ids strictly increasing. A file of
  * format 1 is the bare fleet state (no receiver id, no counters): still
- * read. */
+ * read.
+ *
+ * Format 3 is format 2 with the spool (spool.h) after the keys, inside the
+ * checksum: ... n_keys x (...) | spool_len u32 (1..ALEC_SPOOL_MAX_BYTES) |
+ * spool | crc32 | the fleet state. It is written only when there is a
+ * spool, so a file without one stays readable by the format-2 reader. */
 #define ALEC_PS_FORMAT 2u
+#define ALEC_PS_FORMAT_SPOOL 3u
 #define ALEC_PS_RECEIVER_MAX 128
 #define ALEC_PS_MAX_KEYS 65536u
 
@@ -52,7 +58,11 @@ typedef struct alec_ps_meta {
   char receiver[ALEC_PS_RECEIVER_MAX + 1];
   alec_ps_key *keys; /* save: the caller's; load: malloc'ed, free() it */
   size_t n_keys;
-  unsigned format; /* load: 1 or 2 */
+  /* The spool body (spool.h), structure checked at load; NULL / 0: none.
+   * save: the caller's; load: malloc'ed, free() it. */
+  uint8_t *spool;
+  size_t spool_len;
+  unsigned format; /* load: 1, 2 or 3 */
 } alec_ps_meta;
 
 /* Writes the receiver section of `m` followed by the fleet state, atomically. */
@@ -69,9 +79,9 @@ int alec_ps_load_rx(const char *path, alec_fleet *fleet, double now, alec_fleet_
                     const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info, char *err, size_t errlen);
 
 /* The reading part of alec_ps_load_rx, on a stream: 0, ALEC_ENOTFOUND
- * (another receiver's file: m->receiver names it), or what the section or
- * alec_fleet_state_read refuses it with; on error m has no keys and the
- * fleet no emitter. */
+ * (another receiver's file: m->receiver names it), or what the section
+ * (its spool included) or alec_fleet_state_read refuses it with; on error
+ * m has no keys, no spool and the fleet no emitter. */
 int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_filter filter, void *arg,
                     const char *receiver, alec_ps_meta *m, alec_fleet_state_info *info);
 

@@ -52,7 +52,7 @@ sources_for() {
   case $1 in
     fuzz_decode|fuzz_envelope|fuzz_auth) c_files $lib_sources ;;
     fuzz_fleet|mkseeds) c_files $lib_sources $fleet_sources ;;
-    fuzz_state) c_files $lib_sources $fleet_sources src/receiver/state.c ;;
+    fuzz_state) c_files $lib_sources $fleet_sources $lorawan_sources src/receiver/state.c src/receiver/spool.c src/receiver/nsmsg.c src/receiver/queue.c ;;
     fuzz_config) c_files $lib_sources $conf_sources $lorawan_sources ;; # <MQTT> options use the event parser
     fuzz_nsevent|fuzz_tlv) c_files $lorawan_sources ;;
     fuzz_pcapin) c_files src/tools/pcapin.c ;;

@@ -11,8 +11,8 @@
  *        bit 6 strict decoder, bit 7 no NaN sanitising; fleet state: bit 0
  *        load through a FILE (fmemopen), bit 1 a filter keeping even ids,
  *        bit 5 through the receiver's state-file reader (alec_ps_read_rx:
- *        the "ALRS" receiver section, then the fleet state), bit 6 with it
- *        expecting the receiver id "rx-a"
+ *        the "ALRS" receiver section with its format-3 spool, then the
+ *        fleet state), bit 6 with it expecting the receiver id "rx-a"
  *   cfg: bits 0-1 max sources {256, 2, 16, 4096}, bits 2-3 max patterns
  *        {256, 1, 4, 65535}, bits 4-5 scale {100, 1, 10, 1000}, bits 6-7
  *        max emitters of the fleet {4, 1, 16, 1000}
@@ -35,6 +35,7 @@
 #include "alec/fleet_state.h"
 #include "alec/preload.h"
 #include "fuzz_util.h"
+#include "spool.h"
 #include "state.h"
 
 /* Offsets of our own blob layouts (src/lib: context.c "ALCX", decoder.c
@@ -252,10 +253,52 @@ static void repair_rx(uint8_t *b, size_t len) {
   uint32_t n = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 | b[off + 3];
   if (n > 65536) return;
   off += 4 + 10 * (size_t)n;
+  if (b[7] == 3) { /* format 3: the spool before the CRC */
+    if (off + 4 > len) return;
+    uint32_t sl = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 | b[off + 3];
+    if (sl > len - off - 4) return;
+    off += 4 + sl;
+  }
   if (off + 4 > len) return;
   uint32_t c = alec_preload_crc32(0, b, off);
   for (int i = 0; i < 4; i++) b[off + i] = (uint8_t)(c >> (24 - 8 * i));
   repair_fleet(b + off + 4, len - off - 4);
+}
+
+/* A spool that the reader accepted resolves against a configuration with
+ * one <MQTT> block and one profile: every entry is kept, dropped as over
+ * the limit or as unresolved, and the messages are as bounded as the
+ * transports' own. */
+static void fuzz_spool(const uint8_t *spool, size_t len, uint8_t cfg) {
+  static alec_pc_mqtt block;
+  static alec_pc_profile prof;
+  static alec_plugin_config pc;
+  memcpy(block.name, "net-a", 6);
+  memcpy(prof.name, "p", 2);
+  prof.s.format = ALEC_FORMAT_FIXED;
+  prof.s.channels = 5;
+  pc.mqtt = &block;
+  pc.n_mqtt = 1;
+  pc.profiles = &prof;
+  pc.n_profiles = 1;
+  FUZZ_CHECK(alec_spool_check(spool, len) == 0);
+  uint32_t n = (uint32_t)spool[1] << 24 | (uint32_t)spool[2] << 16 | (uint32_t)spool[3] << 8 | spool[4];
+  alec_rx_msg *head;
+  alec_spool_counts c;
+  size_t limit = (cfg & 1) ? 1 : 1000;
+  FUZZ_CHECK(alec_spool_decode(&pc, spool, len, limit, &head, &c) == 0);
+  FUZZ_CHECK(c.kept + c.over + c.unresolved == n && c.kept <= limit);
+  size_t k = 0;
+  while (head) {
+    alec_rx_msg *next = head->next;
+    FUZZ_CHECK(head->endpoint == &block && head->len > 0 && head->len <= ALEC_SPOOL_MAX_PAYLOAD);
+    FUZZ_CHECK(head->profile == NULL || head->profile == &prof);
+    FUZZ_CHECK(memchr(head->host, '\0', sizeof head->host) && memchr(head->group, '\0', sizeof head->group));
+    free(head);
+    head = next;
+    k++;
+  }
+  FUZZ_CHECK(k == c.kept);
 }
 
 static void fuzz_rx_state(uint8_t sel, uint8_t cfg, uint8_t *b, size_t len) {
@@ -273,12 +316,14 @@ static void fuzz_rx_state(uint8_t sel, uint8_t cfg, uint8_t *b, size_t len) {
   size_t n = alec_fleet_emitter_count(f);
   if (rc != 0) {
     FUZZ_CHECK(rc >= ALEC_ERROR_MIN && rc < 0);
-    FUZZ_CHECK(n == 0 && m.keys == NULL && m.n_keys == 0);
+    FUZZ_CHECK(n == 0 && m.keys == NULL && m.n_keys == 0 && m.spool == NULL && m.spool_len == 0);
   } else {
-    FUZZ_CHECK(m.n_keys <= ALEC_PS_MAX_KEYS && (m.format == 1 || m.format == 2));
+    FUZZ_CHECK(m.n_keys <= ALEC_PS_MAX_KEYS && m.format >= 1 && m.format <= 3);
+    FUZZ_CHECK((m.format == 3) == (m.spool != NULL) && m.spool_len <= ALEC_SPOOL_MAX_BYTES);
+    if (m.spool) fuzz_spool(m.spool, m.spool_len, cfg);
     for (size_t i = 1; i < m.n_keys; i++) FUZZ_CHECK(m.keys[i - 1].id < m.keys[i].id);
     FUZZ_CHECK(strlen(m.receiver) <= ALEC_PS_RECEIVER_MAX);
-    if (want && m.format == 2) FUZZ_CHECK(strcmp(m.receiver, want) == 0);
+    if (want && m.format >= 2) FUZZ_CHECK(strcmp(m.receiver, want) == 0);
     FUZZ_CHECK(info.emitters == n && n <= alec_fleet_get_config(f)->max_emitters);
   }
   /* Format 1 is the fleet state as it is. */
@@ -289,6 +334,7 @@ static void fuzz_rx_state(uint8_t sel, uint8_t cfg, uint8_t *b, size_t len) {
     alec_fleet_free(g);
   }
   free(m.keys);
+  free(m.spool);
   alec_fleet_free(f);
 }
 

@@ -543,6 +543,60 @@ static void state_seed(unsigned kind, unsigned sel, const uint8_t *b, long len) 
   }
 }
 
+static void put32(buf *o, uint32_t v) {
+  put16(o, v >> 16);
+  put16(o, v & 0xffff);
+}
+
+/* The receiver's state file (src/receiver/state.h) of format 3: receiver
+ * "rx-a", one key, a spool (spool.h) of two uplinks, then the fleet state;
+ * through alec_ps_read_rx (sel bit 5), expecting "rx-a" (bit 6) or not. */
+static void rx_state_seed(const uint8_t *fleet_state, size_t len) {
+  buf o = {0};
+  put(&o, "ALRS", 4);
+  put32(&o, 3);
+  put32(&o, 0);
+  put8(&o, 4);
+  put(&o, "rx-a", 4);
+  put32(&o, 1);
+  put16(&o, 7);
+  put64(&o, 1234);
+  buf sp = {0};
+  put8(&sp, 1);
+  put32(&sp, 2);
+  for (unsigned k = 0; k < 2; k++) {
+    put8(&sp, 2);            /* ALEC_RX_PAYLOAD */
+    put8(&sp, k ? 0x1f : 1); /* flags */
+    put8(&sp, ALEC_FORMAT_FIXED);
+    put8(&sp, 5);
+    put16(&sp, 85);
+    put32(&sp, 100 + k);
+    put64(&sp, UINT64_C(0x24e124126b316d47) + k);
+    put64(&sp, UINT64_C(0x41d9500000000000)); /* 1.7e9-ish */
+    put64(&sp, 0);
+    put32(&sp, 0);
+    put32(&sp, 0);
+    put16(&sp, k);           /* skip */
+    put8(&sp, 5);
+    put(&sp, k ? "net-b" : "net-a", 5);
+    put8(&sp, 1);
+    put(&sp, "p", 1);
+    put8(&sp, 6);
+    put(&sp, "dev-00", 6);
+    put8(&sp, 0);
+    put32(&sp, 3);
+    put(&sp, "\xa1\x00\x01", 3);
+  }
+  put32(&o, (uint32_t)sp.len);
+  put(&o, sp.b, sp.len);
+  put32(&o, alec_preload_crc32(0, o.b, o.len));
+  put(&o, fleet_state, len);
+  state_seed(4, 0x20, o.b, (long)o.len);
+  state_seed(4, 0x60, o.b, (long)o.len);
+  free(sp.b);
+  free(o.b);
+}
+
 static void seeds_state(void) {
   static uint8_t blob[1 << 20];
   alec_value out[256];
@@ -617,6 +671,7 @@ static void seeds_state(void) {
       size_t st_len = 0;
       if (alec_fleet_state_save(fleet, 2000.0, &st, &st_len, NULL) == 0 && st_len <= sizeof blob) {
         state_seed(4, 0, st, (long)st_len);
+        if (id == 3) rx_state_seed(st, st_len);
       }
       free(st);
     }
