@@ -71,7 +71,11 @@ struct alec_context {
   uint32_t tmask;
   uint8_t tbits;
   uint8_t embedded; /* part of a decoder's block: alec_context_free ignores it */
-  uint8_t pad_[2];
+  /* Non-zero: observe skips the Welford mean / sum of squared differences
+   * (a decoder without ALEC_DECODER_STATISTICS). Like `embedded`, a
+   * property of this context, kept by copy, move and load. */
+  uint8_t no_stats;
+  uint8_t pad_;
   /* Patterns sorted by ascending code, NULL until the first one. */
   struct ctx_pat *pat;
   uint32_t n_pat, cap_pat;
@@ -166,7 +170,7 @@ CTX_HOT int ctx_finite(double v) {
  * alpha and beta = 1 - alpha come from the caller, which computes them once
  * per frame (the compiler cannot: the entry may alias the configuration). */
 CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize, double alpha,
-                                 double beta) {
+                                 double beta, int stats) {
   e->last_value = v;
   if (!finite) {
     /* The flag is ours and set in both modes; only sanitising keeps the
@@ -184,6 +188,9 @@ CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize,
     e->ema = v;
   else
     e->ema = alpha * v + beta * e->ema;
+  /* The division is most of an observe's cost; no decoder reads these. */
+  if (!stats)
+    return;
   double d = v - e->mean;
   /* count < 2^63: the signed conversion is the same value, one instruction
    * instead of the unsigned sequence. */
@@ -194,7 +201,7 @@ CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize,
 
 CTX_HOT void ctx_update_entry(const alec_context *ctx, ctx_src *e, double v, int finite) {
   ctx_update_entry_ab(e, v, finite, ctx->cfg.sanitize_nonfinite, ctx->cfg.ema_alpha,
-                      1.0 - ctx->cfg.ema_alpha);
+                      1.0 - ctx->cfg.ema_alpha, !ctx->no_stats);
 }
 
 /* Reference observe() (spec 4.2) on an existing entry. */

@@ -14,6 +14,7 @@
 #define REPLAY_WINDOW_MAX 32767u
 #define FIXED_CTX_MAX_JUMP 256u
 #define FIXED_GAP_CAP 255u
+#define DECODER_FLAGS (ALEC_DECODER_STRICT_REFERENCE | ALEC_DECODER_STATISTICS)
 
 /* One block per emitter (see context_int.h): the trackers, then the
  * context with its inline sources. The context configuration is the
@@ -50,7 +51,7 @@ void alec_decoder_config_init(alec_decoder_config *cfg) {
 static int strict(const alec_decoder *dec) { return dec->strict; }
 
 static int validate_config(alec_decoder_config *c) {
-  if (c->flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE)
+  if (c->flags & ~(unsigned)DECODER_FLAGS)
     return ALEC_EINVAL;
   if (c->replay_window > REPLAY_WINDOW_MAX)
     return ALEC_EINVAL;
@@ -77,6 +78,7 @@ int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
     return ALEC_ENOMEM;
   memset(dec, 0, offsetof(alec_decoder, ctx));
   ctx_init(&dec->ctx, &c.ctx, 1);
+  dec->ctx.no_stats = (c.flags & ALEC_DECODER_STATISTICS) ? 0 : 1;
   dec->strict = (c.flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
   dec->replay_window = c.replay_window;
   *out = dec;
@@ -408,11 +410,11 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
       unreliable += out[i].flags & ALEC_VALUE_UNRELIABLE;
     }
     dec->leg_seq = seq;
-    const int sanitize = ctx->cfg.sanitize_nonfinite;
+    const int sanitize = ctx->cfg.sanitize_nonfinite, stats = !ctx->no_stats;
     const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
     for (size_t i = 0; i < n; i++)
       ctx_update_entry_ab(ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
-                          alpha, beta);
+                          alpha, beta, stats);
     ctx_count_batch(ctx, (uint32_t)n);
   }
 info:
@@ -653,7 +655,7 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
       return 0;
   }
   const double scale = (double)ctx->cfg.scale;
-  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const int sanitize = ctx->cfg.sanitize_nonfinite, stats = !ctx->no_stats;
   const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
   size_t unrel = 0;
   for (unsigned i = 0; i < channels; i++) {
@@ -692,7 +694,7 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
     out[i].value = v;
     out[i].encoding = enc;
     out[i].flags = f;
-    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta);
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta, stats);
   }
   ctx_count_batch(ctx, channels);
   *unreliable = unrel;
@@ -969,6 +971,23 @@ __attribute__((noinline)) static int decode_info(alec_decoder *dec, alec_format 
   return rc;
 }
 
+/* The three hot paths without frame info, each on its own. */
+__attribute__((noinline)) static int single_hot(alec_decoder *dec, const uint8_t *frame,
+                                                size_t len, alec_value *out, size_t cap) {
+  return legacy_entry(dec, ALEC_FORMAT_SINGLE, frame, len, out, cap, NULL);
+}
+
+__attribute__((noinline)) static int multi_hot(alec_decoder *dec, const uint8_t *frame,
+                                               size_t len, alec_value *out, size_t cap) {
+  return legacy_entry(dec, ALEC_FORMAT_MULTI, frame, len, out, cap, NULL);
+}
+
+__attribute__((noinline)) static int fixed_hot(alec_decoder *dec, unsigned channels,
+                                               const uint8_t *frame, size_t len, alec_value *out,
+                                               size_t cap) {
+  return fixed_entry(dec, channels, frame, len, out, cap, NULL);
+}
+
 int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
                         const uint8_t *frame, size_t len, alec_value *out, size_t cap,
                         alec_frame_info *info) {
@@ -985,14 +1004,18 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
     return ALEC_EINVAL;
   if (info)
     return decode_info(dec, format, channels, frame, len, out, cap, info);
-  /* Tail calls: no frame of our own on the hot path. */
+  /* Tail calls: no frame of our own on the hot path, and one function per
+   * format, so that a single frame does not set up the multi path's 2 KiB
+   * of entry pointers nor save the registers the fixed loop needs. */
   switch (format) {
   case ALEC_FORMAT_SINGLE:
-  case ALEC_FORMAT_SINGLE_XXH32:
+    return single_hot(dec, frame, len, out, cap);
   case ALEC_FORMAT_MULTI:
-    return legacy_entry(dec, format, frame, len, out, cap, NULL);
+    return multi_hot(dec, frame, len, out, cap);
+  case ALEC_FORMAT_SINGLE_XXH32:
+    return decode_legacy(dec, format, frame, len, out, cap, NULL);
   case ALEC_FORMAT_FIXED:
-    return fixed_entry(dec, channels, frame, len, out, cap, NULL);
+    return fixed_hot(dec, channels, frame, len, out, cap);
   default:
     return ALEC_EINVAL;
   }
@@ -1055,7 +1078,8 @@ long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
     return ALEC_EBUFSIZE;
   memcpy(out, "ALDX", 4);
   wr_le32(out + 4, ALDX_FORMAT);
-  wr_le32(out + 8, dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u);
+  wr_le32(out + 8, (dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u) |
+                       (dec->ctx.no_stats ? 0u : (uint32_t)ALEC_DECODER_STATISTICS));
   wr_le16(out + 12, dec->replay_window);
   out[14] = (uint8_t)(dec->leg_has ? 1 : 0);
   wr_le16(out + 15, dec->leg_seq);
@@ -1085,7 +1109,7 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   uint16_t window = rd_le16(buf + 12);
   if (buf[14] > 1 || buf[17] > 1)
     return ALEC_ECORRUPT;
-  if (flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE || window > REPLAY_WINDOW_MAX)
+  if (flags & ~(unsigned)DECODER_FLAGS || window > REPLAY_WINDOW_MAX)
     return ALEC_ECORRUPT;
   uint32_t clen = rd_le32(buf + 22);
   if (clen != end - ALDX_HEAD)
@@ -1099,6 +1123,11 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   if (rc < 0)
     return rc;
   dec->strict = (flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
+  /* As strict mode, the statistics setting travels with the state. A state
+   * saved before the flag existed loads without them: its mean and sum of
+   * squared differences stay as saved (frozen) until a decoder with
+   * ALEC_DECODER_STATISTICS loads it. */
+  dec->ctx.no_stats = (flags & ALEC_DECODER_STATISTICS) ? 0 : 1;
   dec->replay_window = window;
   dec->leg_has = buf[14];
   dec->leg_seq = rd_le16(buf + 15);

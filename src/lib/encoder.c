@@ -557,7 +557,7 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
       const int sanitize = ctx->cfg.sanitize_nonfinite;
       const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
       for (size_t i = 0; i < n; i++)
-        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta);
+        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta, 1);
       ctx_count_batch(ctx, (uint32_t)n);
     } else {
       for (size_t i = 0; i < n; i++) {
