@@ -335,6 +335,18 @@ static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
   return f;
 }
 
+/* Whether a first header byte is one legacy_fast may take (a valid
+ * priority, not a resync): one load instead of two masked compares. */
+#define LB(b) ((((b)&7u) <= ALEC_P5) && (((b)&0x38u) != (ALEC_MSG_RESYNC << 3)))
+#define LB4(b) LB(b), LB((b) + 1), LB((b) + 2), LB((b) + 3)
+#define LB16(b) LB4(b), LB4((b) + 4), LB4((b) + 8), LB4((b) + 12)
+#define LB64(b) LB16(b), LB16((b) + 16), LB16((b) + 32), LB16((b) + 48)
+static const uint8_t leg_b0_fast[256] = {LB64(0u), LB64(64u), LB64(128u), LB64(192u)};
+#undef LB64
+#undef LB16
+#undef LB4
+#undef LB
+
 /* The usual legacy frame (single without checksum, or multi): the next
  * sequence number, not a resync, one-byte source id, every source known
  * with what its encoding needs. Decoded and committed with one lookup per
@@ -349,8 +361,7 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
   uint16_t seq = alec_rd_be16(frame + 1);
   /* One branch: priority valid, not a resync, the next sequence number,
    * a one-byte source id. */
-  if (((b0 & 7u) > ALEC_P5) | ((b0 & 0x38u) == (ALEC_MSG_RESYNC << 3)) |
-      (seq != (uint16_t)(dec->leg_seq + 1u)) | (frame[ALEC_HEADER_SIZE] >> 7))
+  if (!leg_b0_fast[b0] | (seq != (uint16_t)(dec->leg_seq + 1u)) | (frame[ALEC_HEADER_SIZE] >> 7))
     return 0;
   uint32_t sid = frame[ALEC_HEADER_SIZE];
   uint8_t enc = frame[ALEC_HEADER_SIZE + 1];
@@ -613,6 +624,12 @@ done:
   return (int)n;
 }
 
+__attribute__((noinline)) static int decode_legacy_noinfo(alec_decoder *dec, alec_format format,
+                                                          const uint8_t *frame, size_t len,
+                                                          alec_value *out, size_t cap) {
+  return decode_legacy(dec, format, frame, len, out, cap, NULL);
+}
+
 /* ----------------------------------------------------------------- fixed */
 
 /* Data bytes of the four 2-bit codes of one bitmap byte (Repeated 0,
@@ -862,6 +879,12 @@ __attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned ch
   return (int)channels;
 }
 
+__attribute__((noinline)) static int decode_fixed_noinfo(alec_decoder *dec, unsigned channels,
+                                                         const uint8_t *frame, size_t len,
+                                                         alec_value *out, size_t cap) {
+  return decode_fixed(dec, channels, frame, len, out, cap, NULL);
+}
+
 /* ----------------------------------------------------------- dispatch */
 
 __attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
@@ -871,6 +894,10 @@ __attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec,
     if (rc > 0)
       return rc - 1;
   }
+  /* Without info, six arguments: a tail call, so the fast path needs no
+   * frame and no saved registers of its own. */
+  if (!info)
+    return decode_legacy_noinfo(dec, format, frame, len, out, cap);
   return decode_legacy(dec, format, frame, len, out, cap, info);
 }
 
@@ -912,6 +939,8 @@ __attribute__((always_inline)) static inline int fixed_entry(alec_decoder *dec, 
       }
     }
   }
+  if (!info)
+    return decode_fixed_noinfo(dec, channels, frame, len, out, cap);
   return decode_fixed(dec, channels, frame, len, out, cap, info);
 }
 
@@ -1013,7 +1042,7 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
   case ALEC_FORMAT_MULTI:
     return multi_hot(dec, frame, len, out, cap);
   case ALEC_FORMAT_SINGLE_XXH32:
-    return decode_legacy(dec, format, frame, len, out, cap, NULL);
+    return decode_legacy_noinfo(dec, format, frame, len, out, cap);
   case ALEC_FORMAT_FIXED:
     return fixed_hot(dec, channels, frame, len, out, cap);
   default:
