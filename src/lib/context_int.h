@@ -150,12 +150,16 @@ CTX_HOT int ctx_has_pred(const ctx_src *e) {
  * last finite one does. Only non-finite values so far: the reference would
  * predict that value (its count is >= 1), so we do too; the decoder flags
  * what follows as unreliable because the source is poisoned. */
-CTX_HOT double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+CTX_HOT double ctx_pred_s(const ctx_src *e, int sanitize) {
   if (e->count == 0)
     return e->last_value;
   if (e->count < 3)
-    return ctx->cfg.sanitize_nonfinite ? e->last_finite : e->last_value;
+    return sanitize ? e->last_finite : e->last_value;
   return e->ema;
+}
+
+CTX_HOT double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+  return ctx_pred_s(e, ctx->cfg.sanitize_nonfinite);
 }
 
 /* alec_context_view() of an entry, NULL meaning "no such source". */

@@ -652,6 +652,53 @@ static const uint8_t fix_bytes[256] = {
     10, 11, 13, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 8, 9, 10, 12, 9, 10,
     11, 13, 10, 11, 12, 14, 12, 13, 14, 16};
 
+/* fixed_fast's decode-and-commit loop (its preconditions checked). */
+CTX_HOT size_t fixed_loop(ctx_src *src, unsigned channels, const uint8_t *bmp, const uint8_t *p,
+                          alec_value *out, double scale, double alpha, double beta, int sanitize,
+                          int stats) {
+  size_t unrel = 0;
+  unsigned bits = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    ctx_src *e = &src[i];
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
+    double v;
+    uint8_t enc;
+    if (code == ALEC_FIX_RAW32) {
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
+      p += 4;
+      enc = ALEC_ENC_RAW32;
+    } else if (code == ALEC_FIX_REPEATED) {
+      v = e->last_value;
+      enc = ALEC_ENC_REPEATED;
+    } else if (code == ALEC_FIX_DELTA8) {
+      /* Division first, then addition (spec 3.3), as delta() does. */
+      v = ctx_pred_s(e, sanitize) + (double)(int8_t)p[0] / scale;
+      p += 1;
+      enc = ALEC_ENC_DELTA8;
+    } else {
+      v = ctx_pred_s(e, sanitize) + (double)(int16_t)alec_rd_be16(p) / scale;
+      p += 2;
+      enc = ALEC_ENC_DELTA16;
+    }
+    uint8_t f = 0;
+    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+      f = ALEC_VALUE_UNRELIABLE;
+    int fin = ctx_finite(v);
+    if (!fin)
+      f |= ALEC_VALUE_NONFINITE;
+    unrel += f & ALEC_VALUE_UNRELIABLE;
+    out[i].id = i;
+    out[i].value = v;
+    out[i].encoding = enc;
+    out[i].flags = f;
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta, stats);
+  }
+  return unrel;
+}
+
 /* The usual fixed frame: no gap, no reset, no resync, channel i already at
  * dense position i with a prediction, no evolve within the frame. Decodes
  * and commits it with one entry access per value; 0 when the frame is not
@@ -679,45 +726,11 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
   const double scale = (double)ctx->cfg.scale;
   const int sanitize = ctx->cfg.sanitize_nonfinite, stats = !ctx->no_stats;
   const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
-  size_t unrel = 0;
-  for (unsigned i = 0; i < channels; i++) {
-    ctx_src *e = &src[i];
-    if ((i & 3u) == 0)
-      bits = bmp[i >> 2];
-    unsigned code = bits & 3u;
-    bits >>= 2;
-    double v;
-    uint8_t enc;
-    if (code == ALEC_FIX_RAW32) {
-      v = (double)wire_f32_from_bits(alec_rd_be32(p));
-      p += 4;
-      enc = ALEC_ENC_RAW32;
-    } else if (code == ALEC_FIX_REPEATED) {
-      v = e->last_value;
-      enc = ALEC_ENC_REPEATED;
-    } else if (code == ALEC_FIX_DELTA8) {
-      /* Division first, then addition (spec 3.3), as delta() does. */
-      v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
-      p += 1;
-      enc = ALEC_ENC_DELTA8;
-    } else {
-      v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
-      p += 2;
-      enc = ALEC_ENC_DELTA16;
-    }
-    uint8_t f = 0;
-    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
-      f = ALEC_VALUE_UNRELIABLE;
-    int fin = ctx_finite(v);
-    if (!fin)
-      f |= ALEC_VALUE_NONFINITE;
-    unrel += f & ALEC_VALUE_UNRELIABLE;
-    out[i].id = i;
-    out[i].value = v;
-    out[i].encoding = enc;
-    out[i].flags = f;
-    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta, stats);
-  }
+  /* The default configuration with constant flags: fewer live registers
+   * and no per-value test of them. */
+  size_t unrel = sanitize && !stats
+                     ? fixed_loop(src, channels, bmp, p, out, scale, alpha, beta, 1, 0)
+                     : fixed_loop(src, channels, bmp, p, out, scale, alpha, beta, sanitize, stats);
   ctx_count_batch(ctx, channels);
   *unreliable = unrel;
   return 1;
