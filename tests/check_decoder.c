@@ -1467,6 +1467,64 @@ START_TEST(t_decoder_save_load) {
 }
 END_TEST
 
+/* ALEC_DECODER_STATISTICS: the same values and predictor state either way;
+ * only a decoder with the flag keeps the Welford mean / sum of squared
+ * differences, and the flag travels with the saved state. */
+START_TEST(t_decoder_statistics) {
+  alec_decoder *ds = mkdec(ALEC_DECODER_STATISTICS), *dn = mkdec(0);
+  alec_context *ectx = ref_ctx();
+  uint8_t f[64];
+  alec_value vs[4], vn[4];
+  double x[3] = {1, 2, 3}, mean[3] = {0}, ssd[3] = {0};
+  for (int k = 0; k < 120; k++) {
+    for (int i = 0; i < 3; i++)
+      x[i] += (k % 7 - 3) * 0.013 * (i + 1);
+    size_t n = ref_enc_fixed(ectx, (uint16_t)k, k % 50 == 49, x, 3, f);
+    ck_assert_int_eq(alec_decoder_decode(ds, ALEC_FORMAT_FIXED, 3, f, n, vs, 4, NULL), 3);
+    ck_assert_int_eq(alec_decoder_decode(dn, ALEC_FORMAT_FIXED, 3, f, n, vn, 4, NULL), 3);
+    for (int i = 0; i < 3; i++) {
+      ck_assert_uint_eq(bits(vs[i].value), bits(vn[i].value));
+      double d = vs[i].value - mean[i];
+      mean[i] += d / (double)(k + 1);
+      ssd[i] += d * (vs[i].value - mean[i]);
+    }
+  }
+  for (uint32_t id = 1; id <= 3; id++) {
+    alec_source_stats a, b;
+    ck_assert_int_eq(alec_context_source(alec_decoder_context(ds), id, &a), 0);
+    ck_assert_int_eq(alec_context_source(alec_decoder_context(dn), id, &b), 0);
+    ck_assert_uint_eq(a.count, b.count);
+    ck_assert_uint_eq(bits(a.ema), bits(b.ema));
+    ck_assert_uint_eq(bits(a.last_value), bits(b.last_value));
+    ck_assert_uint_eq(bits(a.mean), bits(mean[id - 1]));
+    ck_assert_uint_eq(bits(a.sum_sq_diff), bits(ssd[id - 1]));
+    ck_assert(b.mean == 0.0 && b.sum_sq_diff == 0.0);
+  }
+  /* the flag is saved: a decoder created without it loads it */
+  static uint8_t a[1 << 12], b[1 << 12];
+  size_t an = save_dec(ds, a, sizeof a);
+  alec_decoder *dl = mkdec(0);
+  ck_assert_int_eq(alec_decoder_load(dl, a, an), 0);
+  ck_assert_uint_eq(save_dec(dl, b, sizeof b), an);
+  ck_assert_mem_eq(a, b, an);
+  size_t n = ref_enc_fixed(ectx, 120, 0, x, 3, f);
+  ck_assert_int_eq(alec_decoder_decode(dl, ALEC_FORMAT_FIXED, 3, f, n, vs, 4, NULL), 3);
+  alec_source_stats st;
+  ck_assert_int_eq(alec_context_source(alec_decoder_context(dl), 1, &st), 0);
+  ck_assert(st.mean != mean[0]);
+  /* and without it, loading turns them off */
+  an = save_dec(dn, a, sizeof a);
+  ck_assert_int_eq(alec_decoder_load(dl, a, an), 0);
+  ck_assert_int_eq(alec_decoder_decode(dl, ALEC_FORMAT_FIXED, 3, f, n, vs, 4, NULL), 3);
+  ck_assert_int_eq(alec_context_source(alec_decoder_context(dl), 1, &st), 0);
+  ck_assert(st.mean == 0.0);
+  alec_context_free(ectx);
+  alec_decoder_free(ds);
+  alec_decoder_free(dn);
+  alec_decoder_free(dl);
+}
+END_TEST
+
 /* ------------------------------------------------------------ golden vectors */
 
 static const char *shared_dir(void) {
@@ -1903,6 +1961,7 @@ static Suite *suite(void) {
   tcase_add_test(t, t_gap_flags_and_resync);
   tcase_add_test(t, t_atomic);
   tcase_add_test(t, t_decoder_save_load);
+  tcase_add_test(t, t_decoder_statistics);
   tcase_add_test(t, t_ghost_frame);
   tcase_add_test(t, t_ghost_frame_invalid);
   tcase_add_test(t, t_ghost_frame_fresh_and_consecutive);

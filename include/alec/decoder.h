@@ -52,7 +52,13 @@ typedef struct alec_frame_info {
 enum {
   /* Behave exactly like the reference receiver: no replay rejection, NaN
    * poisons, no resync frames. Values are still flagged. */
-  ALEC_DECODER_STRICT_REFERENCE = 1u << 0
+  ALEC_DECODER_STRICT_REFERENCE = 1u << 0,
+  /* Keep the Welford mean and sum of squared differences of every source
+   * (alec_context_source's mean / sum_sq_diff). No decoder reads them and
+   * their division is 5-25% of decoding, so a decoder without this flag
+   * leaves them at what it was created or loaded with (0 when fresh); count,
+   * last value, EMA and flags are kept either way. Saved with the state. */
+  ALEC_DECODER_STATISTICS = 1u << 1
 };
 
 typedef struct alec_decoder_config {

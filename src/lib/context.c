@@ -174,11 +174,12 @@ void alec_context_free(alec_context *ctx) {
 /* Moves src's state into dst (which keeps its identity and storage kind);
  * src is left empty and holds nothing. */
 static void ctx_move(alec_context *dst, alec_context *src) {
-  uint8_t emb = dst->embedded;
+  uint8_t emb = dst->embedded, nst = dst->no_stats;
   int inl = ctx_inline(src);
   ctx_release(dst);
   *dst = *src;
   dst->embedded = emb;
+  dst->no_stats = nst;
   if (inl)
     dst->src = dst->inl;
   src->src = src->inl;
@@ -208,10 +209,11 @@ int alec_context_copy(alec_context *dst, const alec_context *src) {
     free(np);
     return ALEC_ENOMEM;
   }
-  uint8_t emb = dst->embedded;
+  uint8_t emb = dst->embedded, nst = dst->no_stats;
   ctx_release(dst);
   *dst = *src;
   dst->embedded = emb;
+  dst->no_stats = nst;
   dst->src = dst->inl;
   if (ns) {
     memcpy(ns, src->src, (size_t)src->n_src * sizeof *ns);

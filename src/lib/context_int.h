@@ -26,6 +26,10 @@
 
 #include "alec/context.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define CTX_INLINE_SOURCES 4u
 
 /* The per-value helpers below are forced inline: in the decoder's large
@@ -71,7 +75,11 @@ struct alec_context {
   uint32_t tmask;
   uint8_t tbits;
   uint8_t embedded; /* part of a decoder's block: alec_context_free ignores it */
-  uint8_t pad_[2];
+  /* Non-zero: observe skips the Welford mean / sum of squared differences
+   * (a decoder without ALEC_DECODER_STATISTICS). Like `embedded`, a
+   * property of this context, kept by copy, move and load. */
+  uint8_t no_stats;
+  uint8_t pad_;
   /* Patterns sorted by ascending code, NULL until the first one. */
   struct ctx_pat *pat;
   uint32_t n_pat, cap_pat;
@@ -96,10 +104,20 @@ CTX_HOT uint32_t ctx_hash_slot(const alec_context *ctx, uint32_t id) {
 CTX_HOT ctx_src *ctx_find(const alec_context *ctx, uint32_t id) {
   ctx_src *src = ctx->src;
   if (ctx_inline(ctx)) {
+#if defined(__SSE2__)
+    /* The four inline ids in one compare: no loop, no branch that depends
+     * on which source a frame carries (single frames alternate them). */
+    _Static_assert(CTX_INLINE_SOURCES == 4, "one 128-bit compare");
+    __m128i m = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)ctx->ids),
+                                _mm_set1_epi32((int)id));
+    unsigned hit = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(m)) & ((1u << ctx->n_src) - 1u);
+    return hit ? &src[__builtin_ctz(hit)] : NULL;
+#else
     for (uint32_t k = 0; k < ctx->n_src; k++)
       if (ctx->ids[k] == id)
         return &src[k];
     return NULL;
+#endif
   }
   const uint32_t *slots = ctx_slots(ctx);
   uint32_t i = ctx_hash_slot(ctx, id);
@@ -132,12 +150,16 @@ CTX_HOT int ctx_has_pred(const ctx_src *e) {
  * last finite one does. Only non-finite values so far: the reference would
  * predict that value (its count is >= 1), so we do too; the decoder flags
  * what follows as unreliable because the source is poisoned. */
-CTX_HOT double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+CTX_HOT double ctx_pred_s(const ctx_src *e, int sanitize) {
   if (e->count == 0)
     return e->last_value;
   if (e->count < 3)
-    return ctx->cfg.sanitize_nonfinite ? e->last_finite : e->last_value;
+    return sanitize ? e->last_finite : e->last_value;
   return e->ema;
+}
+
+CTX_HOT double ctx_pred(const alec_context *ctx, const ctx_src *e) {
+  return ctx_pred_s(e, ctx->cfg.sanitize_nonfinite);
 }
 
 /* alec_context_view() of an entry, NULL meaning "no such source". */
@@ -166,7 +188,7 @@ CTX_HOT int ctx_finite(double v) {
  * alpha and beta = 1 - alpha come from the caller, which computes them once
  * per frame (the compiler cannot: the entry may alias the configuration). */
 CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize, double alpha,
-                                 double beta) {
+                                 double beta, int stats) {
   e->last_value = v;
   if (!finite) {
     /* The flag is ours and set in both modes; only sanitising keeps the
@@ -184,6 +206,9 @@ CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize,
     e->ema = v;
   else
     e->ema = alpha * v + beta * e->ema;
+  /* The division is most of an observe's cost; no decoder reads these. */
+  if (!stats)
+    return;
   double d = v - e->mean;
   /* count < 2^63: the signed conversion is the same value, one instruction
    * instead of the unsigned sequence. */
@@ -194,7 +219,7 @@ CTX_HOT void ctx_update_entry_ab(ctx_src *e, double v, int finite, int sanitize,
 
 CTX_HOT void ctx_update_entry(const alec_context *ctx, ctx_src *e, double v, int finite) {
   ctx_update_entry_ab(e, v, finite, ctx->cfg.sanitize_nonfinite, ctx->cfg.ema_alpha,
-                      1.0 - ctx->cfg.ema_alpha);
+                      1.0 - ctx->cfg.ema_alpha, !ctx->no_stats);
 }
 
 /* Reference observe() (spec 4.2) on an existing entry. */

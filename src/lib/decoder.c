@@ -14,6 +14,7 @@
 #define REPLAY_WINDOW_MAX 32767u
 #define FIXED_CTX_MAX_JUMP 256u
 #define FIXED_GAP_CAP 255u
+#define DECODER_FLAGS (ALEC_DECODER_STRICT_REFERENCE | ALEC_DECODER_STATISTICS)
 
 /* One block per emitter (see context_int.h): the trackers, then the
  * context with its inline sources. The context configuration is the
@@ -50,7 +51,7 @@ void alec_decoder_config_init(alec_decoder_config *cfg) {
 static int strict(const alec_decoder *dec) { return dec->strict; }
 
 static int validate_config(alec_decoder_config *c) {
-  if (c->flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE)
+  if (c->flags & ~(unsigned)DECODER_FLAGS)
     return ALEC_EINVAL;
   if (c->replay_window > REPLAY_WINDOW_MAX)
     return ALEC_EINVAL;
@@ -77,6 +78,7 @@ int alec_decoder_new(alec_decoder **out, const alec_decoder_config *cfg) {
     return ALEC_ENOMEM;
   memset(dec, 0, offsetof(alec_decoder, ctx));
   ctx_init(&dec->ctx, &c.ctx, 1);
+  dec->ctx.no_stats = (c.flags & ALEC_DECODER_STATISTICS) ? 0 : 1;
   dec->strict = (c.flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
   dec->replay_window = c.replay_window;
   *out = dec;
@@ -333,6 +335,18 @@ static inline uint8_t fast_flags(const ctx_src *e, uint8_t enc, double v) {
   return f;
 }
 
+/* Whether a first header byte is one legacy_fast may take (a valid
+ * priority, not a resync): one load instead of two masked compares. */
+#define LB(b) ((((b)&7u) <= ALEC_P5) && (((b)&0x38u) != (ALEC_MSG_RESYNC << 3)))
+#define LB4(b) LB(b), LB((b) + 1), LB((b) + 2), LB((b) + 3)
+#define LB16(b) LB4(b), LB4((b) + 4), LB4((b) + 8), LB4((b) + 12)
+#define LB64(b) LB16(b), LB16((b) + 16), LB16((b) + 32), LB16((b) + 48)
+static const uint8_t leg_b0_fast[256] = {LB64(0u), LB64(64u), LB64(128u), LB64(192u)};
+#undef LB64
+#undef LB16
+#undef LB4
+#undef LB
+
 /* The usual legacy frame (single without checksum, or multi): the next
  * sequence number, not a resync, one-byte source id, every source known
  * with what its encoding needs. Decoded and committed with one lookup per
@@ -345,10 +359,14 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
     return 0;
   uint8_t b0 = frame[0];
   uint16_t seq = alec_rd_be16(frame + 1);
-  /* One branch: priority valid, not a resync, the next sequence number,
-   * a one-byte source id. */
-  if (((b0 & 7u) > ALEC_P5) | ((b0 & 0x38u) == (ALEC_MSG_RESYNC << 3)) |
-      (seq != (uint16_t)(dec->leg_seq + 1u)) | (frame[ALEC_HEADER_SIZE] >> 7))
+  /* Priority valid, not a resync, the next sequence number, a one-byte
+   * source id: separate branches, each predicted (combined with | they
+   * cost 17 instructions of flag arithmetic). */
+  if (!leg_b0_fast[b0])
+    return 0;
+  if (seq != (uint16_t)(dec->leg_seq + 1u))
+    return 0;
+  if (frame[ALEC_HEADER_SIZE] >> 7)
     return 0;
   uint32_t sid = frame[ALEC_HEADER_SIZE];
   uint8_t enc = frame[ALEC_HEADER_SIZE + 1];
@@ -408,11 +426,11 @@ __attribute__((always_inline)) static inline int legacy_fast(alec_decoder *dec, 
       unreliable += out[i].flags & ALEC_VALUE_UNRELIABLE;
     }
     dec->leg_seq = seq;
-    const int sanitize = ctx->cfg.sanitize_nonfinite;
+    const int sanitize = ctx->cfg.sanitize_nonfinite, stats = !ctx->no_stats;
     const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
     for (size_t i = 0; i < n; i++)
       ctx_update_entry_ab(ent[i], out[i].value, !(out[i].flags & ALEC_VALUE_NONFINITE), sanitize,
-                          alpha, beta);
+                          alpha, beta, stats);
     ctx_count_batch(ctx, (uint32_t)n);
   }
 info:
@@ -611,6 +629,12 @@ done:
   return (int)n;
 }
 
+__attribute__((noinline)) static int decode_legacy_noinfo(alec_decoder *dec, alec_format format,
+                                                          const uint8_t *frame, size_t len,
+                                                          alec_value *out, size_t cap) {
+  return decode_legacy(dec, format, frame, len, out, cap, NULL);
+}
+
 /* ----------------------------------------------------------------- fixed */
 
 /* Data bytes of the four 2-bit codes of one bitmap byte (Repeated 0,
@@ -627,6 +651,53 @@ static const uint8_t fix_bytes[256] = {
     6, 8, 5, 6, 7, 9, 6, 7, 8, 10, 8, 9, 10, 12, 5, 6, 7, 9, 6, 7, 8, 10, 7, 8, 9, 11, 9,
     10, 11, 13, 6, 7, 8, 10, 7, 8, 9, 11, 8, 9, 10, 12, 10, 11, 12, 14, 8, 9, 10, 12, 9, 10,
     11, 13, 10, 11, 12, 14, 12, 13, 14, 16};
+
+/* fixed_fast's decode-and-commit loop (its preconditions checked). */
+CTX_HOT size_t fixed_loop(ctx_src *src, unsigned channels, const uint8_t *bmp, const uint8_t *p,
+                          alec_value *out, double scale, double alpha, double beta, int sanitize,
+                          int stats) {
+  size_t unrel = 0;
+  unsigned bits = 0;
+  for (unsigned i = 0; i < channels; i++) {
+    ctx_src *e = &src[i];
+    if ((i & 3u) == 0)
+      bits = bmp[i >> 2];
+    unsigned code = bits & 3u;
+    bits >>= 2;
+    double v;
+    uint8_t enc;
+    if (code == ALEC_FIX_RAW32) {
+      v = (double)wire_f32_from_bits(alec_rd_be32(p));
+      p += 4;
+      enc = ALEC_ENC_RAW32;
+    } else if (code == ALEC_FIX_REPEATED) {
+      v = e->last_value;
+      enc = ALEC_ENC_REPEATED;
+    } else if (code == ALEC_FIX_DELTA8) {
+      /* Division first, then addition (spec 3.3), as delta() does. */
+      v = ctx_pred_s(e, sanitize) + (double)(int8_t)p[0] / scale;
+      p += 1;
+      enc = ALEC_ENC_DELTA8;
+    } else {
+      v = ctx_pred_s(e, sanitize) + (double)(int16_t)alec_rd_be16(p) / scale;
+      p += 2;
+      enc = ALEC_ENC_DELTA16;
+    }
+    uint8_t f = 0;
+    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
+      f = ALEC_VALUE_UNRELIABLE;
+    int fin = ctx_finite(v);
+    if (!fin)
+      f |= ALEC_VALUE_NONFINITE;
+    unrel += f & ALEC_VALUE_UNRELIABLE;
+    out[i].id = i;
+    out[i].value = v;
+    out[i].encoding = enc;
+    out[i].flags = f;
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta, stats);
+  }
+  return unrel;
+}
 
 /* The usual fixed frame: no gap, no reset, no resync, channel i already at
  * dense position i with a prediction, no evolve within the frame. Decodes
@@ -653,47 +724,13 @@ __attribute__((always_inline)) static inline int fixed_fast(alec_context *ctx, u
       return 0;
   }
   const double scale = (double)ctx->cfg.scale;
-  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const int sanitize = ctx->cfg.sanitize_nonfinite, stats = !ctx->no_stats;
   const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
-  size_t unrel = 0;
-  for (unsigned i = 0; i < channels; i++) {
-    ctx_src *e = &src[i];
-    if ((i & 3u) == 0)
-      bits = bmp[i >> 2];
-    unsigned code = bits & 3u;
-    bits >>= 2;
-    double v;
-    uint8_t enc;
-    if (code == ALEC_FIX_RAW32) {
-      v = (double)wire_f32_from_bits(alec_rd_be32(p));
-      p += 4;
-      enc = ALEC_ENC_RAW32;
-    } else if (code == ALEC_FIX_REPEATED) {
-      v = e->last_value;
-      enc = ALEC_ENC_REPEATED;
-    } else if (code == ALEC_FIX_DELTA8) {
-      /* Division first, then addition (spec 3.3), as delta() does. */
-      v = ctx_pred(ctx, e) + (double)(int8_t)p[0] / scale;
-      p += 1;
-      enc = ALEC_ENC_DELTA8;
-    } else {
-      v = ctx_pred(ctx, e) + (double)(int16_t)alec_rd_be16(p) / scale;
-      p += 2;
-      enc = ALEC_ENC_DELTA16;
-    }
-    uint8_t f = 0;
-    if (enc != ALEC_ENC_RAW32 && (e->flags & (ALEC_SRC_DESYNC | ALEC_SRC_POISONED)))
-      f = ALEC_VALUE_UNRELIABLE;
-    int fin = ctx_finite(v);
-    if (!fin)
-      f |= ALEC_VALUE_NONFINITE;
-    unrel += f & ALEC_VALUE_UNRELIABLE;
-    out[i].id = i;
-    out[i].value = v;
-    out[i].encoding = enc;
-    out[i].flags = f;
-    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta);
-  }
+  /* The default configuration with constant flags: fewer live registers
+   * and no per-value test of them. */
+  size_t unrel = sanitize && !stats
+                     ? fixed_loop(src, channels, bmp, p, out, scale, alpha, beta, 1, 0)
+                     : fixed_loop(src, channels, bmp, p, out, scale, alpha, beta, sanitize, stats);
   ctx_count_batch(ctx, channels);
   *unreliable = unrel;
   return 1;
@@ -860,6 +897,12 @@ __attribute__((noinline)) static int decode_fixed(alec_decoder *dec, unsigned ch
   return (int)channels;
 }
 
+__attribute__((noinline)) static int decode_fixed_noinfo(alec_decoder *dec, unsigned channels,
+                                                         const uint8_t *frame, size_t len,
+                                                         alec_value *out, size_t cap) {
+  return decode_fixed(dec, channels, frame, len, out, cap, NULL);
+}
+
 /* ----------------------------------------------------------- dispatch */
 
 __attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec, alec_format format, const uint8_t *frame, size_t len,
@@ -869,6 +912,10 @@ __attribute__((always_inline)) static inline int legacy_entry(alec_decoder *dec,
     if (rc > 0)
       return rc - 1;
   }
+  /* Without info, six arguments: a tail call, so the fast path needs no
+   * frame and no saved registers of its own. */
+  if (!info)
+    return decode_legacy_noinfo(dec, format, frame, len, out, cap);
   return decode_legacy(dec, format, frame, len, out, cap, info);
 }
 
@@ -910,6 +957,8 @@ __attribute__((always_inline)) static inline int fixed_entry(alec_decoder *dec, 
       }
     }
   }
+  if (!info)
+    return decode_fixed_noinfo(dec, channels, frame, len, out, cap);
   return decode_fixed(dec, channels, frame, len, out, cap, info);
 }
 
@@ -969,23 +1018,50 @@ __attribute__((noinline)) static int decode_info(alec_decoder *dec, alec_format 
   return rc;
 }
 
-int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
-                        const uint8_t *frame, size_t len, alec_value *out, size_t cap,
-                        alec_frame_info *info) {
-  /* The same refusals as one condition would give, in an order that costs
-   * the valid call one test each. */
-  if (!dec)
-    return ALEC_EINVAL;
+/* The three hot paths without frame info, each on its own. Their
+ * parameters are alec_decoder_decode's first seven, in place, so that it
+ * reaches them with a bare jump (no argument moved). */
+#define HOT_ARGS                                                                             \
+  alec_decoder *dec, alec_format format, unsigned channels, const uint8_t *frame, size_t len, \
+      alec_value *out, size_t cap
+/* noipa: GCC would otherwise drop the unused parameters, and the jump
+ * would move the others. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HOT_FN __attribute__((noinline, noipa)) static int
+#else
+#define HOT_FN __attribute__((noinline)) static int
+#endif
+HOT_FN single_hot(HOT_ARGS) {
+  (void)format;
+  (void)channels;
+  return legacy_entry(dec, ALEC_FORMAT_SINGLE, frame, len, out, cap, NULL);
+}
+
+HOT_FN multi_hot(HOT_ARGS) {
+  (void)format;
+  (void)channels;
+  return legacy_entry(dec, ALEC_FORMAT_MULTI, frame, len, out, cap, NULL);
+}
+
+HOT_FN fixed_hot(HOT_ARGS) {
+  (void)format;
+  return fixed_entry(dec, channels, frame, len, out, cap, NULL);
+}
+#undef HOT_ARGS
+#undef HOT_FN
+
+/* A NULL frame or frame info asked for: off the hot path. */
+__attribute__((noinline)) static int decode_other(alec_decoder *dec, alec_format format,
+                                                  unsigned channels, const uint8_t *frame,
+                                                  size_t len, alec_value *out, size_t cap,
+                                                  alec_frame_info *info) {
   if (!frame) {
     if (len)
       return ALEC_EINVAL;
     frame = (const uint8_t *)"";
   }
-  if (!out && cap)
-    return ALEC_EINVAL;
   if (info)
     return decode_info(dec, format, channels, frame, len, out, cap, info);
-  /* Tail calls: no frame of our own on the hot path. */
   switch (format) {
   case ALEC_FORMAT_SINGLE:
   case ALEC_FORMAT_SINGLE_XXH32:
@@ -993,6 +1069,32 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
     return legacy_entry(dec, format, frame, len, out, cap, NULL);
   case ALEC_FORMAT_FIXED:
     return fixed_entry(dec, channels, frame, len, out, cap, NULL);
+  default:
+    return ALEC_EINVAL;
+  }
+}
+
+int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels,
+                        const uint8_t *frame, size_t len, alec_value *out, size_t cap,
+                        alec_frame_info *info) {
+  /* The same refusals (all ALEC_EINVAL) as one condition would give, in an
+   * order that costs the valid call one test each. */
+  if (!dec || (!out && cap))
+    return ALEC_EINVAL;
+  if (!frame || info)
+    return decode_other(dec, format, channels, frame, len, out, cap, info);
+  /* Tail calls: no frame of our own on the hot path, and one function per
+   * format, so that a single frame does not set up the multi path's 2 KiB
+   * of entry pointers nor save the registers the fixed loop needs. */
+  switch (format) {
+  case ALEC_FORMAT_SINGLE:
+    return single_hot(dec, format, channels, frame, len, out, cap);
+  case ALEC_FORMAT_MULTI:
+    return multi_hot(dec, format, channels, frame, len, out, cap);
+  case ALEC_FORMAT_SINGLE_XXH32:
+    return decode_legacy_noinfo(dec, format, frame, len, out, cap);
+  case ALEC_FORMAT_FIXED:
+    return fixed_hot(dec, format, channels, frame, len, out, cap);
   default:
     return ALEC_EINVAL;
   }
@@ -1055,7 +1157,8 @@ long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
     return ALEC_EBUFSIZE;
   memcpy(out, "ALDX", 4);
   wr_le32(out + 4, ALDX_FORMAT);
-  wr_le32(out + 8, dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u);
+  wr_le32(out + 8, (dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u) |
+                       (dec->ctx.no_stats ? 0u : (uint32_t)ALEC_DECODER_STATISTICS));
   wr_le16(out + 12, dec->replay_window);
   out[14] = (uint8_t)(dec->leg_has ? 1 : 0);
   wr_le16(out + 15, dec->leg_seq);
@@ -1085,7 +1188,7 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   uint16_t window = rd_le16(buf + 12);
   if (buf[14] > 1 || buf[17] > 1)
     return ALEC_ECORRUPT;
-  if (flags & ~(unsigned)ALEC_DECODER_STRICT_REFERENCE || window > REPLAY_WINDOW_MAX)
+  if (flags & ~(unsigned)DECODER_FLAGS || window > REPLAY_WINDOW_MAX)
     return ALEC_ECORRUPT;
   uint32_t clen = rd_le32(buf + 22);
   if (clen != end - ALDX_HEAD)
@@ -1099,6 +1202,11 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   if (rc < 0)
     return rc;
   dec->strict = (flags & ALEC_DECODER_STRICT_REFERENCE) ? 1 : 0;
+  /* As strict mode, the statistics setting travels with the state. A state
+   * saved before the flag existed loads without them: its mean and sum of
+   * squared differences stay as saved (frozen) until a decoder with
+   * ALEC_DECODER_STATISTICS loads it. */
+  dec->ctx.no_stats = (flags & ALEC_DECODER_STATISTICS) ? 0 : 1;
   dec->replay_window = window;
   dec->leg_has = buf[14];
   dec->leg_seq = rd_le16(buf + 15);

@@ -457,6 +457,53 @@ int alec_encode_multi(alec_encoder *enc, const double *values, size_t n, uint64_
   return (int)len;
 }
 
+/* Reference mode, every channel's entry known, the frame built in the
+ * caller's buffer (so nothing can fail) and no evolve within it: each
+ * channel chosen as choose_fixed would, written and observed at once
+ * (channel i reads and writes only entry i). Returns the frame length; the
+ * caller counts the n observations. */
+static size_t fixed_ref_fast(alec_context *ctx, ctx_src *const *ent, const double *values,
+                             size_t n, int keyframe, double rep_tol, uint8_t *buf) {
+  const double scale = (double)ctx->cfg.scale;
+  const int sanitize = ctx->cfg.sanitize_nonfinite;
+  const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
+  size_t len = ALEC_FIXED_HEADER_SIZE + alec_fixed_bitmap_size((unsigned)n);
+  uint8_t *bmp = buf + ALEC_FIXED_HEADER_SIZE;
+  unsigned bits = 0;
+  for (size_t i = 0; i < n; i++) {
+    ctx_src *e = ent[i];
+    const double v = values[i];
+    const int fin = ctx_finite(v);
+    unsigned code = ALEC_FIX_RAW32;
+    if (fin && !keyframe) {
+      if (fabs(v - e->last_value) < rep_tol) {
+        code = ALEC_FIX_REPEATED;
+      } else if (ctx_has_pred(e)) {
+        int64_t q = wire_round_q((v - ctx_pred(ctx, e)) * scale);
+        if (q >= INT8_MIN && q <= INT8_MAX) {
+          code = ALEC_FIX_DELTA8;
+          buf[len++] = (uint8_t)((uint64_t)q & 0xFFu);
+        } else if (q >= INT16_MIN && q <= INT16_MAX) {
+          code = ALEC_FIX_DELTA16;
+          alec_wr_be16(buf + len, (uint16_t)((uint64_t)q & 0xFFFFu));
+          len += 2;
+        }
+      }
+    }
+    if (code == ALEC_FIX_RAW32) {
+      alec_wr_be32(buf + len, wire_f32_bits(wire_f64_to_f32(v)));
+      len += 4;
+    }
+    bits |= code << (2 * (i % 4));
+    if (i % 4 == 3 || i + 1 == n) {
+      bmp[i / 4] = (uint8_t)bits;
+      bits = 0;
+    }
+    ctx_update_entry_ab(e, v, fin, sanitize, alpha, beta, 1);
+  }
+  return len;
+}
+
 int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t *out,
                       size_t cap) {
   if (enc == NULL || (out == NULL && cap > 0))
@@ -512,6 +559,10 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   size_t len = ALEC_FIXED_HEADER_SIZE + bm;
   double rep_tol = repeat_tolerance(enc);
   unsigned bits = 0;
+  if (!closed && !missing && buf == out && ctx_batch_ok(ctx, (uint32_t)n)) {
+    len = fixed_ref_fast(ctx, ent, values, n, keyframe, rep_tol, buf);
+    goto counters;
+  }
   for (size_t i = 0; i < n; i++) {
     choose_fixed(ctx, ent[i], values[i], keyframe, rep_tol, closed, &ch[i]);
     /* Each bitmap byte written once its four codes (or the last) are known:
@@ -542,6 +593,7 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   if (buf != out)
     memcpy(out, buf, len);
 
+counters:
   enc->sequence++;
   if (keyframe) {
     enc->msk = 1;
@@ -552,12 +604,14 @@ int alec_encode_fixed(alec_encoder *enc, const double *values, size_t n, uint8_t
   if (!closed) {
     /* Entries that existed before the frame stay where they are while the
      * missing ones are appended (room was reserved). */
-    if (!missing && ctx_batch_ok(ctx, (uint32_t)n)) {
+    if (buf == out && !missing && ctx_batch_ok(ctx, (uint32_t)n)) {
+      ctx_count_batch(ctx, (uint32_t)n); /* entries updated by fixed_ref_fast */
+    } else if (!missing && ctx_batch_ok(ctx, (uint32_t)n)) {
       /* The counters once per frame, as in the decoder's fast path. */
       const int sanitize = ctx->cfg.sanitize_nonfinite;
       const double alpha = ctx->cfg.ema_alpha, beta = 1.0 - alpha;
       for (size_t i = 0; i < n; i++)
-        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta);
+        ctx_update_entry_ab(ent[i], values[i], ctx_finite(values[i]), sanitize, alpha, beta, 1);
       ctx_count_batch(ctx, (uint32_t)n);
     } else {
       for (size_t i = 0; i < n; i++) {
