@@ -188,6 +188,9 @@ typedef struct pat_slot {
   uint32_t last;  /* emitter value clock when last seen */
 } pat_slot;
 
+/* Alignment of the emitter array (see alec_fleet__em_reserve). */
+#define EM_ALIGN 64u
+
 /* Channels of an emitter live inside it up to INLINE_CH (one block of
  * memory per emitter, fetched together); more go to the heap. */
 #define INLINE_CH 4
@@ -265,7 +268,8 @@ typedef struct group {
 
 struct alec_fleet {
   alec_fleet_config cfg;
-  emitter *em;
+  emitter *em;   /* EM_ALIGN-aligned inside em_block */
+  void *em_block;
   uint32_t n_em, cap_em;
   u64map emap;   /* id -> index into em */
   u64map assign; /* id -> group index (operator assignments) */
