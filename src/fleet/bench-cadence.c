@@ -56,6 +56,7 @@ typedef struct cfg {
 
 typedef struct res {
   double ingest, eval, bare; /* CPU ns over the timed periods */
+  double bare_loop;          /* the same frames through fresh decoders in one loop */
   double vsec, frames;
   double bytes_acct, bytes_rss;
   uint64_t events;
@@ -193,6 +194,24 @@ static int run(const bcfg *b, res *out) {
   out->bytes_rss = (double)(rss_bytes() - rss0) / ((double)n * CHANNELS);
   alec_fleet_free(f);
   if (dec) {
+    /* The previous measure of decoding, for comparison: fresh decoders, each
+     * round in one loop with nothing else in between (caches warm with
+     * decoders only). */
+    for (unsigned e = 0; e < n; e++) {
+      alec_decoder_free(dec[e]);
+      if (alec_decoder_new(&dec[e], NULL) != 0) return -1;
+    }
+    for (unsigned r = 0; r < rounds; r++) {
+      double c0 = cpu_ns();
+      for (unsigned k = 0; k < n; k++) {
+        unsigned e = order[k];
+        size_t i = (size_t)r * n + e;
+        if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
+                                CHANNELS, NULL) != CHANNELS)
+          return -1;
+      }
+      if (r > 0) out->bare_loop += cpu_ns() - c0;
+    }
     for (unsigned e = 0; e < n; e++) alec_decoder_free(dec[e]);
     free(dec);
   }
@@ -229,7 +248,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < NCASES; i++)
     if (!any) want[i] = 1;
   /* ing/ev/bare/own in % of a core, per case and repetition. */
-  static double m[NCASES][4][REPEAT];
+  static double m[NCASES][5][REPEAT];
   res last[NCASES];
   for (int k = 0; k < REPEAT; k++) {
     for (int i = 0; i < NCASES; i++) {
@@ -244,41 +263,52 @@ int main(int argc, char **argv) {
       m[i][1][k] = r.eval * u;
       m[i][2][k] = r.bare * u;
       m[i][3][k] = (r.ingest - r.bare + r.eval) * u;
+      m[i][4][k] = r.bare_loop * u;
       last[i] = r;
     }
   }
   printf("bench-fleet-cadence: virtual time in %.1f s slices, one evaluation per slice; median of %d "
          "interleaved runs [min, max], %% of one core\n\n",
          SLICE, REPEAT);
-  printf("%-34s %8s %19s %19s %19s %19s %7s %7s %7s\n", "fleet", "frames", "ingest", "evaluate",
-         "bare decode", "fleet own", "own/dec", "B/em-ch", "RSS/ech");
+  printf("%-34s %8s %19s %19s %19s %19s %7s %7s %19s %7s %7s\n", "fleet", "frames", "ingest",
+         "evaluate", "bare decode", "fleet own", "own/dec", "eva/dec", "bare decode, loop", "B/em-ch",
+         "RSS/ech");
   for (int i = 0; i < NCASES; i++) {
     if (!want[i]) continue;
-    char a[4][40];
-    double ratio = 0;
+    char a[5][40];
+    double ratio = 0, eratio = 0;
     if (cases[i].bare) {
-      double q[REPEAT];
-      for (int k = 0; k < REPEAT; k++) q[k] = m[i][3][k] / m[i][2][k];
+      double q[REPEAT], qe[REPEAT];
+      for (int k = 0; k < REPEAT; k++) {
+        q[k] = m[i][3][k] / m[i][2][k];
+        qe[k] = m[i][1][k] / m[i][2][k];
+      }
       qsort(q, REPEAT, sizeof *q, cmpd);
+      qsort(qe, REPEAT, sizeof *qe, cmpd);
       ratio = q[REPEAT / 2];
+      eratio = qe[REPEAT / 2];
     }
-    for (int j = 0; j < 4; j++) med3(m[i][j], a[j], sizeof a[j]);
+    for (int j = 0; j < 5; j++) med3(m[i][j], a[j], sizeof a[j]);
+    char rs[16], es[16];
     if (!cases[i].bare) {
       snprintf(a[2], sizeof a[2], "-");
       snprintf(a[3], sizeof a[3], "-");
-    }
-    char rs[16];
-    if (cases[i].bare)
-      snprintf(rs, sizeof rs, "%.2fx", ratio);
-    else
+      snprintf(a[4], sizeof a[4], "-");
       snprintf(rs, sizeof rs, "-");
-    printf("%-34s %8.0f %19s %19s %19s %19s %7s %7.0f %7.0f\n", cases[i].name, last[i].frames, a[0],
-           a[1], a[2], a[3], rs, last[i].bytes_acct, last[i].bytes_rss);
+      snprintf(es, sizeof es, "-");
+    } else {
+      snprintf(rs, sizeof rs, "%.2fx", ratio);
+      snprintf(es, sizeof es, "%.2fx", eratio);
+    }
+    printf("%-34s %8.0f %19s %19s %19s %19s %7s %7s %19s %7.0f %7.0f\n", cases[i].name, last[i].frames,
+           a[0], a[1], a[2], a[3], rs, es, a[4], last[i].bytes_acct, last[i].bytes_rss);
   }
   printf("\ningest = alec_fleet_process (decode, level, pending); evaluate = alec_fleet_evaluate "
          "(baselines, scores, stale scans); bare decode = the same frames through bare decoders in "
          "the same slices; fleet own = ingest - bare decode + evaluate (what the fleet adds to "
-         "decoding); own/dec = median of the per-run ratio; B/em-ch = alec_fleet_memory per "
+         "decoding); own/dec, eva/dec = medians of the per-run ratios of fleet own and evaluate to bare "
+         "decode; bare decode, loop = fresh decoders, each round in one loop after the fleet run (the "
+         "earlier measure, caches holding decoders only); B/em-ch = alec_fleet_memory per "
          "emitter-channel, RSS/ech = resident growth per emitter-channel\n");
   return 0;
 }
