@@ -8,8 +8,14 @@
  * emitters and is not timed. Printed: CPU per virtual second as a share of
  * one core, split into ingest (decode + level, O(1) per value) and
  * evaluation (baselines, scores, stale scans), the same frames through bare
- * decoders as the baseline, and memory per emitter-channel. Medians of
- * REPEAT runs with their range; speed is printed, never asserted. */
+ * decoders as the baseline (in the same slice, just before the fleet gets
+ * them, so that both see the same machine load), the fleet's own share
+ * (ingest - bare decode + evaluation) and memory per emitter-channel.
+ * Repetitions are interleaved over the cases (case 1, 2, 3, 1, 2, 3, ...);
+ * medians of REPEAT runs with their range; speed is printed, never
+ * asserted. Arguments: "quick" for a small smoke run, then optionally the
+ * numbers of the cases to run (1-based), e.g. `bench-fleet-cadence 2` for
+ * a profile of the second alone. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +56,7 @@ typedef struct cfg {
 
 typedef struct res {
   double ingest, eval, bare; /* CPU ns over the timed periods */
+  double bare_loop;          /* the same frames through fresh decoders in one loop */
   double vsec, frames;
   double bytes_acct, bytes_rss;
   uint64_t events;
@@ -108,6 +115,13 @@ static int run(const bcfg *b, res *out) {
   }
   free(fill);
 
+  alec_decoder **dec = NULL;
+  if (b->bare) {
+    dec = malloc((size_t)n * sizeof *dec);
+    if (!dec) return -1;
+    for (unsigned e = 0; e < n; e++)
+      if (alec_decoder_new(&dec[e], NULL) != 0) return -1;
+  }
   alec_fleet_config fc;
   alec_fleet_config_init(&fc);
   fc.max_emitters = n;
@@ -125,10 +139,28 @@ static int run(const bcfg *b, res *out) {
   }
   memset(out, 0, sizeof *out);
   double t = 0;
+  alec_value vals[CHANNELS];
   for (unsigned r = 0; r < rounds; r++) {
     for (unsigned s = 0; s < slices; s++, t += SLICE) {
+      unsigned k0 = bucket_start[s], k1 = bucket_start[s + 1];
+      /* The bare decoders get the slice's frames before the fleet in one
+       * slice and after it in the next: neither side is the one that
+       * always finds the frames in cache. */
+      int bare_first = (s & 1) == 0;
+      double d0 = 0, d1 = 0;
+      if (dec && bare_first) {
+        d0 = cpu_ns();
+        for (unsigned k = k0; k < k1; k++) {
+          unsigned e = order[k];
+          size_t i = (size_t)r * n + e;
+          if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
+                                  CHANNELS, NULL) != CHANNELS)
+            return -1;
+        }
+        d1 = cpu_ns();
+      }
       double c0 = cpu_ns();
-      for (unsigned k = bucket_start[s]; k < bucket_start[s + 1]; k++) {
+      for (unsigned k = k0; k < k1; k++) {
         unsigned e = order[k];
         size_t i = (size_t)r * n + e;
         if (alec_fleet_process(f, e, ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], t, NULL, 0,
@@ -138,9 +170,21 @@ static int run(const bcfg *b, res *out) {
       double c1 = cpu_ns();
       if (alec_fleet_evaluate(f, t, count_ev, &out->events) < 0) return -1;
       double c2 = cpu_ns();
+      if (dec && !bare_first) {
+        d0 = cpu_ns();
+        for (unsigned k = k0; k < k1; k++) {
+          unsigned e = order[k];
+          size_t i = (size_t)r * n + e;
+          if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
+                                  CHANNELS, NULL) != CHANNELS)
+            return -1;
+        }
+        d1 = cpu_ns();
+      }
       if (r > 0) {
         out->ingest += c1 - c0;
         out->eval += c2 - c1;
+        out->bare += d1 - d0;
       }
     }
   }
@@ -149,12 +193,14 @@ static int run(const bcfg *b, res *out) {
   out->bytes_acct = (double)alec_fleet_memory(f) / ((double)n * CHANNELS);
   out->bytes_rss = (double)(rss_bytes() - rss0) / ((double)n * CHANNELS);
   alec_fleet_free(f);
-  if (b->bare) {
-    alec_decoder **dec = malloc((size_t)n * sizeof *dec);
-    if (!dec) return -1;
-    for (unsigned e = 0; e < n; e++)
+  if (dec) {
+    /* The previous measure of decoding, for comparison: fresh decoders, each
+     * round in one loop with nothing else in between (caches warm with
+     * decoders only). */
+    for (unsigned e = 0; e < n; e++) {
+      alec_decoder_free(dec[e]);
       if (alec_decoder_new(&dec[e], NULL) != 0) return -1;
-    alec_value vals[CHANNELS];
+    }
     for (unsigned r = 0; r < rounds; r++) {
       double c0 = cpu_ns();
       for (unsigned k = 0; k < n; k++) {
@@ -164,7 +210,7 @@ static int run(const bcfg *b, res *out) {
                                 CHANNELS, NULL) != CHANNELS)
           return -1;
       }
-      if (r > 0) out->bare += cpu_ns() - c0;
+      if (r > 0) out->bare_loop += cpu_ns() - c0;
     }
     for (unsigned e = 0; e < n; e++) alec_decoder_free(dec[e]);
     free(dec);
@@ -176,50 +222,93 @@ static int run(const bcfg *b, res *out) {
   return 0;
 }
 
+static void med3(double *v, char *buf, size_t cap) {
+  qsort(v, REPEAT, sizeof *v, cmpd);
+  snprintf(buf, cap, "%.3f [%.3f,%.3f]", v[REPEAT / 2], v[0], v[REPEAT - 1]);
+}
+
+#define NCASES 3
+
 int main(int argc, char **argv) {
-  (void)argv;
-  int quick = argc > 1; /* any argument: a small smoke run */
-  const bcfg cases[] = {
+  int quick = argc > 1 && strcmp(argv[1], "quick") == 0; /* a small smoke run */
+  const bcfg cases[NCASES] = {
       {"1M x 4 ch every 10 min, 64 groups", quick ? 20000 : 1000000, 64, 1, 600, 0},
       {"100k x 4 ch every 1 s, 16 groups", quick ? 10000 : 100000, 16, quick ? 3 : 10, 1, 1},
       {"100k x 4 ch every 1 s, 1 group", quick ? 10000 : 100000, 1, quick ? 3 : 10, 1, 1},
   };
-  size_t nc = sizeof cases / sizeof cases[0];
-  printf("bench-fleet-cadence: virtual time in %.1f s slices, one evaluation per slice; median of %d runs "
-         "[min, max]\n\n",
-         SLICE, REPEAT);
-  printf("%-36s %9s %17s %17s %17s %9s %9s\n", "fleet", "frames", "ingest % core", "evaluate % core",
-         "bare decode % core", "B/em-ch", "RSS/em-ch");
-  for (size_t i = 0; i < nc; i++) {
-    double ing[REPEAT], ev[REPEAT], bare[REPEAT];
-    res r;
-    for (int k = 0; k < REPEAT; k++) {
+  int want[NCASES] = {0, 0, 0}, any = 0;
+  for (int i = quick ? 2 : 1; i < argc; i++) {
+    int k = atoi(argv[i]);
+    if (k < 1 || k > NCASES) {
+      fprintf(stderr, "usage: bench-fleet-cadence [quick] [case 1..%d ...]\n", NCASES);
+      return 2;
+    }
+    want[k - 1] = any = 1;
+  }
+  for (int i = 0; i < NCASES; i++)
+    if (!any) want[i] = 1;
+  /* ing/ev/bare/own in % of a core, per case and repetition. */
+  static double m[NCASES][5][REPEAT];
+  res last[NCASES];
+  for (int k = 0; k < REPEAT; k++) {
+    for (int i = 0; i < NCASES; i++) {
+      if (!want[i]) continue;
+      res r;
       if (run(&cases[i], &r) != 0) {
         fprintf(stderr, "bench-fleet-cadence: %s failed\n", cases[i].name);
         return 1;
       }
-      ing[k] = 100.0 * r.ingest / (r.vsec * 1e9);
-      ev[k] = 100.0 * r.eval / (r.vsec * 1e9);
-      bare[k] = 100.0 * r.bare / (r.vsec * 1e9);
+      double u = 100.0 / (r.vsec * 1e9);
+      m[i][0][k] = r.ingest * u;
+      m[i][1][k] = r.eval * u;
+      m[i][2][k] = r.bare * u;
+      m[i][3][k] = (r.ingest - r.bare + r.eval) * u;
+      m[i][4][k] = r.bare_loop * u;
+      last[i] = r;
     }
-    qsort(ing, REPEAT, sizeof *ing, cmpd);
-    qsort(ev, REPEAT, sizeof *ev, cmpd);
-    qsort(bare, REPEAT, sizeof *bare, cmpd);
-    char a[32], b[32], c[32];
-    snprintf(a, sizeof a, "%.3f [%.3f,%.3f]", ing[REPEAT / 2], ing[0], ing[REPEAT - 1]);
-    snprintf(b, sizeof b, "%.3f [%.3f,%.3f]", ev[REPEAT / 2], ev[0], ev[REPEAT - 1]);
-    if (cases[i].bare)
-      snprintf(c, sizeof c, "%.3f [%.3f,%.3f]", bare[REPEAT / 2], bare[0], bare[REPEAT - 1]);
-    else
-      snprintf(c, sizeof c, "-");
-    printf("%-36s %9.0f %17s %17s %17s %9.0f %9.0f\n", cases[i].name, r.frames, a, b, c, r.bytes_acct,
-           r.bytes_rss);
-    if (cases[i].bare)
-      printf("%-36s evaluation / bare decode = %.2fx, ingest / bare decode = %.2fx (medians)\n", "",
-             ev[REPEAT / 2] / bare[REPEAT / 2], ing[REPEAT / 2] / bare[REPEAT / 2]);
   }
-  printf("(%% core: CPU seconds per virtual second x 100; ingest = alec_fleet_process (decode, level, "
-         "pending), evaluate = alec_fleet_evaluate (baselines, scores, stale scans); B/em-ch: "
-         "alec_fleet_memory per emitter-channel)\n");
+  printf("bench-fleet-cadence: virtual time in %.1f s slices, one evaluation per slice; median of %d "
+         "interleaved runs [min, max], %% of one core\n\n",
+         SLICE, REPEAT);
+  printf("%-34s %8s %19s %19s %19s %19s %7s %7s %19s %7s %7s\n", "fleet", "frames", "ingest",
+         "evaluate", "bare decode", "fleet own", "own/dec", "eva/dec", "bare decode, loop", "B/em-ch",
+         "RSS/ech");
+  for (int i = 0; i < NCASES; i++) {
+    if (!want[i]) continue;
+    char a[5][40];
+    double ratio = 0, eratio = 0;
+    if (cases[i].bare) {
+      double q[REPEAT], qe[REPEAT];
+      for (int k = 0; k < REPEAT; k++) {
+        q[k] = m[i][3][k] / m[i][2][k];
+        qe[k] = m[i][1][k] / m[i][2][k];
+      }
+      qsort(q, REPEAT, sizeof *q, cmpd);
+      qsort(qe, REPEAT, sizeof *qe, cmpd);
+      ratio = q[REPEAT / 2];
+      eratio = qe[REPEAT / 2];
+    }
+    for (int j = 0; j < 5; j++) med3(m[i][j], a[j], sizeof a[j]);
+    char rs[16], es[16];
+    if (!cases[i].bare) {
+      snprintf(a[2], sizeof a[2], "-");
+      snprintf(a[3], sizeof a[3], "-");
+      snprintf(a[4], sizeof a[4], "-");
+      snprintf(rs, sizeof rs, "-");
+      snprintf(es, sizeof es, "-");
+    } else {
+      snprintf(rs, sizeof rs, "%.2fx", ratio);
+      snprintf(es, sizeof es, "%.2fx", eratio);
+    }
+    printf("%-34s %8.0f %19s %19s %19s %19s %7s %7s %19s %7.0f %7.0f\n", cases[i].name, last[i].frames,
+           a[0], a[1], a[2], a[3], rs, es, a[4], last[i].bytes_acct, last[i].bytes_rss);
+  }
+  printf("\ningest = alec_fleet_process (decode, level, pending); evaluate = alec_fleet_evaluate "
+         "(baselines, scores, stale scans); bare decode = the same frames through bare decoders in "
+         "the same slices; fleet own = ingest - bare decode + evaluate (what the fleet adds to "
+         "decoding); own/dec, eva/dec = medians of the per-run ratios of fleet own and evaluate to bare "
+         "decode; bare decode, loop = fresh decoders, each round in one loop after the fleet run (the "
+         "earlier measure, caches holding decoders only); B/em-ch = alec_fleet_memory per "
+         "emitter-channel, RSS/ech = resident growth per emitter-channel\n");
   return 0;
 }

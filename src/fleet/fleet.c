@@ -170,7 +170,7 @@ void alec_fleet__emitter_release(emitter *e) {
 void alec_fleet_free(alec_fleet *f) {
   if (!f) return;
   for (uint32_t i = 0; i < f->n_em; i++) alec_fleet__emitter_release(&f->em[i]);
-  free(f->em);
+  free(f->em_block);
   free(f->emap.s);
   free(f->assign.s);
   free(f->groups);

@@ -150,9 +150,19 @@ int alec_fleet__em_reserve(alec_fleet *f) {
   if (f->n_em < f->cap_em) return 0;
   uint32_t nc = f->cap_em ? f->cap_em * 2 : 16;
   if (nc > f->cfg.max_emitters) nc = f->cfg.max_emitters;
-  emitter *ne = alec_fleet__big_realloc(f->em, (size_t)nc * sizeof *ne);
-  if (!ne) return ALEC_ENOMEM;
-  f->em = ne;
+  /* Emitters start on a cache line (an emitter is a whole number of lines):
+   * the fields a refresh or a stale scan reads of a member then share one
+   * line. realloc guarantees 16 bytes only (a large block starts 16 bytes
+   * into its pages), so the array sits up to EM_ALIGN - 16 bytes into its
+   * block, and moves to keep the alignment when the block comes back with
+   * a different one. */
+  size_t old_off = f->em ? (size_t)((char *)f->em - (char *)f->em_block) : 0;
+  char *blk = alec_fleet__big_realloc(f->em_block, (size_t)nc * sizeof(emitter) + EM_ALIGN);
+  if (!blk) return ALEC_ENOMEM;
+  size_t off = (EM_ALIGN - (uintptr_t)blk % EM_ALIGN) % EM_ALIGN;
+  if (off != old_off && f->n_em) memmove(blk + off, blk + old_off, (size_t)f->n_em * sizeof(emitter));
+  f->em_block = blk;
+  f->em = (emitter *)(void *)(blk + off);
   f->cap_em = nc;
   return 0;
 }

@@ -177,25 +177,27 @@ static inline size_t map_memory(const u64map *m) {
 /* ------------------------------------------------------------- structures */
 
 typedef struct fchan {
-  uint32_t id;
-  uint32_t gc;    /* group+channel slot, NONE: not scored */
+  /* What a baseline refresh reads of every sampled member comes first, so
+   * that it is one cache line wherever the channel sits in its emitter. */
+  double t_value; /* time of its latest value in the statistics */
+  double level;   /* EWMA over its own values, weight level_alpha per value */
+  uint8_t has_level;
   uint8_t state;  /* alec_fleet_state */
   uint8_t reason; /* ALEC_FLEET_REASON_* of the current anomaly */
-  uint8_t has_level;
   uint8_t pending;   /* has a value not scored yet (it is in the pending list) */
+  uint32_t gc;    /* group+channel slot, NONE: not scored */
+  uint32_t id;
   uint16_t above;    /* consecutive out-of-band evaluations while NORMAL */
   uint16_t below;    /* consecutive in-band evaluations while anomalous */
   uint16_t sev_up;   /* consecutive evaluations past z_failure while WARNING */
   uint16_t sev_down; /* consecutive evaluations well below it while FAILURE */
   uint32_t evals;
   uint32_t base_n; /* in-control evaluations that fed base_z */
-  uint64_t values;
-  double t_value; /* time of its latest value in the statistics */
-  double last, mean, var;
-  double level; /* EWMA over its own values, weight level_alpha per value */
   /* Scores live in z units, where float's 7 digits are plenty; it keeps a
    * channel within 96 bytes. */
   float score, base_z, cpos, cneg;
+  uint64_t values;
+  double last, mean, var;
 } fchan;
 
 typedef struct pat_slot {
@@ -203,6 +205,9 @@ typedef struct pat_slot {
   uint32_t count; /* 0 = empty */
   uint32_t last;  /* emitter value clock when last seen */
 } pat_slot;
+
+/* Alignment of the emitter array (see alec_fleet__em_reserve). */
+#define EM_ALIGN 64u
 
 /* Channels of an emitter live inside it up to INLINE_CH (one block of
  * memory per emitter, fetched together); more go to the heap. */
@@ -283,7 +288,8 @@ typedef struct group {
 
 struct alec_fleet {
   alec_fleet_config cfg;
-  emitter *em;
+  emitter *em;   /* EM_ALIGN-aligned inside em_block */
+  void *em_block;
   uint32_t n_em, cap_em;
   u64map emap;   /* id -> index into em */
   u64map assign; /* id -> group index (operator assignments) */

@@ -267,6 +267,30 @@ static void shift_step(evctx *x, gcslot *s, double dt) {
 
 static double projected(const gcslot *s, const fchan *ch, double now);
 
+/* The event of a transition of ch (its new severity is ch->state). */
+static void emitter_event(const evctx *x, alec_fleet_event *ev, const emitter *e, const fchan *ch,
+                          const gcslot *s, double z, alec_fleet_state prev, unsigned reason) {
+  const alec_fleet_config *c = &x->f->cfg;
+  memset(ev, 0, sizeof *ev);
+  ev->kind = ALEC_FLEET_EVENT_EMITTER;
+  ev->emitter_id = e->id;
+  ev->group = x->f->groups[e->group].name;
+  ev->channel = ch->id;
+  ev->value = ch->level;
+  ev->median = s->median;
+  ev->mad = s->mad;
+  ev->score = z;
+  ev->cusum = ch->cpos > ch->cneg ? ch->cpos : ch->cneg;
+  ev->peers = s->n;
+  ev->warn_min = s->median - c->z_enter * s->mad / MAD_SCALE;
+  ev->warn_max = s->median + c->z_enter * s->mad / MAD_SCALE;
+  ev->fail_min = s->median - c->z_failure * s->mad / MAD_SCALE;
+  ev->fail_max = s->median + c->z_failure * s->mad / MAD_SCALE;
+  ev->previous = prev;
+  ev->reason = reason;
+  ev->severity = (alec_fleet_state)ch->state;
+}
+
 static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   const alec_fleet_config *c = &x->f->cfg;
   double z = clampz(MAD_SCALE * (projected(s, ch, x->now) - s->median) / s->mad);
@@ -306,33 +330,19 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
   int out_band = level || drift;
   int in_band = az < c->z_exit && (h <= 0 || (ch->cpos < h / 2 && ch->cneg < h / 2));
 
+  unsigned reason = (level ? ALEC_FLEET_REASON_LEVEL : 0u) | (drift ? ALEC_FLEET_REASON_DRIFT : 0u);
+  /* Most scores change no state: the event is only built for a transition
+   * (it reads the emitter's own line, which scoring does not need). */
   alec_fleet_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.kind = ALEC_FLEET_EVENT_EMITTER;
-  ev.emitter_id = e->id;
-  ev.group = x->f->groups[e->group].name;
-  ev.channel = ch->id;
-  ev.value = ch->level;
-  ev.median = s->median;
-  ev.mad = s->mad;
-  ev.score = z;
-  ev.cusum = ch->cpos > ch->cneg ? ch->cpos : ch->cneg;
-  ev.peers = s->n;
-  ev.warn_min = s->median - c->z_enter * s->mad / MAD_SCALE;
-  ev.warn_max = s->median + c->z_enter * s->mad / MAD_SCALE;
-  ev.fail_min = s->median - c->z_failure * s->mad / MAD_SCALE;
-  ev.fail_max = s->median + c->z_failure * s->mad / MAD_SCALE;
-  ev.previous = (alec_fleet_state)ch->state;
-  ev.reason = (level ? ALEC_FLEET_REASON_LEVEL : 0u) | (drift ? ALEC_FLEET_REASON_DRIFT : 0u);
-
+  alec_fleet_state prev = (alec_fleet_state)ch->state;
   if (ch->state == ALEC_FLEET_NORMAL) {
     ch->above = out_band ? (uint16_t)(ch->above + 1) : 0;
     if (ch->above >= c->enter_count) {
       ch->state = az > c->z_failure ? ALEC_FLEET_FAILURE : ALEC_FLEET_WARNING;
-      ch->reason = (uint8_t)ev.reason;
+      ch->reason = (uint8_t)reason;
       ch->above = ch->below = ch->sev_up = ch->sev_down = 0;
       x->f->st.anomaly_entries++;
-      ev.severity = (alec_fleet_state)ch->state;
+      emitter_event(x, &ev, e, ch, s, z, prev, reason);
       emit(x, &ev);
     }
     return;
@@ -343,11 +353,11 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
     ch->above = ch->below = ch->sev_up = ch->sev_down = 0;
     ch->reason = 0;
     x->f->st.anomaly_exits++;
-    ev.severity = ALEC_FLEET_NORMAL;
+    emitter_event(x, &ev, e, ch, s, z, prev, reason);
     emit(x, &ev);
     return;
   }
-  if (ev.reason) ch->reason = (uint8_t)ev.reason;
+  if (reason) ch->reason = (uint8_t)reason;
   /* Severity changes use the same dwell and a hysteresis as wide as the
    * enter/exit one. */
   if (ch->state == ALEC_FLEET_WARNING) {
@@ -355,7 +365,7 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
     if (ch->sev_up >= c->enter_count) {
       ch->state = ALEC_FLEET_FAILURE;
       ch->sev_up = ch->sev_down = 0;
-      ev.severity = ALEC_FLEET_FAILURE;
+      emitter_event(x, &ev, e, ch, s, z, prev, reason);
       emit(x, &ev);
     }
   } else if (ch->below == 0) { /* already on its way to OKAY: no WARNING in between */
@@ -363,7 +373,7 @@ static void chan_step(evctx *x, emitter *e, fchan *ch, const gcslot *s) {
     if (ch->sev_down >= c->exit_count) {
       ch->state = ALEC_FLEET_WARNING;
       ch->sev_up = ch->sev_down = 0;
-      ev.severity = ALEC_FLEET_WARNING;
+      emitter_event(x, &ev, e, ch, s, z, prev, reason);
       emit(x, &ev);
     }
   }
@@ -400,6 +410,23 @@ static double projected(const gcslot *s, const fchan *ch, double now) {
   return isfinite(v) ? v : ch->level;
 }
 
+/* How far ahead the loops over members, pending channels and emitters
+ * request what they will read: enough to cover a memory latency with the
+ * work of the visits in between. */
+#define PF_AHEAD 12u
+
+/* The emitter's first line (period, channel pointer) and, for an inline
+ * channel, the first line of the channel (level, time of value). A heap
+ * channel's address would need the emitter's line first: not prefetched.
+ * A macro: GCC finds a function made of prefetches alone free of side
+ * effects and drops its calls. */
+#define PREFETCH_MEMBER(f, r)                                            \
+  do {                                                                   \
+    const emitter *pe_ = &(f)->em[REF_E(r)];                             \
+    PREFETCH_RO(pe_);                                                    \
+    if (REF_C(r) < INLINE_CH) PREFETCH_RO(&pe_->inl[REF_C(r)]);          \
+  } while (0)
+
 /* Median and MAD over every fresh member, whether it reported since the
  * previous refresh or not: the baseline must not depend on who happened to
  * report in the last evaluation interval. */
@@ -412,7 +439,12 @@ static void refresh(evctx *x, gcslot *s) {
   double psum = 0, thr = c->shift_mads * s->base_mad;
   uint32_t stride = s->n_mem > SAMPLE_MAX ? (s->n_mem + SAMPLE_MAX - 1) / SAMPLE_MAX : 1;
   uint32_t start = stride > 1 ? s->sample_off++ % stride : 0;
+  /* Members are scattered over the emitter array: each visit would wait for
+   * its emitter's line and its channel's; requested PF_AHEAD members ahead,
+   * the misses overlap. */
+  uint64_t ahead = (uint64_t)PF_AHEAD * stride;
   for (uint32_t k = start; k < s->n_mem; k += stride) {
+    if (k + ahead < s->n_mem) PREFETCH_MEMBER(f, s->mem[k + ahead]);
     uint32_t r = s->mem[k];
     const emitter *e = &f->em[REF_E(r)];
     const fchan *ch = &cchans(e)[REF_C(r)];
@@ -527,6 +559,7 @@ static void stale_scan(evctx *x) {
   }
   double minp = c->emitter_timeout;
   for (uint32_t i = 0; i < f->n_em; i++) {
+    if (i + PF_AHEAD < f->n_em) PREFETCH(&f->em[i + PF_AHEAD]);
     emitter *e = &f->em[i];
     double age = now - e->last_seen, h = stale_horizon(f, e);
     /* Floored like the horizon: a fast fleet is not overdue because the
@@ -598,6 +631,18 @@ int alec_fleet_evaluate(alec_fleet *f, double now, alec_fleet_event_cb cb, void 
   /* Score the pending channels of what was refreshed; the others wait. */
   uint32_t keep = 0;
   for (uint32_t k = 0; k < f->n_pend; k++) {
+    if (k + PF_AHEAD < f->n_pend) {
+      pend_ref q = f->pend[k + PF_AHEAD];
+      if (f->gcs[q.gc].refresh_now) {
+        const emitter *qe = &f->em[REF_E(q.ref)];
+        PREFETCH_RO(qe);
+        /* Scoring writes most of the channel: both of its lines. */
+        if (REF_C(q.ref) < INLINE_CH) {
+          PREFETCH(&qe->inl[REF_C(q.ref)]);
+          PREFETCH((const char *)&qe->inl[REF_C(q.ref)] + sizeof(fchan) - 1);
+        }
+      }
+    }
     pend_ref p = f->pend[k];
     gcslot *s = &f->gcs[p.gc];
     if (!s->refresh_now) {
