@@ -23,6 +23,11 @@
 #include "nsevent.h"
 #include "tlv.h"
 
+/* One row of an option table (the X-macros of config.h and amqpconf.h),
+ * alec_pc_opt of config.h. */
+typedef alec_pc_opt pc_opt;
+#define PC_ROW ALEC_PC_ROW
+#define PC_NROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
   if (ci->values_num < lo || ci->values_num > hi) {
@@ -108,37 +113,44 @@ static int parse_security(alec_pc_err *e, const oconfig_item_t *ci, int *out) {
 }
 
 /* Channel <id> ["type" ["type_instance"]] [Multiply <m>] [Add <a>]: the
- * keywords follow the names. */
+ * keywords (ALEC_PC_CHANNEL_KEYWORDS) follow the names. */
+static const pc_opt channel_keywords[] = {
+#define CHANNEL_KEYWORD(...) PC_ROW(alec_pc_channel, __VA_ARGS__)
+    ALEC_PC_CHANNEL_KEYWORDS(CHANNEL_KEYWORD)
+#undef CHANNEL_KEYWORD
+};
+
+static const pc_opt *channel_keyword(const oconfig_value_t *v) {
+  if (v->type != OCONFIG_TYPE_STRING) return NULL;
+  return alec_pc_opt_find(channel_keywords, PC_NROWS(channel_keywords), v->value.string);
+}
+
 static int parse_conversion(alec_pc_err *e, const oconfig_item_t *ci, int *npos, alec_pc_channel *c) {
   int n = ci->values_num;
   int first = n;
-  for (int i = 1; i < n; i++)
-    if (ci->values[i].type == OCONFIG_TYPE_STRING && (strcasecmp(ci->values[i].value.string, "Multiply") == 0 ||
-                                                      strcasecmp(ci->values[i].value.string, "Add") == 0)) {
-      first = i;
-      break;
-    }
+  for (int i = 1; i < n && first == n; i++)
+    if (channel_keyword(&ci->values[i])) first = i;
   *npos = first;
   c->multiply = 1.0;
   c->add = 0.0;
-  int seen = 0;
+  unsigned seen = 0;
   for (int i = first; i < n; i += 2) {
     if (ci->values[i].type != OCONFIG_TYPE_STRING)
       return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add", i + 1);
     const char *k = ci->values[i].value.string;
-    int bit = strcasecmp(k, "Multiply") == 0 ? 1 : strcasecmp(k, "Add") == 0 ? 2 : 0;
-    if (bit == 0) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    const pc_opt *o = channel_keyword(&ci->values[i]);
+    if (o == NULL) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    unsigned bit = 1u << (o - channel_keywords);
     if (seen & bit) return alec_pc_fail(e, ci->key, "%s given twice", k);
     seen |= bit;
     if (i + 1 >= n || ci->values[i + 1].type != OCONFIG_TYPE_NUMBER || !isfinite(ci->values[i + 1].value.number))
       return alec_pc_fail(e, ci->key, "%s expects a finite number", k);
     double d = ci->values[i + 1].value.number;
-    if (bit == 1) {
-      if (d == 0) return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
-      c->multiply = d;
-    } else {
-      c->add = d;
-    }
+    if (d < o->lo || d > o->hi) return alec_pc_fail(e, ci->key, "%s expects a number in %g..%g", k, o->lo, o->hi);
+    if (o->off == offsetof(alec_pc_channel, multiply) && d == 0)
+      return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
+    if (o->size != sizeof d) return alec_pc_fail(e, ci->key, "internal error: field of %zu bytes", o->size);
+    memcpy((char *)c + o->off, &d, sizeof d);
     c->has_conv = 1;
   }
   return 0;
@@ -184,11 +196,6 @@ static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, uint64_t lo, 
   return 0;
 }
 
-/* One row of an option table (the X-macros of config.h and amqpconf.h),
- * alec_pc_opt of config.h. */
-typedef alec_pc_opt pc_opt;
-#define PC_ROW ALEC_PC_ROW
-#define PC_NROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 static int store_uint(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, char *field, uint64_t u) {
   if (o->size == sizeof(uint32_t)) {

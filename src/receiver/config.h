@@ -10,6 +10,7 @@
  * types.db through a callback. Internal: the alec_pc_ prefix marks it,
  * nothing here is part of libalec. */
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -84,6 +85,13 @@ typedef struct alec_pc_tlv {
   X(Scale, ALEC_PC_K_INT, m.scale, 1, UINT32_MAX, 0)                        \
   X(Group, ALEC_PC_K_NAME, m.group, 0, ALEC_PC_GROUP_LEN - 1, 0)            \
   X(Channel, ALEC_PC_K_CHANNEL, m.map, 0, UINT32_MAX, 1)
+
+/* The keywords after the names of a Channel line, rows into
+ * alec_pc_channel: finite numbers; Multiply 0 is refused besides (every
+ * value would be the same). */
+#define ALEC_PC_CHANNEL_KEYWORDS(X)                                         \
+  X(Multiply, ALEC_PC_K_DOUBLE, multiply, -DBL_MAX, DBL_MAX, 0)             \
+  X(Add, ALEC_PC_K_DOUBLE, add, -DBL_MAX, DBL_MAX, 0)
 
 #define ALEC_PC_PROFILE_OPTIONS(X)                                          \
   ALEC_PC_STREAM_OPTIONS(X, s)                                              \
