@@ -87,6 +87,9 @@ START_TEST(errors) {
       {"1 \"a\"b\n", "line 1: a closing quote"},
       {"1 \"\\n\"\n", "line 1: only"},
       {"1 \"\"\n", "line 1: host \"\" must not be empty"},
+      /* The rules of the <Emitter> rows (config.h), which blocks apply too. */
+      {"1 \"a\tb\"\n", "line 1: host \"a\tb\" must not contain control characters"},
+      {"1 a b/c\n", "line 1: group \"b/c\" must not contain '/'"},
       {"1\n2\n3\n4\n5\n", "line 5: more than MaxEmitters 5"}, /* 4 + the block */
       {"18446744073709551616\n", "line 1: id"},
   };

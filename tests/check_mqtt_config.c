@@ -2,8 +2,9 @@
 /* <MQTT> blocks: the option table (config.h ALEC_PC_MQTT_OPTIONS) through
  * the parser (src/plugin/alec_conf.c) and finalize (src/receiver/config.c),
  * without the daemon; and, for every option table (top level, <Fleet>,
- * <Dashboard>, <MQTT>, <AMQP>), the man page documents each row and the
- * parser refuses values outside each row's range. */
+ * <Dashboard>, <MQTT>, <AMQP>, <Profile>, <Emitter>), the man page
+ * documents each row, the parser refuses values outside each row's range
+ * and a single-valued row given twice. */
 
 #include <check.h>
 #include <stdio.h>
@@ -159,14 +160,18 @@ typedef struct trow {
   const char *name;
   int kind;
   double lo, hi;
+  int repeat;
 } trow;
 
-#define TROW_(n, k, f, lo, hi, rep) {#n, k, lo, hi},
+#define TROW_(n, k, f, lo, hi, rep) {#n, k, lo, hi, rep},
 static const trow top_rows[] = {ALEC_PC_OPTIONS(TROW_)};
 static const trow fleet_rows[] = {ALEC_PC_FLEET_OPTIONS(TROW_)};
 static const trow dashboard_rows[] = {ALEC_PC_DASHBOARD_OPTIONS(TROW_)};
 static const trow mqtt_rows[] = {ALEC_PC_MQTT_OPTIONS(TROW_)};
 static const trow amqp_rows[] = {ALEC_PC_AMQP_OPTIONS(TROW_)};
+static const trow profile_rows[] = {ALEC_PC_PROFILE_OPTIONS(TROW_)};
+static const trow emitter_rows[] = {ALEC_PC_EMITTER_OPTIONS(TROW_)};
+static const trow channel_rows[] = {ALEC_PC_CHANNEL_KEYWORDS(TROW_)};
 #undef TROW_
 
 static const struct table {
@@ -175,16 +180,23 @@ static const struct table {
   size_t n;
   const char *open, *close;       /* the block around an option, "" at top level */
   const char *section, *end;      /* man page: from this .SH up to that one */
+  int keywords; /* keywords inside another option's line (Channel): documented in its entry */
 } tables[] = {
-    {"top level", top_rows, sizeof top_rows / sizeof top_rows[0], "", "", ".SH GLOBAL OPTIONS", ".SH MQTT OPTIONS"},
+    {"top level", top_rows, sizeof top_rows / sizeof top_rows[0], "", "", ".SH GLOBAL OPTIONS", ".SH MQTT OPTIONS", 0},
     {"<Fleet>", fleet_rows, sizeof fleet_rows / sizeof fleet_rows[0], "<Fleet>\n", "</Fleet>\n", ".SH FLEET OPTIONS",
-     ".SH DASHBOARD OPTIONS"},
+     ".SH DASHBOARD OPTIONS", 0},
     {"<Dashboard>", dashboard_rows, sizeof dashboard_rows / sizeof dashboard_rows[0], "<Dashboard>\n",
-     "</Dashboard>\n", ".SH DASHBOARD OPTIONS", ".SH MQTT OPTIONS"},
+     "</Dashboard>\n", ".SH DASHBOARD OPTIONS", ".SH MQTT OPTIONS", 0},
     {"<MQTT>", mqtt_rows, sizeof mqtt_rows / sizeof mqtt_rows[0], "<MQTT \"m\">\n", "</MQTT>\n", ".SH MQTT OPTIONS",
-     ".SH AMQP OPTIONS"},
+     ".SH AMQP OPTIONS", 0},
     {"<AMQP>", amqp_rows, sizeof amqp_rows / sizeof amqp_rows[0], "<AMQP \"a\">\n", "</AMQP>\n", ".SH AMQP OPTIONS",
-     ".SH PROFILE AND EMITTER OPTIONS"},
+     ".SH PROFILE AND EMITTER OPTIONS", 0},
+    {"<Profile>", profile_rows, sizeof profile_rows / sizeof profile_rows[0], "<Profile \"p\">\n", "</Profile>\n",
+     ".SH PROFILE AND EMITTER OPTIONS", ".SH VALUES", 0},
+    {"<Emitter>", emitter_rows, sizeof emitter_rows / sizeof emitter_rows[0], "<Emitter 9>\n", "</Emitter>\n",
+     ".SH PROFILE AND EMITTER OPTIONS", ".SH VALUES", 0},
+    {"Channel keywords", channel_rows, sizeof channel_rows / sizeof channel_rows[0], "", "",
+     ".BI \"Channel \" \"Index \"", ".TP", 1},
 };
 
 static char man[1 << 18];
@@ -208,8 +220,9 @@ START_TEST(tables_documented) {
     int found = 0;
     /* ".BI \"Name " starts an entry; a few share one (User, Password);
      * blocks are ".B <Name>". */
-    for (int form = 0; form < 3 && !found; form++) {
-      snprintf(want, sizeof want, form == 0 ? ".BI \"%s " : form == 1 ? ", %s " : ".B <%s>", t->rows[i].name);
+    for (int form = t->keywords ? 3 : 0; form < (t->keywords ? 4 : 3) && !found; form++) {
+      snprintf(want, sizeof want, form == 0 ? ".BI \"%s " : form == 1 ? ", %s " : form == 2 ? ".B <%s>" : ".B %s\n",
+               t->rows[i].name);
       const char *p = strstr(section, want);
       found = p != NULL && (size_t)(p - section) < len;
     }
@@ -222,7 +235,9 @@ static void refused(const struct table *t, const trow *r, const char *value) {
   alec_plugin_config cfg;
   char err[ALEC_PC_ERR_LEN];
   static char text[4096];
-  snprintf(text, sizeof text, PROFILE "%s%s %s%s\n%s", t->open, r->name, value,
+  /* The numeric argument of TLV and Source is their second. */
+  const char *before = r->kind == ALEC_PC_K_TLV ? "\"battery\" " : r->kind == ALEC_PC_K_SOURCE ? "\"127.0.0.1\" " : "";
+  snprintf(text, sizeof text, PROFILE "%s%s %s%s%s\n%s", t->open, r->name, before, value,
            r->kind == ALEC_PC_K_FPORT ? " \"em500\"" : "", t->close);
   int rc = load(&cfg, text, err, sizeof err);
   char want[80];
@@ -234,6 +249,7 @@ static void refused(const struct table *t, const trow *r, const char *value) {
 
 START_TEST(tables_ranges) {
   const struct table *t = &tables[_i];
+  if (t->keywords) return; /* bad_channel_keywords */
   char v[1100];
   size_t tested = 0;
   for (size_t i = 0; i < t->n; i++) {
@@ -241,6 +257,9 @@ START_TEST(tables_ranges) {
     switch (r->kind) {
     case ALEC_PC_K_INT:
     case ALEC_PC_K_FPORT:
+    case ALEC_PC_K_CHANNEL:
+    case ALEC_PC_K_TLV:
+    case ALEC_PC_K_SOURCE:
       snprintf(v, sizeof v, "%.17g", r->hi + 1);
       refused(t, r, v);
       if (r->lo > 0) {
@@ -259,7 +278,8 @@ START_TEST(tables_ranges) {
       refused(t, r, v);
       tested++;
       break;
-    case ALEC_PC_K_STRING: {
+    case ALEC_PC_K_STRING:
+    case ALEC_PC_K_NAME: {
       size_t len = (size_t)r->hi + 1;
       ck_assert(len + 3 <= sizeof v);
       v[0] = '"';
@@ -279,6 +299,71 @@ START_TEST(tables_ranges) {
 }
 END_TEST
 
+/* Issue 13 finding 16: a single-valued option given twice would silently
+ * win; every such row of every table is refused, named. */
+START_TEST(tables_twice) {
+  const struct table *t = &tables[_i];
+  if (t->keywords) return; /* bad_channel_keywords */
+  size_t tested = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    const trow *r = &t->rows[i];
+    char v[64];
+    const char *sample = NULL;
+    switch (r->kind) {
+    case ALEC_PC_K_INT: snprintf(v, sizeof v, "%.17g", r->lo); sample = v; break;
+    case ALEC_PC_K_DOUBLE:
+    case ALEC_PC_K_DOUBLE_GT: snprintf(v, sizeof v, "%.17g", r->hi); sample = v; break;
+    case ALEC_PC_K_STRING:
+    case ALEC_PC_K_NAME: sample = "\"x\""; break;
+    case ALEC_PC_K_BOOL:
+    case ALEC_PC_K_BOOL_NOT: sample = "true"; break;
+    case ALEC_PC_K_SECURITY: sample = "\"None\""; break;
+    case ALEC_PC_K_FORMAT: sample = "\"fixed\""; break;
+    case ALEC_PC_K_FALLBACK: sample = "\"none\""; break;
+    case ALEC_PC_K_LOSS: sample = "\"hold\""; break;
+    case ALEC_PC_K_SOURCE: sample = "\"127.0.0.1\""; break;
+    case ALEC_PC_K_DIALECT: sample = "\"tts\""; break;
+    case ALEC_PC_K_GROUPFROM: sample = "\"application\""; break;
+    default: break; /* own syntax or repeatable */
+    }
+    if (sample == NULL || r->repeat) continue;
+    alec_plugin_config cfg;
+    char err[ALEC_PC_ERR_LEN];
+    static char text[4096];
+    snprintf(text, sizeof text, PROFILE "%s%s %s\n%s %s\n%s", t->open, r->name, sample, r->name, sample, t->close);
+    int rc = load(&cfg, text, err, sizeof err);
+    char want[80];
+    snprintf(want, sizeof want, "option `%s'", r->name);
+    ck_assert_msg(rc == ALEC_EINVAL, "%s: accepted:\n%s", t->label, text);
+    ck_assert_msg(strstr(err, want) != NULL && strstr(err, "given twice") != NULL, "%s:\n%s\nmessage: %s", t->label,
+                  text, err);
+    alec_pc_free(&cfg);
+    tested++;
+  }
+  ck_assert_msg(tested > 0, "%s: no single-valued row tested", t->label);
+}
+END_TEST
+
+/* The Channel keywords: each one refused twice, without a finite number,
+ * and Multiply 0. */
+START_TEST(bad_channel_keywords) {
+  for (size_t i = 0; i < sizeof channel_rows / sizeof channel_rows[0]; i++)
+    for (int twice = 0; twice < 2; twice++) {
+      alec_plugin_config cfg;
+      char err[ALEC_PC_ERR_LEN], text[512];
+      const char *n = channel_rows[i].name;
+      if (twice) snprintf(text, sizeof text, "<Profile \"p\">\nChannel 0 \"gauge\" %s 1 %s 2\n</Profile>", n, n);
+      else snprintf(text, sizeof text, "<Profile \"p\">\nChannel 0 \"gauge\" %s \"x\"\n</Profile>", n);
+      int rc = load(&cfg, text, err, sizeof err);
+      ck_assert_msg(rc == ALEC_EINVAL, "accepted:\n%s", text);
+      ck_assert_msg(strstr(err, "option `Channel' in <Profile \"p\">") && strstr(err, n) &&
+                        strstr(err, twice ? "given twice" : "expects a finite number"),
+                    "%s\nmessage: %s", text, err);
+      alec_pc_free(&cfg);
+    }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("mqtt_config");
   TCase *tc = tcase_create("config");
@@ -287,6 +372,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, bad_configs, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_loop_test(tc, tables_documented, 0, (int)(sizeof tables / sizeof tables[0]));
   tcase_add_loop_test(tc, tables_ranges, 0, (int)(sizeof tables / sizeof tables[0]));
+  tcase_add_loop_test(tc, tables_twice, 0, (int)(sizeof tables / sizeof tables[0]));
+  tcase_add_test(tc, bad_channel_keywords);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -23,6 +23,11 @@
 #include "nsevent.h"
 #include "tlv.h"
 
+/* One row of an option table (the X-macros of config.h and amqpconf.h),
+ * alec_pc_opt of config.h. */
+typedef alec_pc_opt pc_opt;
+#define PC_ROW ALEC_PC_ROW
+#define PC_NROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
   if (ci->values_num < lo || ci->values_num > hi) {
@@ -32,17 +37,25 @@ static int nvalues(alec_pc_err *e, const oconfig_item_t *ci, int lo, int hi) {
   return 0;
 }
 
-/* Names end up in collectd identifiers: '/' separates their parts. */
-static int get_name(alec_pc_err *e, const oconfig_item_t *ci, int idx, char *out, size_t cap, int allow_empty) {
+/* Names end up in collectd identifiers: the rules of alec_pc_name_check,
+ * which the EmitterFile applies too; lo..hi characters. */
+static int get_name_len(alec_pc_err *e, const oconfig_item_t *ci, int idx, char *out, size_t lo, size_t hi) {
   if (ci->values[idx].type != OCONFIG_TYPE_STRING)
     return alec_pc_fail(e, ci->key, "argument %d must be a quoted string", idx + 1);
   const char *s = ci->values[idx].value.string;
-  size_t n = strlen(s);
-  if (n == 0 && !allow_empty) return alec_pc_fail(e, ci->key, "argument %d must not be empty", idx + 1);
-  if (n >= cap) return alec_pc_fail(e, ci->key, "\"%s\" is longer than %zu characters", s, cap - 1);
-  if (strchr(s, '/')) return alec_pc_fail(e, ci->key, "\"%s\" must not contain '/'", s);
-  memcpy(out, s, n + 1);
+  switch (alec_pc_name_check(s, lo, hi)) {
+  case ALEC_PC_NAME_OK: break;
+  case ALEC_PC_NAME_EMPTY: return alec_pc_fail(e, ci->key, "argument %d must not be empty", idx + 1);
+  case ALEC_PC_NAME_LONG: return alec_pc_fail(e, ci->key, "\"%s\" is longer than %zu characters", s, hi);
+  case ALEC_PC_NAME_SLASH: return alec_pc_fail(e, ci->key, "\"%s\" must not contain '/'", s);
+  default: return alec_pc_fail(e, ci->key, "argument %d must not contain control characters", idx + 1);
+  }
+  memcpy(out, s, strlen(s) + 1);
   return 0;
+}
+
+static int get_name(alec_pc_err *e, const oconfig_item_t *ci, int idx, char *out, size_t cap, int allow_empty) {
+  return get_name_len(e, ci, idx, out, allow_empty ? 0 : 1, cap - 1);
 }
 
 static int get_string(alec_pc_err *e, const oconfig_item_t *ci, int idx, char *out, size_t cap) {
@@ -100,43 +113,50 @@ static int parse_security(alec_pc_err *e, const oconfig_item_t *ci, int *out) {
 }
 
 /* Channel <id> ["type" ["type_instance"]] [Multiply <m>] [Add <a>]: the
- * keywords follow the names. */
+ * keywords (ALEC_PC_CHANNEL_KEYWORDS) follow the names. */
+static const pc_opt channel_keywords[] = {
+#define CHANNEL_KEYWORD(...) PC_ROW(alec_pc_channel, __VA_ARGS__)
+    ALEC_PC_CHANNEL_KEYWORDS(CHANNEL_KEYWORD)
+#undef CHANNEL_KEYWORD
+};
+
+static const pc_opt *channel_keyword(const oconfig_value_t *v) {
+  if (v->type != OCONFIG_TYPE_STRING) return NULL;
+  return alec_pc_opt_find(channel_keywords, PC_NROWS(channel_keywords), v->value.string);
+}
+
 static int parse_conversion(alec_pc_err *e, const oconfig_item_t *ci, int *npos, alec_pc_channel *c) {
   int n = ci->values_num;
   int first = n;
-  for (int i = 1; i < n; i++)
-    if (ci->values[i].type == OCONFIG_TYPE_STRING && (strcasecmp(ci->values[i].value.string, "Multiply") == 0 ||
-                                                      strcasecmp(ci->values[i].value.string, "Add") == 0)) {
-      first = i;
-      break;
-    }
+  for (int i = 1; i < n && first == n; i++)
+    if (channel_keyword(&ci->values[i])) first = i;
   *npos = first;
   c->multiply = 1.0;
   c->add = 0.0;
-  int seen = 0;
+  unsigned seen = 0;
   for (int i = first; i < n; i += 2) {
     if (ci->values[i].type != OCONFIG_TYPE_STRING)
       return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add", i + 1);
     const char *k = ci->values[i].value.string;
-    int bit = strcasecmp(k, "Multiply") == 0 ? 1 : strcasecmp(k, "Add") == 0 ? 2 : 0;
-    if (bit == 0) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    const pc_opt *o = channel_keyword(&ci->values[i]);
+    if (o == NULL) return alec_pc_fail(e, ci->key, "argument %d: expected Multiply or Add, got \"%s\"", i + 1, k);
+    unsigned bit = 1u << (o - channel_keywords);
     if (seen & bit) return alec_pc_fail(e, ci->key, "%s given twice", k);
     seen |= bit;
     if (i + 1 >= n || ci->values[i + 1].type != OCONFIG_TYPE_NUMBER || !isfinite(ci->values[i + 1].value.number))
       return alec_pc_fail(e, ci->key, "%s expects a finite number", k);
     double d = ci->values[i + 1].value.number;
-    if (bit == 1) {
-      if (d == 0) return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
-      c->multiply = d;
-    } else {
-      c->add = d;
-    }
+    if (d < o->lo || d > o->hi) return alec_pc_fail(e, ci->key, "%s expects a number in %g..%g", k, o->lo, o->hi);
+    if (o->off == offsetof(alec_pc_channel, multiply) && d == 0)
+      return alec_pc_fail(e, ci->key, "Multiply 0 would make every value the same");
+    if (o->size != sizeof d) return alec_pc_fail(e, ci->key, "internal error: field of %zu bytes", o->size);
+    memcpy((char *)c + o->off, &d, sizeof d);
     c->has_conv = 1;
   }
   return 0;
 }
 
-static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanmap *m) {
+static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, uint64_t lo, uint64_t hi, alec_pc_chanmap *m) {
   int rc = nvalues(e, ci, 1, 7);
   if (rc) return rc;
   alec_pc_channel conv;
@@ -145,7 +165,7 @@ static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanm
   if ((rc = parse_conversion(e, ci, &npos, &conv))) return rc;
   if (npos > 3) return alec_pc_fail(e, ci->key, "expects <id> [\"type\" [\"type_instance\"]] [Multiply <m>] [Add <a>]");
   uint64_t id;
-  if ((rc = get_uint(e, ci, 0, 0, UINT32_MAX, &id))) return rc;
+  if ((rc = get_uint(e, ci, 0, lo, hi, &id))) return rc;
   for (size_t i = 0; i < m->n; i++)
     if (m->ch[i].id == id) return alec_pc_fail(e, ci->key, "channel %" PRIu64 " is defined twice", id);
   if (m->n >= ALEC_PC_MAX_CHANNELS) return alec_pc_fail(e, ci->key, "more than %d channels", ALEC_PC_MAX_CHANNELS);
@@ -176,214 +196,6 @@ static int parse_channel(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_chanm
   return 0;
 }
 
-/* Options common to <Profile> and <Emitter>; 1 if ci was not one of them. */
-static int parse_stream_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_stream *s) {
-  int rc;
-  uint64_t u;
-  if (strcasecmp(ci->key, "Format") == 0) {
-    char buf[32];
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
-    if (alec_format_parse(buf, &s->format) < 0)
-      return alec_pc_fail(e, ci->key, "unknown format \"%s\" (single, single-xxh32, multi, fixed)", buf);
-    return 0;
-  }
-  if (strcasecmp(ci->key, "Channels") == 0) {
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_uint(e, ci, 0, 1, ALEC_FIXED_MAX_CHANNELS, &u))) return rc;
-    s->channels = (unsigned)u;
-    return 0;
-  }
-  if (strcasecmp(ci->key, "Scale") == 0) {
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_uint(e, ci, 0, 1, UINT32_MAX, &u))) return rc;
-    s->scale = (uint32_t)u;
-    return 0;
-  }
-  if (strcasecmp(ci->key, "Group") == 0) {
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_name(e, ci, 0, s->group, sizeof s->group, 1))) return rc;
-    s->has_group = 1;
-    return 0;
-  }
-  if (strcasecmp(ci->key, "Channel") == 0) return parse_channel(e, ci, &s->map);
-  return 1;
-}
-
-/* LoRaWAN options of a <Profile>: Fallback, TLV, LossRecovery; 1 if ci
- * was not one of them. */
-static int parse_lorawan_option(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_profile *p) {
-  int rc;
-  char buf[32];
-  unsigned bit = strcasecmp(ci->key, "Fallback") == 0 ? 1u : strcasecmp(ci->key, "LossRecovery") == 0 ? 2u : 0u;
-  if (bit) {
-    if (p->seen_lorawan & bit) return alec_pc_fail(e, ci->key, "given twice");
-    p->seen_lorawan |= bit;
-  }
-  if (strcasecmp(ci->key, "Fallback") == 0) {
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
-    if (strcasecmp(buf, "milesight-tlv") == 0) p->fallback = ALEC_PC_FALLBACK_MILESIGHT_TLV;
-    else if (strcasecmp(buf, "none") == 0) p->fallback = ALEC_PC_FALLBACK_NONE;
-    else return alec_pc_fail(e, ci->key, "expects \"milesight-tlv\" or \"none\", got \"%s\"", buf);
-    return 0;
-  }
-  if (strcasecmp(ci->key, "LossRecovery") == 0) {
-    if ((rc = nvalues(e, ci, 1, 1)) || (rc = get_string(e, ci, 0, buf, sizeof buf))) return rc;
-    if (strcasecmp(buf, "hold") == 0) p->loss_recovery = ALEC_PC_LOSS_HOLD;
-    else if (strcasecmp(buf, "estimate") == 0) p->loss_recovery = ALEC_PC_LOSS_ESTIMATE;
-    else return alec_pc_fail(e, ci->key, "expects \"hold\" or \"estimate\", got \"%s\"", buf);
-    return 0;
-  }
-  if (strcasecmp(ci->key, "TLV") == 0) {
-    uint64_t ch;
-    if ((rc = nvalues(e, ci, 2, 2))) return rc;
-    if (p->n_tlv >= ALEC_PC_MAX_TLV) return alec_pc_fail(e, ci->key, "at most %d TLV lines", ALEC_PC_MAX_TLV);
-    alec_pc_tlv *t = &p->tlv[p->n_tlv];
-    const oconfig_value_t *v = &ci->values[0];
-    if (v->type == OCONFIG_TYPE_NUMBER) {
-      char num[32];
-      snprintf(num, sizeof num, "%.0f", v->value.number);
-      if (v->value.number != floor(v->value.number) || alec_tlv_item_lookup(num, &t->id, &t->type) != 0)
-        return alec_pc_fail(e, ci->key, "%g is not a known TLV channel id", v->value.number);
-    } else if (v->type != OCONFIG_TYPE_STRING || alec_tlv_item_lookup(v->value.string, &t->id, &t->type) != 0) {
-      return alec_pc_fail(e, ci->key, "argument 1 must name a TLV item (battery, temperature, humidity, co2, "
-                                      "co2_am103l, pressure) or its id");
-    }
-    if ((rc = get_uint(e, ci, 1, 0, ALEC_FIXED_MAX_CHANNELS - 1, &ch))) return rc;
-    t->channel = (uint8_t)ch;
-    p->n_tlv++;
-    return 0;
-  }
-  return 1;
-}
-
-static void block_where(char *out, size_t cap, const char *block, const oconfig_item_t *ci) {
-  if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
-    snprintf(out, cap, " in <%s \"%s\">", block, ci->values[0].value.string);
-  else if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
-    snprintf(out, cap, " in <%s %.17g>", block, ci->values[0].value.number);
-  else
-    snprintf(out, cap, " in <%s>", block);
-}
-
-static int parse_profile(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
-  char where[ALEC_PC_NAME_LEN + 32];
-  block_where(where, sizeof where, "Profile", ci);
-  alec_pc_err e = {top->buf, top->len, where};
-  int rc = nvalues(top, ci, 1, 1);
-  if (rc) return rc;
-  alec_pc_profile p;
-  memset(&p, 0, sizeof(p));
-  if ((rc = get_name(top, ci, 0, p.name, sizeof p.name, 0))) return rc;
-  for (size_t i = 0; i < cfg->n_profiles; i++)
-    if (strcmp(cfg->profiles[i].name, p.name) == 0) return alec_pc_fail(top, ci->key, "profile \"%s\" is defined twice", p.name);
-  for (int i = 0; i < ci->children_num && rc == 0; i++) {
-    rc = parse_stream_option(&e, &ci->children[i], &p.s);
-    if (rc == 1) rc = parse_lorawan_option(&e, &ci->children[i], &p);
-    if (rc == 1) rc = alec_pc_fail(&e, ci->children[i].key, "unknown option");
-  }
-  if (rc == 0) {
-    alec_pc_profile *n = realloc(cfg->profiles, (cfg->n_profiles + 1) * sizeof(*n));
-    if (n == NULL) rc = ALEC_ENOMEM;
-    else {
-      cfg->profiles = n;
-      cfg->profiles[cfg->n_profiles++] = p;
-      return 0;
-    }
-  }
-  alec_pc_map_free(&p.s.map);
-  return rc;
-}
-
-/* IPv4-mapped IPv6 senders (dual-stack sockets) compare as IPv4. */
-static int parse_source(alec_pc_err *e, const oconfig_item_t *ci, alec_pc_emitter *em) {
-  int rc = nvalues(e, ci, 1, 2);
-  if (rc) return rc;
-  char node[256], service[32] = "";
-  if ((rc = get_string(e, ci, 0, node, sizeof node))) return rc;
-  if (ci->values_num == 2) {
-    uint64_t port;
-    if ((rc = get_uint(e, ci, 1, 1, 65535, &port))) return rc;
-    snprintf(service, sizeof service, "%" PRIu64, port);
-  }
-  struct addrinfo hints, *res = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  /* Numeric only: a name could resolve to several addresses, or to another
-   * one later, and the match is done on every datagram. */
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  int gai = getaddrinfo(node, service[0] ? service : "0", &hints, &res);
-  if (gai != 0 || res == NULL)
-    return alec_pc_fail(e, ci->key, "\"%s\" is not a numeric IPv4 or IPv6 address", node);
-  alec_pc_normalize_addr(res->ai_addr, res->ai_addrlen, &em->source, &em->source_len);
-  freeaddrinfo(res);
-  em->has_source = 1;
-  em->source_any_port = service[0] == '\0';
-  return 0;
-}
-
-static int parse_emitter(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
-  char where[ALEC_PC_NAME_LEN + 32];
-  block_where(where, sizeof where, "Emitter", ci);
-  alec_pc_err e = {top->buf, top->len, where};
-  int rc = nvalues(top, ci, 1, 1);
-  if (rc) return rc;
-  alec_pc_emitter em;
-  memset(&em, 0, sizeof(em));
-  const oconfig_value_t *v = &ci->values[0];
-  if (v->type == OCONFIG_TYPE_NUMBER) {
-    /* oconfig hands unquoted ids over as doubles: above 2^53 they are no
-     * longer exact, so such ids must be quoted. */
-    double d = v->value.number;
-    if (!(d >= 0 && d <= 9007199254740992.0) || d != floor(d))
-      return alec_pc_fail(top, ci->key, "id %.17g is not an integer in 0..2^53 (quote larger ids: <Emitter \"0x...\">)", d);
-    em.id = (uint64_t)d;
-  } else if (v->type != OCONFIG_TYPE_STRING) {
-    return alec_pc_fail(top, ci->key, "id must be a 64-bit integer, decimal or 0x-hex");
-  } else if (alec_pc_parse_id(v->value.string, &em.id) < 0) {
-    return alec_pc_fail(top, ci->key, "id \"%s\" is not a 64-bit integer, decimal or 0x-hex", v->value.string);
-  }
-  for (size_t i = 0; i < cfg->n_emitters; i++)
-    if (cfg->emitters[i].id == em.id) return alec_pc_fail(top, ci->key, "emitter %" PRIu64 " is defined twice", em.id);
-  for (int i = 0; i < ci->children_num && rc == 0; i++) {
-    const oconfig_item_t *c = &ci->children[i];
-    rc = parse_stream_option(&e, c, &em.own);
-    if (rc != 1) continue;
-    if (strcasecmp(c->key, "Profile") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1))) rc = get_name(&e, c, 0, em.profile, sizeof em.profile, 0);
-    } else if (strcasecmp(c->key, "Host") == 0) {
-      if (!(rc = nvalues(&e, c, 1, 1))) rc = get_name(&e, c, 0, em.host, sizeof em.host, 0);
-    } else if (strcasecmp(c->key, "SecurityLevel") == 0) {
-      rc = parse_security(&e, c, &em.security);
-    } else if (strcasecmp(c->key, "Source") == 0) {
-      rc = parse_source(&e, c, &em);
-    } else {
-      rc = alec_pc_fail(&e, c->key, "unknown option");
-    }
-  }
-  if (rc == 0) {
-    alec_pc_emitter *n = realloc(cfg->emitters, (cfg->n_emitters + 1) * sizeof(*n));
-    if (n == NULL) rc = ALEC_ENOMEM;
-    else {
-      cfg->emitters = n;
-      cfg->emitters[cfg->n_emitters++] = em;
-      return 0;
-    }
-  }
-  alec_pc_map_free(&em.own.map);
-  return rc;
-}
-
-/* One row of an option table (the X-macros of config.h and amqpconf.h):
- * kind says how to read the value, lo..hi its range (for STRING the
- * length), off/size where it goes in the block's struct. */
-typedef struct pc_opt {
-  const char *name;
-  int kind;
-  size_t off, size;
-  double lo, hi;
-  int repeat;
-} pc_opt;
-
-#define PC_ROW(T, n, k, f, lo, hi, rep) {#n, k, offsetof(T, f), sizeof(((T *)0)->f), lo, hi, rep},
-#define PC_NROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 static int store_uint(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, char *field, uint64_t u) {
   if (o->size == sizeof(uint32_t)) {
@@ -395,6 +207,22 @@ static int store_uint(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, 
     return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
   }
   return 0;
+}
+
+/* A keyword of a fixed list into an int field. */
+static int store_keyword(alec_pc_err *e, const oconfig_item_t *c, const pc_opt *o, char *field, const char *const *words,
+                         const int *values, const char *expects) {
+  char buf[32];
+  int rc;
+  if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf)))
+    return alec_pc_fail(e, c->key, "expects %s", expects);
+  for (size_t i = 0; words[i]; i++)
+    if (strcasecmp(buf, words[i]) == 0) {
+      if (o->size != sizeof(int)) return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
+      memcpy(field, &values[i], sizeof(int));
+      return 0;
+    }
+  return alec_pc_fail(e, c->key, "expects %s, got \"%s\"", expects, buf);
 }
 
 /* Finds c in the table, refuses a single-valued row given twice (bit k of
@@ -448,8 +276,174 @@ static int table_option(alec_pc_err *e, const pc_opt *t, size_t n, void *base, u
     memcpy(field, &sec, sizeof sec);
     return 0;
   }
+  case ALEC_PC_K_NAME:
+    if (o->hi >= (double)o->size) return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
+    if ((rc = nvalues(e, c, 1, 1))) return rc;
+    return get_name_len(e, c, 0, field, (size_t)o->lo, (size_t)o->hi);
+  case ALEC_PC_K_FORMAT: {
+    char buf[32];
+    alec_format f;
+    if ((rc = nvalues(e, c, 1, 1)) || (rc = get_string(e, c, 0, buf, sizeof buf))) return rc;
+    if (alec_format_parse(buf, &f) < 0)
+      return alec_pc_fail(e, c->key, "unknown format \"%s\" (single, single-xxh32, multi, fixed)", buf);
+    if (o->size != sizeof f) return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
+    memcpy(field, &f, sizeof f);
+    return 0;
+  }
+  case ALEC_PC_K_CHANNEL:
+    return parse_channel(e, c, (uint64_t)o->lo, (uint64_t)o->hi, (alec_pc_chanmap *)(void *)field);
+  case ALEC_PC_K_FALLBACK: {
+    static const char *const w[] = {"milesight-tlv", "none", NULL};
+    static const int v[] = {ALEC_PC_FALLBACK_MILESIGHT_TLV, ALEC_PC_FALLBACK_NONE};
+    return store_keyword(e, c, o, field, w, v, "\"milesight-tlv\" or \"none\"");
+  }
+  case ALEC_PC_K_LOSS: {
+    static const char *const w[] = {"hold", "estimate", NULL};
+    static const int v[] = {ALEC_PC_LOSS_HOLD, ALEC_PC_LOSS_ESTIMATE};
+    return store_keyword(e, c, o, field, w, v, "\"hold\" or \"estimate\"");
+  }
   }
   return 1;
+}
+
+static void block_where(char *out, size_t cap, const char *block, const oconfig_item_t *ci) {
+  if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
+    snprintf(out, cap, " in <%s \"%s\">", block, ci->values[0].value.string);
+  else if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
+    snprintf(out, cap, " in <%s %.17g>", block, ci->values[0].value.number);
+  else
+    snprintf(out, cap, " in <%s>", block);
+}
+
+/* IPv4-mapped IPv6 senders (dual-stack sockets) compare as IPv4. */
+static int parse_source(alec_pc_err *e, const oconfig_item_t *ci, const pc_opt *o, alec_pc_emitter *em) {
+  int rc = nvalues(e, ci, 1, 2);
+  if (rc) return rc;
+  char node[256], service[32] = "";
+  if ((rc = get_string(e, ci, 0, node, sizeof node))) return rc;
+  if (ci->values_num == 2) {
+    uint64_t port;
+    if ((rc = get_uint(e, ci, 1, (uint64_t)o->lo, (uint64_t)o->hi, &port))) return rc;
+    snprintf(service, sizeof service, "%" PRIu64, port);
+  }
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  /* Numeric only: a name could resolve to several addresses, or to another
+   * one later, and the match is done on every datagram. */
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  int gai = getaddrinfo(node, service[0] ? service : "0", &hints, &res);
+  if (gai != 0 || res == NULL)
+    return alec_pc_fail(e, ci->key, "\"%s\" is not a numeric IPv4 or IPv6 address", node);
+  alec_pc_normalize_addr(res->ai_addr, res->ai_addrlen, &em->source, &em->source_len);
+  freeaddrinfo(res);
+  em->has_source = 1;
+  em->source_any_port = service[0] == '\0';
+  return 0;
+}
+
+/* TLV <item> <channel>: o->lo..hi is the channel. */
+static int parse_tlv(alec_pc_err *e, const oconfig_item_t *ci, const pc_opt *o, alec_pc_profile *p) {
+  int rc;
+  uint64_t ch;
+  if ((rc = nvalues(e, ci, 2, 2))) return rc;
+  if (p->n_tlv >= ALEC_PC_MAX_TLV) return alec_pc_fail(e, ci->key, "at most %d TLV lines", ALEC_PC_MAX_TLV);
+  alec_pc_tlv *t = &p->tlv[p->n_tlv];
+  const oconfig_value_t *v = &ci->values[0];
+  if (v->type == OCONFIG_TYPE_NUMBER) {
+    char num[32];
+    snprintf(num, sizeof num, "%.0f", v->value.number);
+    if (v->value.number != floor(v->value.number) || alec_tlv_item_lookup(num, &t->id, &t->type) != 0)
+      return alec_pc_fail(e, ci->key, "%g is not a known TLV channel id", v->value.number);
+  } else if (v->type != OCONFIG_TYPE_STRING || alec_tlv_item_lookup(v->value.string, &t->id, &t->type) != 0) {
+    return alec_pc_fail(e, ci->key, "argument 1 must name a TLV item (battery, temperature, humidity, co2, "
+                                    "co2_am103l, pressure) or its id");
+  }
+  if ((rc = get_uint(e, ci, 1, (uint64_t)o->lo, (uint64_t)o->hi, &ch))) return rc;
+  t->channel = (uint8_t)ch;
+  p->n_tlv++;
+  return 0;
+}
+
+/* <Profile "name">: every option is a row of ALEC_PC_PROFILE_OPTIONS
+ * (config.h); TLV has its own syntax. */
+static int parse_profile(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
+  char where[ALEC_PC_NAME_LEN + 32];
+  block_where(where, sizeof where, "Profile", ci);
+  alec_pc_err e = {top->buf, top->len, where};
+  int rc = nvalues(top, ci, 1, 1);
+  if (rc) return rc;
+  alec_pc_profile p;
+  memset(&p, 0, sizeof(p));
+  if ((rc = get_name(top, ci, 0, p.name, sizeof p.name, 0))) return rc;
+  for (size_t i = 0; i < cfg->n_profiles; i++)
+    if (strcmp(cfg->profiles[i].name, p.name) == 0) return alec_pc_fail(top, ci->key, "profile \"%s\" is defined twice", p.name);
+  for (int i = 0; i < ci->children_num && rc == 0; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    const pc_opt *row;
+    rc = table_option(&e, alec_pc_profile_opts, alec_pc_n_profile_opts, &p, &p.seen, c, &row);
+    if (rc == 0 && row->off == offsetof(alec_pc_profile, s.group)) p.s.has_group = 1;
+    if (rc == 1 && row && row->kind == ALEC_PC_K_TLV) rc = parse_tlv(&e, c, row, &p);
+    else if (rc == 1) rc = alec_pc_fail(&e, c->key, "unknown option");
+  }
+  if (rc == 0) {
+    alec_pc_profile *n = realloc(cfg->profiles, (cfg->n_profiles + 1) * sizeof(*n));
+    if (n == NULL) rc = ALEC_ENOMEM;
+    else {
+      cfg->profiles = n;
+      cfg->profiles[cfg->n_profiles++] = p;
+      return 0;
+    }
+  }
+  alec_pc_map_free(&p.s.map);
+  return rc;
+}
+
+static int parse_emitter(alec_pc_err *top, alec_plugin_config *cfg, const oconfig_item_t *ci) {
+  char where[ALEC_PC_NAME_LEN + 32];
+  block_where(where, sizeof where, "Emitter", ci);
+  alec_pc_err e = {top->buf, top->len, where};
+  int rc = nvalues(top, ci, 1, 1);
+  if (rc) return rc;
+  alec_pc_emitter em;
+  memset(&em, 0, sizeof(em));
+  const oconfig_value_t *v = &ci->values[0];
+  if (v->type == OCONFIG_TYPE_NUMBER) {
+    /* oconfig hands unquoted ids over as doubles: above 2^53 they are no
+     * longer exact, so such ids must be quoted. */
+    double d = v->value.number;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != floor(d))
+      return alec_pc_fail(top, ci->key, "id %.17g is not an integer in 0..2^53 (quote larger ids: <Emitter \"0x...\">)", d);
+    em.id = (uint64_t)d;
+  } else if (v->type != OCONFIG_TYPE_STRING) {
+    return alec_pc_fail(top, ci->key, "id must be a 64-bit integer, decimal or 0x-hex");
+  } else if (alec_pc_parse_id(v->value.string, &em.id) < 0) {
+    return alec_pc_fail(top, ci->key, "id \"%s\" is not a 64-bit integer, decimal or 0x-hex", v->value.string);
+  }
+  for (size_t i = 0; i < cfg->n_emitters; i++)
+    if (cfg->emitters[i].id == em.id) return alec_pc_fail(top, ci->key, "emitter %" PRIu64 " is defined twice", em.id);
+  /* Every option is a row of ALEC_PC_EMITTER_OPTIONS (config.h); Source
+   * has its own syntax. */
+  for (int i = 0; i < ci->children_num && rc == 0; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    const pc_opt *row;
+    rc = table_option(&e, alec_pc_emitter_opts, alec_pc_n_emitter_opts, &em, &em.seen, c, &row);
+    if (rc == 0 && row->off == offsetof(alec_pc_emitter, own.group)) em.own.has_group = 1;
+    if (rc == 1 && row && row->kind == ALEC_PC_K_SOURCE) rc = parse_source(&e, c, row, &em);
+    else if (rc == 1) rc = alec_pc_fail(&e, c->key, "unknown option");
+  }
+  if (rc == 0) {
+    alec_pc_emitter *n = realloc(cfg->emitters, (cfg->n_emitters + 1) * sizeof(*n));
+    if (n == NULL) rc = ALEC_ENOMEM;
+    else {
+      cfg->emitters = n;
+      cfg->emitters[cfg->n_emitters++] = em;
+      return 0;
+    }
+  }
+  alec_pc_map_free(&em.own.map);
+  return rc;
 }
 
 static const pc_opt fleet_opts[] = {

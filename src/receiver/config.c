@@ -65,6 +65,51 @@ void alec_pc_free(alec_plugin_config *cfg) {
   alec_pc_init(cfg);
 }
 
+/* ---- option tables ------------------------------------------------------ */
+
+const alec_pc_opt alec_pc_profile_opts[] = {
+#define PROFILE_ROW(...) ALEC_PC_ROW(alec_pc_profile, __VA_ARGS__)
+    ALEC_PC_PROFILE_OPTIONS(PROFILE_ROW)
+#undef PROFILE_ROW
+};
+const size_t alec_pc_n_profile_opts = sizeof alec_pc_profile_opts / sizeof alec_pc_profile_opts[0];
+_Static_assert(sizeof alec_pc_profile_opts / sizeof alec_pc_profile_opts[0] <= 64, "alec_pc_profile.seen is a 64-bit mask");
+
+const alec_pc_opt alec_pc_emitter_opts[] = {
+#define EMITTER_ROW(...) ALEC_PC_ROW(alec_pc_emitter, __VA_ARGS__)
+    ALEC_PC_EMITTER_OPTIONS(EMITTER_ROW)
+#undef EMITTER_ROW
+};
+const size_t alec_pc_n_emitter_opts = sizeof alec_pc_emitter_opts / sizeof alec_pc_emitter_opts[0];
+_Static_assert(sizeof alec_pc_emitter_opts / sizeof alec_pc_emitter_opts[0] <= 64, "alec_pc_emitter.seen is a 64-bit mask");
+
+const alec_pc_opt *alec_pc_opt_find(const alec_pc_opt *t, size_t n, const char *name) {
+  for (size_t k = 0; k < n; k++)
+    if (strcasecmp(t[k].name, name) == 0) return &t[k];
+  return NULL;
+}
+
+int alec_pc_name_check(const char *s, size_t lo, size_t hi) {
+  size_t n = strlen(s);
+  if (n < lo || (n == 0 && lo > 0)) return ALEC_PC_NAME_EMPTY; /* lo is 0 or 1 in every table */
+  if (n > hi) return ALEC_PC_NAME_LONG;
+  for (const char *p = s; *p; p++) {
+    if (*p == '/') return ALEC_PC_NAME_SLASH;
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) return ALEC_PC_NAME_CONTROL;
+  }
+  return ALEC_PC_NAME_OK;
+}
+
+const char *alec_pc_name_why(int code) {
+  switch (code) {
+  case ALEC_PC_NAME_EMPTY: return "must not be empty";
+  case ALEC_PC_NAME_LONG: return "is too long";
+  case ALEC_PC_NAME_SLASH: return "must not contain '/'";
+  case ALEC_PC_NAME_CONTROL: return "must not contain control characters";
+  }
+  return "is fine";
+}
+
 /* ---- value helpers ---------------------------------------------------- */
 int alec_pc_parse_id(const char *s, uint64_t *out) {
   if (s == NULL || *s == '\0') return ALEC_EINVAL;
@@ -173,6 +218,28 @@ static int merge_maps(const alec_pc_chanmap *base, const alec_pc_chanmap *own, a
   for (size_t i = 0; i < base->n; i++)
     if (alec_pc_channel_find(own, base->ch[i].id) == NULL) out->ch[out->n++] = base->ch[i];
   qsort(out->ch, out->n, sizeof(*out->ch), cmp_channel);
+  return 0;
+}
+
+int alec_pc_emitter_resolve(alec_pc_emitter *em, const alec_pc_profile *prof) {
+  const alec_pc_stream *p = prof ? &prof->s : NULL;
+  em->prof = prof;
+  em->format = em->own.format ? em->own.format : p ? p->format : 0;
+  em->channels = em->own.channels ? em->own.channels : p ? p->channels : 0;
+  em->scale = em->own.scale ? em->own.scale : p ? p->scale : 0;
+  if (em->own.has_group) strcpy(em->group, em->own.group);
+  else if (p && p->has_group) strcpy(em->group, p->group);
+  else em->group[0] = '\0';
+  if (em->host[0] == '\0') alec_pc_default_host(em->id, em->host, sizeof em->host);
+  alec_pc_map_free(&em->merged);
+  /* The profile's map is not modified through em->map. */
+  if (p == NULL || p->map.n == 0) em->map = &em->own.map;
+  else if (em->own.map.n == 0) em->map = (alec_pc_chanmap *)&p->map;
+  else {
+    int rc = merge_maps(&p->map, &em->own.map, &em->merged);
+    if (rc) return rc;
+    em->map = &em->merged;
+  }
   return 0;
 }
 
@@ -377,20 +444,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
         }
       if (p == NULL) return alec_pc_fail(&e, "Profile", "no <Profile \"%s\"> is defined", em->profile);
     }
-    em->format = em->own.format ? em->own.format : p ? p->format : 0;
-    em->channels = em->own.channels ? em->own.channels : p ? p->channels : 0;
-    em->scale = em->own.scale ? em->own.scale : p ? p->scale : 0;
-    if (em->own.has_group) strcpy(em->group, em->own.group);
-    else if (p && p->has_group) strcpy(em->group, p->group);
-    else em->group[0] = '\0';
-    if (em->host[0] == '\0') alec_pc_default_host(em->id, em->host, sizeof em->host);
-    alec_pc_map_free(&em->merged);
-    if (p == NULL || p->map.n == 0) em->map = &em->own.map;
-    else if (em->own.map.n == 0) em->map = &p->map;
-    else {
-      if ((rc = merge_maps(&p->map, &em->own.map, &em->merged))) return rc;
-      em->map = &em->merged;
-    }
+    if ((rc = alec_pc_emitter_resolve(em, em->prof))) return rc;
     alec_pc_stream eff = em->own;
     eff.format = em->format;
     eff.channels = em->channels;

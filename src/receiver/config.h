@@ -10,6 +10,7 @@
  * types.db through a callback. Internal: the alec_pc_ prefix marks it,
  * nothing here is part of libalec. */
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -70,6 +71,41 @@ typedef struct alec_pc_tlv {
   uint8_t channel;  /* ALEC channel index */
 } alec_pc_tlv;
 
+/* <Profile> and <Emitter> options are ONE table each, X(Name, kind, field,
+ * lo, hi, repeatable) in the shape of ALEC_PC_MQTT_OPTIONS: the parser
+ * (alec_conf.c), the EmitterFile (emfile.c: its Host, Group and Profile
+ * fields are these rows) and the man page follow them; finalize checks only
+ * what involves several options. The shared rows name the stream member m
+ * ("s" in a profile, "own" in an emitter). Ranges: Channels is the fixed
+ * format's limit, Channel the id of any format (finalize narrows it to the
+ * format), TLV the ALEC channel, Source the port. */
+#define ALEC_PC_STREAM_OPTIONS(X, m)                                        \
+  X(Format, ALEC_PC_K_FORMAT, m.format, 0, 0, 0)                            \
+  X(Channels, ALEC_PC_K_INT, m.channels, 1, ALEC_FIXED_MAX_CHANNELS, 0)     \
+  X(Scale, ALEC_PC_K_INT, m.scale, 1, UINT32_MAX, 0)                        \
+  X(Group, ALEC_PC_K_NAME, m.group, 0, ALEC_PC_GROUP_LEN - 1, 0)            \
+  X(Channel, ALEC_PC_K_CHANNEL, m.map, 0, UINT32_MAX, 1)
+
+/* The keywords after the names of a Channel line, rows into
+ * alec_pc_channel: finite numbers; Multiply 0 is refused besides (every
+ * value would be the same). */
+#define ALEC_PC_CHANNEL_KEYWORDS(X)                                         \
+  X(Multiply, ALEC_PC_K_DOUBLE, multiply, -DBL_MAX, DBL_MAX, 0)             \
+  X(Add, ALEC_PC_K_DOUBLE, add, -DBL_MAX, DBL_MAX, 0)
+
+#define ALEC_PC_PROFILE_OPTIONS(X)                                          \
+  ALEC_PC_STREAM_OPTIONS(X, s)                                              \
+  X(Fallback, ALEC_PC_K_FALLBACK, fallback, 0, 0, 0)                        \
+  X(TLV, ALEC_PC_K_TLV, tlv, 0, ALEC_FIXED_MAX_CHANNELS - 1, 1)             \
+  X(LossRecovery, ALEC_PC_K_LOSS, loss_recovery, 0, 0, 0)
+
+#define ALEC_PC_EMITTER_OPTIONS(X)                                          \
+  ALEC_PC_STREAM_OPTIONS(X, own)                                            \
+  X(Profile, ALEC_PC_K_NAME, profile, 1, ALEC_PC_NAME_LEN - 1, 0)           \
+  X(Host, ALEC_PC_K_NAME, host, 1, ALEC_PC_NAME_LEN - 1, 0)                 \
+  X(SecurityLevel, ALEC_PC_K_SECURITY, security, 0, 0, 0)                   \
+  X(Source, ALEC_PC_K_SOURCE, source, 1, 65535, 0)
+
 typedef struct alec_pc_profile {
   char name[ALEC_PC_NAME_LEN];
   alec_pc_stream s;
@@ -77,7 +113,7 @@ typedef struct alec_pc_profile {
   int loss_recovery; /* ALEC_PC_LOSS_* */
   alec_pc_tlv tlv[ALEC_PC_MAX_TLV];
   size_t n_tlv;
-  unsigned seen_lorawan; /* Fallback, LossRecovery already given (alec_conf.c) */
+  uint64_t seen; /* parser: options given, one bit per ALEC_PC_PROFILE_OPTIONS row */
 } alec_pc_profile;
 
 /* SecurityLevel (docs/SECURITY.md): unset inherits (Emitter: the
@@ -104,7 +140,14 @@ typedef struct alec_pc_emitter {
   alec_pc_chanmap *map; /* own, the profile's or merged */
   alec_pc_chanmap merged; /* owned when own and profile channels mix */
   const alec_pc_profile *prof; /* its Profile, NULL: none (finalize) */
+  uint64_t seen; /* parser: options given, one bit per ALEC_PC_EMITTER_OPTIONS row */
 } alec_pc_emitter;
+
+/* Own options over the profile's (prof may be NULL), as finalize resolves
+ * an <Emitter> and the EmitterFile a line: format, channels, scale, group,
+ * the default host and the channel map (the profile's, the own, or both
+ * merged into em->merged). 0 or ALEC_ENOMEM. */
+int alec_pc_emitter_resolve(alec_pc_emitter *em, const alec_pc_profile *prof);
 
 /* <Fleet> options: X(Name, kind, field, lo, hi, repeatable), the shape of
  * ALEC_PC_MQTT_OPTIONS. Ranges are the fleet module's (alec_fleet_config_check)
@@ -213,8 +256,43 @@ enum {
   ALEC_PC_K_SECURITY,
   ALEC_PC_K_DOUBLE_GT, /* DOUBLE with lo excluded */
   ALEC_PC_K_BOOL_NOT,  /* BOOL stored negated */
-  ALEC_PC_K_SPECIAL    /* own syntax, parsed by the block's code; lo, hi unused */
+  ALEC_PC_K_SPECIAL,   /* own syntax, parsed by the block's code; lo, hi unused */
+  ALEC_PC_K_NAME,      /* a part of collectd identifiers: lo..hi characters (alec_pc_name_check) */
+  ALEC_PC_K_FORMAT,    /* "single" | "single-xxh32" | "multi" | "fixed" (alec_format) */
+  ALEC_PC_K_CHANNEL,   /* <id> ["type" ["type_instance"]] [Multiply M] [Add A]; lo..hi: the id */
+  ALEC_PC_K_FALLBACK,  /* "milesight-tlv" | "none" */
+  ALEC_PC_K_LOSS,      /* "hold" | "estimate" */
+  ALEC_PC_K_TLV,       /* <item> <channel>; lo..hi: the channel */
+  ALEC_PC_K_SOURCE     /* "address" [port]; lo..hi: the port */
 };
+
+/* One row of an option table, as the parser and the EmitterFile read it:
+ * kind says how to read the value, lo..hi its range (STRING and NAME: the
+ * length), off/size where it goes in the block's struct. */
+typedef struct alec_pc_opt {
+  const char *name;
+  int kind;
+  size_t off, size;
+  double lo, hi;
+  int repeat;
+} alec_pc_opt;
+
+#define ALEC_PC_ROW(T, n, k, f, lo, hi, rep) {#n, k, offsetof(T, f), sizeof(((T *)0)->f), lo, hi, rep},
+
+extern const alec_pc_opt alec_pc_profile_opts[];
+extern const size_t alec_pc_n_profile_opts;
+extern const alec_pc_opt alec_pc_emitter_opts[];
+extern const size_t alec_pc_n_emitter_opts;
+/* The row called name (case-insensitive), or NULL. */
+const alec_pc_opt *alec_pc_opt_find(const alec_pc_opt *t, size_t n, const char *name);
+
+/* The rules of a name that ends up in collectd identifiers and logs (Host,
+ * Group, Profile, types): lo..hi characters, no '/' (it separates the
+ * identifier's parts), no control character. */
+enum { ALEC_PC_NAME_OK = 0, ALEC_PC_NAME_EMPTY, ALEC_PC_NAME_LONG, ALEC_PC_NAME_SLASH, ALEC_PC_NAME_CONTROL };
+int alec_pc_name_check(const char *s, size_t lo, size_t hi);
+/* "must not be empty", ... for a code of alec_pc_name_check. */
+const char *alec_pc_name_why(int code);
 
 /* X(Name, kind, field, lo, hi, repeatable): lo..hi is the range of INT and
  * DOUBLE, the length of STRING (lo: shortest). */

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,20 +87,6 @@ static int next_field(const char **pp, const char *end, char *out, size_t cap, i
   return 1;
 }
 
-/* The checks get_name() of the configuration parser applies to Host,
- * Group and Profile: a length below the field and no '/', plus no control
- * character (a name ends up in collectd identifiers and logs). */
-static const char *bad_name(const char *s, size_t cap, int allow_empty) {
-  size_t n = strlen(s);
-  if (n == 0 && !allow_empty) return "must not be empty";
-  if (n >= cap) return "is too long";
-  for (const char *p = s; *p; p++) {
-    if (*p == '/') return "must not contain '/'";
-    if ((unsigned char)*p < 0x20 || *p == 0x7f) return "must not contain control characters";
-  }
-  return NULL;
-}
-
 typedef struct {
   uint64_t id;
   unsigned long line;
@@ -137,37 +124,34 @@ static int parse_line(const alec_plugin_config *cfg, const char *p, const char *
     return fail(err, errlen, ALEC_EINVAL, "line %lu: id \"%s\" is not a 64-bit integer, decimal or 0x-hex", lineno,
                 f[0]);
   em->security = ALEC_PC_SEC_UNSET;
-  if (nf > 1 && !dash[1]) {
-    if ((why = bad_name(f[1], sizeof em->host, 0)))
-      return fail(err, errlen, ALEC_EINVAL, "line %lu: host \"%.64s\" %s", lineno, f[1], why);
-    strcpy(em->host, f[1]);
-  } else {
-    alec_pc_default_host(em->id, em->host, sizeof em->host);
+  /* Fields 1..3 are the <Emitter> rows Host, Group and Profile: the same
+   * rules and destination as in a block. */
+  static const char *const rows[4] = {NULL, "Host", "Group", "Profile"};
+  static const char *const labels[4] = {NULL, "host", "group", "profile"};
+  for (int k = 1; k < nf && k < 4; k++) {
+    if (dash[k]) continue;
+    const alec_pc_opt *o = alec_pc_opt_find(alec_pc_emitter_opts, alec_pc_n_emitter_opts, rows[k]);
+    int bad = o == NULL || o->kind != ALEC_PC_K_NAME || o->hi >= (double)o->size
+                  ? ALEC_PC_NAME_LONG
+                  : alec_pc_name_check(f[k], (size_t)o->lo, (size_t)o->hi);
+    if (bad == ALEC_PC_NAME_LONG)
+      return fail(err, errlen, ALEC_EINVAL, "line %lu: %s \"%.64s\" is longer than %.0f characters", lineno, labels[k],
+                  f[k], o ? o->hi : 0.0);
+    if (bad)
+      return fail(err, errlen, ALEC_EINVAL, "line %lu: %s \"%.64s\" %s", lineno, labels[k], f[k], alec_pc_name_why(bad));
+    memcpy((char *)em + o->off, f[k], strlen(f[k]) + 1);
+    if (o->off == offsetof(alec_pc_emitter, own.group)) em->own.has_group = 1;
   }
-  if (nf > 2 && !dash[2]) {
-    if ((why = bad_name(f[2], sizeof em->own.group, 1)))
-      return fail(err, errlen, ALEC_EINVAL, "line %lu: group \"%.64s\" %s (at most %zu characters)", lineno, f[2], why,
-                  sizeof em->own.group - 1);
-    strcpy(em->own.group, f[2]);
-    em->own.has_group = 1;
-  }
-  if (nf > 3 && !dash[3]) {
-    if ((why = bad_name(f[3], sizeof em->profile, 0)))
-      return fail(err, errlen, ALEC_EINVAL, "line %lu: profile \"%.64s\" %s", lineno, f[3], why);
-    strcpy(em->profile, f[3]);
+  const alec_pc_profile *prof = NULL;
+  if (em->profile[0]) {
     for (size_t k = 0; k < cfg->n_profiles; k++)
-      if (strcmp(cfg->profiles[k].name, em->profile) == 0) em->prof = &cfg->profiles[k];
-    if (em->prof == NULL)
+      if (strcmp(cfg->profiles[k].name, em->profile) == 0) prof = &cfg->profiles[k];
+    if (prof == NULL)
       return fail(err, errlen, ALEC_EINVAL, "line %lu: no <Profile \"%s\"> is defined", lineno, em->profile);
   }
-  /* What finalize resolves for a block with only Host, Group and Profile. */
-  const alec_pc_stream *s = em->prof ? &em->prof->s : NULL;
-  em->format = s ? s->format : 0;
-  em->channels = s ? s->channels : 0;
-  em->scale = s ? s->scale : 0;
-  if (em->own.has_group) strcpy(em->group, em->own.group);
-  else if (s && s->has_group) strcpy(em->group, s->group);
-  return 0;
+  /* What finalize resolves for a block with only these options; no own
+   * Channel lines, so nothing is merged or allocated. */
+  return alec_pc_emitter_resolve(em, prof);
 }
 
 void alec_ef_free_emitters(alec_pc_emitter *ems, size_t n) {

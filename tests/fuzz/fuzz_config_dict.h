@@ -16,7 +16,9 @@ static const char *const keys[] = {
     "SyncInterval", "MADFloor", "format", "CHANNEL", "SecurityLevel", "AuthFile", "RateLimit",
     "StateFile", "StateInterval", "ResyncRequests", "ResyncInterval", "Dashboard", "History",
     "HistoryInterval", "UnknownMaxChannels", "MaxNewIdentifiers", "MaxScoreValues",
-    "UnknownScores", "ReceiverId", "AuthFileStrictModes", "TimestampTolerance"};
+    "UnknownScores", "ReceiverId", "AuthFileStrictModes", "TimestampTolerance",
+    /* <Profile> rows of the LoRaWAN fallback, the <Emitter> file. */
+    "Fallback", "TLV", "LossRecovery", "EmitterFile"};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const strs[] = {
@@ -24,7 +26,8 @@ static const char *const strs[] = {
     "none", "127.0.0.1", "::1", "::ffff:127.0.0.1", "0.0.0.0", "25830", "0x10", "0xFFFFFFFFFFFFFFFF",
     "18446744073709551616", "42", "-1", "gauge", "temperature", "if_octets", "counter", "unknown",
     "a/b", "a-b", "", "grp", "p", "host1", "Sign", "None", "Encrypt", "keys.txt", "state.alfs",
-    "::", "localhost", "25831", "anomalous", "all", "127.1.2.3"};
+    "::", "localhost", "25831", "anomalous", "all", "127.1.2.3",
+    "milesight-tlv", "hold", "estimate", "battery", "co2", "Multiply", "Add", "a\tb"};
 #define NSTRS (sizeof strs / sizeof strs[0])
 
 static const double nums[] = {0, 1, 2, 3, 64, 65, 255, 256, 65535, 65536, 1e6, 1e12, 1e300,

@@ -141,6 +141,25 @@ it_refuse_case "bad emitter id" "Emitter" "$LISTEN
 it_refuse_case "string where a number belongs" "QueueLength" "$LISTEN
   QueueLength \"many\""
 
+# <Profile> and <Emitter> rows (issue 13 finding 16): a single-valued
+# option given twice is refused by name, ranges as in the other tables.
+it_refuse_case "Format twice in a profile" "option \`Format' in <Profile \"p\">: given twice" "$LISTEN
+  <Profile \"p\">
+    Format \"fixed\"
+    Format \"multi\"
+  </Profile>"
+
+it_refuse_case "Host twice in an emitter" "option \`Host' in <Emitter 7>: given twice" "$LISTEN
+  <Emitter 7>
+    Host \"a\"
+    Host \"b\"
+  </Emitter>"
+
+it_refuse_case "Scale out of range" "option \`Scale' in <Emitter 7>" "$LISTEN
+  <Emitter 7>
+    Scale 4294967296
+  </Emitter>"
+
 [ "$IT_FAILED" -eq 0 ] || exit 1
 it_ok "$IT_REFUSED wrong configurations refused"
 exit 0
