@@ -879,6 +879,24 @@ START_TEST(test_pattern_promotion) {
   alec_fleet_get_stats(r.f, 31, &st);
   ck_assert_uint_eq(st.patterns_promoted, 1);
   ck_assert_uint_ge(st.patterns_learned, 10);
+  /* A full fleet dictionary stops promotion without an error (found by
+   * fuzz_fleet): 7.5 now in a majority, no room for it. */
+  alec_context *wc = alec_fleet_context(r.f);
+  int full = 0;
+  for (uint64_t k = 0; k < 100000 && !full; k++) {
+    uint8_t d[8];
+    alec_wr_be64(d, UINT64_C(0x7ff8000000000000) + k);
+    uint32_t code;
+    int rc = alec_context_register_pattern(wc, d, 8, NULL, &code);
+    full = rc == ALEC_ENOSPC;
+    ck_assert(rc >= 0 || full);
+  }
+  ck_assert(full);
+  size_t n_full = alec_context_pattern_count(fc);
+  for (int t = 31; t < 60; t++)
+    for (unsigned e = 0; e < 10; e++) ck_assert_int_eq(rig_send(&r, e, (t % 2 == 0) ? 7.5 : 20.0 + 0.37 * e, t), 1);
+  ck_assert_int_eq(alec_fleet_sync_patterns(r.f, 60), 0);
+  ck_assert_uint_eq(alec_context_pattern_count(fc), n_full);
   rig_free(&r);
 }
 END_TEST

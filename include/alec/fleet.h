@@ -415,7 +415,8 @@ size_t alec_fleet_memory(const alec_fleet *fleet);
 alec_context *alec_fleet_context(alec_fleet *fleet);
 const alec_context *alec_fleet_context_const(const alec_fleet *fleet);
 /* Promotes patterns learned by more than half of the active emitters into the
- * fleet context now. Returns the number of new patterns or a negative error. */
+ * fleet context now. Returns the number of new patterns (promotion stops,
+ * without error, once the context holds its max_patterns) or a negative error. */
 int alec_fleet_sync_patterns(alec_fleet *fleet, double now);
 /* ALEC preload file (spec 4.8) of the fleet context, see alec/preload.h. */
 int alec_fleet_export_context(const alec_fleet *fleet, const char *path);

@@ -52,6 +52,9 @@ int alec_fleet_sync_patterns(alec_fleet *f, double now) {
         double v = alec_f64_from_bits(f->pscratch[i]);
         uint32_t code;
         int r = alec_context_register_pattern(f->fctx, data, 8, &v, &code);
+        /* A full dictionary is the steady state of a long-running fleet,
+         * not a failure: what was promoted stands. */
+        if (r == ALEC_ENOSPC) break;
         if (r < 0) return promoted ? promoted : r;
         promoted++;
         f->st.patterns_promoted++;
