@@ -272,6 +272,39 @@ START_TEST(payload_frames) {
 }
 END_TEST
 
+/* An emitter without configuration whose messages come with a profile
+ * (fPort): notifications, scores and the dashboard take their channel names
+ * from that profile, as its values do, per emitter and per metadata group. */
+START_TEST(payload_profile_names) {
+  alec_pc_channel chans[2] = {{.id = 0, .type = "temperature", .type_instance = "indoor", .ds_type = -1},
+                              {.id = 2, .type = "gauge", .type_instance = "co2", .ds_type = -1}};
+  alec_pc_profile prof;
+  memset(&prof, 0, sizeof prof);
+  snprintf(prof.name, sizeof prof.name, "em500");
+  prof.s.map.ch = chans;
+  prof.s.map.n = 2;
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  double t0 = (double)time(NULL), v[3] = {21.5, 40.0, 800.0};
+  uint8_t frame[ALEC_FRAME_MAX];
+  int len = alec_encode_fixed(enc, v, 3, frame, sizeof frame);
+  ck_assert_int_gt(len, 0);
+  ck_assert_ptr_null(alec_rx_emitter_map(rx, 0x70B3D57ED0000042u));
+  alec_rx_msg *m = payload_msg(0x70B3D57ED0000042u, frame, (size_t)len, 3, t0);
+  m->profile = &prof;
+  snprintf(m->group, sizeof m->group, "hall");
+  alec_rx_process(rx, m);
+  free(m);
+  ck_assert_uint_eq(cap.frames, 1);
+  ck_assert_ptr_eq(alec_rx_emitter_map(rx, 0x70B3D57ED0000042u), &prof.s.map);
+  ck_assert_ptr_eq(alec_rx_group_map(rx, "hall", 2), &prof.s.map);
+  ck_assert_ptr_null(alec_rx_group_map(rx, "hall", 1)); /* channel 1 unnamed */
+  ck_assert_ptr_null(alec_rx_group_map(rx, "other", 0));
+  ck_assert_ptr_null(alec_rx_emitter_map(rx, 0x70B3D57ED0000043u));
+  alec_encoder_free(enc);
+}
+END_TEST
+
 /* Frames received 10 minutes apart give the fleet a 10-minute period, and
  * the values that interval. */
 START_TEST(payload_period_interval) {
@@ -726,6 +759,7 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, payload_frames);
+  tcase_add_test(tc, payload_profile_names);
   tcase_add_test(tc, payload_period_interval);
   tcase_add_test(tc, loss_requests_keyframe);
   tcase_add_test(tc, rejections);

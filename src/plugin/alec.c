@@ -82,19 +82,15 @@ static void map_names(const alec_pc_chanmap *map, uint32_t ch, const char **type
   }
 }
 
-static void channel_names(const alec_pc_emitter *em, uint32_t ch, const char **type, char *ti, size_t ticap,
-                          int *ds_type) {
-  map_names(em ? em->map : NULL, ch, type, ti, ticap, ds_type);
-}
-
 /* The channel of a fleet-shift notification has no emitter: take the names
- * from the first configured emitter of the group that maps it. */
-static const alec_pc_emitter *group_emitter(const char *group, uint32_t ch) {
+ * from the first configured emitter of the group that maps it, else from the
+ * profile of an emitter the network server placed in the group. */
+static const alec_pc_chanmap *group_map(const char *group, uint32_t ch) {
   for (size_t i = 0; i < P.cfg.n_emitters; i++) {
     const alec_pc_emitter *em = &P.cfg.emitters[i];
-    if (strcmp(em->group, group) == 0 && alec_pc_channel_find(em->map, ch)) return em;
+    if (strcmp(em->group, group) == 0 && alec_pc_channel_find(em->map, ch)) return em->map;
   }
-  return NULL;
+  return alec_rx_group_map(P.rx, group, ch);
 }
 
 /* ---- dashboard ---------------------------------------------------------- */
@@ -107,11 +103,11 @@ static void dash_host(void *arg, uint64_t id, char *out, size_t cap) {
 
 static void dash_channel(void *arg, int has_id, uint64_t id, const char *group, uint32_t ch, char *out, size_t cap) {
   (void)arg;
-  const alec_pc_emitter *em = has_id ? alec_rx_find_emitter(P.rx, id) : group_emitter(group, ch);
+  const alec_pc_chanmap *map = has_id ? alec_rx_emitter_map(P.rx, id) : group_map(group, ch);
   const char *type;
   char ti[DATA_MAX_NAME_LEN];
   int ds_type;
-  channel_names(em, ch, &type, ti, sizeof ti, &ds_type);
+  map_names(map, ch, &type, ti, sizeof ti, &ds_type);
   ssnprintf(out, cap, "%s%s%s", type, ti[0] ? "-" : "", ti);
 }
 
@@ -329,7 +325,6 @@ static void sink_values(void *arg, const alec_rx_frame *f, uint64_t *dispatched,
 static void sink_priority(void *arg, const alec_rx_frame *f) {
   (void)arg;
   uint64_t id = f->id;
-  const alec_pc_emitter *em = f->em;
   const alec_fleet_value *v = f->values;
   int n = (int)f->n;
   const alec_frame_info *info = f->info;
@@ -345,7 +340,7 @@ static void sink_priority(void *arg, const alec_rx_frame *f) {
     const char *type;
     char ti[DATA_MAX_NAME_LEN];
     int ds_type;
-    channel_names(em, v[i].channel, &type, ti, sizeof ti, &ds_type);
+    map_names(f->map, v[i].channel, &type, ti, sizeof ti, &ds_type);
     if (n == 1) {
       sstrncpy(nt.type, type, sizeof nt.type);
       sstrncpy(nt.type_instance, ti, sizeof nt.type_instance);
@@ -395,19 +390,19 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
   sstrncpy(nt.plugin_instance, ev->group ? ev->group : "", sizeof nt.plugin_instance);
   int group_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_SILENT;
   int channel_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_EMITTER;
-  const alec_pc_emitter *em;
+  const alec_pc_chanmap *map;
   if (group_event) {
-    em = group_emitter(nt.plugin_instance, ev->channel);
+    map = group_map(nt.plugin_instance, ev->channel);
     sstrncpy(nt.host, hostname_g, sizeof nt.host);
   } else {
-    em = alec_rx_find_emitter(P.rx, ev->emitter_id);
+    map = alec_rx_emitter_map(P.rx, ev->emitter_id);
     alec_rx_emitter_host(P.rx, ev->emitter_id, nt.host, sizeof nt.host);
   }
   char what[2 * DATA_MAX_NAME_LEN + 64];
   if (channel_event) {
     const char *type;
     int ds_type;
-    channel_names(em, ev->channel, &type, nt.type_instance, sizeof nt.type_instance, &ds_type);
+    map_names(map, ev->channel, &type, nt.type_instance, sizeof nt.type_instance, &ds_type);
     sstrncpy(nt.type, type, sizeof nt.type);
     ssnprintf(what, sizeof what, "%s%s%s%s%s", nt.type, nt.type_instance[0] ? "-" : "", nt.type_instance,
               nt.plugin_instance[0] ? " in group " : "", nt.plugin_instance);
@@ -708,6 +703,8 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
     if (!ei.active) continue;
     const alec_pc_emitter *em = alec_rx_find_emitter(P.rx, ei.id);
     if (em == NULL && P.cfg.unknown_scores == ALEC_PC_SCORES_NONE) continue;
+    const alec_pc_chanmap *map = NULL;
+    int map_known = 0;
     value_list_t vl = VALUE_LIST_INIT;
     value_t v;
     vl.values = &v;
@@ -729,7 +726,11 @@ static void submit_scores(void *arg, alec_fleet *fleet) {
       const char *type;
       char ti[DATA_MAX_NAME_LEN];
       int ds_type;
-      channel_names(em, ci.channel, &type, ti, sizeof ti, &ds_type);
+      if (!map_known) {
+        map = em ? em->map : alec_rx_emitter_map(P.rx, ei.id);
+        map_known = 1;
+      }
+      map_names(map, ci.channel, &type, ti, sizeof ti, &ds_type);
       /* The channel's type goes into type_instance: two channels may share
        * a type_instance ("indoor") with different types. */
       ssnprintf(vl.type_instance, sizeof vl.type_instance, "%s%s%s", type, ti[0] ? "-" : "", ti);

@@ -82,6 +82,9 @@ typedef struct em_slot {
    * emitters that have one. */
   char *host;
   uint64_t host_hash; /* hash of host, 0: none */
+  /* Channel names of its message's profile (fPort), for the same reason;
+   * profiles live as long as the receiver. */
+  const alec_pc_chanmap *map;
   alec_rl_bucket rl;  /* RateLimit */
   alec_rs_emitter rs; /* keyframe requests (ResyncInterval, the daily budget) */
   uint8_t has_lag;    /* lag is known */
@@ -529,6 +532,37 @@ static void emitter_host(const alec_rx *rx, const alec_pc_emitter *em, const ale
   else alec_pc_default_host(id, out, cap);
 }
 
+const alec_pc_chanmap *alec_rx_emitter_map(const alec_rx *rx, uint64_t id) {
+  const alec_pc_emitter *em = rx_find(rx, id);
+  if (em) return em->map;
+  if (rx->ems == NULL) return NULL;
+  alec_rx *w = (alec_rx *)rx; /* the lock only */
+  pthread_mutex_lock(&w->host_lock);
+  const em_slot *s = slot_probe(rx->ems, rx->ems_mask, id);
+  const alec_pc_chanmap *map = s->used ? s->map : NULL;
+  pthread_mutex_unlock(&w->host_lock);
+  return map;
+}
+
+/* Group events are rare (fleet shifts, silence): a scan of the table. */
+const alec_pc_chanmap *alec_rx_group_map(const alec_rx *rx, const char *group, uint32_t ch) {
+  if (rx->ems == NULL || group == NULL) return NULL;
+  uint64_t h = 0; /* "": emitters that metadata placed in no group */
+  if (group[0]) {
+    h = alec_hash_bytes(group, strlen(group));
+    if (h == 0) h = 1;
+  }
+  const alec_pc_chanmap *map = NULL;
+  alec_rx *w = (alec_rx *)rx;
+  pthread_mutex_lock(&w->host_lock);
+  for (size_t i = 0; i <= rx->ems_mask && map == NULL; i++) {
+    const em_slot *s = &rx->ems[i];
+    if (s->used && s->group == h && s->map && alec_pc_channel_find(s->map, ch)) map = s->map;
+  }
+  pthread_mutex_unlock(&w->host_lock);
+  return map;
+}
+
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap) {
   const alec_pc_emitter *em = rx_find(rx, id);
   if (em == NULL && rx->ems) {
@@ -723,6 +757,11 @@ static void deliver(alec_rx *rx, uint64_t id, const alec_pc_emitter *em, const a
   char host[ALEC_RX_NAME_LEN];
   emitter_host(rx, em, m, id, host, sizeof host);
   if (em == NULL && s && m && m->host[0]) host_remember(rx, s, host);
+  if (em == NULL && s && s->map != map) {
+    pthread_mutex_lock(&rx->host_lock);
+    s->map = map;
+    pthread_mutex_unlock(&rx->host_lock);
+  }
   int clamped = 0;
   alec_rx_frame f = {
       .id = id,
@@ -807,8 +846,8 @@ static int admit_channels(alec_rx *rx, const alec_rx_msg *m, uint64_t id, em_slo
  * configured Group: applied when it first appears or changes. */
 static void apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint64_t id, const char *group) {
   if ((em && em->group[0]) || group[0] == '\0' || s == NULL) return;
-  uint64_t h = 1;
-  for (const char *p = group; *p; p++) h = (h ^ (uint8_t)*p) * UINT64_C(0x100000001b3);
+  uint64_t h = alec_hash_bytes(group, strlen(group));
+  if (h == 0) h = 1;
   if (h == s->group) return;
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_set_emitter_group(rx->fleet, id, group);

@@ -196,6 +196,12 @@ void alec_rx_with_fleet(alec_rx *rx, void (*fn)(void *arg, alec_fleet *fleet), v
 
 /* The host name of an emitter as values carry it. */
 void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap);
+/* The channel names of an emitter's values: its configuration's, else those
+ * of the profile its last message came with; NULL: the defaults (ch<N>). */
+const alec_pc_chanmap *alec_rx_emitter_map(const alec_rx *rx, uint64_t id);
+/* The names for a group event (fleet shift) on channel ch: those of an
+ * emitter placed in the group by metadata whose profile names ch. */
+const alec_pc_chanmap *alec_rx_group_map(const alec_rx *rx, const char *group, uint32_t ch);
 /* The configuration of an emitter: its <Emitter> block, else its EmitterFile
  * line, else NULL. Dispatch thread, or inside alec_rx_with_fleet (the file
  * registry is swapped under the fleet lock). */
