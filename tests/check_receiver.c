@@ -17,6 +17,7 @@
 #include "alec/envelope.h"
 #include "alec/error.h"
 #include "queue.h"
+#include "dedup.h"
 #include "receiver.h"
 
 /* ---- queue ----------------------------------------------------------------- */
@@ -302,6 +303,30 @@ START_TEST(payload_profile_names) {
   ck_assert_ptr_null(alec_rx_group_map(rx, "other", 0));
   ck_assert_ptr_null(alec_rx_emitter_map(rx, 0x70B3D57ED0000043u));
   alec_encoder_free(enc);
+}
+END_TEST
+
+/* Redelivery ids: every one of the last ALEC_DEDUP_GEN is remembered,
+ * none is taken for another, and memory stays fixed however many arrive. */
+START_TEST(dedup_generations) {
+  static alec_dedup d; /* 128 KiB: not on the stack */
+  alec_dedup_clear(&d);
+  ck_assert_uint_eq(alec_dedup_key(""), 0);
+  ck_assert(!alec_dedup_has(&d, 0));
+  char id[40];
+  for (unsigned k = 0; k < 20000; k++) {
+    snprintf(id, sizeof id, "6f7c0c5e-%08x-4a1b", k);
+    uint64_t key = alec_dedup_key(id);
+    ck_assert(!alec_dedup_has(&d, key));
+    alec_dedup_add(&d, key);
+    ck_assert(alec_dedup_has(&d, key));
+    if (k >= ALEC_DEDUP_GEN) {
+      snprintf(id, sizeof id, "6f7c0c5e-%08x-4a1b", k - ALEC_DEDUP_GEN);
+      ck_assert(alec_dedup_has(&d, alec_dedup_key(id)));
+    }
+  }
+  snprintf(id, sizeof id, "6f7c0c5e-%08x-4a1b", 0u);
+  ck_assert(!alec_dedup_has(&d, alec_dedup_key(id))); /* long forgotten */
 }
 END_TEST
 
@@ -760,6 +785,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, payload_frames);
   tcase_add_test(tc, payload_profile_names);
+  tcase_add_test(tc, dedup_generations);
   tcase_add_test(tc, payload_period_interval);
   tcase_add_test(tc, loss_requests_keyframe);
   tcase_add_test(tc, rejections);

@@ -22,7 +22,7 @@
 
 #include "alec/downlink.h"
 #include "alec/error.h"
-#include "alec/hash.h"
+#include "dedup.h"
 #include "nsmsg.h"
 
 #define CHANNEL 1
@@ -32,7 +32,6 @@
  * broker has already requeued it). */
 #define TAG_BITS 48
 #define TAG_MASK ((UINT64_C(1) << TAG_BITS) - 1)
-#define SEEN_SLOTS 8192 /* recent deduplication ids (direct-mapped) */
 #define DL_MAX 64       /* downlinks waiting for the consumer thread */
 #define DL_KEY_LEN 256
 #define DL_BODY_LEN 512
@@ -64,7 +63,7 @@ typedef struct consumer {
   uint32_t gen;
   uint64_t pushed; /* messages of this consumer queued, all generations */
   alec_ns_uplink *up;
-  char (*seen)[ALEC_NS_ID_LEN];
+  alec_dedup *seen; /* recent redelivery ids */
   double backoff;
   unsigned failures; /* connection attempts failed in a row */
   double next_beat;  /* when an idle connection sends its next heartbeat */
@@ -327,14 +326,6 @@ static int flush(consumer *c) {
   return rc;
 }
 
-static uint64_t id_hash(const char *s) {
-  /* FNV-1a folds the string; the keyed hash on top spreads it so that ids
-   * cannot be chosen to evict each other. */
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
-  return alec_hash_id(h);
-}
-
 /* Individually: the delivery is not in the receiver's queue, so the next
  * multiple-ack must not be relied on for it. */
 static int settle(consumer *c, uint64_t tag, int accept) {
@@ -368,13 +359,10 @@ static int on_delivery(consumer *c, amqp_envelope_t *env, alec_rx_msg **pending)
     return settle(c, env->delivery_tag, 0);
   }
   const alec_ns_uplink *u = c->up;
-  char *slot = NULL;
-  if (u->dedup_id[0]) {
-    slot = c->seen[id_hash(u->dedup_id) & (SEEN_SLOTS - 1)];
-    if (strcmp(slot, u->dedup_id) == 0) {
-      atomic_fetch_add(&c->duplicates, 1);
-      return settle(c, env->delivery_tag, 1);
-    }
+  uint64_t key = alec_dedup_key(u->dedup_id);
+  if (alec_dedup_has(c->seen, key)) {
+    atomic_fetch_add(&c->duplicates, 1);
+    return settle(c, env->delivery_tag, 1);
   }
   alec_rx_msg *m;
   rc = alec_ns_to_msg(&c->src, u, now_real(), &m);
@@ -389,7 +377,7 @@ static int on_delivery(consumer *c, amqp_envelope_t *env, alec_rx_msg **pending)
     if (rc < 0) return amqp_basic_reject(c->conn, CHANNEL, env->delivery_tag, 1) == AMQP_STATUS_OK ? 0 : -1;
     return settle(c, env->delivery_tag, rc == ALEC_NSMSG_NO_PAYLOAD);
   }
-  if (slot) snprintf(slot, ALEC_NS_ID_LEN, "%s", u->dedup_id);
+  alec_dedup_add(c->seen, key); /* only once converted: a refused one is refused again */
   m->done = on_done;
   m->done_ctx = c;
   m->done_tag = ((uint64_t)c->gen << TAG_BITS) | (env->delivery_tag & TAG_MASK);
@@ -554,7 +542,7 @@ int alec_amqp_open(alec_amqp **out, const alec_plugin_config *cfg, alec_rx *rx) 
                               .reply_budget = (unsigned)c->cfg->downlink_budget,
                               .reply_interval = c->cfg->downlink_interval};
     c->up = malloc(sizeof *c->up);
-    c->seen = calloc(SEEN_SLOTS, sizeof *c->seen);
+    c->seen = calloc(1, sizeof *c->seen);
     c->dl = calloc(DL_MAX, sizeof *c->dl);
     if (c->up == NULL || c->seen == NULL || c->dl == NULL || pipe(c->wake) != 0) {
       alec_rx_log(rx, ALEC_RX_LOG_ERROR, "amqp \"%s\": out of resources", c->cfg->name);

@@ -21,7 +21,7 @@
 
 #include "alec/downlink.h"
 #include "alec/error.h"
-#include "alec/hash.h"
+#include "dedup.h"
 #include "nsmsg.h"
 
 #define LOOP_TIMEOUT_MS 200
@@ -29,11 +29,6 @@
 #define BACKOFF_MAX 60.0
 #define LOG_INTERVAL 10.0
 #define CONN_LOG_INTERVAL 60.0
-/* Recent redelivery ids: two generations of at most DEDUP_GEN ids each, so
- * an id is remembered for at least the last DEDUP_GEN uplinks of a client
- * (a broker redelivers what was in flight, seconds old, not hours). */
-#define DEDUP_GEN 4096
-#define DEDUP_SLOTS (2 * DEDUP_GEN)
 /* mosquitto_loop() reads one packet per select(): while the broker has a
  * backlog, up to READ_BURST more are read without one, so a message costs
  * its reads only. A burst that found nothing (one read wasted) makes the
@@ -73,11 +68,6 @@ static const char *reject_text(int k) {
   return mqtt_rej_text[k - ALEC_NS_KINDS];
 }
 
-typedef struct dedup_gen {
-  uint64_t slot[DEDUP_SLOTS]; /* 0: free */
-  size_t used;
-} dedup_gen;
-
 typedef struct limiter {
   double last;
   uint64_t suppressed;
@@ -100,8 +90,7 @@ typedef struct client {
   uint64_t arrived;     /* messages seen, for the read burst */
   alec_rx_msg *pending[SUBMIT_BATCH]; /* parsed, not yet queued */
   size_t n_pending;
-  dedup_gen gen[2]; /* gen[cur] is filled, the other is the previous one */
-  int cur;
+  alec_dedup dedup; /* recent redelivery ids */
   alec_ns_uplink up;
   alec_ns_source src; /* what this block says about its uplinks (nsmsg.h) */
   /* Problems and successes apart: a disconnect right after the start must
@@ -177,37 +166,6 @@ static void submit(client *c, alec_rx_msg *m) {
   if (c->n_pending == SUBMIT_BATCH) flush(c);
 }
 
-/* ---- redeliveries --------------------------------------------------------------- */
-
-static int gen_has(const dedup_gen *g, uint64_t h) {
-  size_t i = (size_t)h & (DEDUP_SLOTS - 1);
-  while (g->slot[i]) {
-    if (g->slot[i] == h) return 1;
-    i = (i + 1) & (DEDUP_SLOTS - 1);
-  }
-  return 0;
-}
-
-/* 1 when the id was seen recently; remembers it otherwise. The hash is
- * keyed: a publisher cannot choose ids that collide. */
-static int dedup_seen(client *c, const char *id) {
-  uint64_t h = alec_hash_bytes(id, strlen(id));
-  if (h == 0) h = 1;
-  if (gen_has(&c->gen[0], h) || gen_has(&c->gen[1], h)) return 1;
-  dedup_gen *g = &c->gen[c->cur];
-  if (g->used >= DEDUP_GEN) {
-    /* Half full (load 1/2): the older generation is forgotten. */
-    c->cur ^= 1;
-    g = &c->gen[c->cur];
-    memset(g, 0, sizeof *g);
-  }
-  size_t i = (size_t)h & (DEDUP_SLOTS - 1);
-  while (g->slot[i]) i = (i + 1) & (DEDUP_SLOTS - 1);
-  g->slot[i] = h;
-  g->used++;
-  return 0;
-}
-
 /* ---- downlinks ------------------------------------------------------------------- */
 
 static int send_downlink(void *ctx, const uint8_t *where, size_t where_len, const uint64_t *ids, unsigned n,
@@ -264,11 +222,13 @@ static void on_network_event(client *c, const struct mosquitto_message *msg, dou
   }
   /* After the refusals, so that a refused message is refused again when
    * redelivered rather than counted as a duplicate. */
-  if (u->dedup_id[0] && dedup_seen(c, u->dedup_id)) {
+  uint64_t key = alec_dedup_key(u->dedup_id);
+  if (alec_dedup_has(&c->dedup, key)) {
     add(&c->duplicates, 1);
     free(m);
     return;
   }
+  alec_dedup_add(&c->dedup, key);
   submit(c, m);
 }
 

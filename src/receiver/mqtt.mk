@@ -5,6 +5,7 @@
 # downlinks. Every embedding (alec.so, the tests) gets libmosquitto and yajl
 # from the receiver library.
 libalec_receiver_la_SOURCES += src/receiver/mqtt.c src/receiver/mqtt.h \
+	src/receiver/dedup.c src/receiver/dedup.h \
 	src/receiver/nsevent.c src/receiver/nsevent.h
 libalec_receiver_la_CFLAGS += $(MOSQUITTO_CFLAGS) $(YAJL_CFLAGS) $(SODIUM_CFLAGS)
 libalec_receiver_la_LIBADD = $(MOSQUITTO_LIBS) $(YAJL_LIBS) $(SODIUM_LIBS)

@@ -43,6 +43,7 @@
 #include "alec/frame.h"
 #include "alec/wire.h"
 #include "config.h"
+#include "dedup.h"
 #include "nsevent.h"
 #include "nsmsg.h"
 #include "pcapin.h"
@@ -299,7 +300,8 @@ typedef struct mqtt_in {
   int dialect; /* 0: by topic, else by event */
   size_t max_size;
   alec_ns_uplink up;
-  uint64_t events, refused[MQ_KINDS];
+  alec_dedup dedup; /* redeliveries, as the MQTT transport drops them */
+  uint64_t events, duplicates, refused[MQ_KINDS];
 } mqtt_in;
 
 static const char *mq_kind_name(int k) {
@@ -363,8 +365,19 @@ static void mqtt_line(mqtt_in *q, feeder *f, char *line, size_t n) {
   rc = alec_ns_to_msg(&q->src, u, t, &m);
   if (rc == ALEC_NSMSG_NO_PAYLOAD) q->refused[MQ_NO_PAYLOAD]++;
   else if (rc == ALEC_NSMSG_UNMAPPED_FPORT) q->refused[MQ_FPORT]++;
-  else if (rc == 0) feed(f, t, m);
-  else q->refused[MQ_NOMEM]++;
+  else if (rc == 0) {
+    /* A capture of a QoS 1 subscription holds the broker's redeliveries
+     * (same deduplicationId): decoded once, after the refusals, as the
+     * MQTT transport does. */
+    uint64_t key = alec_dedup_key(u->dedup_id);
+    if (alec_dedup_has(&q->dedup, key)) {
+      q->duplicates++;
+      free(m);
+      return;
+    }
+    alec_dedup_add(&q->dedup, key);
+    feed(f, t, m);
+  } else q->refused[MQ_NOMEM]++;
 }
 
 /* ---- pcap ------------------------------------------------------------------------ */
@@ -823,6 +836,7 @@ int main(int argc, char **argv) {
     fprintf(so, "%s%s\n", ps.unreadable ? "; stopped: " : "", ps.unreadable ? ps.error : "");
   } else if (input == IN_MQTT) {
     fprintf(so, "replay: mqtt: %" PRIu64 " events, %" PRIu64 " uplinks", q.events, f.messages);
+    if (q.duplicates) fprintf(so, ", %" PRIu64 " redeliveries dropped", q.duplicates);
     for (int k = 0; k < MQ_KINDS; k++)
       if (q.refused[k]) fprintf(so, ", %" PRIu64 " %s", q.refused[k], mq_kind_name(k));
     fprintf(so, "\n");
