@@ -420,11 +420,20 @@ $5}
 
 # Runs `collectd -T -C FILE` (-t does not even read the file in 5.12): loads
 # the plugins, runs init, one read, shutdown. Prints its output; returns its
-# exit status.
+# exit status. collectd 5.12's network plugin now and then crashes while its
+# receive thread stops after "Exiting normally" (seen twice in fresh roots,
+# never with the alec plugin alone): a SIGSEGV is retried, twice at most,
+# and logged; a refused configuration exits 1 and is not retried.
 it_collectd_test_config() {
-  local conf=${1:-$IT_CONF} out=${2:-$IT_TMP/collectd-T.out}
-  env ${IT_PRELOAD:+LD_PRELOAD="$IT_PRELOAD"} ${IT_ASAN_OPTIONS:+ASAN_OPTIONS="$IT_ASAN_OPTIONS"} \
-    timeout -k 5 30 "$COLLECTD_BIN" -T -C "$conf" >"$out" 2>&1
+  local conf=${1:-$IT_CONF} out=${2:-$IT_TMP/collectd-T.out} rc attempt
+  for attempt in 1 2 3; do
+    env ${IT_PRELOAD:+LD_PRELOAD="$IT_PRELOAD"} ${IT_ASAN_OPTIONS:+ASAN_OPTIONS="$IT_ASAN_OPTIONS"} \
+      timeout -k 5 30 "$COLLECTD_BIN" -T -C "$conf" >"$out" 2>&1
+    rc=$?
+    [ "$rc" -eq 139 ] || return "$rc"
+    it_say "collectd -T crashed (SIGSEGV) at shutdown, attempt $attempt of 3"
+  done
+  return "$rc"
 }
 
 # Starts the daemon with $IT_CONF in the background, waits until it entered
