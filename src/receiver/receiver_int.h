@@ -214,7 +214,8 @@ RX_INTERNAL void alec_rx__dispatch_one(alec_rx *rx, alec_rx_msg *m);
 RX_INTERNAL void alec_rx__replay_spool(alec_rx *rx);
 
 /* receiver.c */
-RX_INTERNAL void alec_rx__reject_msg(alec_rx *rx, int kind, const alec_rx_msg *m, uint64_t emitter, const char *fmt, ...);
+RX_INTERNAL void alec_rx__reject_msg(alec_rx *rx, int kind, const alec_rx_msg *m, uint64_t emitter, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 RX_INTERNAL double alec_rx__data_time(alec_rx *rx, em_slot *s, double prev_seen, const alec_rx_msg *m, const uint8_t *frame, size_t len);
 RX_INTERNAL void alec_rx__score_due(alec_rx *rx, em_slot *s, const alec_rx_msg *m, double t, int before);
 RX_INTERNAL void alec_rx__resync_note(alec_rx *rx, const alec_rx_msg *m, em_slot *s, uint64_t id, int bare);
