@@ -11,6 +11,11 @@ RECEIVER_CORE_SOURCES = \
 	src/receiver/queue.h \
 	src/receiver/receiver.c \
 	src/receiver/receiver.h \
+	src/receiver/receiver_int.h \
+	src/receiver/rx_ack.c \
+	src/receiver/rx_emitters.c \
+	src/receiver/rx_fallback.c \
+	src/receiver/rx_state.c \
 	src/receiver/ratelimit.c \
 	src/receiver/ratelimit.h \
 	src/receiver/resync.c \
