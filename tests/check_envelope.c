@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alec/envelope.h"
+#include "alec/wire.h"
 #include "alec/error.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap) {
@@ -80,6 +81,21 @@ static void next_record_is(alec_envelope_reader *r, uint64_t emitter, alec_forma
   ck_assert_uint_eq(rec.frame_len, len);
   ck_assert_mem_eq(rec.frame, frame, len);
 }
+
+/* The one CRC of the state formats: zlib's crc32, continued across calls. */
+START_TEST(crc32_check_value) {
+  const char *v = "123456789";
+  ck_assert_uint_eq(alec_crc32(0, v, 9), 0xCBF43926u);
+  ck_assert_uint_eq(alec_crc32(alec_crc32(0, v, 4), v + 4, 5), 0xCBF43926u);
+  ck_assert_uint_eq(alec_crc32(0, v, 0), 0);
+  uint8_t b[8];
+  alec_wr_le64(b, UINT64_C(0x0102030405060708));
+  ck_assert_uint_eq(b[0], 8);
+  ck_assert_uint_eq(alec_rd_le64(b), UINT64_C(0x0102030405060708));
+  ck_assert_uint_eq(alec_rd_le16(b), 0x0708);
+  ck_assert_uint_eq(alec_rd_le32(b + 4), 0x01020304u);
+}
+END_TEST
 
 START_TEST(varint64_vectors) {
   static const struct {
@@ -567,6 +583,7 @@ END_TEST
 static Suite *envelope_suite(void) {
   Suite *s = suite_create("envelope");
   TCase *tc = tcase_create("format");
+  tcase_add_test(tc, crc32_check_value);
   tcase_add_test(tc, varint64_vectors);
   tcase_add_test(tc, doc_example_single);
   tcase_add_test(tc, doc_example_batch);

@@ -50,6 +50,36 @@ static inline void alec_wr_be64(uint8_t *p, uint64_t v) {
   alec_wr_be32(p + 4, (uint32_t)v);
 }
 
+/* Little-endian accessors (the state formats); the caller has checked the length. */
+static inline uint16_t alec_rd_le16(const uint8_t *p) {
+  return (uint16_t)(p[0] | ((unsigned)p[1] << 8));
+}
+static inline uint32_t alec_rd_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t alec_rd_le64(const uint8_t *p) {
+  return (uint64_t)alec_rd_le32(p) | ((uint64_t)alec_rd_le32(p + 4) << 32);
+}
+static inline void alec_wr_le16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static inline void alec_wr_le32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+static inline void alec_wr_le64(uint8_t *p, uint64_t v) {
+  alec_wr_le32(p, (uint32_t)v);
+  alec_wr_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* CRC-32/ISO-HDLC (zlib's crc32: reflected 0xEDB88320, check value
+ * 0xCBF43926), continued from crc (0 to start): the checksum of every saved
+ * state format (ALCX, ALDX, ALEX, ALPL, fleet and receiver state files). */
+uint32_t alec_crc32(uint32_t crc, const void *p, size_t n);
+
 /* IEEE-754 bit casts (memcpy based, no aliasing UB). */
 double alec_f64_from_bits(uint64_t bits);
 uint64_t alec_f64_bits(double v);

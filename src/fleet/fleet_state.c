@@ -13,47 +13,11 @@
 
 #include "alec/decoder.h"
 #include "alec/error.h"
+#include "alec/wire.h"
 
 #define HEAD_SIZE 28
 #define TRAILER_SIZE 8
 #define REC_FIXED 17 /* id, last_seen, group_len */
-
-/* ---- little-endian fields and CRC-32 ------------------------------------ */
-
-static void wr32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void wr64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-static uint64_t dbits(double d) {
-  uint64_t u;
-  memcpy(&u, &d, sizeof u);
-  return u;
-}
-static double bitsd(uint64_t u) {
-  double d;
-  memcpy(&d, &u, sizeof d);
-  return d;
-}
-
-/* ISO-HDLC CRC-32, nibble table: a state file is read once per start. */
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
-  static const uint32_t t[16] = {0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-                                 0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-                                 0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
-  uint32_t c = ~crc;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    c = (c >> 4) ^ t[c & 15u];
-    c = (c >> 4) ^ t[c & 15u];
-  }
-  return ~c;
-}
 
 /* ---- save ---------------------------------------------------------------- */
 
@@ -99,9 +63,9 @@ int alec_fleet_state_save(alec_fleet *f, double now, uint8_t **out, size_t *len,
     return ALEC_ENOMEM;
   }
   memcpy(buf, "ALFS", 4);
-  wr32(buf + 4, ALEC_FLEET_STATE_FORMAT);
-  wr32(buf + 8, 0);
-  wr64(buf + 16, dbits(now));
+  alec_wr_le32(buf + 4, ALEC_FLEET_STATE_FORMAT);
+  alec_wr_le32(buf + 8, 0);
+  alec_wr_le64(buf + 16, alec_f64_bits(now));
   size_t off = HEAD_SIZE, written = 0;
   for (size_t i = 0; i < k; i++) {
     alec_decoder *dec = alec_fleet_emitter_decoder(f, list[i].id);
@@ -111,19 +75,19 @@ int alec_fleet_state_save(alec_fleet *f, double now, uint8_t **out, size_t *len,
     uint8_t *p = buf + off;
     long w = alec_decoder_save(dec, p + REC_FIXED + gl + 4, room - (REC_FIXED + gl + 4));
     if (w <= 0) continue; /* cannot happen: sizes were taken above, nothing ran since */
-    wr64(p, list[i].id);
-    wr64(p + 8, dbits(list[i].last_seen));
+    alec_wr_le64(p, list[i].id);
+    alec_wr_le64(p + 8, alec_f64_bits(list[i].last_seen));
     p[16] = (uint8_t)gl;
     memcpy(p + REC_FIXED, list[i].group, gl);
-    wr32(p + REC_FIXED + gl, (uint32_t)w);
+    alec_wr_le32(p + REC_FIXED + gl, (uint32_t)w);
     off += REC_FIXED + gl + 4 + (size_t)w;
     written++;
   }
   free(list);
-  wr32(buf + 12, (uint32_t)written);
-  wr32(buf + 24, crc_update(0, buf, 24));
+  alec_wr_le32(buf + 12, (uint32_t)written);
+  alec_wr_le32(buf + 24, alec_crc32(0, buf, 24));
   memcpy(buf + off, "ALFE", 4);
-  wr32(buf + off + 4, crc_update(0, buf, off + 4));
+  alec_wr_le32(buf + off + 4, alec_crc32(0, buf, off + 4));
   off += TRAILER_SIZE;
   *out = buf;
   *len = off;
@@ -156,7 +120,7 @@ static int get(source *s, uint8_t *dst, size_t n) {
     memcpy(dst, s->mem + s->pos, n);
     s->pos += n;
   }
-  s->crc = crc_update(s->crc, dst, n);
+  s->crc = alec_crc32(s->crc, dst, n);
   s->bytes += n;
   return 0;
 }
@@ -185,11 +149,11 @@ static int read_all(alec_fleet *f, source *s, double now, alec_fleet_state_filte
   int rc = get(s, head, sizeof head);
   if (rc) return rc;
   if (memcmp(head, "ALFS", 4) != 0) return ALEC_ECORRUPT;
-  if (crc_update(0, head, 24) != rd32(head + 24)) return ALEC_ECORRUPT;
-  if (rd32(head + 4) != ALEC_FLEET_STATE_FORMAT) return ALEC_EVERSION;
-  if (rd32(head + 8) != 0) return ALEC_ECORRUPT;
-  uint32_t count = rd32(head + 12);
-  info->saved_at = bitsd(rd64(head + 16));
+  if (alec_crc32(0, head, 24) != alec_rd_le32(head + 24)) return ALEC_ECORRUPT;
+  if (alec_rd_le32(head + 4) != ALEC_FLEET_STATE_FORMAT) return ALEC_EVERSION;
+  if (alec_rd_le32(head + 8) != 0) return ALEC_ECORRUPT;
+  uint32_t count = alec_rd_le32(head + 12);
+  info->saved_at = alec_f64_from_bits(alec_rd_le64(head + 16));
   if (!isfinite(info->saved_at)) return ALEC_ECORRUPT;
   size_t bound = blob_bound(f), cap = 0;
   uint8_t *blob = NULL;
@@ -204,12 +168,12 @@ static int read_all(alec_fleet *f, source *s, double now, alec_fleet_state_filte
       break;
     }
     if ((rc = get(s, fixed + REC_FIXED, gl + 4))) break;
-    uint64_t id = rd64(fixed);
-    double last_seen = bitsd(rd64(fixed + 8));
+    uint64_t id = alec_rd_le64(fixed);
+    double last_seen = alec_f64_from_bits(alec_rd_le64(fixed + 8));
     char group[ALEC_FLEET_GROUP_MAX + 1];
     memcpy(group, fixed + REC_FIXED, gl);
     group[gl] = '\0';
-    size_t blen = rd32(fixed + REC_FIXED + gl);
+    size_t blen = alec_rd_le32(fixed + REC_FIXED + gl);
     if (!isfinite(last_seen) || memchr(group, '\0', gl) != NULL || blen == 0 || blen > bound) {
       rc = ALEC_ECORRUPT;
       break;
@@ -250,7 +214,7 @@ static int read_all(alec_fleet *f, source *s, double now, alec_fleet_state_filte
   if ((rc = get(s, tr, 4))) return rc;
   expect = s->crc;
   if ((rc = get(s, tr + 4, 4))) return rc;
-  if (memcmp(tr, "ALFE", 4) != 0 || rd32(tr + 4) != expect) return ALEC_ECORRUPT;
+  if (memcmp(tr, "ALFE", 4) != 0 || alec_rd_le32(tr + 4) != expect) return ALEC_ECORRUPT;
   if (!at_end(s)) return s->f && ferror(s->f) ? ALEC_EIO : ALEC_ECORRUPT;
   info->bytes = s->bytes;
   return 0;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "alec/error.h"
+#include "alec/wire.h"
 
 #define OFF_FMT 4
 #define OFF_CTXVER 8
@@ -23,38 +24,8 @@
 #define STATS_MIN 49 /* 6 x f64 + k u8 */
 #define MODEL_MIN 6  /* type u8 + c u8 + period u32 */
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (unsigned)p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void wr64(uint8_t *p, uint64_t v) {
-  wr32(p, (uint32_t)v);
-  wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-uint32_t alec_preload_crc32(uint32_t crc, const uint8_t *buf, size_t len) {
-  /* Nibble table of the reflected polynomial 0xEDB88320: small, constant,
-   * no lazy initialisation to race on. */
-  static const uint32_t t[16] = {0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
-                                 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
-                                 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
-                                 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
-  crc = ~crc;
-  for (size_t i = 0; i < len; i++) {
-    crc ^= buf[i];
-    crc = (crc >> 4) ^ t[crc & 15];
-    crc = (crc >> 4) ^ t[crc & 15];
-  }
-  return ~crc;
-}
+/* Kept for the installed API: the one CRC of the project. */
+uint32_t alec_preload_crc32(uint32_t crc, const uint8_t *buf, size_t len) { return alec_crc32(crc, buf, len); }
 
 static uint32_t file_crc(const uint8_t *buf, size_t len) {
   uint32_t c = alec_preload_crc32(0, buf, OFF_CRC);
@@ -78,28 +49,28 @@ long alec_preload_write(const alec_context *ctx, const char *sensor_type,
   if (cap < need) return ALEC_EBUFSIZE;
   memset(out, 0, need);
   memcpy(out, "ALEC", 4);
-  wr32(out + OFF_FMT, ALEC_PRELOAD_FORMAT_VERSION);
-  wr32(out + OFF_CTXVER, alec_context_version(ctx));
+  alec_wr_le32(out + OFF_FMT, ALEC_PRELOAD_FORMAT_VERSION);
+  alec_wr_le32(out + OFF_CTXVER, alec_context_version(ctx));
   size_t sl = sensor_type ? strlen(sensor_type) : 0;
   if (sl > ALEC_PRELOAD_SENSOR_MAX) sl = ALEC_PRELOAD_SENSOR_MAX;
-  wr16(out + OFF_SENSLEN, (uint16_t)sl);
+  alec_wr_le16(out + OFF_SENSLEN, (uint16_t)sl);
   if (sl) memcpy(out + OFF_SENS, sensor_type, sl);
-  wr64(out + OFF_CREATED, created_timestamp);
-  wr64(out + OFF_TRAINING, training_samples);
-  wr32(out + OFF_DICT, (uint32_t)count);
+  alec_wr_le64(out + OFF_CREATED, created_timestamp);
+  alec_wr_le64(out + OFF_TRAINING, training_samples);
+  alec_wr_le32(out + OFF_DICT, (uint32_t)count);
   size_t o = OFF_DICT + 4;
   for (size_t i = 0; alec_context_pattern_at(ctx, i, &pi) == 0; i++) {
     out[o++] = pi.len;
     memcpy(out + o, pi.data, pi.len);
     o += pi.len;
-    wr16(out + o, (uint16_t)pi.code);
+    alec_wr_le16(out + o, (uint16_t)pi.code);
     o += 2;
-    wr32(out + o, pi.frequency > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)pi.frequency);
+    alec_wr_le32(out + o, pi.frequency > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)pi.frequency);
     o += 4;
   }
   /* Statistics (all zero, k = 0) and model (None, no coefficients, period 0)
    * are already zero from the memset: the reference ignores both on load. */
-  wr32(out + OFF_CRC, file_crc(out, need));
+  alec_wr_le32(out + OFF_CRC, file_crc(out, need));
   return (long)need;
 }
 
@@ -110,15 +81,15 @@ int alec_preload_peek(const uint8_t *buf, size_t len, alec_preload_info *info) {
   if (len < OFF_DICT + 4) return ALEC_ETRUNC;
   if (info) {
     memset(info, 0, sizeof *info);
-    info->format_version = rd32(buf + OFF_FMT);
-    info->context_version = rd32(buf + OFF_CTXVER);
-    size_t sl = rd16(buf + OFF_SENSLEN);
+    info->format_version = alec_rd_le32(buf + OFF_FMT);
+    info->context_version = alec_rd_le32(buf + OFF_CTXVER);
+    size_t sl = alec_rd_le16(buf + OFF_SENSLEN);
     if (sl > ALEC_PRELOAD_SENSOR_MAX) sl = ALEC_PRELOAD_SENSOR_MAX;
     memcpy(info->sensor_type, buf + OFF_SENS, sl);
     info->sensor_type[sl] = '\0';
-    info->created_timestamp = rd64(buf + OFF_CREATED);
-    info->training_samples = rd64(buf + OFF_TRAINING);
-    info->dict_count = rd32(buf + OFF_DICT);
+    info->created_timestamp = alec_rd_le64(buf + OFF_CREATED);
+    info->training_samples = alec_rd_le64(buf + OFF_TRAINING);
+    info->dict_count = alec_rd_le32(buf + OFF_DICT);
   }
   return 0;
 }
@@ -134,8 +105,8 @@ static long walk_dict(const uint8_t *buf, size_t len, uint32_t count, alec_conte
     if (len - o < pl + 6) return ALEC_ETRUNC;
     const uint8_t *data = buf + o;
     o += pl;
-    uint16_t code = rd16(buf + o);
-    uint32_t freq = rd32(buf + o + 2);
+    uint16_t code = alec_rd_le16(buf + o);
+    uint32_t freq = alec_rd_le32(buf + o + 2);
     o += 6;
     if (ctx) {
       int r = alec_context_set_pattern(ctx, code, data, pl, freq);
@@ -150,7 +121,7 @@ int alec_preload_read(alec_context *ctx, const uint8_t *buf, size_t len, alec_pr
   alec_preload_info hdr;
   int r = alec_preload_peek(buf, len, &hdr);
   if (r < 0) return r;
-  if (rd32(buf + OFF_CRC) != file_crc(buf, len)) return ALEC_ECORRUPT;
+  if (alec_rd_le32(buf + OFF_CRC) != file_crc(buf, len)) return ALEC_ECORRUPT;
   /* Each entry takes at least ENTRY_MIN bytes: a count the bytes cannot hold
    * is refused before any loop or allocation depends on it. */
   if (hdr.dict_count > (len - OFF_DICT - 4) / ENTRY_MIN) return ALEC_ETRUNC;
@@ -165,7 +136,7 @@ int alec_preload_read(alec_context *ctx, const uint8_t *buf, size_t len, alec_pr
     size_t o = OFF_DICT + 4;
     for (uint32_t i = 0; i < hdr.dict_count; i++) {
       size_t pl = buf[o];
-      uint16_t code = rd16(buf + o + 1 + pl);
+      uint16_t code = alec_rd_le16(buf + o + 1 + pl);
       if (seen[code >> 3] & (1u << (code & 7))) return ALEC_ECORRUPT;
       seen[code >> 3] |= (uint8_t)(1u << (code & 7));
       o += 1 + pl + 6;

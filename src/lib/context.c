@@ -602,84 +602,12 @@ uint64_t alec_context_hash(const alec_context *ctx) {
 
 /* ----------------------------------------------------------- persistence */
 
-/* CRC-32/ISO-HDLC (reflected 0xEDB88320), byte table: state blobs are
- * saved and checked often (restarts, atomicity checks in tests). */
-static const uint32_t crc_table[256] = {
-    0x00000000u, 0x77073096u, 0xEE0E612Cu, 0x990951BAu, 0x076DC419u, 0x706AF48Fu,
-    0xE963A535u, 0x9E6495A3u, 0x0EDB8832u, 0x79DCB8A4u, 0xE0D5E91Eu, 0x97D2D988u,
-    0x09B64C2Bu, 0x7EB17CBDu, 0xE7B82D07u, 0x90BF1D91u, 0x1DB71064u, 0x6AB020F2u,
-    0xF3B97148u, 0x84BE41DEu, 0x1ADAD47Du, 0x6DDDE4EBu, 0xF4D4B551u, 0x83D385C7u,
-    0x136C9856u, 0x646BA8C0u, 0xFD62F97Au, 0x8A65C9ECu, 0x14015C4Fu, 0x63066CD9u,
-    0xFA0F3D63u, 0x8D080DF5u, 0x3B6E20C8u, 0x4C69105Eu, 0xD56041E4u, 0xA2677172u,
-    0x3C03E4D1u, 0x4B04D447u, 0xD20D85FDu, 0xA50AB56Bu, 0x35B5A8FAu, 0x42B2986Cu,
-    0xDBBBC9D6u, 0xACBCF940u, 0x32D86CE3u, 0x45DF5C75u, 0xDCD60DCFu, 0xABD13D59u,
-    0x26D930ACu, 0x51DE003Au, 0xC8D75180u, 0xBFD06116u, 0x21B4F4B5u, 0x56B3C423u,
-    0xCFBA9599u, 0xB8BDA50Fu, 0x2802B89Eu, 0x5F058808u, 0xC60CD9B2u, 0xB10BE924u,
-    0x2F6F7C87u, 0x58684C11u, 0xC1611DABu, 0xB6662D3Du, 0x76DC4190u, 0x01DB7106u,
-    0x98D220BCu, 0xEFD5102Au, 0x71B18589u, 0x06B6B51Fu, 0x9FBFE4A5u, 0xE8B8D433u,
-    0x7807C9A2u, 0x0F00F934u, 0x9609A88Eu, 0xE10E9818u, 0x7F6A0DBBu, 0x086D3D2Du,
-    0x91646C97u, 0xE6635C01u, 0x6B6B51F4u, 0x1C6C6162u, 0x856530D8u, 0xF262004Eu,
-    0x6C0695EDu, 0x1B01A57Bu, 0x8208F4C1u, 0xF50FC457u, 0x65B0D9C6u, 0x12B7E950u,
-    0x8BBEB8EAu, 0xFCB9887Cu, 0x62DD1DDFu, 0x15DA2D49u, 0x8CD37CF3u, 0xFBD44C65u,
-    0x4DB26158u, 0x3AB551CEu, 0xA3BC0074u, 0xD4BB30E2u, 0x4ADFA541u, 0x3DD895D7u,
-    0xA4D1C46Du, 0xD3D6F4FBu, 0x4369E96Au, 0x346ED9FCu, 0xAD678846u, 0xDA60B8D0u,
-    0x44042D73u, 0x33031DE5u, 0xAA0A4C5Fu, 0xDD0D7CC9u, 0x5005713Cu, 0x270241AAu,
-    0xBE0B1010u, 0xC90C2086u, 0x5768B525u, 0x206F85B3u, 0xB966D409u, 0xCE61E49Fu,
-    0x5EDEF90Eu, 0x29D9C998u, 0xB0D09822u, 0xC7D7A8B4u, 0x59B33D17u, 0x2EB40D81u,
-    0xB7BD5C3Bu, 0xC0BA6CADu, 0xEDB88320u, 0x9ABFB3B6u, 0x03B6E20Cu, 0x74B1D29Au,
-    0xEAD54739u, 0x9DD277AFu, 0x04DB2615u, 0x73DC1683u, 0xE3630B12u, 0x94643B84u,
-    0x0D6D6A3Eu, 0x7A6A5AA8u, 0xE40ECF0Bu, 0x9309FF9Du, 0x0A00AE27u, 0x7D079EB1u,
-    0xF00F9344u, 0x8708A3D2u, 0x1E01F268u, 0x6906C2FEu, 0xF762575Du, 0x806567CBu,
-    0x196C3671u, 0x6E6B06E7u, 0xFED41B76u, 0x89D32BE0u, 0x10DA7A5Au, 0x67DD4ACCu,
-    0xF9B9DF6Fu, 0x8EBEEFF9u, 0x17B7BE43u, 0x60B08ED5u, 0xD6D6A3E8u, 0xA1D1937Eu,
-    0x38D8C2C4u, 0x4FDFF252u, 0xD1BB67F1u, 0xA6BC5767u, 0x3FB506DDu, 0x48B2364Bu,
-    0xD80D2BDAu, 0xAF0A1B4Cu, 0x36034AF6u, 0x41047A60u, 0xDF60EFC3u, 0xA867DF55u,
-    0x316E8EEFu, 0x4669BE79u, 0xCB61B38Cu, 0xBC66831Au, 0x256FD2A0u, 0x5268E236u,
-    0xCC0C7795u, 0xBB0B4703u, 0x220216B9u, 0x5505262Fu, 0xC5BA3BBEu, 0xB2BD0B28u,
-    0x2BB45A92u, 0x5CB36A04u, 0xC2D7FFA7u, 0xB5D0CF31u, 0x2CD99E8Bu, 0x5BDEAE1Du,
-    0x9B64C2B0u, 0xEC63F226u, 0x756AA39Cu, 0x026D930Au, 0x9C0906A9u, 0xEB0E363Fu,
-    0x72076785u, 0x05005713u, 0x95BF4A82u, 0xE2B87A14u, 0x7BB12BAEu, 0x0CB61B38u,
-    0x92D28E9Bu, 0xE5D5BE0Du, 0x7CDCEFB7u, 0x0BDBDF21u, 0x86D3D2D4u, 0xF1D4E242u,
-    0x68DDB3F8u, 0x1FDA836Eu, 0x81BE16CDu, 0xF6B9265Bu, 0x6FB077E1u, 0x18B74777u,
-    0x88085AE6u, 0xFF0F6A70u, 0x66063BCAu, 0x11010B5Cu, 0x8F659EFFu, 0xF862AE69u,
-    0x616BFFD3u, 0x166CCF45u, 0xA00AE278u, 0xD70DD2EEu, 0x4E048354u, 0x3903B3C2u,
-    0xA7672661u, 0xD06016F7u, 0x4969474Du, 0x3E6E77DBu, 0xAED16A4Au, 0xD9D65ADCu,
-    0x40DF0B66u, 0x37D83BF0u, 0xA9BCAE53u, 0xDEBB9EC5u, 0x47B2CF7Fu, 0x30B5FFE9u,
-    0xBDBDF21Cu, 0xCABAC28Au, 0x53B39330u, 0x24B4A3A6u, 0xBAD03605u, 0xCDD70693u,
-    0x54DE5729u, 0x23D967BFu, 0xB3667A2Eu, 0xC4614AB8u, 0x5D681B02u, 0x2A6F2B94u,
-    0xB40BBE37u, 0xC30C8EA1u, 0x5A05DF1Bu, 0x2D02EF8Du,
-};
-
-static uint32_t crc32_iso(const uint8_t *p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++)
-    c = (c >> 8) ^ crc_table[(c ^ p[i]) & 0xFFu];
-  return c ^ 0xFFFFFFFFu;
-}
-
 #define ALCX_FORMAT 1u
 /* magic, fmt, scale, alpha, max_src, max_pat, evo, sanitize, version, obs,
  * next_code, n_src */
 #define ALCX_HEAD (4 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 4 + 4)
 #define ALCX_SRC (4 + 4 + 8 + 8 * 5) /* id, flags, count, last, last finite, ema, mean, ssd */
 #define ALCX_PAT_FIXED (4 + 1 + 8 + 8 + 8 + 1 + 8)
-
-static void wr_le32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-static void wr_le64(uint8_t *p, uint64_t v) {
-  wr_le32(p, (uint32_t)v);
-  wr_le32(p + 4, (uint32_t)(v >> 32));
-}
-static uint32_t rd_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static uint64_t rd_le64(const uint8_t *p) {
-  return (uint64_t)rd_le32(p) | ((uint64_t)rd_le32(p + 4) << 32);
-}
 
 long alec_context_save(const alec_context *ctx, uint8_t *out, size_t cap) {
   if (!ctx)
@@ -693,46 +621,46 @@ long alec_context_save(const alec_context *ctx, uint8_t *out, size_t cap) {
     return ALEC_EBUFSIZE;
   uint8_t *p = out;
   memcpy(p, "ALCX", 4);
-  wr_le32(p + 4, ALCX_FORMAT);
-  wr_le32(p + 8, ctx->cfg.scale);
-  wr_le64(p + 12, alec_f64_bits(ctx->cfg.ema_alpha));
-  wr_le32(p + 20, ctx->cfg.max_sources);
-  wr_le32(p + 24, ctx->cfg.max_patterns);
-  wr_le32(p + 28, ctx->cfg.evolution_interval);
-  wr_le32(p + 32, ctx->cfg.sanitize_nonfinite ? 1u : 0u);
-  wr_le32(p + 36, ctx->version);
-  wr_le64(p + 40, ctx->obs);
-  wr_le32(p + 48, ctx->next_code);
-  wr_le32(p + 52, ctx->n_src);
+  alec_wr_le32(p + 4, ALCX_FORMAT);
+  alec_wr_le32(p + 8, ctx->cfg.scale);
+  alec_wr_le64(p + 12, alec_f64_bits(ctx->cfg.ema_alpha));
+  alec_wr_le32(p + 20, ctx->cfg.max_sources);
+  alec_wr_le32(p + 24, ctx->cfg.max_patterns);
+  alec_wr_le32(p + 28, ctx->cfg.evolution_interval);
+  alec_wr_le32(p + 32, ctx->cfg.sanitize_nonfinite ? 1u : 0u);
+  alec_wr_le32(p + 36, ctx->version);
+  alec_wr_le64(p + 40, ctx->obs);
+  alec_wr_le32(p + 48, ctx->next_code);
+  alec_wr_le32(p + 52, ctx->n_src);
   p += ALCX_HEAD;
   for (uint32_t k = 0; k < ctx->n_src; k++) {
     const ctx_src *e = &ctx->src[k];
-    wr_le32(p, e->id);
-    wr_le32(p + 4, e->flags);
-    wr_le64(p + 8, e->count);
-    wr_le64(p + 16, alec_f64_bits(e->last_value));
-    wr_le64(p + 24, alec_f64_bits(e->last_finite));
-    wr_le64(p + 32, alec_f64_bits(e->ema));
-    wr_le64(p + 40, alec_f64_bits(e->mean));
-    wr_le64(p + 48, alec_f64_bits(e->ssd));
+    alec_wr_le32(p, e->id);
+    alec_wr_le32(p + 4, e->flags);
+    alec_wr_le64(p + 8, e->count);
+    alec_wr_le64(p + 16, alec_f64_bits(e->last_value));
+    alec_wr_le64(p + 24, alec_f64_bits(e->last_finite));
+    alec_wr_le64(p + 32, alec_f64_bits(e->ema));
+    alec_wr_le64(p + 40, alec_f64_bits(e->mean));
+    alec_wr_le64(p + 48, alec_f64_bits(e->ssd));
     p += ALCX_SRC;
   }
-  wr_le32(p, ctx->n_pat);
+  alec_wr_le32(p, ctx->n_pat);
   p += 4;
   for (uint32_t k = 0; k < ctx->n_pat; k++) {
     const pat_entry *e = &ctx->pat[k];
-    wr_le32(p, e->code);
+    alec_wr_le32(p, e->code);
     p[4] = e->len;
     memcpy(p + 5, e->data, e->len);
     p += 5 + e->len;
-    wr_le64(p, e->frequency);
-    wr_le64(p + 8, e->last_used);
-    wr_le64(p + 16, e->created_at);
+    alec_wr_le64(p, e->frequency);
+    alec_wr_le64(p + 8, e->last_used);
+    alec_wr_le64(p + 16, e->created_at);
     p[24] = e->has_value;
-    wr_le64(p + 25, alec_f64_bits(e->value));
+    alec_wr_le64(p + 25, alec_f64_bits(e->value));
     p += 33;
   }
-  wr_le32(p, crc32_iso(out, (size_t)(p - out)));
+  alec_wr_le32(p, alec_crc32(0, out, (size_t)(p - out)));
   p += 4;
   return (long)(p - out);
 }
@@ -745,24 +673,24 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
   if (memcmp(buf, "ALCX", 4) != 0)
     return ALEC_ECORRUPT;
   size_t end = len - 4;
-  if (crc32_iso(buf, end) != rd_le32(buf + end))
+  if (alec_crc32(0, buf, end) != alec_rd_le32(buf + end))
     return ALEC_ECORRUPT;
-  if (rd_le32(buf + 4) != ALCX_FORMAT)
+  if (alec_rd_le32(buf + 4) != ALCX_FORMAT)
     return ALEC_EVERSION;
 
   /* Semantics (scale, alpha, evolution, sanitising) come from the blob;
    * resource bounds stay this context's own. */
   alec_context_config cfg = ctx->cfg;
-  cfg.scale = rd_le32(buf + 8);
-  cfg.ema_alpha = alec_f64_from_bits(rd_le64(buf + 12));
-  cfg.evolution_interval = rd_le32(buf + 28);
-  uint32_t san = rd_le32(buf + 32);
+  cfg.scale = alec_rd_le32(buf + 8);
+  cfg.ema_alpha = alec_f64_from_bits(alec_rd_le64(buf + 12));
+  cfg.evolution_interval = alec_rd_le32(buf + 28);
+  uint32_t san = alec_rd_le32(buf + 32);
   if (san > 1)
     return ALEC_ECORRUPT;
   cfg.sanitize_nonfinite = (int)san;
   if (alec_context_config_validate(&cfg) < 0)
     return ALEC_ECORRUPT;
-  uint32_t n_src = rd_le32(buf + 52);
+  uint32_t n_src = alec_rd_le32(buf + 52);
   if (n_src > cfg.max_sources)
     return ALEC_ENOSPC;
   size_t off = ALCX_HEAD;
@@ -775,36 +703,36 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
   alec_context *tmp = &tmp_ctx;
   int rc;
   ctx_init(tmp, &cfg, 0);
-  tmp->version = rd_le32(buf + 36);
-  tmp->obs = rd_le64(buf + 40);
+  tmp->version = alec_rd_le32(buf + 36);
+  tmp->obs = alec_rd_le64(buf + 40);
   ctx_sync_evolve(tmp);
-  tmp->next_code = rd_le32(buf + 48);
+  tmp->next_code = alec_rd_le32(buf + 48);
   rc = reserve_sources(tmp, n_src);
   if (rc < 0)
     goto fail;
   for (uint32_t k = 0; k < n_src; k++) {
     const uint8_t *p = buf + off;
-    uint32_t id = rd_le32(p);
-    uint32_t flags = rd_le32(p + 4);
+    uint32_t id = alec_rd_le32(p);
+    uint32_t flags = alec_rd_le32(p + 4);
     if (ctx_find(tmp, id) || (flags & ~(unsigned)(ALEC_SRC_POISONED | ALEC_SRC_DESYNC))) {
       rc = ALEC_ECORRUPT;
       goto fail;
     }
     ctx_src *e = append_src(tmp, id);
     e->flags = flags;
-    e->count = rd_le64(p + 8);
-    e->last_value = alec_f64_from_bits(rd_le64(p + 16));
-    e->last_finite = alec_f64_from_bits(rd_le64(p + 24));
-    e->ema = alec_f64_from_bits(rd_le64(p + 32));
-    e->mean = alec_f64_from_bits(rd_le64(p + 40));
-    e->ssd = alec_f64_from_bits(rd_le64(p + 48));
+    e->count = alec_rd_le64(p + 8);
+    e->last_value = alec_f64_from_bits(alec_rd_le64(p + 16));
+    e->last_finite = alec_f64_from_bits(alec_rd_le64(p + 24));
+    e->ema = alec_f64_from_bits(alec_rd_le64(p + 32));
+    e->mean = alec_f64_from_bits(alec_rd_le64(p + 40));
+    e->ssd = alec_f64_from_bits(alec_rd_le64(p + 48));
     off += ALCX_SRC;
   }
   if (end - off < 4) {
     rc = ALEC_ECORRUPT;
     goto fail;
   }
-  uint32_t n_pat = rd_le32(buf + off);
+  uint32_t n_pat = alec_rd_le32(buf + off);
   off += 4;
   if (n_pat > cfg.max_patterns) {
     rc = ALEC_ENOSPC;
@@ -822,7 +750,7 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
       rc = ALEC_ECORRUPT;
       goto fail;
     }
-    uint32_t code = rd_le32(buf + off);
+    uint32_t code = alec_rd_le32(buf + off);
     uint8_t plen = buf[off + 4];
     off += 5;
     if (plen == 0 || end - off < (size_t)plen + 33 ||
@@ -837,15 +765,15 @@ int alec_context_load(alec_context *ctx, const uint8_t *buf, size_t len) {
     memcpy(e->data, buf + off, plen);
     e->hash = XXH64(e->data, plen, 0);
     off += plen;
-    e->frequency = rd_le64(buf + off);
-    e->last_used = rd_le64(buf + off + 8);
-    e->created_at = rd_le64(buf + off + 16);
+    e->frequency = alec_rd_le64(buf + off);
+    e->last_used = alec_rd_le64(buf + off + 8);
+    e->created_at = alec_rd_le64(buf + off + 16);
     if (buf[off + 24] > 1) {
       rc = ALEC_ECORRUPT;
       goto fail;
     }
     e->has_value = buf[off + 24];
-    e->value = alec_f64_from_bits(rd_le64(buf + off + 25));
+    e->value = alec_f64_from_bits(alec_rd_le64(buf + off + 25));
     off += 33;
     tmp->n_pat++;
   }

@@ -1102,33 +1102,6 @@ int alec_decoder_decode(alec_decoder *dec, alec_format format, unsigned channels
 
 /* ----------------------------------------------------------- persistence */
 
-static uint32_t crc32_iso(const uint8_t *p, size_t n) {
-  static const uint32_t t[16] = {
-      0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-      0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-      0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    c = (c >> 4) ^ t[c & 15u];
-    c = (c >> 4) ^ t[c & 15u];
-  }
-  return c ^ 0xFFFFFFFFu;
-}
-
-static void wr_le16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void wr_le32(uint8_t *p, uint32_t v) {
-  wr_le16(p, (uint16_t)v);
-  wr_le16(p + 2, (uint16_t)(v >> 16));
-}
-static uint16_t rd_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t rd_le32(const uint8_t *p) {
-  return (uint32_t)rd_le16(p) | ((uint32_t)rd_le16(p + 2) << 16);
-}
-
 #define ALDX_FORMAT 1u
 /* magic, fmt, flags, window, leg_has, leg_seq, fix_has, fix_seq, fix_ver, ctx_len */
 #define ALDX_HEAD (4 + 4 + 4 + 2 + 1 + 2 + 1 + 2 + 2 + 4)
@@ -1141,7 +1114,7 @@ static uint32_t aldx_crc(const uint8_t *buf, size_t end) {
   uint8_t tmp[ALDX_HEAD + 4];
   memcpy(tmp, buf, ALDX_HEAD);
   memcpy(tmp + ALDX_HEAD, buf + end - 4, 4);
-  return crc32_iso(tmp, sizeof tmp);
+  return alec_crc32(0, tmp, sizeof tmp);
 }
 
 long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
@@ -1156,21 +1129,21 @@ long alec_decoder_save(const alec_decoder *dec, uint8_t *out, size_t cap) {
   if (cap < need)
     return ALEC_EBUFSIZE;
   memcpy(out, "ALDX", 4);
-  wr_le32(out + 4, ALDX_FORMAT);
-  wr_le32(out + 8, (dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u) |
+  alec_wr_le32(out + 4, ALDX_FORMAT);
+  alec_wr_le32(out + 8, (dec->strict ? (uint32_t)ALEC_DECODER_STRICT_REFERENCE : 0u) |
                        (dec->ctx.no_stats ? 0u : (uint32_t)ALEC_DECODER_STATISTICS));
-  wr_le16(out + 12, dec->replay_window);
+  alec_wr_le16(out + 12, dec->replay_window);
   out[14] = (uint8_t)(dec->leg_has ? 1 : 0);
-  wr_le16(out + 15, dec->leg_seq);
+  alec_wr_le16(out + 15, dec->leg_seq);
   out[17] = (uint8_t)(dec->fix_has ? 1 : 0);
-  wr_le16(out + 18, dec->fix_seq);
-  wr_le16(out + 20, dec->fix_ver);
-  wr_le32(out + 22, (uint32_t)clen);
+  alec_wr_le16(out + 18, dec->fix_seq);
+  alec_wr_le16(out + 20, dec->fix_ver);
+  alec_wr_le32(out + 22, (uint32_t)clen);
   long w = alec_context_save(&dec->ctx, out + ALDX_HEAD, (size_t)clen);
   if (w != clen)
     return w < 0 ? w : ALEC_EINVAL;
   size_t off = ALDX_HEAD + (size_t)clen;
-  wr_le32(out + off, aldx_crc(out, off));
+  alec_wr_le32(out + off, aldx_crc(out, off));
   return (long)(off + 4);
 }
 
@@ -1180,22 +1153,22 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   if (len < ALDX_HEAD + ALCX_MIN + 4 || memcmp(buf, "ALDX", 4) != 0)
     return ALEC_ECORRUPT;
   size_t end = len - 4;
-  if (aldx_crc(buf, end) != rd_le32(buf + end))
+  if (aldx_crc(buf, end) != alec_rd_le32(buf + end))
     return ALEC_ECORRUPT;
-  if (rd_le32(buf + 4) != ALDX_FORMAT)
+  if (alec_rd_le32(buf + 4) != ALDX_FORMAT)
     return ALEC_EVERSION;
-  uint32_t flags = rd_le32(buf + 8);
-  uint16_t window = rd_le16(buf + 12);
+  uint32_t flags = alec_rd_le32(buf + 8);
+  uint16_t window = alec_rd_le16(buf + 12);
   if (buf[14] > 1 || buf[17] > 1)
     return ALEC_ECORRUPT;
   if (flags & ~(unsigned)DECODER_FLAGS || window > REPLAY_WINDOW_MAX)
     return ALEC_ECORRUPT;
-  uint32_t clen = rd_le32(buf + 22);
+  uint32_t clen = alec_rd_le32(buf + 22);
   if (clen != end - ALDX_HEAD)
     return ALEC_ECORRUPT;
   /* Strict mode needs the reference's NaN handling (ALCX offset 32:
    * sanitize flag); refuse the contradiction before anything changes. */
-  if ((flags & ALEC_DECODER_STRICT_REFERENCE) && rd_le32(buf + ALDX_HEAD + 32) != 0)
+  if ((flags & ALEC_DECODER_STRICT_REFERENCE) && alec_rd_le32(buf + ALDX_HEAD + 32) != 0)
     return ALEC_ECORRUPT;
   /* The context load is atomic and the last thing that can fail. */
   int rc = alec_context_load(&dec->ctx, buf + ALDX_HEAD, clen);
@@ -1209,9 +1182,9 @@ int alec_decoder_load(alec_decoder *dec, const uint8_t *buf, size_t len) {
   dec->ctx.no_stats = (flags & ALEC_DECODER_STATISTICS) ? 0 : 1;
   dec->replay_window = window;
   dec->leg_has = buf[14];
-  dec->leg_seq = rd_le16(buf + 15);
+  dec->leg_seq = alec_rd_le16(buf + 15);
   dec->fix_has = buf[17];
-  dec->fix_seq = rd_le16(buf + 18);
-  dec->fix_ver = rd_le16(buf + 20);
+  dec->fix_seq = alec_rd_le16(buf + 18);
+  dec->fix_ver = alec_rd_le16(buf + 20);
   return 0;
 }

@@ -665,28 +665,6 @@ int alec_encoder_downlink(alec_encoder *enc, const uint8_t *msg, size_t len) {
 #define SAVE_F_FORCE 0x01u
 #define SAVE_F_REFERENCE 0x02u
 
-static uint32_t crc32_iso_hdlc(const uint8_t *p, size_t n) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; k++)
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-static void wr_le16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void wr_le32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint16_t rd_le16(const uint8_t *p) { return (uint16_t)(p[0] | ((unsigned)p[1] << 8)); }
-static uint32_t rd_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 long alec_encoder_save(const alec_encoder *enc, uint8_t *out, size_t cap) {
   if (enc == NULL)
@@ -705,16 +683,16 @@ long alec_encoder_save(const alec_encoder *enc, uint8_t *out, size_t cap) {
   out[4] = SAVE_FORMAT;
   out[5] = (uint8_t)((enc->force_keyframe ? SAVE_F_FORCE : 0u) |
                      (enc->reference_compat ? SAVE_F_REFERENCE : 0u));
-  wr_le16(out + 6, enc->sequence);
-  wr_le32(out + 8, enc->msk);
-  wr_le32(out + 12, enc->multi_since_resync);
-  wr_le32(out + 16, (uint32_t)clen);
+  alec_wr_le16(out + 6, enc->sequence);
+  alec_wr_le32(out + 8, enc->msk);
+  alec_wr_le32(out + 12, enc->multi_since_resync);
+  alec_wr_le32(out + 16, (uint32_t)clen);
   long w = alec_context_save(enc->ctx, out + SAVE_HEADER, (size_t)clen);
   if (w < 0)
     return w;
   if (w != clen)
     return ALEC_ECORRUPT;
-  wr_le32(out + SAVE_HEADER + clen, crc32_iso_hdlc(out, SAVE_HEADER + (size_t)clen));
+  alec_wr_le32(out + SAVE_HEADER + clen, alec_crc32(0, out, SAVE_HEADER + (size_t)clen));
   return (long)total;
 }
 
@@ -723,14 +701,14 @@ int alec_encoder_load(alec_encoder *enc, const uint8_t *buf, size_t len) {
     return ALEC_EINVAL;
   if (len < SAVE_OVERHEAD || memcmp(buf, SAVE_MAGIC, 4) != 0)
     return ALEC_ECORRUPT;
-  if (rd_le32(buf + len - 4) != crc32_iso_hdlc(buf, len - 4))
+  if (alec_rd_le32(buf + len - 4) != alec_crc32(0, buf, len - 4))
     return ALEC_ECORRUPT;
   if (buf[4] != SAVE_FORMAT)
     return ALEC_EVERSION;
   uint8_t flags = buf[5];
   if (flags & ~(SAVE_F_FORCE | SAVE_F_REFERENCE))
     return ALEC_ECORRUPT;
-  if (rd_le32(buf + 16) != len - SAVE_OVERHEAD)
+  if (alec_rd_le32(buf + 16) != len - SAVE_OVERHEAD)
     return ALEC_ECORRUPT;
   /* The two modes keep different things in the context (raw inputs vs the
    * receiver's reconstructions); mixing them would desynchronise silently. */
@@ -740,8 +718,8 @@ int alec_encoder_load(alec_encoder *enc, const uint8_t *buf, size_t len) {
   if (rc < 0)
     return rc;
   enc->force_keyframe = (flags & SAVE_F_FORCE) != 0;
-  enc->sequence = rd_le16(buf + 6);
-  enc->msk = rd_le32(buf + 8);
-  enc->multi_since_resync = rd_le32(buf + 12);
+  enc->sequence = alec_rd_le16(buf + 6);
+  enc->msk = alec_rd_le32(buf + 8);
+  enc->multi_since_resync = alec_rd_le32(buf + 12);
   return 0;
 }

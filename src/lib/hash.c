@@ -33,3 +33,9 @@ uint64_t alec_hash_bytes(const void *p, size_t n) {
   memcpy(&h, out, sizeof h);
   return h;
 }
+
+uint64_t alec_hash_str(const char *s) {
+  if (s == NULL || s[0] == '\0') return 0;
+  uint64_t h = alec_hash_bytes(s, strlen(s));
+  return h ? h : 1;
+}

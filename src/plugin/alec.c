@@ -390,12 +390,14 @@ static void fleet_notify(const alec_fleet_event *ev, int resend) {
   sstrncpy(nt.plugin_instance, ev->group ? ev->group : "", sizeof nt.plugin_instance);
   int group_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_SILENT;
   int channel_event = ev->kind == ALEC_FLEET_EVENT_SHIFT || ev->kind == ALEC_FLEET_EVENT_EMITTER;
-  const alec_pc_chanmap *map;
+  /* Names only for events about a channel: silence needs none, and a
+   * group's names cost a scan of the emitter table. */
+  const alec_pc_chanmap *map = NULL;
   if (group_event) {
-    map = group_map(nt.plugin_instance, ev->channel);
+    if (channel_event) map = group_map(nt.plugin_instance, ev->channel);
     sstrncpy(nt.host, hostname_g, sizeof nt.host);
   } else {
-    map = alec_rx_emitter_map(P.rx, ev->emitter_id);
+    if (channel_event) map = alec_rx_emitter_map(P.rx, ev->emitter_id);
     alec_rx_emitter_host(P.rx, ev->emitter_id, nt.host, sizeof nt.host);
   }
   char what[2 * DATA_MAX_NAME_LEN + 64];

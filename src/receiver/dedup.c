@@ -7,11 +7,7 @@
 
 void alec_dedup_clear(alec_dedup *d) { memset(d, 0, sizeof *d); }
 
-uint64_t alec_dedup_key(const char *id) {
-  if (id == NULL || id[0] == '\0') return 0;
-  uint64_t h = alec_hash_bytes(id, strlen(id));
-  return h ? h : 1;
-}
+uint64_t alec_dedup_key(const char *id) { return alec_hash_str(id); }
 
 static int gen_has(const uint64_t *slot, uint64_t key) {
   size_t i = (size_t)key & (ALEC_DEDUP_SLOTS - 1);

@@ -248,7 +248,7 @@ void alec_rx__score_due(alec_rx *rx, em_slot *s, const alec_rx_msg *m, double t,
 
 const alec_plugin_config *alec_rx_config(const alec_rx *rx) { return rx->cfg; }
 
-/* ---- keyframe requests and the state file ------------------------------------ */
+/* ---- keyframe requests ------------------------------------------------------ */
 
 void alec_rx__resync_note(alec_rx *rx, const alec_rx_msg *m, em_slot *s, uint64_t id, int bare) {
   if (!rx->rs.ready || m->reply.send == NULL) return;

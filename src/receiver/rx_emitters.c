@@ -46,8 +46,7 @@ em_slot *alec_rx__em_find(alec_rx *rx, uint64_t id, int create, int configured) 
 
 /* Dispatch thread: the lock only when an emitter's host changes. */
 void alec_rx__host_remember(alec_rx *rx, em_slot *s, const char *host) {
-  uint64_t hh = alec_hash_bytes(host, strlen(host));
-  if (hh == 0) hh = 1;
+  uint64_t hh = alec_hash_str(host);
   if (s->host_hash == hh) return;
   size_t n = strlen(host) + 1;
   char *copy = malloc(n);
@@ -131,11 +130,7 @@ const alec_pc_chanmap *alec_rx_emitter_map(const alec_rx *rx, uint64_t id) {
 /* Group events are rare (fleet shifts, silence): a scan of the table. */
 const alec_pc_chanmap *alec_rx_group_map(const alec_rx *rx, const char *group, uint32_t ch) {
   if (rx->ems == NULL || group == NULL) return NULL;
-  uint64_t h = 0; /* "": emitters that metadata placed in no group */
-  if (group[0]) {
-    h = alec_hash_bytes(group, strlen(group));
-    if (h == 0) h = 1;
-  }
+  uint64_t h = alec_hash_str(group); /* 0: emitters that metadata placed in no group */
   const alec_pc_chanmap *map = NULL;
   alec_rx *w = (alec_rx *)rx;
   pthread_mutex_lock(&w->host_lock);
@@ -166,8 +161,7 @@ void alec_rx_emitter_host(const alec_rx *rx, uint64_t id, char *out, size_t cap)
  * configured Group: applied when it first appears or changes. */
 void alec_rx__apply_group(alec_rx *rx, const alec_pc_emitter *em, em_slot *s, uint64_t id, const char *group) {
   if ((em && em->group[0]) || group[0] == '\0' || s == NULL) return;
-  uint64_t h = alec_hash_bytes(group, strlen(group));
-  if (h == 0) h = 1;
+  uint64_t h = alec_hash_str(group);
   if (h == s->group) return;
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_set_emitter_group(rx->fleet, id, group);
