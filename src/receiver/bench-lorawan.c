@@ -104,6 +104,7 @@ int main(int argc, char **argv) {
   for (unsigned s = 1; s <= seeds; s++) {
     for (int k = 0; k < 3; k++) {
       alec_le_config c;
+      memset(&c, 0, sizeof c);
       alec_lws_config_init(&c.sim);
       c.sim.seed = s;
       c.sim.loss = loss;

@@ -16,11 +16,21 @@ enum {
   ST_UNKNOWN = 1, /* predictor error E unknown (after ghosts of estimates) */
   ST_INT = 2,     /* E = c * n, n an unknown integer in [-NMAX, NMAX] */
   /* E identified and removed, unless the true n lay outside the candidates
-   * and aliased with one inside: then E is now an integer D that is no
-   * multiple of 10 (0.7 x 10, 0.49 x 100, ...), which the next exact
-   * observation makes fractional (E = c D). */
+   * and aliased with one inside: then E is now an integer D, and every
+   * exact observation makes it c D. One check is not enough: 0.7 D is an
+   * integer for every multiple of 10, and 0.49 D lies within the
+   * tolerance of one for D = 49 or 51 (an uplink stored 24 registers off
+   * that way). The channel is exact once no D in 1..VERIFY_DMAX passes
+   * every check remembered (each at its own c): after 0.7 and 0.49, D =
+   * 100 still does; after 0.343 as well, none below 1000. The checks of
+   * the candidates' phase count too: the true n and the chosen one both
+   * fitted there, so c_k (n - n') was within twice its bound of an
+   * integer, and D = c (n - n') for the c of the identification: a check
+   * on D with weight c_k / c. */
   ST_VERIFY = 3
 };
+#define VERIFY_DMAX 1000
+#define VERIFY_KEEP 4 /* checks remembered (alec_lr.vc) */
 #define NMAX 60
 /* Below this c, c * NMAX is far below a quantum. */
 #define C_NEGLIGIBLE 1e-5
@@ -156,7 +166,17 @@ static void all_candidates(alec_lr *s, unsigned i) {
 static void note_step(alec_lr *s, unsigned i, double v) {
   if (!s->last_exact[i] || !isfinite(v) || !isfinite(s->last[i])) return;
   double d = fabs(v - s->last[i]);
-  if (d > s->step[i]) s->step[i] = d;
+  if (d > s->step[i]) {
+    s->step[i] = d;
+    /* The candidates of an unresolved loss were narrowed by the slower
+     * changes seen before it; a faster one now (CO2 at the start of office
+     * hours: 18 then 85 ppm per uplink) says the lost values may have moved
+     * as fast, beyond them (a value 6 units off was stored that way). */
+    if (s->st[i] == ST_INT && s->nmax[i] < NMAX) {
+      s->st[i] = ST_UNKNOWN;
+      s->nmax[i] = NMAX;
+    }
+  }
   if (s->steps[i] < UINT8_MAX) s->steps[i]++;
 }
 
@@ -265,6 +285,40 @@ static uint32_t replay_before_frame(alec_lr *s, alec_decoder *dec, uint32_t lost
   return done;
 }
 
+/* 1 when some integer D in 1..VERIFY_DMAX other than 0 would have passed
+ * every remembered check of channel i as well: c D within t of an integer
+ * for each c (symmetric in the sign of D). At most VERIFY_DMAX x
+ * VERIFY_KEEP products, and only while a channel is being verified. */
+static int alias_left(const alec_lr *s, unsigned i) {
+  for (int d = 1; d <= VERIFY_DMAX; d++) {
+    int all = 1;
+    for (unsigned k = 0; k < s->passes[i] && all; k++) {
+      double y = s->vc[i][k] * d;
+      all = fabs(y - nearbyint(y)) <= (double)s->vt[i][k];
+    }
+    if (all) return 1;
+  }
+  return 0;
+}
+
+/* Remembers a check at c with bound t (a new c only; the oldest goes). */
+static void check_passed(alec_lr *s, unsigned i, double c, double t) {
+  /* Rounded up: a float bound must not be tighter than the double one. */
+  float ft = (float)t * (1 + 1e-6f);
+  for (unsigned k = 0; k < s->passes[i]; k++)
+    if (s->vc[i][k] == c) {
+      if (ft < s->vt[i][k]) s->vt[i][k] = ft;
+      return;
+    }
+  if (s->passes[i] == VERIFY_KEEP) {
+    memmove(&s->vc[i][0], &s->vc[i][1], (VERIFY_KEEP - 1) * sizeof s->vc[i][0]);
+    memmove(&s->vt[i][0], &s->vt[i][1], (VERIFY_KEEP - 1) * sizeof s->vt[i][0]);
+    s->passes[i]--;
+  }
+  s->vc[i][s->passes[i]] = c;
+  s->vt[i][s->passes[i]++] = ft;
+}
+
 int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *frame, size_t len, double *feed,
                    double *out, uint8_t *status, alec_frame_info *info) {
   unsigned n = s->n;
@@ -355,8 +409,9 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       status[i] = ALEC_LR_EXACT;
       break;
     case ST_VERIFY:
-      if (s->c[i] == 1.0) {
-        /* Not yet verifiable: E stays the integer it is. */
+      if (s->c[i] == 1.0 || (float)s->c[i] == s->vlast[i]) {
+        /* Not yet verifiable, or checked at this c already: E stays the
+         * integer it is (or c D of it). */
         feed[i] = out[i] = r;
         status[i] = ALEC_LR_ESTIMATE;
         break;
@@ -366,6 +421,12 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         goto restart; /* an alias: start over */
       }
       feed[i] = out[i] = r;
+      s->vlast[i] = (float)s->c[i];
+      check_passed(s, i, s->c[i], tol + s->eps[i]);
+      if (alias_left(s, i)) {
+        status[i] = ALEC_LR_ESTIMATE;
+        break;
+      }
       status[i] = ALEC_LR_EXACT;
       s->st[i] = ST_EXACT;
       s->reanchored++;
@@ -382,9 +443,14 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
       s->c[i] = 1.0;
       s->eps[i] = keep * q;
       all_candidates(s, i);
+      s->passes[i] = 0;
       break;
     case ST_INT: {
-      double c = s->c[i], t = q + s->eps[i] + 1e-9;
+      /* A candidate is dropped only when it misses by half a quantum more
+       * than the rounding bound: eps follows the roundings observed, not
+       * every one the encoder made, and the true n once missed the bound by
+       * 0.001 while a wrong one fitted (a value stored 1 unit off). */
+      double c = s->c[i], t = 2 * q + s->eps[i] + 1e-9;
       if (c == 1.0) {
         /* No exact observation since: every n fits, E stays n. */
         feed[i] = out[i] = r;
@@ -416,6 +482,8 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
         goto restart;
       }
       if (hits == 1) {
+        /* The checks so far were on n - n'; D = c (n - n'). */
+        for (unsigned k = 0; k < s->passes[i]; k++) s->vc[i][k] /= c;
         /* Identified: v - val is E itself; observing val - k E removes it. */
         double e = v - val;
         feed[i] = val - k * e;
@@ -427,13 +495,24 @@ int alec_lr_decode(alec_lr *s, alec_decoder *dec, uint32_t lost, const uint8_t *
           s->reanchored++;
           break;
         }
-        /* Only the widest range was assumed: verify before dispatching. */
-        status[i] = ALEC_LR_ESTIMATE;
-        s->st[i] = ST_VERIFY;
+        /* Only the widest range was assumed: exact when no alias up to
+         * VERIFY_DMAX fitted every check so far, else verify first. */
         s->c[i] = 1.0;
         s->eps[i] = keep * q;
+        if (!alias_left(s, i)) {
+          status[i] = ALEC_LR_EXACT;
+          s->st[i] = ST_EXACT;
+          s->reanchored++;
+          break;
+        }
+        status[i] = ALEC_LR_ESTIMATE;
+        s->st[i] = ST_VERIFY;
+        s->vlast[i] = 1.0f;
         break;
       }
+      /* An n outside the candidates that fits as the ones left do differs
+       * from them by x with c x within 2 t of an integer. */
+      check_passed(s, i, c, 2 * t);
       /* Several n fit: E keeps its form, plus alpha of this rounding. */
       feed[i] = v;
       rep_new[i] = v;

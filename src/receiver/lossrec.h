@@ -23,8 +23,9 @@
  * two received uplinks (at most -60..60; all of it when that assumption
  * fails or a second loss comes first). On the widest range an offset
  * beyond it could alias with a candidate (differ by a multiple of the
- * period of c n modulo 1); the next exact observation would make that
- * error fractional, so the channel is verified once more first. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
+ * period of c n modulo 1); the exact observations after it would make
+ * that error fractional, so the channel is checked against every alias up
+ * to 1000 first. Only then are the channel's decoded values exact again (docs/PROTOCOL.md, "Deviations from
  * the reference"); before, they are estimates. Collectd-free, fleet-free:
  * it works on the emitter's alec_decoder. */
 
@@ -73,6 +74,13 @@ typedef struct alec_lr {
   double rep[ALEC_LR_MAX_CHANNELS];         /* to observe for a Repeated: keeps E's form */
   uint8_t steps[ALEC_LR_MAX_CHANNELS];      /* changes seen (saturating) */
   uint64_t cand[ALEC_LR_MAX_CHANNELS][2];   /* n = bit - 60 still possible */
+  /* Checks an alias passed as well, each at its own c (w x within t of
+   * an integer): in the candidates' phase x is the difference of two n,
+   * once one is identified the integer error D it leaves. */
+  double vc[ALEC_LR_MAX_CHANNELS][4];
+  float vt[ALEC_LR_MAX_CHANNELS][4];
+  float vlast[ALEC_LR_MAX_CHANNELS]; /* c of the verification's latest check (1: none) */
+  uint8_t passes[ALEC_LR_MAX_CHANNELS];
 } alec_lr;
 
 void alec_lr_init(alec_lr *s, unsigned channels);
