@@ -80,10 +80,11 @@ mq_require
 SIM=$(it_find_build src/tools/alec-lorawan-sim) || it_skip "alec-lorawan-sim is not built"
 it_mktemp "${DEMO_DIR:-$build/demo-lorawan}"
 
-echo "== devices: $DEVICES EM500-CO2-like (alec-lorawan-sim), the last 23 hours, one uplink per 10 minutes, 1 % lost"
-# The plugin takes the network server's time of an uplink when it is less
-# than a day old (else the receive time): the day ends now.
-start=$(($(date +%s) - 84000))
+# The day the devices report: the last weekday (office hours for CO2) that
+# is over by now, from 00:00 UTC (it_weekday_start): the same values
+# whatever the hour the demo runs.
+start=$(it_weekday_start 84000)
+echo "== devices: $DEVICES EM500-CO2-like (alec-lorawan-sim), 23 hours of $(date -u -d "@$start" +'%A %F'), one uplink per 10 minutes, 1 % lost"
 simargs="--devices $DEVICES --days $DAYS --start $start --no-outage --loss 1 --seed 3 --anomaly $TARGET:$ANOMALY"
 # shellcheck disable=SC2086
 "$SIM" $simargs --format chirpstack --topics >"$IT_TMP/uplinks.events" || it_fail "alec-lorawan-sim chirpstack"

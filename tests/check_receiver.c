@@ -773,6 +773,38 @@ START_TEST(time_tolerance) {
 }
 END_TEST
 
+/* A backlog three days old (a broker's persistent session): the read
+ * callback's statistics and scores see the fleet's clock, not the wall's,
+ * so its emitters are active while the fleet scores them. */
+START_TEST(readers_fleet_time) {
+  double wall = (double)time(NULL), t0 = wall - 3 * 86400.0;
+  ck_assert_double_eq(alec_rx_fleet_time(rx, wall), wall); /* no evaluation yet */
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  for (int k = 0; k < 6; k++) {
+    double v[2] = {20.0 + 0.1 * k, 50.0};
+    uint8_t frame[ALEC_FRAME_MAX];
+    int len = alec_encode_fixed(enc, v, 2, frame, sizeof frame);
+    ck_assert_int_gt(len, 0);
+    alec_rx_msg *m = payload_msg(4242, frame, (size_t)len, 2, wall);
+    m->has_event_time = 1;
+    m->event_time = t0 + 600.0 * k;
+    alec_rx_process(rx, m);
+    free(m);
+    alec_rx_evaluate(rx, alec_rx_clock(rx, NAN));
+  }
+  double ft = alec_rx_fleet_time(rx, wall + 5);
+  ck_assert_double_le(ft, t0 + 3000 + 5 + 1);
+  ck_assert_double_ge(ft, t0 + 3000);
+  alec_rx_stats st;
+  alec_rx_get_stats(rx, ft, &st);
+  ck_assert_uint_eq(st.fleet.active, 1);
+  alec_rx_get_stats(rx, wall, &st); /* the wall's time: three days silent */
+  ck_assert_uint_eq(st.fleet.active, 0);
+  alec_encoder_free(enc);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("receiver");
   TCase *tq_case = tcase_create("queue");
@@ -794,6 +826,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, emitter_table_bounds);
   tcase_add_test(tc, host_readers);
   tcase_add_test(tc, time_tolerance);
+  tcase_add_test(tc, readers_fleet_time);
   tcase_add_test(tc, threaded_envelopes);
   suite_add_tcase(s, tc);
   return s;

@@ -54,6 +54,8 @@ typedef struct story {
   double P, day, days;
   double t0;   /* epoch of story time 0 */
   int slack;   /* reports of tolerance (real time: pacing and batching) */
+  double late; /* seconds a stale scan may come late (real time: the
+                * evaluation timer on a busy machine), 0 in virtual time */
 } story;
 
 /* The receiver's floor of stale horizons (src/fleet/fleet_int.h). */
@@ -288,7 +290,8 @@ static int check(const story *s, const char *path) {
         double n = (u - 10 * d) / period_of(s, 21), p = period_of(s, 21);
         /* Stale after 3 periods, never below the floor; a scan is a quarter period late at most;
          * in real time the sender's pacing moves the last report by up to `slack` periods. */
-        double lo = fmax(2 * p, STALE_FLOOR - p - s->slack * p), hi = fmax(5 * p, STALE_FLOOR + (2 + 2 * s->slack) * p);
+        double lo = fmax(2 * p, STALE_FLOOR - p - s->slack * p),
+               hi = fmax(5 * p, STALE_FLOOR + (2 + 2 * s->slack) * p) + s->late;
         if (!(u - 10 * d >= lo && u - 10 * d <= hi)) FAIL("emitter 21 stale after %.2f of its periods", n);
       } else if (e == 21 && strcmp(st, "okay") == 0 && strstr(line, " removed=1") && stale21 == 1) {
         /* Removed after 2 x EmitterTimeout: its alert is resolved, once. */
@@ -331,7 +334,7 @@ static int check(const story *s, const char *path) {
 }
 
 int main(int argc, char **argv) {
-  story s = {600, 0, 14, T0, 0};
+  story s = {600, 0, 14, T0, 0, 0};
   const char *check_path = NULL, *send_to = NULL;
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -354,6 +357,9 @@ int main(int argc, char **argv) {
       s.t0 = strtod(v, &end);
       if (*end || !isfinite(s.t0)) goto usage;
       s.slack = 2; /* real time: pacing, batching and a busy machine */
+      /* Two EvaluationIntervals (0.1 s): a sanitizer build on two loaded
+       * cores was seen 2 ms past the bound without it. */
+      s.late = 0.2;
       i++;
     } else {
       goto usage;

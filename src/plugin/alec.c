@@ -565,7 +565,9 @@ static void snap_gather(void *arg, alec_fleet *fleet) {
 
 static void sink_tick(void *arg, double now) {
   (void)arg;
-  alerts_renotify(now);
+  /* Re-sends keep consumers' wall-clock timeouts (Alertmanager's) open:
+   * wall time, not the fleet's, which a backlog runs through in seconds. */
+  alerts_renotify(CDTIME_T_TO_DOUBLE(cdtime()));
   if (P.snap == NULL) return;
   snap_job j = {now, 0, NULL};
   alec_rx_with_fleet(P.rx, snap_gather, &j);
@@ -690,14 +692,20 @@ static void submit(const char *type, const char *ti, value_t v, cdtime_t t) {
   plugin_dispatch_values(&vl);
 }
 
+typedef struct score_job {
+  cdtime_t t;   /* the values' time */
+  double fleet; /* the fleet's clock (alec_rx_fleet_time): who is active */
+} score_job;
+
 /* Per active emitter and tracked channel: its score and state, for writers
  * that take no notifications. Called under fleet_lock. */
 /* Bounded by configuration (collectd-alec(5), MaxScoreValues, UnknownScores):
  * unknown emitters report only channels that are not normal by default, so
  * a burst of ids cannot double the values dispatched every interval. */
 static void submit_scores(void *arg, alec_fleet *fleet) {
-  cdtime_t t = *(const cdtime_t *)arg;
-  double now = CDTIME_T_TO_DOUBLE(t);
+  const score_job *job = arg;
+  cdtime_t t = job->t;
+  double now = job->fleet;
   size_t n = alec_fleet_emitter_count(fleet), budget = P.cfg.max_score_values;
   for (size_t i = 0; i < n; i++) {
     alec_fleet_emitter_info ei;
@@ -849,8 +857,9 @@ static int alec_read(void) {
   if (!P.initialized) return -1;
   cdtime_t t = cdtime();
   alec_rx_stats s;
-  alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(t), &s);
-  if (P.score_types_ok) alec_rx_with_fleet(P.rx, submit_scores, &t);
+  score_job job = {t, alec_rx_fleet_time(P.rx, CDTIME_T_TO_DOUBLE(t))};
+  alec_rx_get_stats(P.rx, job.fleet, &s);
+  if (P.score_types_ok) alec_rx_with_fleet(P.rx, submit_scores, &job);
   const alec_fleet_stats *st = &s.fleet;
   submit("count", "emitters", (value_t){.gauge = (gauge_t)st->emitters}, t);
   submit("count", "emitters_active", (value_t){.gauge = (gauge_t)st->active}, t);
@@ -967,7 +976,7 @@ static int alec_shutdown(void) {
     alec_mqtt_stop(P.mqtt);
     alec_amqp_stop(P.amqp);
     alec_rx_stop(P.rx);
-    alec_rx_get_stats(P.rx, CDTIME_T_TO_DOUBLE(cdtime()), &s);
+    alec_rx_get_stats(P.rx, alec_rx_fleet_time(P.rx, CDTIME_T_TO_DOUBLE(cdtime())), &s);
     uint64_t rej = 0;
     for (int k = 0; k < ALEC_RX_REJ_COUNT; k++) rej += s.rejected[k];
     INFO(PLUGIN_NAME " plugin: shut down; %" PRIu64 " messages, %" PRIu64 " values dispatched, %" PRIu64

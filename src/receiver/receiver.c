@@ -629,10 +629,28 @@ static void ef_reload(alec_rx *rx) {
 /* Scoring after every batch: the fleet's evaluation costs what arrived
  * (pending channels, baselines due), so an emitter's dwell counts its own
  * reports whatever EvaluationInterval is. */
+/* Under fleet_lock. */
+static void eval_clock_set(alec_rx *rx, double now) {
+  rx->eval_clock = now;
+  rx->eval_wall = now_real();
+}
+
+double alec_rx_fleet_time(alec_rx *rx, double wall) {
+  pthread_mutex_lock(&rx->fleet_lock);
+  double t = wall;
+  if (rx->eval_wall > 0) {
+    t = rx->eval_clock;
+    if (wall > rx->eval_wall) t += wall - rx->eval_wall;
+  }
+  pthread_mutex_unlock(&rx->fleet_lock);
+  return t;
+}
+
 void alec_rx_score(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
   rx->score_gen++;
+  eval_clock_set(rx, now);
   pthread_mutex_unlock(&rx->fleet_lock);
   if (rc < 0) alec_rx_log(rx, ALEC_RX_LOG_ERROR, "fleet evaluation failed: %s", alec_strerror(rc));
 }
@@ -641,6 +659,7 @@ void alec_rx_evaluate(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);
   rx->score_gen++;
+  eval_clock_set(rx, now);
   if (now >= rx->next_stale) {
     /* Alerts of a removed emitter are resolved, or they fire forever. */
     alec_fleet_remove_stale_notify(rx->fleet, now, on_fleet_event, rx);
@@ -665,8 +684,12 @@ static void housekeeping(alec_rx *rx) {
   sec_reload(rx); /* at most one stat() a second */
   ef_reload(rx);  /* the same */
   /* Dashboard snapshots refresh by their own interval too (the sink checks
-   * whether one is due). */
-  if (rx->sink.tick) rx->sink.tick(rx->sink.arg, now_real());
+   * whether one is due), in the evaluations' clock: a backlog days old is
+   * shown as the fleet saw it, not as stale beside the wall's time. */
+  if (rx->sink.tick) {
+    double c = alec_rx_clock(rx, now_real());
+    rx->sink.tick(rx->sink.arg, c > 0 ? c : now_real());
+  }
   double mono = now_mono();
   if (rx->state_ready && rx->cfg->state_interval > 0 && mono >= rx->next_state_save) {
     rx->next_state_save = mono + rx->cfg->state_interval;

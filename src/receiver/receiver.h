@@ -237,5 +237,11 @@ void alec_rx_score(alec_rx *rx, double now);
  * receive time of the latest message; never decreasing. 0 before any data
  * (or restored state). Dispatch thread only. */
 double alec_rx_clock(alec_rx *rx, double wall);
+/* The fleet's clock for other threads (statistics, scores in the read
+ * callback): the clock of the latest scoring or evaluation, run on at the
+ * pace of `wall` (unix seconds) since; `wall` before any. Values of a
+ * backlog hours old are then active and scored as the dispatch thread
+ * sees them. Any thread; takes the fleet lock. */
+double alec_rx_fleet_time(alec_rx *rx, double wall);
 
 #endif

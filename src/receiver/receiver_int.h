@@ -114,6 +114,10 @@ struct alec_rx {
    * fed to it, the receive time of the message that fed it last, and the
    * monotone clock they give (alec_rx_clock). 0: no data yet. */
   double data_clock, data_recv, fleet_clock;
+  /* The clock of the latest scoring or evaluation and the wall time it ran
+   * at, under fleet_lock: the fleet's time for other threads
+   * (alec_rx_fleet_time). eval_wall 0: none yet. */
+  double eval_clock, eval_wall;
   uint64_t score_gen; /* fleet evaluations so far, + 1 (dispatch thread) */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;

@@ -171,7 +171,7 @@ static void measure(alec_lws *s, dev *d, double t, double *r) {
   double htarget = d->hum_base - 0.5 * (d->temp - d->temp_base);
   if (uniform(&d->rng) < 0.7) d->hum += htarget > d->hum ? 1 : htarget < d->hum ? -1 : 0;
   if (uniform(&d->rng) < 0.8) d->pres += uniform(&d->rng) < 0.5 ? -1 : 1;
-  int weekday = ((day + 2) % 7) < 5; /* 2026-12-01 is a Tuesday */
+  int weekday = ((day + 3) % 7) < 5; /* Monday 0: 1970-01-01 was a Thursday */
   double ctarget = weekday && tod >= 8 && tod < 18 ? d->co2_peak : 420;
   d->co2 += (ctarget - d->co2) * 0.12 + gauss(&d->rng) * 8;
   d->co2 = clampd(d->co2, 380, 5000);

@@ -226,6 +226,18 @@ it_mktemp() {
   IT_NOTIFY_OUT=$IT_TMP/notifications.txt
 }
 
+# The 00:00 UTC of the latest weekday (Monday to Friday) whose first $1
+# seconds are over by now. The LoRaWAN emulator's signals follow UTC
+# (diurnal cycles, CO2 in office hours on weekdays): a recording that
+# starts there has the same values whatever the hour a test runs, and it
+# is at most 4 days old (the plugin takes network-server times up to 7
+# days back).
+it_weekday_start() {
+  local s=$((($(date +%s) - $1) / 86400 * 86400))
+  while [ $(((s / 86400 + 3) % 7)) -ge 5 ]; do s=$((s - 86400)); done
+  echo "$s"
+}
+
 # A UDP port on 127.0.0.1 that nothing listens on, chosen from the PID so
 # tests running in parallel do not collide, and probed in /proc/net/udp*.
 it_free_port() {
