@@ -6,7 +6,8 @@
 #    none) as JSONL, and as pcap of envelope datagrams written by
 #    tests/replay-pcapgen over every link type, IPv4 and IPv6, with noise
 #    (TCP, other ports, fragments, ARP) and hostile packets (lengths that
-#    lie, snaplen cuts) that are counted and change nothing;
+#    lie, snaplen cuts) that are counted and change nothing; in IP
+#    fragments (reassembled); signed, verified with --auth-file;
 #  - hostile files: cut inside a record, a record claiming 2 GB, random
 #    bytes, an empty input: counted or refused, exit 1, no crash;
 #  - two days of the LoRaWAN simulator (TLV fallback, loss, one anomalous
@@ -59,7 +60,7 @@ else
   fail "pcap through a pipe with --port 4000"
 fi
 cat "$tmp/p.pcap" | $R --quiet >"$tmp/stats" 2>&1
-grep -q '0 datagrams to port 25830,.* other_port' "$tmp/stats" || fail "datagrams to port 4000 not counted as other_port: $(head -1 "$tmp/stats")"
+grep -q ' 0 datagrams to port 25830 .* other_port' "$tmp/stats" || fail "datagrams to port 4000 not counted as other_port: $(head -1 "$tmp/stats")"
 
 # Bare frames of three emitters from their own source ports: theirs with
 # --source (the <Emitter> Source of the plugin), refused without.
@@ -90,6 +91,41 @@ for v in "" "--ipv6"; do
       fail "hostile $v: not counted:$bad ($line)"
   fi
 done
+
+# IP fragments (datagrams over the MTU), every other one last fragment
+# first, IPv4 and IPv6: reassembled, the same events.
+for v in "" "--ipv6"; do
+  # shellcheck disable=SC2086
+  "$gen" $v --fragment 24 "$tmp/f.pcap" <"$tmp/story.jsonl" 2>/dev/null
+  if ! $R "$tmp/f.pcap" >"$tmp/got" 2>"$tmp/stats"; then
+    fail "fragments $v: replay failed ($(grep '^replay: pcap' "$tmp/stats"))"
+  elif ! cmp -s "$tmp/want" "$tmp/got"; then
+    fail "fragments $v: events differ from the JSONL's"
+  elif ! grep -q '(0 reassembled' "$tmp/stats" && ! grep -q -E ', [0-9]+ fragment' "$tmp/stats"; then
+    ok "IP fragments${v:+ $v} reassembled, the same events ($(grep -o '[0-9]* datagrams.*reassembled[^)]*' "$tmp/stats"))"
+  else
+    fail "fragments $v: $(grep '^replay: pcap' "$tmp/stats")"
+  fi
+done
+
+# Signed envelopes: verified against --auth-file; without it, refused.
+key=000102030405060708090a0b0c0d0e0f
+printf '7: %s\n' "$key" >"$tmp/keys"
+chmod 600 "$tmp/keys"
+"$gen" --key "$key" --key-id 7 "$tmp/s.pcap" <"$tmp/story.jsonl" 2>/dev/null
+if $R --auth-file "$tmp/keys" "$tmp/s.pcap" >"$tmp/got" 2>"$tmp/stats" && cmp -s "$tmp/want" "$tmp/got"; then
+  ok "signed envelopes verified with --auth-file, the same events"
+else
+  fail "signed envelopes with --auth-file: $(tail -n 2 "$tmp/stats" | tr '\n' ' ')"
+fi
+printf '7: %s\n' "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff" >"$tmp/wrong"
+chmod 600 "$tmp/wrong"
+$R --quiet --auth-file "$tmp/wrong" "$tmp/s.pcap" >"$tmp/stats" 2>&1
+if grep -q 'rejected' "$tmp/stats" && ! grep -q '^event' "$tmp/stats"; then
+  ok "signed envelopes under another key: refused, no event"
+else
+  fail "signed envelopes under another key: $(head -n 3 "$tmp/stats" | tr '\n' ' ')"
+fi
 
 # Hostile files.
 "$gen" "$tmp/a.pcap" <"$tmp/story.jsonl" 2>/dev/null

@@ -4,7 +4,8 @@
  * per datagram at the record's time, written with libpcap's pcap_dump, for
  * tests/replay_inputs.sh:
  *   replay-pcapgen [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N]
- *                  [--noise] [--hostile] [--every N] [--bare ID,...] OUT.pcap < records.jsonl
+ *                  [--noise] [--hostile] [--every N] [--bare ID,...]
+ *                  [--fragment N] [--key HEX --key-id N] OUT.pcap < records.jsonl
  * --noise adds, between datagrams, what a capture of a busy host holds:
  * TCP, UDP to other ports, IP fragments, ARP. --hostile adds packets whose
  * lengths lie (IP total length past the packet, UDP length past IP, IHL
@@ -13,7 +14,10 @@
  * change what is replayed. --every N: noise and hostile packets before
  * every Nth record only (1). --bare: the records of these emitters go as
  * bare frames from source port 40000 + ID (alec-replay --source), the
- * others as envelopes from port 40000. */
+ * others as envelopes from port 40000. --fragment N: datagrams whose IP
+ * payload exceeds N bytes (a multiple of 8) go in IP fragments of N,
+ * every other datagram's last fragment first. --key/--key-id: envelopes
+ * signed (docs/SECURITY.md), the counter counting from 1. */
 #define _DEFAULT_SOURCE /* u_char and friends in pcap.h */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alec/auth.h"
 #include "alec/envelope.h"
 #include "alec/error.h"
 #include "alec/frame.h"
@@ -36,6 +41,9 @@ typedef struct gen {
   int link, ipv6;
   unsigned port;
   uint64_t packets;
+  size_t frag;      /* --fragment: IP payload bytes per fragment, 0: none */
+  uint32_t ip_id;   /* identification of the next fragmented datagram */
+  uint64_t fragmented;
 } gen;
 
 /* Link header for an IP packet; returns its length. */
@@ -122,11 +130,48 @@ static void dump(gen *g, double t, const uint8_t *pkt, size_t caplen, size_t wir
   g->packets++;
 }
 
+/* The datagram's IP payload (UDP header and payload) in fragments of
+ * g->frag bytes: IPv4 with MF and offsets, IPv6 with a fragment header. */
+static void fragments(gen *g, double t, const uint8_t *ip_packet, size_t ip_hl, size_t total) {
+  const uint8_t *l4 = ip_packet + ip_hl;
+  size_t l4_len = total - ip_hl, n = (l4_len + g->frag - 1) / g->frag;
+  uint32_t id = ++g->ip_id;
+  int reverse = (int)(g->fragmented++ % 2);
+  for (size_t j = 0; j < n; j++) {
+    size_t k = reverse ? n - 1 - j : j, off = k * g->frag, len = l4_len - off < g->frag ? l4_len - off : g->frag;
+    int more = k + 1 < n;
+    uint8_t pkt[128 + 8192];
+    size_t o = link_header(g, pkt, g->ipv6);
+    memcpy(pkt + o, ip_packet, ip_hl);
+    if (g->ipv6) {
+      alec_wr_be16(pkt + o + 4, (uint16_t)(8 + len));
+      pkt[o + 6] = 44;
+      uint8_t *fh = pkt + o + 40;
+      fh[0] = 17;
+      fh[1] = 0;
+      alec_wr_be16(fh + 2, (uint16_t)((off / 8) << 3 | (unsigned)more));
+      alec_wr_be32(fh + 4, id);
+      memcpy(fh + 8, l4 + off, len);
+      dump(g, t, pkt, o + 48 + len, o + 48 + len);
+    } else {
+      alec_wr_be16(pkt + o + 2, (uint16_t)(20 + len));
+      alec_wr_be16(pkt + o + 4, (uint16_t)id);
+      alec_wr_be16(pkt + o + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+      memcpy(pkt + o + 20, l4 + off, len);
+      dump(g, t, pkt, o + 20 + len, o + 20 + len);
+    }
+  }
+}
+
 static void datagram_from(gen *g, double t, unsigned sport, unsigned dport, const uint8_t *payload, size_t len) {
   uint8_t pkt[128 + 8192];
-  size_t o = link_header(g, pkt, g->ipv6);
-  o += ip_udp(g, pkt + o, g->ipv6, sport, dport, len, 17, 0);
+  size_t o0 = link_header(g, pkt, g->ipv6);
+  size_t o = o0 + ip_udp(g, pkt + o0, g->ipv6, sport, dport, len, 17, 0);
   memcpy(pkt + o, payload, len);
+  if (g->frag && 8 + len > g->frag) {
+    fragments(g, t, pkt + o0, g->ipv6 ? 40 : 20, o + len - o0);
+    return;
+  }
   dump(g, t, pkt, o + len, o + len);
 }
 
@@ -232,7 +277,8 @@ int main(int argc, char **argv) {
   unsigned long every = 1;
   uint64_t bare[64];
   size_t n_bare = 0;
-  const char *out = NULL;
+  const char *out = NULL, *key_hex = NULL;
+  long key_id = -1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--link") == 0 && i + 1 < argc) {
       if ((g.link = link_of(argv[++i])) < 0) goto usage;
@@ -251,6 +297,14 @@ int main(int argc, char **argv) {
         n_bare++;
         p = end + (*end == ',');
       } while (*end);
+    } else if (strcmp(argv[i], "--fragment") == 0 && i + 1 < argc) {
+      g.frag = strtoul(argv[++i], NULL, 10);
+      if (g.frag < 8 || g.frag % 8 || g.frag > 8192) goto usage;
+    } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+      key_hex = argv[++i];
+    } else if (strcmp(argv[i], "--key-id") == 0 && i + 1 < argc) {
+      key_id = strtol(argv[++i], NULL, 10);
+      if (key_id < 0 || key_id > 65535) goto usage;
     } else if (strcmp(argv[i], "--ipv6") == 0) {
       g.ipv6 = 1;
     } else if (strcmp(argv[i], "--noise") == 0) {
@@ -263,7 +317,11 @@ int main(int argc, char **argv) {
       goto usage;
     }
   }
-  if (!out) goto usage;
+  if (!out || (key_hex == NULL) != (key_id < 0)) goto usage;
+  uint8_t key[ALEC_AUTH_KEY_MAX];
+  int key_len = key_hex ? alec_auth_key_decode(key_hex, key) : 0;
+  if (key_len < 0) goto usage;
+  uint64_t counter = 0;
   pcap_t *pd = pcap_open_dead_with_tstamp_precision(g.link, SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
   if (!pd) return 1;
   g.out = pcap_dump_open(pd, out);
@@ -301,6 +359,15 @@ int main(int argc, char **argv) {
       status = 1;
       continue;
     }
+    if (key_hex) {
+      long sl = alec_auth_sign(dg, w.len, sizeof dg, (uint16_t)key_id, key, (size_t)key_len, ++counter);
+      if (sl < 0) {
+        fprintf(stderr, PROG ": line %" PRIu64 ": cannot sign: %s\n", lineno, alec_strerror((int)sl));
+        status = 1;
+        continue;
+      }
+      w.len = (size_t)sl;
+    }
     if (records % every == 0) {
       if (with_noise) noise(&g, t);
       if (with_hostile && w.len <= 256) hostile(&g, t, dg, w.len);
@@ -317,6 +384,6 @@ int main(int argc, char **argv) {
   return status;
 usage:
   fprintf(stderr, "usage: " PROG " [--link en10mb|sll|sll2|raw|null|loop] [--ipv6] [--port N] [--noise] [--hostile] "
-                  "[--every N] [--bare ID,...] OUT.pcap < records.jsonl\n");
+                  "[--every N] [--bare ID,...] [--fragment N] [--key HEX --key-id N] OUT.pcap < records.jsonl\n");
   return 2;
 }

@@ -67,6 +67,7 @@ static void usage(FILE *out) {
           "      pcap   UDP datagrams to --port (Ethernet, Linux cooked, raw IP, loopback; IPv4, IPv6)\n"
           "      mqtt   ChirpStack v4 / TTS v3 uplink events per line, optionally after their topic\n"
           "  --port N       pcap: the plugin's UDP port (" ALEC_PC_DEFAULT_PORT ")\n"
+          "  --auth-file F  pcap: the plugin's AuthFile, to verify signed envelopes (unsigned ones pass)\n"
           "  --source ADDR[/PORT]=ID:FORMAT[:CHANNELS][,...]   pcap: bare frames from ADDR are ID's\n"
           "                 (an <Emitter> with Source, Format, Channels); other datagrams are envelopes\n"
           "  --fport P=FORMAT[:CHANNELS][,P=...]   FPort profiles of uplinks (MQTT FPort lines)\n"
@@ -384,6 +385,7 @@ static void mqtt_line(mqtt_in *q, feeder *f, char *line, size_t n) {
 
 typedef struct pcap_stats_ {
   uint64_t packets, datagrams, oversized, nomem, refused[ALEC_PCAPIN_KIND_COUNT + 1];
+  alec_pcapin_reasm_stats frag;
   int unreadable; /* the file ended inside a record or could not be read */
   char error[PCAP_ERRBUF_SIZE];
 } pcap_stats_;
@@ -396,13 +398,24 @@ static int replay_pcap(FILE *in, feeder *f, unsigned port, int security, pcap_st
     return -1;
   }
   int link = pcap_datalink(pc);
+  /* Datagrams over the link's MTU come in IP fragments. */
+  alec_pcapin_reasm *ra = alec_pcapin_reasm_new();
+  if (ra == NULL) {
+    pcap_close(pc);
+    fprintf(stderr, PROG ": out of memory\n");
+    return -1;
+  }
   struct pcap_pkthdr *h;
   const u_char *pkt;
   int rc;
   while ((rc = pcap_next_ex(pc, &h, &pkt)) == 1) {
     ps->packets++;
     alec_pcapin_dgram d;
-    int k = alec_pcapin_parse(link, pkt, h->caplen, h->len, port, &d);
+    double t = (double)h->ts.tv_sec + (double)h->ts.tv_usec * 1e-9;
+    int k = alec_pcapin_parse_frag(ra, t, link, pkt, h->caplen, h->len, port, &d);
+    /* A fragment kept, or one that dropped its datagram (counted by the
+     * reassembly, in fragments). */
+    if (k == ALEC_PCAPIN_HELD || k == ALEC_PCAPIN_FRAGMENT) continue;
     if (k != ALEC_PCAPIN_OK) {
       ps->refused[k]++;
       continue;
@@ -423,8 +436,11 @@ static int replay_pcap(FILE *in, feeder *f, unsigned port, int security, pcap_st
     m->from_len = d.from_len;
     memcpy(m->data, d.payload, d.len);
     ps->datagrams++;
-    feed(f, (double)h->ts.tv_sec + (double)h->ts.tv_usec * 1e-9, m);
+    feed(f, t, m);
   }
+  alec_pcapin_reasm_finish(ra, &ps->frag);
+  alec_pcapin_reasm_free(ra);
+  ps->refused[ALEC_PCAPIN_FRAGMENT] += ps->frag.fragments_dropped;
   if (rc == PCAP_ERROR) {
     ps->unreadable = 1;
     snprintf(ps->error, sizeof ps->error, "%s", pcap_geterr(pc));
@@ -638,7 +654,8 @@ int main(int argc, char **argv) {
   const char *v_thr = NULL, *v_exit = NULL, *v_fail = NULL, *v_enter_n = NULL, *v_exit_n = NULL,
              *v_peers = NULL, *v_floor = NULL, *v_stale = NULL, *v_silent = NULL, *v_alpha = NULL,
              *v_timeout = NULL, *v_max = NULL, *v_interval = NULL, *v_input = NULL, *v_port = NULL,
-             *v_fport = NULL, *v_tlv = NULL, *v_dialect = NULL, *v_group_from = NULL, *v_source = NULL;
+             *v_fport = NULL, *v_tlv = NULL, *v_dialect = NULL, *v_group_from = NULL, *v_source = NULL,
+             *v_auth = NULL;
   int quiet = 0;
   const alec_tool_opt opts[] = {
       {"--threshold", NULL, &v_thr},           {"--exit-threshold", NULL, &v_exit},
@@ -651,7 +668,7 @@ int main(int argc, char **argv) {
       {"--input", NULL, &v_input},             {"--port", NULL, &v_port},
       {"--fport", NULL, &v_fport},             {"--tlv", NULL, &v_tlv},
       {"--dialect", NULL, &v_dialect},         {"--group-from", NULL, &v_group_from},
-      {"--source", NULL, &v_source},
+      {"--source", NULL, &v_source},           {"--auth-file", NULL, &v_auth},
   };
   int ar = alec_tool_args(argc, argv, PROG, opts, sizeof opts / sizeof opts[0], usage, &path);
   if (ar == 1) return 0;
@@ -731,6 +748,16 @@ int main(int argc, char **argv) {
     bad = 1;
   }
   if (!bad && v_source && source_opt(&cfg, v_source) != 0) bad = 1;
+  if (v_auth) {
+    /* Loaded, mode-checked and used as the plugin does (SecurityLevel None:
+     * signed datagrams are verified, unsigned ones taken). */
+    if (strlen(v_auth) >= sizeof cfg.auth_file) {
+      fprintf(stderr, PROG ": --auth-file: path too long\n");
+      bad = 1;
+    } else {
+      snprintf(cfg.auth_file, sizeof cfg.auth_file, "%s", v_auth);
+    }
+  }
   if (bad) {
     alec_pc_free(&cfg);
     return 2;
@@ -829,8 +856,9 @@ int main(int argc, char **argv) {
   for (int k = 0; k < ALEC_RX_REJ_COUNT; k++) rej += st.rejected[k];
   FILE *so = quiet ? stdout : stderr;
   if (input == IN_PCAP) {
-    fprintf(so, "replay: pcap: %" PRIu64 " packets, %" PRIu64 " datagrams to port %u, %" PRIu64 " oversized",
-            ps.packets, ps.datagrams, port, ps.oversized);
+    fprintf(so, "replay: pcap: %" PRIu64 " packets, %" PRIu64 " datagrams to port %u (%" PRIu64
+                " reassembled from IP fragments), %" PRIu64 " oversized",
+            ps.packets, ps.datagrams, port, ps.frag.reassembled, ps.oversized);
     for (int k = 1; k <= ALEC_PCAPIN_KIND_COUNT; k++)
       if (ps.refused[k]) fprintf(so, ", %" PRIu64 " %s", ps.refused[k], alec_pcapin_kind_name(k));
     fprintf(so, "%s%s\n", ps.unreadable ? "; stopped: " : "", ps.unreadable ? ps.error : "");

@@ -36,7 +36,7 @@
   X(TRUNCATED, truncated, "headers longer than the packet")                       \
   X(LENGTH, bad_length, "IP or UDP length inconsistent with the packet")          \
   X(NOT_IP, not_ip, "not IPv4 or IPv6")                                           \
-  X(FRAGMENT, fragment, "IP fragment (not reassembled)")                          \
+  X(FRAGMENT, fragment, "IP fragment not reassembled (incomplete, overlapping, too large)") \
   X(NOT_UDP, not_udp, "not UDP")                                                  \
   X(PORT, other_port, "UDP to another port")
 
@@ -60,8 +60,38 @@ typedef struct alec_pcapin_dgram {
 } alec_pcapin_dgram;
 
 /* The datagram of one packet of link type `link`: `caplen` bytes captured
- * of a packet `wirelen` long. ALEC_PCAPIN_OK with *d filled, or a kind. */
+ * of a packet `wirelen` long. ALEC_PCAPIN_OK with *d filled, or a kind
+ * (IP fragments: ALEC_PCAPIN_FRAGMENT). */
 int alec_pcapin_parse(int link, const uint8_t *pkt, size_t caplen, size_t wirelen, unsigned port,
                       alec_pcapin_dgram *d);
+
+/* IP fragment reassembly (IPv4, and IPv6 fragment headers followed by
+ * UDP): at most ALEC_PCAPIN_REASM_SLOTS datagrams under way, each at most
+ * ALEC_PCAPIN_REASM_BYTES long (UDP header and the 8192 bytes the plugin's
+ * UDP transport takes), keyed by addresses, protocol and identification.
+ * Fragments that overlap (RFC 5722), go past that size or would not end a
+ * datagram drop it; one not completed within ALEC_PCAPIN_REASM_TIMEOUT
+ * seconds of capture time, or when a slot is needed, is dropped too. What
+ * is dropped counts in `fragments_dropped`, in fragments. Fixed memory,
+ * no work a packet's claims can grow: a linear scan of the slots. */
+#define ALEC_PCAPIN_REASM_SLOTS 64
+#define ALEC_PCAPIN_REASM_BYTES 8200
+#define ALEC_PCAPIN_REASM_TIMEOUT 30.0
+#define ALEC_PCAPIN_HELD (-1) /* a fragment kept until its datagram is whole */
+typedef struct alec_pcapin_reasm alec_pcapin_reasm;
+typedef struct alec_pcapin_reasm_stats {
+  uint64_t fragments, reassembled, fragments_dropped;
+} alec_pcapin_reasm_stats;
+
+/* NULL when out of memory. */
+alec_pcapin_reasm *alec_pcapin_reasm_new(void);
+void alec_pcapin_reasm_free(alec_pcapin_reasm *r);
+/* alec_pcapin_parse that reassembles fragments, `t` the packet's capture
+ * time: ALEC_PCAPIN_HELD for a fragment kept, ALEC_PCAPIN_OK for a whole
+ * datagram (d->payload valid until the next call), or a kind. */
+int alec_pcapin_parse_frag(alec_pcapin_reasm *r, double t, int link, const uint8_t *pkt, size_t caplen,
+                           size_t wirelen, unsigned port, alec_pcapin_dgram *d);
+/* Drops what is still incomplete (the end of the capture) and fills *st. */
+void alec_pcapin_reasm_finish(alec_pcapin_reasm *r, alec_pcapin_reasm_stats *st);
 
 #endif
