@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "alec/encoder.h"
 #include "alec/error.h"
@@ -258,12 +260,63 @@ START_TEST(legacy_clock_offset) {
 }
 END_TEST
 
+/* The least lag survives a restart (StateFile): an emitter whose clock is
+ * 300 s behind, then collectd down for 6 minutes while its frames wait (a
+ * gateway's queue, a broker); the burst after the restart keeps its data
+ * times (the emitter's stamps moved by the saved lag, within
+ * TimestampTolerance), not the receive time. Without the saved lag the
+ * first frame of the burst would set it to 660 s. */
+START_TEST(legacy_lag_restored) {
+  char dir[] = "/tmp/alec-datatime-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  static run r;
+  memset(&r, 0, sizeof r);
+  alec_rx_sink sink = {.arg = &r, .values = on_values, .fleet_event = on_event};
+  alec_encoder *enc;
+  ck_assert_int_eq(alec_encoder_new(&enc, NULL), 0);
+  /* The first life ends now: the restored fleet clock is the save's time. */
+  const double t0 = (double)time(NULL) - 60.0 * 20 + 0.4, behind = 300.0;
+  double recv = t0;
+  char err[ALEC_PC_ERR_LEN];
+  for (int life = 0; life < 2; life++) {
+    alec_plugin_config cfg;
+    alec_pc_init(&cfg);
+    snprintf(cfg.state_file, sizeof cfg.state_file, "%s/alec.state", dir);
+    ck_assert_msg(alec_pc_finalize(&cfg, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    alec_rx *rx;
+    ck_assert_int_eq(alec_rx_new(&rx, &cfg, &sink), 0);
+    for (unsigned k = 0; k < (life == 0 ? 20u : 5u); k++) {
+      /* Live, 0.2 s in transit; after the restart, the 5 frames of the
+       * minutes the receiver was down, delivered at once. */
+      double claimed = life == 0 ? t0 + 60.0 * k - behind : t0 + 60.0 * (20 + k) - behind;
+      recv = life == 0 ? claimed + behind + 0.2 : t0 + 60.0 * 26;
+      alec_rx_msg *m = legacy(enc, 500, 20.0 + 0.1 * k, claimed, recv);
+      alec_rx_process(rx, m);
+      free(m);
+      if (life == 1)
+        ck_assert_msg(fabs(alec_rx_clock(rx, NAN) - (claimed + behind)) < 1.0,
+                      "frame %u of the burst at data time %.1f, sent at %.1f", k, alec_rx_clock(rx, NAN),
+                      claimed + behind);
+    }
+    alec_rx_stop(rx);
+    alec_rx_free(rx);
+    alec_pc_free(&cfg);
+  }
+  alec_encoder_free(enc);
+  char path[64];
+  snprintf(path, sizeof path, "%s/alec.state", dir);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("datatime");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, backlog_scored_as_live);
   tcase_add_test(tc, legacy_clock_offset);
+  tcase_add_test(tc, legacy_lag_restored);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -583,6 +583,30 @@ START_TEST(state_file_receiver_section) {
 END_TEST
 
 /* Format 3: the receiver section with a spool (src/receiver/spool.h). */
+/* Every single-bit change and every prefix of the first `section` bytes of
+ * file (flen bytes) is refused, with nothing restored. */
+static void section_damage_refused(const char *path, uint8_t *file, size_t flen, size_t section) {
+  char err[512];
+  alec_fleet_state_info info;
+  alec_ps_meta got;
+  for (size_t bit = 0; bit < section * 8 + section; bit++) {
+    size_t cut = bit < section * 8 ? flen : bit - section * 8;
+    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    FILE *mf = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(file, 1, cut, mf), cut);
+    fclose(mf);
+    alec_fleet *b = fleet_new(100);
+    int rc = alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err);
+    ck_assert_msg(rc < 0, "bit %zu: accepted", bit);
+    ck_assert_ptr_null(got.spool);
+    ck_assert_ptr_null(got.lags);
+    ck_assert_ptr_null(got.keys);
+    ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
+    alec_fleet_free(b);
+    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+  }
+}
+
 START_TEST(state_file_spool_section) {
   make_tmpdir();
   char path[512], err[512];
@@ -630,20 +654,7 @@ START_TEST(state_file_spool_section) {
   ck_assert_uint_eq(section, 4 + 4 + 4 + 1 + 4 + 4 + 4 + m.spool_len + 4);
   /* Every single-bit change and every prefix of the section is refused,
    * with nothing restored. */
-  for (size_t bit = 0; bit < section * 8 + section; bit++) {
-    size_t cut = bit < section * 8 ? flen : bit - section * 8;
-    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-    FILE *mf = fopen(path, "wb");
-    ck_assert_uint_eq(fwrite(file, 1, cut, mf), cut);
-    fclose(mf);
-    b = fleet_new(100);
-    int rc = alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err);
-    ck_assert_msg(rc < 0, "bit %zu: accepted", bit);
-    ck_assert_ptr_null(got.spool);
-    ck_assert_uint_eq(alec_fleet_emitter_count(b), 0);
-    alec_fleet_free(b);
-    if (bit < section * 8) file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-  }
+  section_damage_refused(path, file, flen, section);
   /* A damaged spool under a valid checksum: refused as well. */
   m.spool[m.spool_len - 4] = 0; /* the payload length */
   ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
@@ -654,6 +665,73 @@ START_TEST(state_file_spool_section) {
   alec_fleet_free(b);
   free(m.spool);
   free(msg);
+  alec_fleet_free(a);
+  rig_free(&r);
+  free(buf);
+  rm_tmpdir();
+}
+END_TEST
+
+/* The legacy emitters' lags (flag ALEC_PS_F_LAGS) round trip; unsorted
+ * ids, a non-finite lag, a damaged byte or a cut are refused; a file
+ * without lags keeps flags 0. */
+START_TEST(state_file_lag_section) {
+  make_tmpdir();
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/alec.state", tmpdir);
+  rig r;
+  alec_fleet *a;
+  size_t len;
+  uint8_t *buf = make_state(&len, &r, &a);
+  alec_ps_lag lags[3] = {{5, 0.25}, {9, -3.5}, {UINT64_MAX, 1e-3}};
+  alec_ps_meta m;
+  memset(&m, 0, sizeof m);
+  strcpy(m.receiver, "rx-a");
+  m.lags = lags;
+  m.n_lags = 3;
+  ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+  alec_fleet_state_info info;
+  alec_ps_meta got;
+  alec_fleet *b = fleet_new(100);
+  ck_assert_int_eq(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, "rx-a", &got, &info, err, sizeof err), 0);
+  ck_assert_uint_eq(got.n_lags, 3);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_uint_eq(got.lags[i].id, lags[i].id);
+    ck_assert(got.lags[i].lag == lags[i].lag);
+  }
+  ck_assert_uint_eq(info.emitters, N_EM);
+  free(got.lags);
+  free(got.keys);
+  alec_fleet_free(b);
+  FILE *fp = fopen(path, "rb");
+  static uint8_t file[1 << 20];
+  size_t flen = fread(file, 1, sizeof file, fp);
+  fclose(fp);
+  size_t section = flen - len;
+  ck_assert_uint_eq(section, 4 + 4 + 4 + 1 + 4 + 4 + 4 + 3 * 16 + 4);
+  ck_assert_uint_eq(alec_rd_be32(file + 8), ALEC_PS_F_LAGS);
+  section_damage_refused(path, file, flen, section);
+  /* Under a valid checksum: ids out of order, a lag that is no number. */
+  alec_ps_lag bad1[2] = {{9, 1}, {5, 1}}, bad2[1] = {{5, NAN}};
+  alec_ps_lag *bads[2] = {bad1, bad2};
+  size_t nb[2] = {2, 1};
+  for (int k = 0; k < 2; k++) {
+    m.lags = bads[k];
+    m.n_lags = nb[k];
+    ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+    b = fleet_new(100);
+    ck_assert_int_lt(alec_ps_load_rx(path, b, 1200.0, NULL, NULL, NULL, &got, &info, err, sizeof err), 0);
+    ck_assert_ptr_null(got.lags);
+    alec_fleet_free(b);
+  }
+  /* None: flags 0, as a reader without the flag writes them. */
+  m.lags = NULL;
+  m.n_lags = 0;
+  ck_assert_int_eq(alec_ps_save_rx(path, &m, buf, len, err, sizeof err), 0);
+  fp = fopen(path, "rb");
+  flen = fread(file, 1, sizeof file, fp);
+  fclose(fp);
+  ck_assert_uint_eq(alec_rd_be32(file + 8), 0);
   alec_fleet_free(a);
   rig_free(&r);
   free(buf);
@@ -892,6 +970,7 @@ static Suite *state_suite(void) {
   tcase_add_test(tc, state_file_io);
   tcase_add_test(tc, state_file_receiver_section);
   tcase_add_test(tc, state_file_spool_section);
+  tcase_add_test(tc, state_file_lag_section);
   suite_add_tcase(s, tc);
   tc = tcase_create("resync");
   tcase_add_test(tc, resync_limits);

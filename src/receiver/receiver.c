@@ -202,6 +202,7 @@ double alec_rx__data_time(alec_rx *rx, em_slot *s, double prev_seen, const alec_
   } else if (s && frame && alec_frame_family(frame, len) == ALEC_FAMILY_LEGACY &&
              alec_header_parse(frame, len, &h) == 0) {
     double claimed = (double)h.timestamp, lag = m->received - claimed;
+    if (!s->has_lag && rx->n_lags) alec_rx__lag_restore(rx, s);
     if (s->has_lag && prev_seen > 0 && m->received > prev_seen) s->lag += LAG_CREEP * (m->received - prev_seen);
     if (!s->has_lag || lag < s->lag) s->lag = lag;
     s->has_lag = 1;
@@ -1017,6 +1018,7 @@ void alec_rx_free(alec_rx *rx) {
   if (rx->ems)
     for (size_t i = 0; i <= rx->ems_mask; i++) alec_rx__slot_free(&rx->ems[i]);
   free(rx->ems);
+  free(rx->lags);
   alec_sec_free(&rx->sec);
   alec_ef_free(&rx->ef);
   pthread_mutex_destroy(&rx->fleet_lock);

@@ -118,6 +118,11 @@ struct alec_rx {
    * at, under fleet_lock: the fleet's time for other threads
    * (alec_rx_fleet_time). eval_wall 0: none yet. */
   double eval_clock, eval_wall;
+  /* Legacy emitters' lags restored from the state file, sorted by id, for
+   * slots made after the restart (alec_rx__lag_restore); saved again while
+   * their emitter has not reported. Dispatch thread. */
+  alec_ps_lag *lags;
+  size_t n_lags;
   uint64_t score_gen; /* fleet evaluations so far, + 1 (dispatch thread) */
   uint64_t oversized_seen, queue_drops_seen;
   alec_sec sec;
@@ -198,6 +203,8 @@ static inline double now_mono(void) {
 /* rx_emitters.c */
 RX_INTERNAL const alec_pc_emitter *alec_rx__find(const alec_rx *rx, uint64_t id);
 RX_INTERNAL em_slot *alec_rx__em_find(alec_rx *rx, uint64_t id, int create, int configured);
+/* A slot without a lag takes the one the state file had for it. */
+RX_INTERNAL void alec_rx__lag_restore(alec_rx *rx, em_slot *s);
 RX_INTERNAL void alec_rx__host_remember(alec_rx *rx, em_slot *s, const char *host);
 RX_INTERNAL void alec_rx__slot_free(em_slot *s);
 RX_INTERNAL void alec_rx__em_prune(alec_rx *rx, double now);

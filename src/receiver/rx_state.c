@@ -28,6 +28,41 @@ static void spool_restore(alec_rx *rx, const uint8_t *buf, size_t len) {
               c.kept, c.over, rx->cfg->spool_limit, c.unresolved);
 }
 
+static int lag_cmp(const void *a, const void *b) {
+  uint64_t x = ((const alec_ps_lag *)a)->id, y = ((const alec_ps_lag *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+void alec_rx__lag_restore(alec_rx *rx, em_slot *s) {
+  alec_ps_lag key = {s->id, 0};
+  const alec_ps_lag *l = bsearch(&key, rx->lags, rx->n_lags, sizeof *rx->lags, lag_cmp);
+  if (l == NULL) return;
+  s->lag = l->lag;
+  s->has_lag = 1;
+}
+
+/* The lags to save: every slot's that has one, and the restored ones of
+ * emitters that have not reported since (their slot has none), sorted by
+ * id. NULL with *n 0 when there is none, or out of memory (then saved
+ * without: the next live frame learns them again). */
+static alec_ps_lag *lags_collect(alec_rx *rx, size_t *n) {
+  size_t cap = rx->n_lags, k = 0;
+  for (size_t i = 0; i <= rx->ems_mask; i++) cap += rx->ems[i].used && rx->ems[i].has_lag;
+  *n = 0;
+  if (cap == 0 || cap > ALEC_PS_MAX_LAGS) return NULL;
+  alec_ps_lag *out = malloc(cap * sizeof *out);
+  if (out == NULL) return NULL;
+  for (size_t i = 0; i <= rx->ems_mask; i++)
+    if (rx->ems[i].used && rx->ems[i].has_lag) out[k++] = (alec_ps_lag){rx->ems[i].id, rx->ems[i].lag};
+  size_t live = k;
+  qsort(out, live, sizeof *out, lag_cmp);
+  for (size_t j = 0; j < rx->n_lags; j++)
+    if (!bsearch(&rx->lags[j], out, live, sizeof *out, lag_cmp)) out[k++] = rx->lags[j];
+  qsort(out, k, sizeof *out, lag_cmp);
+  *n = k;
+  return out;
+}
+
 /* A refused state file never stops the receiver: it starts clean. */
 void alec_rx__state_restore(alec_rx *rx) {
   const char *path = rx->cfg->state_file;
@@ -46,6 +81,11 @@ void alec_rx__state_restore(alec_rx *rx) {
      * replays, whatever the 64-counter windows of memory would say. */
     for (size_t i = 0; i < meta.n_keys; i++) alec_sec_restore_counter(&rx->sec, meta.keys[i].id, meta.keys[i].top);
     free(meta.keys);
+    /* Legacy emitters' clock offsets: a backlog of timestamped frames after
+     * the restart keeps its data times instead of taking receive times. */
+    free(rx->lags);
+    rx->lags = meta.lags;
+    rx->n_lags = meta.n_lags;
     /* The fleet's clock resumes where the saved one stood: a backlog that
      * waited in the broker since then is scored in its own time, and with
      * nothing arriving the restored emitters still go stale. */
@@ -56,9 +96,9 @@ void alec_rx__state_restore(alec_rx *rx) {
     spool_restore(rx, meta.spool, meta.spool_len);
     free(meta.spool);
     alec_rx_log(rx, ALEC_RX_LOG_INFO,
-                "restored %zu emitters and the replay counters of %zu keys from \"%s\" (saved %.0f s ago; %zu "
-                "skipped, %zu changed group)%s",
-                info.emitters, meta.n_keys, path, now - info.saved_at, info.skipped, info.group_changes,
+                "restored %zu emitters, the replay counters of %zu keys and the clock offsets of %zu legacy "
+                "emitters from \"%s\" (saved %.0f s ago; %zu skipped, %zu changed group)%s",
+                info.emitters, meta.n_keys, rx->n_lags, path, now - info.saved_at, info.skipped, info.group_changes,
                 meta.format == 1 ? "; an older format without replay counters: replays of datagrams signed before "
                                    "the restart are possible until the next save"
                                  : "");
@@ -113,6 +153,7 @@ void alec_rx__state_save(alec_rx *rx, int final) {
       snprintf(err, sizeof err, "out of memory");
     } else {
       meta.n_keys = alec_sec_export_counters(&rx->sec, meta.keys, cap);
+      meta.lags = lags_collect(rx, &meta.n_lags);
       size_t kept = final && rx->spool ? spool_encode(rx, &meta) : 0;
       rc = alec_ps_save_rx(rx->cfg->state_file, &meta, buf, len, err, sizeof err);
       if (rc == 0) {
@@ -122,6 +163,7 @@ void alec_rx__state_save(alec_rx *rx, int final) {
       }
     }
     free(meta.keys);
+    free(meta.lags);
     free(meta.spool);
   } else {
     snprintf(err, sizeof err, "cannot serialise the fleet state: %s", alec_strerror(rc));

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,16 +121,18 @@ int alec_ps_save(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
 int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *fleet_state, size_t len, char *err,
                     size_t errlen) {
   size_t rl = strlen(m->receiver);
-  if (rl > ALEC_PS_RECEIVER_MAX || m->n_keys > ALEC_PS_MAX_KEYS || m->spool_len > ALEC_SPOOL_MAX_BYTES)
+  if (rl > ALEC_PS_RECEIVER_MAX || m->n_keys > ALEC_PS_MAX_KEYS || m->spool_len > ALEC_SPOOL_MAX_BYTES ||
+      m->n_lags > ALEC_PS_MAX_LAGS)
     return fail(err, errlen, "bad receiver section");
   size_t sl = m->spool_len ? 4 + m->spool_len : 0;
-  size_t hl = 4 + 4 + 4 + 1 + rl + 4 + 10 * m->n_keys + sl + 4;
+  size_t ll = m->n_lags ? 4 + 16 * m->n_lags : 0;
+  size_t hl = 4 + 4 + 4 + 1 + rl + 4 + 10 * m->n_keys + ll + sl + 4;
   uint8_t *buf = malloc(hl + len);
   if (buf == NULL) return fail(err, errlen, "out of memory");
   uint8_t *p = buf;
   memcpy(p, "ALRS", 4);
   alec_wr_be32(p + 4, m->spool_len ? ALEC_PS_FORMAT_SPOOL : ALEC_PS_FORMAT);
-  alec_wr_be32(p + 8, 0);
+  alec_wr_be32(p + 8, m->n_lags ? ALEC_PS_F_LAGS : 0);
   p[12] = (uint8_t)rl;
   memcpy(p + 13, m->receiver, rl);
   p += 13 + rl;
@@ -138,6 +141,14 @@ int alec_ps_save_rx(const char *path, const alec_ps_meta *m, const uint8_t *flee
   for (size_t i = 0; i < m->n_keys; i++, p += 10) {
     alec_wr_be16(p, m->keys[i].id);
     alec_wr_be64(p + 2, m->keys[i].top);
+  }
+  if (m->n_lags) {
+    alec_wr_be32(p, (uint32_t)m->n_lags);
+    p += 4;
+    for (size_t i = 0; i < m->n_lags; i++, p += 16) {
+      alec_wr_be64(p, m->lags[i].id);
+      alec_wr_be64(p + 8, alec_f64_bits(m->lags[i].lag));
+    }
   }
   if (m->spool_len) {
     alec_wr_be32(p, (uint32_t)m->spool_len);
@@ -179,6 +190,30 @@ static int read_spool(FILE *f, uint32_t *crc, alec_ps_meta *m) {
   return alec_spool_check(m->spool, m->spool_len);
 }
 
+/* The lag table of flag ALEC_PS_F_LAGS; it grows as it is read. */
+static int read_lags(FILE *f, uint32_t *crc, alec_ps_meta *m) {
+  uint8_t b[16];
+  int rc;
+  if ((rc = rd_exact(f, b, 4, crc))) return rc;
+  uint32_t n = alec_rd_be32(b);
+  if (n == 0 || n > ALEC_PS_MAX_LAGS) return ALEC_ECORRUPT;
+  size_t cap = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if ((rc = rd_exact(f, b, 16, crc))) return rc;
+    alec_ps_lag l = {alec_rd_be64(b), alec_f64_from_bits(alec_rd_be64(b + 8))};
+    if ((i && l.id <= m->lags[i - 1].id) || !isfinite(l.lag)) return ALEC_ECORRUPT;
+    if (i == cap) {
+      cap = cap ? 2 * cap : 16;
+      alec_ps_lag *nl = realloc(m->lags, cap * sizeof(*nl));
+      if (nl == NULL) return ALEC_ENOMEM;
+      m->lags = nl;
+    }
+    m->lags[i] = l;
+    m->n_lags = i + 1;
+  }
+  return 0;
+}
+
 /* The receiver section after its magic; keys grow as they are read, so a
  * count that the file does not back costs nothing. */
 static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
@@ -188,7 +223,8 @@ static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
   uint32_t format = alec_rd_be32(b);
   if (format != ALEC_PS_FORMAT && format != ALEC_PS_FORMAT_SPOOL) return ALEC_EVERSION;
   m->format = format;
-  if (alec_rd_be32(b + 4) != 0 || b[8] > ALEC_PS_RECEIVER_MAX) return ALEC_ECORRUPT;
+  uint32_t flags = alec_rd_be32(b + 4);
+  if ((flags & ~ALEC_PS_F_LAGS) || b[8] > ALEC_PS_RECEIVER_MAX) return ALEC_ECORRUPT;
   size_t rl = b[8];
   if ((rc = rd_exact(f, (uint8_t *)m->receiver, rl, &crc))) return rc;
   m->receiver[rl] = '\0';
@@ -210,6 +246,7 @@ static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
     m->keys[i] = k;
     m->n_keys = i + 1;
   }
+  if ((flags & ALEC_PS_F_LAGS) && (rc = read_lags(f, &crc, m))) return rc;
   if (format == ALEC_PS_FORMAT_SPOOL && (rc = read_spool(f, &crc, m))) return rc;
   uint32_t want = crc;
   if (fread(b, 1, 4, f) != 4) return ferror(f) ? ALEC_EIO : ALEC_ETRUNC;
@@ -234,6 +271,9 @@ int alec_ps_read_rx(FILE *f, alec_fleet *fleet, double now, alec_fleet_state_fil
     free(m->keys);
     m->keys = NULL;
     m->n_keys = 0;
+    free(m->lags);
+    m->lags = NULL;
+    m->n_lags = 0;
     free(m->spool);
     m->spool = NULL;
     m->spool_len = 0;

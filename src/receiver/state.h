@@ -48,16 +48,32 @@ int alec_ps_load(const char *path, alec_fleet *fleet, double now, alec_fleet_sta
 #define ALEC_PS_FORMAT_SPOOL 3u
 #define ALEC_PS_RECEIVER_MAX 128
 #define ALEC_PS_MAX_KEYS 65536u
+/* Flag 1 (formats 2 and 3): the legacy emitters' clock offsets follow the
+ * keys, before the spool: n_lags u32 (1..ALEC_PS_MAX_LAGS) | n_lags x
+ * (emitter id u64 | lag f64 as its bits), ids strictly increasing, lags
+ * finite. Written only when there is one, so a file without stays readable
+ * by a reader that knows no flag. */
+#define ALEC_PS_F_LAGS 1u
+#define ALEC_PS_MAX_LAGS (1u << 22)
 
 typedef struct alec_ps_key {
   uint16_t id;
   uint64_t top; /* highest counter accepted under this key id */
 } alec_ps_key;
 
+/* A legacy emitter's least lag (receive time - frame timestamp), so that a
+ * backlog after a restart keeps its data times (receiver.c, data time). */
+typedef struct alec_ps_lag {
+  uint64_t id;
+  double lag;
+} alec_ps_lag;
+
 typedef struct alec_ps_meta {
   char receiver[ALEC_PS_RECEIVER_MAX + 1];
   alec_ps_key *keys; /* save: the caller's; load: malloc'ed, free() it */
   size_t n_keys;
+  alec_ps_lag *lags; /* the same; save: sorted by id */
+  size_t n_lags;
   /* The spool body (spool.h), structure checked at load; NULL / 0: none.
    * save: the caller's; load: malloc'ed, free() it. */
   uint8_t *spool;
