@@ -627,9 +627,6 @@ static void ef_reload(alec_rx *rx) {
                 g.failed, g.first_id, g.first_group, alec_strerror(g.first_rc));
 }
 
-/* Scoring after every batch: the fleet's evaluation costs what arrived
- * (pending channels, baselines due), so an emitter's dwell counts its own
- * reports whatever EvaluationInterval is. */
 /* Under fleet_lock. */
 static void eval_clock_set(alec_rx *rx, double now) {
   rx->eval_clock = now;
@@ -647,6 +644,9 @@ double alec_rx_fleet_time(alec_rx *rx, double wall) {
   return t;
 }
 
+/* Scoring after every batch: the fleet's evaluation costs what arrived
+ * (pending channels, baselines due), so an emitter's dwell counts its own
+ * reports whatever EvaluationInterval is. */
 void alec_rx_score(alec_rx *rx, double now) {
   pthread_mutex_lock(&rx->fleet_lock);
   int rc = alec_fleet_evaluate(rx->fleet, now, on_fleet_event, rx);

@@ -42,9 +42,12 @@ void alec_rx__lag_restore(alec_rx *rx, em_slot *s) {
 }
 
 /* The lags to save: every slot's that has one, and the restored ones of
- * emitters that have not reported since (their slot has none), sorted by
- * id. NULL with *n 0 when there is none, or out of memory (then saved
- * without: the next live frame learns them again). */
+ * emitters that have not reported since (their slot has none) while the
+ * fleet still knows them, so that restarts do not pile up the lags of
+ * emitters long gone (the fleet drops them at 2 x EmitterTimeout and is
+ * bounded by MaxEmitters). Sorted by id. NULL with *n 0 when there is
+ * none, or out of memory (then saved without: the next live frame learns
+ * them again). Dispatch thread, fleet_lock not held. */
 static alec_ps_lag *lags_collect(alec_rx *rx, size_t *n) {
   size_t cap = rx->n_lags, k = 0;
   for (size_t i = 0; i <= rx->ems_mask; i++) cap += rx->ems[i].used && rx->ems[i].has_lag;
@@ -56,8 +59,12 @@ static alec_ps_lag *lags_collect(alec_rx *rx, size_t *n) {
     if (rx->ems[i].used && rx->ems[i].has_lag) out[k++] = (alec_ps_lag){rx->ems[i].id, rx->ems[i].lag};
   size_t live = k;
   qsort(out, live, sizeof *out, lag_cmp);
+  pthread_mutex_lock(&rx->fleet_lock);
   for (size_t j = 0; j < rx->n_lags; j++)
-    if (!bsearch(&rx->lags[j], out, live, sizeof *out, lag_cmp)) out[k++] = rx->lags[j];
+    if (!bsearch(&rx->lags[j], out, live, sizeof *out, lag_cmp) &&
+        alec_fleet_emitter_decoder(rx->fleet, rx->lags[j].id) != NULL)
+      out[k++] = rx->lags[j];
+  pthread_mutex_unlock(&rx->fleet_lock);
   qsort(out, k, sizeof *out, lag_cmp);
   *n = k;
   return out;
