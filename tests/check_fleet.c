@@ -1172,9 +1172,15 @@ START_TEST(test_batch_equals_per_frame) {
   alec_fleet_config_init(&cfg);
   cfg.max_emitters = 40;
   cfg.min_peers = 3;
-  alec_fleet *fa, *fb;
+  /* fa frame by frame, fb in batches, fc through hints (some scrambled:
+   * a wrong hint must cost a lookup, never a wrong emitter). */
+  alec_fleet *fa, *fb, *fc;
   ck_assert_int_eq(alec_fleet_new(&fa, &cfg), 0);
   ck_assert_int_eq(alec_fleet_new(&fb, &cfg), 0);
+  ck_assert_int_eq(alec_fleet_new(&fc, &cfg), 0);
+  static uint32_t hint[4100];
+  static alec_fleet_value oc[BT_OUT];
+  alec_frame_info ic;
   alec_encoder *enc[BT_IDS];
   for (unsigned i = 0; i < BT_IDS; i++) ck_assert_int_eq(alec_encoder_new(&enc[i], NULL), 0);
   static uint8_t buf[BT_FRAMES][64];
@@ -1249,23 +1255,48 @@ START_TEST(test_batch_equals_per_frame) {
       ck_assert(memcmp(oa[k + j], ob[k + j], sizeof oa[0]) == 0);
       ck_assert(memcmp(&ia[k + j], &ib[k + j], sizeof ia[0]) == 0);
     }
+    for (size_t j = 0; j < nb; j++) {
+      alec_fleet_frame *f = &fr[k + j];
+      uint32_t *h = &hint[f->emitter_id - 1000];
+      unsigned m = BT_RND() % 10;
+      if (m == 0) *h = (uint32_t)BT_RND() % 48; /* wrong, or out of range */
+      if (m == 1) *h = UINT32_MAX;
+      memset(oc, 0x5a, sizeof oc);
+      memset(&ic, 0x5a, sizeof ic);
+      double period = -1;
+      int rc = alec_fleet_process_hint(fc, h, f->emitter_id, f->fmt, f->channels, f->data, f->len, now,
+                                       f->cap ? oc : NULL, f->cap, &ic, &period);
+      ck_assert_int_eq(rc, ra[k + j]);
+      ck_assert(memcmp(oa[k + j], oc, sizeof oc) == 0);
+      if (rc >= 0) {
+        ck_assert(memcmp(&ia[k + j], &ic, sizeof ic) == 0);
+        ck_assert(period == alec_fleet_emitter_period(fa, f->emitter_id));
+      } else {
+        ck_assert(period == 0.0);
+      }
+    }
     k += (unsigned)nb;
     chunk++;
     if (chunk % 5 == 0) {
       uint64_t na = 0, nbv = 0;
+      uint64_t nc = 0;
       ck_assert_int_eq(alec_fleet_evaluate(fa, now, count_events, &na),
                        alec_fleet_evaluate(fb, now, count_events, &nbv));
+      ck_assert_int_eq(alec_fleet_evaluate(fc, now, count_events, &nc), (int)na);
       ea += na;
       eb += nbv;
     }
     if (chunk % 9 == 0) {
       uint64_t id = 1000 + BT_RND() % BT_IDS;
-      ck_assert_int_eq(alec_fleet_remove_emitter(fa, id), alec_fleet_remove_emitter(fb, id));
+      int rr = alec_fleet_remove_emitter(fa, id);
+      ck_assert_int_eq(rr, alec_fleet_remove_emitter(fb, id));
+      ck_assert_int_eq(rr, alec_fleet_remove_emitter(fc, id)); /* the last one's hint now names a moved emitter */
     }
     if (chunk % 13 == 0) {
       uint64_t id = 1000 + BT_RND() % BT_IDS;
-      ck_assert_int_eq(alec_fleet_set_emitter_group(fa, id, "g1"),
-                       alec_fleet_set_emitter_group(fb, id, "g1"));
+      int rg = alec_fleet_set_emitter_group(fa, id, "g1");
+      ck_assert_int_eq(rg, alec_fleet_set_emitter_group(fb, id, "g1"));
+      ck_assert_int_eq(rg, alec_fleet_set_emitter_group(fc, id, "g1"));
     }
   }
   ck_assert_uint_eq(ea, eb);
@@ -1273,6 +1304,9 @@ START_TEST(test_batch_equals_per_frame) {
   alec_fleet_get_stats(fa, (double)chunk, &sa);
   alec_fleet_get_stats(fb, (double)chunk, &sb);
   ck_assert(memcmp(&sa, &sb, sizeof sa) == 0);
+  alec_fleet_stats sc;
+  alec_fleet_get_stats(fc, (double)chunk, &sc);
+  ck_assert(memcmp(&sa, &sc, sizeof sa) == 0);
   /* The stream did reach every case. */
   ck_assert_uint_gt(sa.rejected_emitters, 0);
   ck_assert_uint_gt(sa.unknown_errors, 0);
@@ -1283,6 +1317,8 @@ START_TEST(test_batch_equals_per_frame) {
     alec_fleet_emitter_info a, b;
     ck_assert_int_eq(alec_fleet_emitter_at(fa, i, (double)chunk, &a), 0);
     ck_assert_int_eq(alec_fleet_emitter_at(fb, i, (double)chunk, &b), 0);
+    ck_assert(memcmp(&a, &b, sizeof a) == 0);
+    ck_assert_int_eq(alec_fleet_emitter_at(fc, i, (double)chunk, &b), 0);
     ck_assert(memcmp(&a, &b, sizeof a) == 0);
     for (unsigned c = 0;; c++) {
       alec_fleet_channel_info ca, cb;
@@ -1297,9 +1333,20 @@ START_TEST(test_batch_equals_per_frame) {
   ck_assert_int_eq(alec_fleet_process_batch(fb, NULL, 1, 0.0, NULL), ALEC_EINVAL);
   ck_assert_int_eq(alec_fleet_process_batch(fb, fr, 1, NAN, NULL), ALEC_EINVAL);
   ck_assert_int_eq(alec_fleet_process_batch(fb, NULL, 0, 0.0, NULL), 0);
+  uint32_t h0 = 0;
+  ck_assert_int_eq(alec_fleet_process_hint(NULL, &h0, 1, ALEC_FORMAT_FIXED, 1, buf[0], 1, 0.0, NULL, 0, NULL, NULL),
+                   ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_hint(fc, NULL, 1, ALEC_FORMAT_FIXED, 1, buf[0], 1, 0.0, NULL, 0, NULL, NULL),
+                   ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_hint(fc, &h0, 1, ALEC_FORMAT_FIXED, 0, buf[0], 1, 0.0, NULL, 0, NULL, NULL),
+                   ALEC_EINVAL);
+  ck_assert_int_eq(alec_fleet_process_hint(fc, &h0, 1, ALEC_FORMAT_FIXED, 1, buf[0], 1, NAN, NULL, 0, NULL, NULL),
+                   ALEC_EINVAL);
+  ck_assert_uint_eq(h0, 0);
   for (unsigned i = 0; i < BT_IDS; i++) alec_encoder_free(enc[i]);
   alec_fleet_free(fa);
   alec_fleet_free(fb);
+  alec_fleet_free(fc);
 #undef BT_RND
 }
 END_TEST

@@ -211,6 +211,20 @@ int alec_fleet_process(alec_fleet *fleet, uint64_t emitter_id, alec_format fmt, 
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info);
 
+/* alec_fleet_process for a caller that keeps per emitter a hint of where
+ * the fleet holds it (*hint: 0 before the first frame, then what the
+ * previous call left there). A right hint saves the keyed hash and the
+ * table miss of the id lookup; a wrong one (the emitter was removed or
+ * moved, the hint is another fleet's) costs that lookup and nothing else:
+ * the emitter a hint names must carry emitter_id. On success *hint names the
+ * emitter and *period (nullable) is its reporting period estimate after
+ * this frame (alec_fleet_emitter_period), 0 on error. ALEC_EINVAL also for a
+ * NULL hint. (Addition.) */
+int alec_fleet_process_hint(alec_fleet *fleet, uint32_t *hint, uint64_t emitter_id, alec_format fmt,
+                            unsigned channels, const uint8_t *frame, size_t len, double now,
+                            alec_fleet_value *out, size_t cap, alec_frame_info *info,
+                            double *period);
+
 /* One frame of a batch: the arguments alec_fleet_process takes per frame. */
 typedef struct alec_fleet_frame {
   uint64_t emitter_id;

@@ -2,9 +2,10 @@
 /* bench-fleet-cadence: what the fleet costs at real cadences, in virtual
  * time. Every emitter reports at its own phase once per period (fixed
  * frames, 4 channels, pre-encoded); time advances in 0.1 s slices, each
- * slice's frames go through alec_fleet_process and then one
- * alec_fleet_evaluate runs, as the receiver's dispatch thread does (after
- * every batch, and every EvaluationInterval). The first period creates the
+ * slice's frames go through alec_fleet_process_hint (each emitter's hint
+ * kept beside it, as the receiver keeps it in its emitter record) and then
+ * one alec_fleet_evaluate runs, as the receiver's dispatch thread does
+ * (after every batch, and every EvaluationInterval). The first period creates the
  * emitters and is not timed. Printed: CPU per virtual second as a share of
  * one core, split into ingest (decode + level, O(1) per value) and
  * evaluation (baselines, scores, stale scans), the same frames through bare
@@ -87,7 +88,8 @@ static int run(const bcfg *b, res *out) {
   uint8_t *lens = malloc((size_t)rounds * n);
   unsigned *bucket_start = calloc(slices + 1, sizeof *bucket_start);
   uint32_t *order = malloc((size_t)n * sizeof *order);
-  if (!frames || !lens || !bucket_start || !order) return -1;
+  uint32_t *hints = calloc(n, sizeof *hints);
+  if (!frames || !lens || !bucket_start || !order || !hints) return -1;
   alec_scenario sc;
   alec_scenario_init(&sc, "noisy");
   sc.emitters = n;
@@ -153,6 +155,8 @@ static int run(const bcfg *b, res *out) {
         for (unsigned k = k0; k < k1; k++) {
           unsigned e = order[k];
           size_t i = (size_t)r * n + e;
+          /* Its lines requested together, as the fleet requests them. */
+          alec_decoder_prefetch(dec[e]);
           if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
                                   CHANNELS, NULL) != CHANNELS)
             return -1;
@@ -163,8 +167,8 @@ static int run(const bcfg *b, res *out) {
       for (unsigned k = k0; k < k1; k++) {
         unsigned e = order[k];
         size_t i = (size_t)r * n + e;
-        if (alec_fleet_process(f, e, ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], t, NULL, 0,
-                               NULL) != CHANNELS)
+        if (alec_fleet_process_hint(f, &hints[e], e, ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i],
+                                    t, NULL, 0, NULL, NULL) != CHANNELS)
           return -1;
       }
       double c1 = cpu_ns();
@@ -175,6 +179,8 @@ static int run(const bcfg *b, res *out) {
         for (unsigned k = k0; k < k1; k++) {
           unsigned e = order[k];
           size_t i = (size_t)r * n + e;
+          /* Its lines requested together, as the fleet requests them. */
+          alec_decoder_prefetch(dec[e]);
           if (alec_decoder_decode(dec[e], ALEC_FORMAT_FIXED, CHANNELS, frames + i * SLOT, lens[i], vals,
                                   CHANNELS, NULL) != CHANNELS)
             return -1;
@@ -219,6 +225,7 @@ static int run(const bcfg *b, res *out) {
   free(lens);
   free(bucket_start);
   free(order);
+  free(hints);
   return 0;
 }
 
@@ -303,7 +310,7 @@ int main(int argc, char **argv) {
     printf("%-34s %8.0f %19s %19s %19s %19s %7s %7s %19s %7.0f %7.0f\n", cases[i].name, last[i].frames,
            a[0], a[1], a[2], a[3], rs, es, a[4], last[i].bytes_acct, last[i].bytes_rss);
   }
-  printf("\ningest = alec_fleet_process (decode, level, pending); evaluate = alec_fleet_evaluate "
+  printf("\ningest = alec_fleet_process_hint (decode, level, pending); evaluate = alec_fleet_evaluate "
          "(baselines, scores, stale scans); bare decode = the same frames through bare decoders in "
          "the same slices; fleet own = ingest - bare decode + evaluate (what the fleet adds to "
          "decoding); own/dec, eva/dec = medians of the per-run ratios of fleet own and evaluate to bare "

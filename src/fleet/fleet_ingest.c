@@ -180,19 +180,23 @@ int alec_fleet__emitter_create(alec_fleet *f, uint64_t id, double now, alec_deco
   return (int)f->n_em++;
 }
 
-/* now is finite and f valid: the public entry points checked. */
-static int process_one(alec_fleet *f, uint64_t id, uint64_t h, alec_format fmt, unsigned channels,
-                       const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
-                       size_t cap, alec_frame_info *info) {
-  if ((!frame && len) || (cap && !out)) return ALEC_EINVAL;
-  if (fmt == ALEC_FORMAT_FIXED && (channels < 1 || channels > ALEC_FIXED_MAX_CHANNELS))
-    return ALEC_EINVAL;
+static int args_ok(alec_format fmt, unsigned channels, const uint8_t *frame, size_t len,
+                   const alec_fleet_value *out, size_t cap) {
+  if ((!frame && len) || (cap && !out)) return 0;
+  return fmt != ALEC_FORMAT_FIXED || (channels >= 1 && channels <= ALEC_FIXED_MAX_CHANNELS);
+}
+
+/* now is finite, f and the arguments valid: the public entry points
+ * checked. ei, dec: the emitter's index and decoder as the caller found
+ * them (by the map or a checked hint), NONE and NULL for an id the fleet
+ * does not know. *where (nullable) gets the emitter's index + 1 on success. */
+static int process_at(alec_fleet *f, uint64_t id, uint32_t ei, alec_decoder *dec, alec_format fmt,
+                      unsigned channels, const uint8_t *frame, size_t len, double now,
+                      alec_fleet_value *out, size_t cap, alec_frame_info *info, uint32_t *where) {
   alec_frame_info fi;
   memset(&fi, 0, sizeof fi);
   int n;
   emitter *e;
-  const map_slot *slot = map_slot_of_h(&f->emap, id, h);
-  uint32_t ei = slot ? slot->val : NONE;
   if (ei == NONE) {
     if (f->n_em >= f->cfg.max_emitters) {
       f->st.rejected_emitters++;
@@ -220,11 +224,10 @@ static int process_one(alec_fleet *f, uint64_t id, uint64_t h, alec_format fmt, 
     /* With 10^5 emitters the state is far out of cache: start fetching the
      * decoder's block and our part of the emitter together, so that their
      * misses overlap instead of following one another. */
-    alec_decoder_prefetch((const alec_decoder *)slot->aux);
+    alec_decoder_prefetch(dec);
     e = &f->em[ei];
     for (size_t o = 0; o < offsetof(emitter, id); o += 64) PREFETCH((const char *)e + o);
-    n = alec_decoder_decode((alec_decoder *)slot->aux, fmt, channels, frame, len, f->vbuf,
-                            ALEC_FLEET_MAX_VALUES, &fi);
+    n = alec_decoder_decode(dec, fmt, channels, frame, len, f->vbuf, ALEC_FLEET_MAX_VALUES, &fi);
     if (n < 0) {
       count_error(f, e, n);
       return n;
@@ -274,14 +277,54 @@ static int process_one(alec_fleet *f, uint64_t id, uint64_t h, alec_format fmt, 
     }
   }
   if (info) *info = fi;
+  if (where) *where = ei + 1;
   return n;
+}
+
+/* By the keyed map; h = alec_hash_id(id) (the batch path hashed it ahead). */
+static int process_one(alec_fleet *f, uint64_t id, uint64_t h, alec_format fmt, unsigned channels,
+                       const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
+                       size_t cap, alec_frame_info *info, uint32_t *where) {
+  if (!args_ok(fmt, channels, frame, len, out, cap)) return ALEC_EINVAL;
+  const map_slot *slot = map_slot_of_h(&f->emap, id, h);
+  uint32_t ei = slot ? slot->val : NONE;
+  return process_at(f, id, ei, ei == NONE ? NULL : (alec_decoder *)slot->aux, fmt, channels, frame,
+                    len, now, out, cap, info, where);
 }
 
 int alec_fleet_process(alec_fleet *f, uint64_t id, alec_format fmt, unsigned channels,
                        const uint8_t *frame, size_t len, double now, alec_fleet_value *out,
                        size_t cap, alec_frame_info *info) {
   if (!f || !isfinite(now)) return ALEC_EINVAL;
-  return process_one(f, id, alec_hash_id(id), fmt, channels, frame, len, now, out, cap, info);
+  return process_one(f, id, alec_hash_id(id), fmt, channels, frame, len, now, out, cap, info, NULL);
+}
+
+int alec_fleet_process_hint(alec_fleet *f, uint32_t *hint, uint64_t id, alec_format fmt,
+                            unsigned channels, const uint8_t *frame, size_t len, double now,
+                            alec_fleet_value *out, size_t cap, alec_frame_info *info,
+                            double *period) {
+  if (period) *period = 0.0;
+  if (!f || !hint || !isfinite(now)) return ALEC_EINVAL;
+  if (!args_ok(fmt, channels, frame, len, out, cap)) return ALEC_EINVAL;
+  uint32_t where = 0;
+  int n;
+  /* The hint is only a guess (emitters move when one is removed; it may
+   * come from another fleet): the emitter it names must carry the id. Its
+   * id sits apart from its hot lines, so all are requested together. */
+  uint32_t i = *hint - 1u;
+  if (*hint != 0 && i < f->n_em) {
+    const emitter *e = &f->em[i];
+    PREFETCH_RO(e);
+    PREFETCH_RO(&e->id);
+  }
+  if (*hint != 0 && i < f->n_em && f->em[i].id == id && f->em[i].dec)
+    n = process_at(f, id, i, f->em[i].dec, fmt, channels, frame, len, now, out, cap, info, &where);
+  else
+    n = process_one(f, id, alec_hash_id(id), fmt, channels, frame, len, now, out, cap, info, &where);
+  if (n < 0) return n;
+  *hint = where;
+  if (period) *period = f->em[where - 1].period;
+  return n;
 }
 
 /* Software pipeline over the dependent misses of a frame (id -> hash slot ->
@@ -332,7 +375,7 @@ int alec_fleet_process_batch(alec_fleet *f, const alec_fleet_frame *frames, size
       prefetch_state(f, frames[i + STATE_AHEAD].emitter_id, hs[(i + STATE_AHEAD) % (SLOT_AHEAD + 1)]);
     const alec_fleet_frame *fr = &frames[i];
     int r = process_one(f, fr->emitter_id, hs[i % (SLOT_AHEAD + 1)], fr->fmt, fr->channels, fr->data, fr->len,
-                        now, fr->out, fr->cap, fr->info);
+                        now, fr->out, fr->cap, fr->info, NULL);
     if (results) results[i] = r;
     if (r >= 0) ok++;
   }

@@ -467,8 +467,10 @@ static void process_record(alec_rx *rx, const alec_rx_msg *m, uint64_t id, const
   double t = alec_rx__data_time(rx, s, prev_seen, m, frame, len);
   alec_rx__score_due(rx, s, m, t, 1);
   pthread_mutex_lock(&rx->fleet_lock);
-  int n = alec_fleet_process(rx->fleet, id, fmt, channels, frame, len, t, vals, ALEC_FLEET_MAX_VALUES, &info);
-  double period = n >= 0 ? alec_fleet_emitter_period(rx->fleet, id) : 0;
+  uint32_t hint0 = 0, *hint = s ? &s->fleet_hint : &hint0;
+  double period = 0;
+  int n = alec_fleet_process_hint(rx->fleet, hint, id, fmt, channels, frame, len, t, vals, ALEC_FLEET_MAX_VALUES,
+                                  &info, &period);
   pthread_mutex_unlock(&rx->fleet_lock);
   alec_rx__score_due(rx, s, m, t, 0);
   if (n < 0) {

@@ -68,6 +68,7 @@ typedef struct em_slot {
   alec_rs_emitter rs; /* keyframe requests (ResyncInterval, the daily budget) */
   uint8_t has_lag;    /* lag is known */
   uint64_t fed;       /* rx->score_gen when its values last went to the fleet */
+  uint32_t fleet_hint; /* where the fleet holds it (alec_fleet_process_hint), 0: unknown */
   double lag;         /* legacy frames: least receive - frame time seen (the emitter's clock offset) */
 } em_slot;
 
