@@ -6,7 +6,8 @@
  *        1..256 channels) so that every limit is reached.
  *   op (1 byte), by op & 7:
  *     0-3  frame: emitter(1 or 1+8) channels(1) dt(1) len(2) frame[len & 0xFFF];
- *          format = (op >> 3 & 3) + 1, op bit 5: small output buffer
+ *          format = (op >> 3 & 3) + 1, op bit 5: small output buffer, else
+ *          op bit 6: through alec_fleet_process_hint (hints shared by ids)
  *     4    evaluate, dt(1) first
  *     5    set group: emitter, name length(1), name; length 0xFF: clear it
  *     6    queries over every emitter and channel
@@ -262,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   double now = 1000.0;
   static alec_fleet_value out[ALEC_FLEET_MAX_VALUES];
+  uint32_t hints[8] = {0};
   for (int ops = 0; fuzz_left(&in) > 0 && ops < MAX_OPS; ops++) {
     uint8_t op = fuzz_u8(&in);
     switch (op & 7) {
@@ -277,8 +279,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       alec_fleet_emitter_info known;
       int was_known = alec_fleet_get_emitter(fleet, id, now, &known) == 0;
       alec_frame_info info;
-      int rc = alec_fleet_process(fleet, id, fmt, channels, frame, len, now, cap ? out : NULL,
-                                  cap, &info);
+      int rc;
+      if ((op & 0x60) == 0x40) {
+        /* Hinted: the slots are shared by ids, so hints are often wrong. */
+        double period = -1;
+        rc = alec_fleet_process_hint(fleet, &hints[id % 8], id, fmt, channels, frame, len, now, out, cap, &info,
+                                     &period);
+        FUZZ_CHECK(period == (rc < 0 ? 0.0 : alec_fleet_emitter_period(fleet, id)));
+      } else {
+        rc = alec_fleet_process(fleet, id, fmt, channels, frame, len, now, cap ? out : NULL, cap, &info);
+      }
       if (rc < 0) {
         FUZZ_CHECK(rc >= ALEC_ERROR_MIN);
         FUZZ_CHECK(alec_fleet_emitter_count(fleet) == before);
