@@ -190,6 +190,24 @@ START_TEST(defaults) {
   ck_assert_int_eq(cfg.reject_unknown, 1);
   ck_assert_int_eq(cfg.notify_priority, 1);
   alec_pc_free(&cfg);
+  /* The table's two-number and keyword kinds, case-insensitive keywords. */
+  ck_assert_msg(load(&cfg, "RateLimit 0.5\nTimestampTolerance 30 2\nUnknownScores \"ALL\"\nNotifyPriority \"p3\"", err,
+                     sizeof err) == 0,
+                "%s", err);
+  ck_assert(cfg.rate_limit == 0.5 && cfg.rate_burst == 1.0);
+  ck_assert(cfg.time_past == 30 && cfg.time_future == 2);
+  ck_assert_int_eq(cfg.unknown_scores, ALEC_PC_SCORES_ALL);
+  ck_assert_int_eq(cfg.notify_priority, 2);
+  alec_pc_free(&cfg);
+  ck_assert_msg(load(&cfg, "RateLimit 200\nNotifyPriority \"off\"\nUnknownEmitters \"accept\"\nListen \"0.0.0.0\"", err,
+                     sizeof err) == 0,
+                "%s", err);
+  ck_assert(cfg.rate_limit == 200 && cfg.rate_burst == 200);
+  ck_assert(cfg.time_past == 600 && cfg.time_future == 5); /* the default */
+  ck_assert_int_eq(cfg.notify_priority, -1);
+  ck_assert_int_eq(cfg.reject_unknown, 0); /* given: no safe default over it */
+  ck_assert_int_eq(cfg.unknown_defaulted, 0);
+  alec_pc_free(&cfg);
 }
 END_TEST
 
@@ -297,7 +315,20 @@ static const struct {
     {"EmitterTimeout 0", "option `EmitterTimeout'"},
     {"EmitterTimeout \"5\"", "option `EmitterTimeout': expects a number"},
     {"UnknownEmitters \"maybe\"", "option `UnknownEmitters': expects \"accept\" or \"reject\", got \"maybe\""},
-    {"NotifyPriority \"P6\"", "option `NotifyPriority'"},
+    {"NotifyPriority \"P6\"", "option `NotifyPriority': expects \"P1\" .. \"P5\" or \"off\", got \"P6\""},
+    {"NotifyPriority 1", "option `NotifyPriority': expects \"P1\" .. \"P5\" or \"off\""},
+    {"UnknownScores \"some\"", "option `UnknownScores': expects \"anomalous\", \"all\" or \"none\", got \"some\""},
+    {"UnknownScores \"all\"\nUnknownScores \"none\"", "option `UnknownScores': given twice"},
+    {"RateLimit 0", "option `RateLimit': expects a rate in (0, 1e+09] frames/s"},
+    {"RateLimit 10 0.5", "option `RateLimit': expects a rate in (0, 1e+09] frames/s and a burst in [1, 1e+09] frames, got 10 0.5"},
+    {"RateLimit \"10\"", "option `RateLimit': expects <frames per second> [<burst>], numbers"},
+    {"RateLimit 10 20 30", "option `RateLimit': expects 1 to 2 arguments"},
+    {"RateLimit 10\nRateLimit 20", "option `RateLimit': given twice"},
+    {"TimestampTolerance 60", "option `TimestampTolerance': expects 2 arguments"},
+    {"TimestampTolerance 60 700000", "option `TimestampTolerance': expects <past seconds> <future seconds>, numbers in 0..604800"},
+    {"TimestampTolerance -1 5", "option `TimestampTolerance': expects <past seconds> <future seconds>, numbers in 0..604800"},
+    {"TimestampTolerance 60 true", "option `TimestampTolerance': expects <past seconds> <future seconds>, numbers"},
+    {"<Dashboard>\n</Dashboard>\n<Dashboard>\n</Dashboard>", "option `Dashboard': given twice"},
     {"<Fleet>\nThreshold 0\n</Fleet>", "option `Threshold' in <Fleet>"},
     {"<Fleet>\nThreshold nan\n</Fleet>", "option `Threshold' in <Fleet>"},
     {"<Fleet>\nExitThreshold 4\nThreshold 3.5\n</Fleet>", "option `ExitThreshold' in <Fleet>: 4 is not below Threshold 3.5"},

@@ -302,6 +302,44 @@ static int table_option(alec_pc_err *e, const pc_opt *t, size_t n, void *base, u
     static const int v[] = {ALEC_PC_LOSS_HOLD, ALEC_PC_LOSS_ESTIMATE};
     return store_keyword(e, c, o, field, w, v, "\"hold\" or \"estimate\"");
   }
+  case ALEC_PC_K_UNKNOWN: {
+    static const char *const w[] = {"accept", "reject", NULL};
+    static const int v[] = {0, 1};
+    return store_keyword(e, c, o, field, w, v, "\"accept\" or \"reject\"");
+  }
+  case ALEC_PC_K_SCORES: {
+    static const char *const w[] = {"anomalous", "all", "none", NULL};
+    static const int v[] = {ALEC_PC_SCORES_ANOMALOUS, ALEC_PC_SCORES_ALL, ALEC_PC_SCORES_NONE};
+    return store_keyword(e, c, o, field, w, v, "\"anomalous\", \"all\" or \"none\"");
+  }
+  case ALEC_PC_K_PRIORITY: {
+    static const char *const w[] = {"P1", "P2", "P3", "P4", "P5", "off", "none", NULL};
+    static const int v[] = {0, 1, 2, 3, 4, -1, -1};
+    return store_keyword(e, c, o, field, w, v, "\"P1\" .. \"P5\" or \"off\"");
+  }
+  case ALEC_PC_K_RATE:
+  case ALEC_PC_K_TOLERANCE: {
+    /* Two adjacent doubles: RateLimit <rate> [<burst>], TimestampTolerance <past> <future>. */
+    if (o->size != sizeof(double)) return alec_pc_fail(e, c->key, "internal error: field of %zu bytes", o->size);
+    int rate = o->kind == ALEC_PC_K_RATE;
+    const char *syntax = rate ? "<frames per second> [<burst>]" : "<past seconds> <future seconds>";
+    if ((rc = nvalues(e, c, rate ? 1 : 2, 2))) return rc;
+    double v[2] = {0, 0};
+    for (int k = 0; k < c->values_num; k++) {
+      if (c->values[k].type != OCONFIG_TYPE_NUMBER) return alec_pc_fail(e, c->key, "expects %s, numbers", syntax);
+      v[k] = c->values[k].value.number;
+    }
+    if (rate) {
+      if (c->values_num == 1) v[1] = v[0] < 1 ? 1 : v[0];
+      if (!(v[0] > 0 && v[0] <= o->hi) || !(v[1] >= 1 && v[1] <= o->hi))
+        return alec_pc_fail(e, c->key, "expects a rate in (0, %g] frames/s and a burst in [1, %g] frames, got %g %g",
+                            o->hi, o->hi, v[0], v[1]);
+    } else if (!(v[0] >= o->lo && v[0] <= o->hi) || !(v[1] >= o->lo && v[1] <= o->hi)) {
+      return alec_pc_fail(e, c->key, "expects %s, numbers in %g..%g", syntax, o->lo, o->hi);
+    }
+    memcpy(field, v, sizeof v);
+    return 0;
+  }
   }
   return 1;
 }
@@ -680,6 +718,61 @@ static const pc_opt top_opts[] = {
 #undef TOP_ROW
 };
 _Static_assert(PC_NROWS(top_opts) <= 32, "seen_options is a 32-bit mask");
+/* The two-number kinds store into adjacent doubles. */
+_Static_assert(offsetof(alec_plugin_config, rate_burst) == offsetof(alec_plugin_config, rate_limit) + sizeof(double),
+               "RateLimit: rate and burst adjacent");
+_Static_assert(offsetof(alec_plugin_config, time_future) == offsetof(alec_plugin_config, time_past) + sizeof(double),
+               "TimestampTolerance: past and future adjacent");
+
+/* <Listen "addr" ["port"]>, repeatable; the block form takes SecurityLevel. */
+static int parse_listen(alec_pc_err *e, alec_plugin_config *cfg, const oconfig_item_t *c) {
+  int rc;
+  uint64_t u;
+  if ((rc = nvalues(e, c, 1, 2))) return rc;
+  if (cfg->n_listen >= ALEC_PC_MAX_LISTEN) return alec_pc_fail(e, c->key, "at most %d Listen lines", ALEC_PC_MAX_LISTEN);
+  alec_pc_listen *l = &cfg->listen[cfg->n_listen];
+  if ((rc = get_string(e, c, 0, l->node, sizeof l->node))) return rc;
+  if (c->values_num == 2) {
+    if (c->values[1].type == OCONFIG_TYPE_NUMBER) {
+      if ((rc = get_uint(e, c, 1, 1, 65535, &u))) return rc;
+      snprintf(l->service, sizeof l->service, "%" PRIu64, u);
+    } else if ((rc = get_string(e, c, 1, l->service, sizeof l->service))) {
+      return rc;
+    } else if (strspn(l->service, "0123456789") == strlen(l->service)) {
+      /* getaddrinfo() would take "70000" modulo 65536. */
+      if (get_uint(e, c, 1, 1, 65535, &u)) return ALEC_EINVAL;
+    }
+  } else {
+    strcpy(l->service, ALEC_PC_DEFAULT_PORT);
+  }
+  l->security = ALEC_PC_SEC_UNSET;
+  alec_pc_err le = {e->buf, e->len, " in <Listen>"};
+  for (int k = 0; k < c->children_num; k++) {
+    if (strcasecmp(c->children[k].key, "SecurityLevel") != 0)
+      return alec_pc_fail(&le, c->children[k].key, "unknown option (only SecurityLevel)");
+    if ((rc = parse_security(&le, &c->children[k], &l->security))) return rc;
+  }
+  cfg->n_listen++;
+  return 0;
+}
+
+static int block_fleet(alec_pc_err *e, alec_plugin_config *cfg, const oconfig_item_t *c) {
+  return parse_fleet(e, &cfg->fleet, c);
+}
+
+static int block_dashboard(alec_pc_err *e, alec_plugin_config *cfg, const oconfig_item_t *c) {
+  return parse_dashboard(e, &cfg->dashboard, c);
+}
+
+/* The blocks of <Plugin alec>, each with its own option table; a single
+ * one (Dashboard) is also a row of top_opts, which refuses a second. */
+static const struct {
+  const char *name;
+  int (*parse)(alec_pc_err *, alec_plugin_config *, const oconfig_item_t *);
+} blocks[] = {
+    {"Listen", parse_listen},   {"Fleet", block_fleet}, {"Dashboard", block_dashboard}, {"Profile", parse_profile},
+    {"MQTT", parse_mqtt},       {"AMQP", parse_amqp},   {"Emitter", parse_emitter},
+};
 
 int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, size_t errlen) {
   alec_pc_err e = {err, errlen, ""};
@@ -687,106 +780,18 @@ int alec_pc_parse(alec_plugin_config *cfg, const oconfig_item_t *ci, char *err, 
   cfg->finalized = 0;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
-    int rc;
-    uint64_t u;
     const pc_opt *row;
     uint64_t seen = cfg->seen_options;
-    rc = table_option(&e, top_opts, PC_NROWS(top_opts), cfg, &seen, c, &row);
+    int rc = table_option(&e, top_opts, PC_NROWS(top_opts), cfg, &seen, c, &row);
     cfg->seen_options = (uint32_t)seen;
     if (rc != 1) {
       if (rc) return rc;
       continue;
     }
-    if (strcasecmp(c->key, "Listen") == 0) {
-      if ((rc = nvalues(&e, c, 1, 2))) return rc;
-      if (cfg->n_listen >= ALEC_PC_MAX_LISTEN) return alec_pc_fail(&e, c->key, "at most %d Listen lines", ALEC_PC_MAX_LISTEN);
-      alec_pc_listen *l = &cfg->listen[cfg->n_listen];
-      if ((rc = get_string(&e, c, 0, l->node, sizeof l->node))) return rc;
-      if (c->values_num == 2) {
-        if (c->values[1].type == OCONFIG_TYPE_NUMBER) {
-          if ((rc = get_uint(&e, c, 1, 1, 65535, &u))) return rc;
-          snprintf(l->service, sizeof l->service, "%" PRIu64, u);
-        } else if ((rc = get_string(&e, c, 1, l->service, sizeof l->service))) {
-          return rc;
-        } else if (strspn(l->service, "0123456789") == strlen(l->service)) {
-          /* getaddrinfo() would take "70000" modulo 65536. */
-          if (get_uint(&e, c, 1, 1, 65535, &u)) return ALEC_EINVAL;
-        }
-      } else {
-        strcpy(l->service, ALEC_PC_DEFAULT_PORT);
-      }
-      /* Block form: <Listen "addr" "port"> SecurityLevel Sign </Listen>. */
-      l->security = ALEC_PC_SEC_UNSET;
-      alec_pc_err le = {err, errlen, " in <Listen>"};
-      for (int k = 0; k < c->children_num; k++) {
-        if (strcasecmp(c->children[k].key, "SecurityLevel") != 0)
-          return alec_pc_fail(&le, c->children[k].key, "unknown option (only SecurityLevel)");
-        if ((rc = parse_security(&le, &c->children[k], &l->security))) return rc;
-      }
-      cfg->n_listen++;
-    } else if (strcasecmp(c->key, "RateLimit") == 0) {
-      if ((rc = nvalues(&e, c, 1, 2))) return rc;
-      for (int k = 0; k < c->values_num; k++)
-        if (c->values[k].type != OCONFIG_TYPE_NUMBER)
-          return alec_pc_fail(&e, c->key, "expects <frames per second> [<burst>], numbers");
-      double rate = c->values[0].value.number;
-      double burst = c->values_num == 2 ? c->values[1].value.number : (rate < 1 ? 1 : rate);
-      if (!(rate > 0 && rate <= 1e9) || !(burst >= 1 && burst <= 1e9))
-        return alec_pc_fail(&e, c->key, "expects a rate in (0, 1e9] frames/s and a burst in [1, 1e9] frames, got %g %g", rate,
-                    burst);
-      cfg->rate_limit = rate;
-      cfg->rate_burst = burst;
-    } else if (strcasecmp(c->key, "UnknownEmitters") == 0) {
-      char buf[16];
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
-        return alec_pc_fail(&e, c->key, "expects \"accept\" or \"reject\"");
-      if (strcasecmp(buf, "accept") == 0) cfg->reject_unknown = 0;
-      else if (strcasecmp(buf, "reject") == 0) cfg->reject_unknown = 1;
-      else return alec_pc_fail(&e, c->key, "expects \"accept\" or \"reject\", got \"%s\"", buf);
-      cfg->unknown_set = 1;
-    } else if (strcasecmp(c->key, "UnknownScores") == 0) {
-      char buf[16];
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
-        return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\"");
-      if (strcasecmp(buf, "anomalous") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ANOMALOUS;
-      else if (strcasecmp(buf, "all") == 0) cfg->unknown_scores = ALEC_PC_SCORES_ALL;
-      else if (strcasecmp(buf, "none") == 0) cfg->unknown_scores = ALEC_PC_SCORES_NONE;
-      else return alec_pc_fail(&e, c->key, "expects \"anomalous\", \"all\" or \"none\", got \"%s\"", buf);
-    } else if (strcasecmp(c->key, "NotifyPriority") == 0) {
-      char buf[16];
-      if ((rc = nvalues(&e, c, 1, 1)) || (rc = get_string(&e, c, 0, buf, sizeof buf)))
-        return alec_pc_fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\"");
-      if (strcasecmp(buf, "off") == 0 || strcasecmp(buf, "none") == 0) cfg->notify_priority = -1;
-      else if ((buf[0] == 'P' || buf[0] == 'p') && buf[1] >= '1' && buf[1] <= '5' && buf[2] == '\0')
-        cfg->notify_priority = buf[1] - '1';
-      else return alec_pc_fail(&e, c->key, "expects \"P1\" .. \"P5\" or \"off\", got \"%s\"", buf);
-    } else if (strcasecmp(c->key, "TimestampTolerance") == 0) {
-      if ((rc = nvalues(&e, c, 2, 2))) return rc;
-      double v[2];
-      for (int k = 0; k < 2; k++) {
-        if (c->values[k].type != OCONFIG_TYPE_NUMBER || !(c->values[k].value.number >= 0) ||
-            c->values[k].value.number > 86400.0 * 7)
-          return alec_pc_fail(&e, c->key, "expects <past seconds> <future seconds>, numbers in 0..604800");
-        v[k] = c->values[k].value.number;
-      }
-      cfg->time_past = v[0];
-      cfg->time_future = v[1];
-      cfg->has_time_tolerance = 1;
-    } else if (strcasecmp(c->key, "Fleet") == 0) {
-      if ((rc = parse_fleet(&e, &cfg->fleet, c))) return rc;
-    } else if (strcasecmp(c->key, "Dashboard") == 0) {
-      if ((rc = parse_dashboard(&e, &cfg->dashboard, c))) return rc;
-    } else if (strcasecmp(c->key, "Profile") == 0) {
-      if ((rc = parse_profile(&e, cfg, c))) return rc;
-    } else if (strcasecmp(c->key, "MQTT") == 0) {
-      if ((rc = parse_mqtt(&e, cfg, c))) return rc;
-    } else if (strcasecmp(c->key, "AMQP") == 0) {
-      if ((rc = parse_amqp(&e, cfg, c))) return rc;
-    } else if (strcasecmp(c->key, "Emitter") == 0) {
-      if ((rc = parse_emitter(&e, cfg, c))) return rc;
-    } else {
-      return alec_pc_fail(&e, c->key, "unknown option");
-    }
+    size_t k = 0;
+    while (k < PC_NROWS(blocks) && strcasecmp(c->key, blocks[k].name) != 0) k++;
+    if (k == PC_NROWS(blocks)) return alec_pc_fail(&e, c->key, "unknown option");
+    if ((rc = blocks[k].parse(&e, cfg, c))) return rc;
   }
   return 0;
 }

@@ -387,7 +387,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
   if (cfg->unknown_max_channels == 0) cfg->unknown_max_channels = 16;
   if (cfg->max_new_identifiers == 0) cfg->max_new_identifiers = 1000;
   if (cfg->max_score_values == 0) cfg->max_score_values = 20000;
-  if (!cfg->has_time_tolerance) {
+  if (!ALEC_PC_GIVEN(cfg, TimestampTolerance)) {
     cfg->time_past = 600;
     cfg->time_future = 5;
   }
@@ -395,7 +395,7 @@ int alec_pc_finalize(alec_plugin_config *cfg, alec_pc_type_check_fn check, void 
    * operator said otherwise: one datagram of an unknown id must not be able
    * to create emitters and identifiers on a public port by default. */
   cfg->unknown_defaulted = 0;
-  if (!cfg->unknown_set && !cfg->reject_unknown) {
+  if (!ALEC_PC_GIVEN(cfg, UnknownEmitters) && !cfg->reject_unknown) {
     for (size_t i = 0; i < cfg->n_listen; i++)
       if (!alec_pc_is_loopback(cfg->listen[i].node)) {
         cfg->reject_unknown = 1;

@@ -263,7 +263,12 @@ enum {
   ALEC_PC_K_FALLBACK,  /* "milesight-tlv" | "none" */
   ALEC_PC_K_LOSS,      /* "hold" | "estimate" */
   ALEC_PC_K_TLV,       /* <item> <channel>; lo..hi: the channel */
-  ALEC_PC_K_SOURCE     /* "address" [port]; lo..hi: the port */
+  ALEC_PC_K_SOURCE,    /* "address" [port]; lo..hi: the port */
+  ALEC_PC_K_UNKNOWN,   /* "accept" | "reject" (int: reject) */
+  ALEC_PC_K_SCORES,    /* "anomalous" | "all" | "none" (ALEC_PC_SCORES_*) */
+  ALEC_PC_K_PRIORITY,  /* "P1" .. "P5" | "off" (int: -1 off, else 0 .. 4) */
+  ALEC_PC_K_RATE,      /* <rate> [<burst>]: two doubles from field; rate in (0, hi], burst in [1, hi] */
+  ALEC_PC_K_TOLERANCE  /* <past> <future>: two doubles from field, each in lo..hi */
 };
 
 /* One row of an option table, as the parser and the EmitterFile read it:
@@ -353,33 +358,44 @@ void alec_pc_mqtt_defaults(alec_pc_mqtt *m, const char *name);
 const struct alec_pc_profile *alec_pc_mqtt_fport(const alec_pc_mqtt *m, int port);
 
 /* Top-level single-valued options of <Plugin alec>, the shape of
- * ALEC_PC_MQTT_OPTIONS; a bit of seen_options per row. The repeatable
- * blocks (Listen, Profile, Emitter, MQTT, AMQP) and <Fleet> (checked per
- * option) are parsed by their own code. */
+ * ALEC_PC_MQTT_OPTIONS; a bit of seen_options per row (ALEC_PC_GIVEN).
+ * The blocks (Listen, Profile, Emitter, MQTT, AMQP, Fleet, Dashboard) are
+ * parsed by their own code, each with its own table; Dashboard is a row
+ * too, so that a second block is refused like a second option. */
 #define ALEC_PC_OPTIONS(X)                                                             \
   X(SecurityLevel, ALEC_PC_K_SECURITY, security, 0, 0, 0)                              \
   X(AuthFile, ALEC_PC_K_STRING, auth_file, 1, ALEC_PC_PATH_LEN - 1, 0)                 \
   X(AuthFileStrictModes, ALEC_PC_K_BOOL_NOT, auth_lax_modes, 0, 1, 0)                  \
   X(EmitterFile, ALEC_PC_K_STRING, emitter_file, 1, ALEC_PC_PATH_LEN - 1, 0)           \
-  X(RateLimit, ALEC_PC_K_SPECIAL, rate_limit, 0, 0, 0)                                 \
+  X(RateLimit, ALEC_PC_K_RATE, rate_limit, 0, 1e9, 0)                                  \
   X(ReceiveBufferSize, ALEC_PC_K_INT, receive_buffer, 0, 1u << 30, 0)                  \
   X(QueueLength, ALEC_PC_K_INT, queue_length, 1, 1u << 24, 0)                          \
   X(MaxEmitters, ALEC_PC_K_INT, max_emitters, 1, ALEC_FLEET_MAX_EMITTERS_LIMIT, 0)     \
   X(EmitterTimeout, ALEC_PC_K_DOUBLE_GT, emitter_timeout, 0, 86400.0 * 365, 0)         \
-  X(UnknownEmitters, ALEC_PC_K_SPECIAL, reject_unknown, 0, 0, 0)                       \
+  X(UnknownEmitters, ALEC_PC_K_UNKNOWN, reject_unknown, 0, 0, 0)                       \
   X(UnknownMaxChannels, ALEC_PC_K_INT, unknown_max_channels, 1, ALEC_FLEET_MAX_CHANNELS_LIMIT, 0) \
   X(MaxNewIdentifiers, ALEC_PC_K_DOUBLE, max_new_identifiers, 1, 1e7, 0)               \
   X(MaxScoreValues, ALEC_PC_K_INT, max_score_values, 1, 100000000, 0)                  \
-  X(UnknownScores, ALEC_PC_K_SPECIAL, unknown_scores, 0, 0, 0)                         \
-  X(NotifyPriority, ALEC_PC_K_SPECIAL, notify_priority, 0, 0, 0)                       \
+  X(UnknownScores, ALEC_PC_K_SCORES, unknown_scores, 0, 0, 0)                          \
+  X(NotifyPriority, ALEC_PC_K_PRIORITY, notify_priority, 0, 0, 0)                      \
   X(StateFile, ALEC_PC_K_STRING, state_file, 1, ALEC_PC_PATH_LEN - 1, 0)               \
-  X(TimestampTolerance, ALEC_PC_K_SPECIAL, time_past, 0, 0, 0)                         \
+  X(TimestampTolerance, ALEC_PC_K_TOLERANCE, time_past, 0, 86400.0 * 7, 0)                  \
   X(ReceiverId, ALEC_PC_K_STRING, receiver_id, 1, ALEC_PC_NAME_LEN - 1, 0)             \
   X(StateInterval, ALEC_PC_K_DOUBLE, state_interval, 0, 86400.0 * 7, 0)                \
   X(ResyncRequests, ALEC_PC_K_BOOL, resync_requests, 0, 1, 0)                          \
   X(ResyncInterval, ALEC_PC_K_DOUBLE, resync_interval, 0, 86400, 0)                    \
   X(SpoolLimit, ALEC_PC_K_INT, spool_limit, 0, 1000000, 0)                             \
   X(Dashboard, ALEC_PC_K_SPECIAL, dashboard, 0, 0, 0)
+
+/* Row k of ALEC_PC_OPTIONS is bit k of seen_options. */
+enum {
+#define ALEC_PC_TOP_INDEX_(n, k, f, lo, hi, rep) ALEC_PC_TI_##n,
+  ALEC_PC_OPTIONS(ALEC_PC_TOP_INDEX_)
+#undef ALEC_PC_TOP_INDEX_
+  ALEC_PC_TI_COUNT
+};
+/* The top-level option Name was given (by the parser). */
+#define ALEC_PC_GIVEN(cfg, Name) ((((cfg)->seen_options) >> ALEC_PC_TI_##Name) & 1u)
 
 typedef struct alec_plugin_config {
   alec_pc_listen listen[ALEC_PC_MAX_LISTEN];
@@ -391,7 +407,6 @@ typedef struct alec_plugin_config {
   int reject_unknown;
   /* Amplification bounds (docs/SECURITY.md, "Bounded resources"): what an
    * unknown emitter can make the receiver dispatch and remember. */
-  int unknown_set;                /* UnknownEmitters given: no non-loopback default */
   int unknown_defaulted;          /* finalize chose "reject" for a non-loopback Listen */
   unsigned unknown_max_channels;  /* UnknownMaxChannels, 16; 1..256 */
   double max_new_identifiers;     /* MaxNewIdentifiers per second (burst: one second), 1000 */
@@ -399,15 +414,14 @@ typedef struct alec_plugin_config {
   size_t max_score_values;        /* MaxScoreValues per read interval, 20000 */
   /* TimestampTolerance: a claimed value time (legacy header, network
    * server) further than this from the receive time is replaced by it. */
-  int has_time_tolerance;
-  double time_past, time_future; /* seconds, 600 and 5 */
+  double time_past, time_future; /* seconds, 600 and 5; adjacent (ALEC_PC_K_TOLERANCE) */
   int notify_priority; /* -1: off, else 0 (P1) .. 4 (P5): notify frames at least this urgent */
   int security;                    /* plugin-wide SecurityLevel, the default of Listen */
   char auth_file[ALEC_PC_PATH_LEN]; /* AuthFile, "" if none */
   int auth_lax_modes;               /* AuthFileStrictModes false: accept a key file others may write */
   char emitter_file[ALEC_PC_PATH_LEN]; /* EmitterFile (emfile.h), "" if none */
   size_t n_sign_emitters;          /* emitters with SecurityLevel Sign (finalize) */
-  double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off */
+  double rate_limit, rate_burst;   /* RateLimit frames/s and burst; 0: off; adjacent (ALEC_PC_K_RATE) */
   /* Restarts and resynchronisation (state.c, resync.c). */
   char state_file[ALEC_PC_PATH_LEN]; /* StateFile, "" if none */
   char receiver_id[ALEC_PC_NAME_LEN]; /* ReceiverId: binds the state file; the plugin's default: Hostname */
