@@ -188,8 +188,12 @@ EOF
   alec | alec-perframe)
     # No ReceiveBufferSize: collectd 5.12's network plugin has no such
     # option, so both receivers get the kernel's default buffer.
+    # A fleet of $bench_emitters emitters starting at once: every channel is
+    # a new identifier in the first second (the default bound, 1000/s, is
+    # for unknown senders; an operator expecting a fleet raises it).
     it_conf_alec "  Listen \"127.0.0.1\" \"$port\"
-  MaxEmitters 100000"
+  MaxEmitters 100000
+  MaxNewIdentifiers 1000000"
     sendargs="--protocol alec --format fixed"
     [ "$receiver" = alec-perframe ] && sendargs="$sendargs --per-frame"
     ;;
