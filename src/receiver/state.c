@@ -190,6 +190,17 @@ static int read_spool(FILE *f, uint32_t *crc, alec_ps_meta *m) {
   return alec_spool_check(m->spool, m->spool_len);
 }
 
+/* Room for element i of an array read element by element (doubling from
+ * 16): what the file claims is never allocated ahead of what it holds.
+ * Returns the array, moved or not, or NULL (it is left as it was). */
+static void *grow_for(void *arr, size_t *cap, size_t i, size_t elem) {
+  if (i < *cap) return arr;
+  size_t nc = *cap ? 2 * *cap : 16;
+  void *n = realloc(arr, nc * elem);
+  if (n != NULL) *cap = nc;
+  return n;
+}
+
 /* The lag table of flag ALEC_PS_F_LAGS; it grows as it is read. */
 static int read_lags(FILE *f, uint32_t *crc, alec_ps_meta *m) {
   uint8_t b[16];
@@ -202,12 +213,9 @@ static int read_lags(FILE *f, uint32_t *crc, alec_ps_meta *m) {
     if ((rc = rd_exact(f, b, 16, crc))) return rc;
     alec_ps_lag l = {alec_rd_be64(b), alec_f64_from_bits(alec_rd_be64(b + 8))};
     if ((i && l.id <= m->lags[i - 1].id) || !isfinite(l.lag)) return ALEC_ECORRUPT;
-    if (i == cap) {
-      cap = cap ? 2 * cap : 16;
-      alec_ps_lag *nl = realloc(m->lags, cap * sizeof(*nl));
-      if (nl == NULL) return ALEC_ENOMEM;
-      m->lags = nl;
-    }
+    alec_ps_lag *nl = grow_for(m->lags, &cap, i, sizeof(*nl));
+    if (nl == NULL) return ALEC_ENOMEM;
+    m->lags = nl;
     m->lags[i] = l;
     m->n_lags = i + 1;
   }
@@ -237,12 +245,9 @@ static int read_section(FILE *f, uint32_t crc, alec_ps_meta *m) {
     if ((rc = rd_exact(f, b, 10, &crc))) return rc;
     alec_ps_key k = {alec_rd_be16(b), alec_rd_be64(b + 2)};
     if (i && k.id <= m->keys[i - 1].id) return ALEC_ECORRUPT;
-    if (i == cap) {
-      cap = cap ? 2 * cap : 16;
-      alec_ps_key *nk = realloc(m->keys, cap * sizeof(*nk));
-      if (nk == NULL) return ALEC_ENOMEM;
-      m->keys = nk;
-    }
+    alec_ps_key *nk = grow_for(m->keys, &cap, i, sizeof(*nk));
+    if (nk == NULL) return ALEC_ENOMEM;
+    m->keys = nk;
     m->keys[i] = k;
     m->n_keys = i + 1;
   }
